@@ -1,0 +1,36 @@
+/* log: level-gated, printf-checked logging to stderr.
+ *
+ * The level test happens before the arguments are evaluated (Redis'
+ * serverLog). Lines are "2026-11-25T10:00:00.123Z level component: message".
+ * Never log secrets or signatures; pass payload bytes through
+ * bs_log_escape() first, which escapes and truncates them. */
+#ifndef BS_LOG_H
+#define BS_LOG_H
+
+#include <stddef.h>
+
+enum bs_log_level { BS_LOG_DEBUG = 0, BS_LOG_INFO, BS_LOG_WARN, BS_LOG_ERROR };
+
+extern enum bs_log_level bs_log_threshold;
+
+void bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parses "debug|info|warn|error"; returns -1 on an unknown name. */
+int bs_log_parse_level(const char *name, enum bs_log_level *out);
+
+/* Writes at most outlen-1 bytes of a printable, escaped rendering of
+ * buf[0..len) into out (non-ASCII and control bytes as \xNN, cut with "..."
+ * after `max` input bytes). Returns out. */
+char *bs_log_escape(char *out, size_t outlen, const char *buf, size_t len,
+    size_t max);
+
+#define BS_LOG(lvl, ...) do { \
+	if ((lvl) < bs_log_threshold) break; \
+	bs_log_impl((lvl), __VA_ARGS__); \
+} while (0)
+#define log_debug(...) BS_LOG(BS_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)  BS_LOG(BS_LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  BS_LOG(BS_LOG_WARN, __VA_ARGS__)
+#define log_error(...) BS_LOG(BS_LOG_ERROR, __VA_ARGS__)
+
+#endif

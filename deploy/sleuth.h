@@ -1,0 +1,41 @@
+/* sleuth: the register_deploy request and what its answer means.
+ *
+ * POST {base}/api/1/deployments/{org}/{deployment}/register_deploy with
+ * Authorization: Bearer <token> and a JSON body (sleuth-api.md 1.3):
+ * sha, environment, branch (when matched by a pattern), date (ISO-8601
+ * UTC), email, ignore_if_duplicate "true", commits (unless Bitbucket
+ * truncated the list), links, tags. Bodies are written with yajl_gen. */
+#ifndef BS_SLEUTH_H
+#define BS_SLEUTH_H
+
+#include <stddef.h>
+
+#include "common/job.h"
+#include "deploy/deployment.h"
+
+struct bs_sleuth_opts {
+	const char *issue_url;      /* "https://x.atlassian.net/browse/{key}" or NULL */
+	size_t max_commits;         /* default 250, as Sleuth's own client */
+};
+
+/* "{base}/api/1/deployments/{org}/{deployment}/register_deploy" with the
+ * slugs percent-encoded; malloc'd. */
+char *bs_sleuth_url(const char *base_url, const struct bs_deployment *dep);
+
+/* The JSON body for target t of job; malloc'd, length in *len. */
+char *bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
+    const struct bs_sleuth_opts *opt, size_t *len);
+
+enum bs_outcome {
+	BS_OUTCOME_OK = 0,          /* 200: registered */
+	BS_OUTCOME_RETRY,           /* 5xx, 429, timeout, connection error */
+	BS_OUTCOME_RETRY_SLOW,      /* 400 "sha not found": Sleuth may not have it yet */
+	BS_OUTCOME_DEAD,            /* 401/403/404, other 4xx: a human must look */
+};
+
+/* Classifies an answer (status 0 = no answer). */
+enum bs_outcome bs_sleuth_classify(long status, const char *body,
+    size_t body_len);
+const char *bs_outcome_name(enum bs_outcome o);
+
+#endif

@@ -1,0 +1,53 @@
+/* issue_scan: finds issue keys (JIRA-12, #45, custom) in text with pcre2.
+ *
+ * Patterns are compiled once (JIT when available) with match and depth
+ * limits, and every subject is capped in length, so a hostile commit message
+ * costs bounded time. Built-in patterns:
+ *   jira       [A-Z][A-Z0-9_]+-[1-9][0-9]*, not inside a longer word
+ *              (so "xABC-1", "ABC-12x", "UTF-8a" do not match; "ABC-0" never)
+ *   bitbucket  #[1-9][0-9]* (off by default: merge commits use #N for PRs)
+ * A custom pattern is any pcre2 regex with a named group `key` (or, without
+ * it, the whole match). An optional project allow-list keeps only keys whose
+ * part before '-' is listed (so UTF-8 or SHA-256 never become issues). */
+#ifndef BS_ISSUE_SCAN_H
+#define BS_ISSUE_SCAN_H
+
+#include <stddef.h>
+
+#include "common/job.h"
+
+struct bs_scanner;
+
+struct bs_scan_options {
+	const char *const *patterns;  /* "jira", "bitbucket" or a regex */
+	size_t n_patterns;            /* 0 means {"jira"} */
+	const char *const *projects;  /* allow-list, or NULL/0 for all */
+	size_t n_projects;
+	size_t max_subject;           /* bytes scanned per text (default 65536) */
+	unsigned match_limit;         /* pcre2 match limit (default 100000) */
+	unsigned depth_limit;         /* pcre2 depth limit (default 1000) */
+};
+
+/* Compiles the patterns. Returns NULL and writes "pattern N: <pcre2
+ * message> at offset K" into err on a bad pattern. */
+struct bs_scanner *bs_scanner_new(const struct bs_scan_options *opt,
+    char *err, size_t errlen);
+void bs_scanner_free(struct bs_scanner *s);
+
+/* Called once per key found, in subject order. `pattern` indexes the
+ * options' patterns; [start, start+len) is the key's place in the subject. */
+typedef void bs_scan_cb(const char *key, size_t len, size_t pattern,
+    size_t start, void *arg);
+
+/* Scans text[0..len) and returns the number of keys reported, or -1 when a
+ * pcre2 limit was hit (keys found before that were still reported). */
+int bs_scanner_scan(const struct bs_scanner *s, const char *text, size_t len,
+    bs_scan_cb *cb, void *arg);
+
+/* Scans everything of job->ev that can name an issue: commit messages,
+ * pushed branch names, PR title, description and source branch; adds each
+ * key with where it was found (bs_job_add_key). Returns the number of
+ * distinct keys in the job afterwards. */
+size_t bs_scanner_scan_job(const struct bs_scanner *s, struct bs_job *job);
+
+#endif

@@ -1,0 +1,30 @@
+/* keys: every Redis key bitsleuth uses, from the configured prefix.
+ *
+ * Keys are "{<prefix>}:<name>": the braces are a Redis Cluster hash tag, so
+ * all of one deployment's keys live in one slot and the Lua scripts that
+ * touch several of them stay legal on a cluster. */
+#ifndef BS_KEYS_H
+#define BS_KEYS_H
+
+#define BS_KEY_MAX 300
+
+struct bs_keys {
+	char prefix[200];
+	char jobs[BS_KEY_MAX];      /* stream of jobs */
+	char retry[BS_KEY_MAX];     /* zset: retry record -> due unix ms */
+	char dead[BS_KEY_MAX];      /* stream of dead letters */
+	char dryrun[BS_KEY_MAX];    /* stream of requests not sent (dry_run) */
+	char replays[BS_KEY_MAX];   /* stream: who replayed what, when */
+	char stats[BS_KEY_MAX];     /* hash of durable counters */
+	char seen[BS_KEY_MAX];      /* prefix of dedupe keys: seen:<delivery> */
+	char seenc[BS_KEY_MAX];     /* prefix of content dedupe keys */
+	char raw[BS_KEY_MAX];       /* prefix of kept raw deliveries: raw:<delivery> */
+	char order[BS_KEY_MAX];     /* hash: target -> last registered sequence */
+	char group[64];             /* consumer group name */
+};
+
+/* Fills every name from prefix (which must be 1..190 bytes of [A-Za-z0-9_.:-]).
+ * Returns 0, or -1 for a bad prefix. */
+int bs_keys_init(struct bs_keys *k, const char *prefix);
+
+#endif

@@ -1,0 +1,85 @@
+/* redis_client: one async Redis connection on a libevent loop, with the
+ * timeouts and reconnects that hiredis 0.14.1 lacks (h2o's redis.c shape).
+ *
+ * States CLOSED -> CONNECTING -> CONNECTED. A connect timer bounds the
+ * connect; every command has its own timer, and a command that times out
+ * drops the connection so hiredis flushes every pending callback with NULL.
+ * After a drop the client reconnects with exponential backoff (100 ms ..
+ * 5 s) until bs_redis_free(). It uses its own libevent adapter (one event,
+ * re-entrancy guard, checked allocations) rather than hiredis' bundled one.
+ *
+ * Contract: every command's callback runs exactly once: with the reply, or
+ * with reply == NULL and err set (connection down, timeout, shutdown). When
+ * the client is not connected the callback runs before the call returns.
+ * The reply is only valid during the callback. Loop thread only. */
+#ifndef BS_REDIS_CLIENT_H
+#define BS_REDIS_CLIENT_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+struct bs_redis;
+
+struct bs_redis_config {
+	const char *url;            /* redis://[:password@]host[:port][/db] or unix:///path */
+	const char *password;       /* overrides the URL's, may be NULL */
+	int connect_timeout_ms;     /* default 2000 */
+	int command_timeout_ms;     /* default 5000 */
+};
+
+/* Parsed form of a redis URL. */
+struct bs_redis_addr {
+	char host[256];
+	int port;                   /* 6379 when absent */
+	char unix_path[256];        /* set for unix:// URLs, host empty then */
+	int db;                     /* 0 when absent */
+	char password[256];
+};
+
+/* Returns 0, or -1 with "bad redis url '...': reason" in err. */
+int bs_redis_parse_url(const char *url, struct bs_redis_addr *out,
+    char *err, size_t errlen);
+
+/* err strings passed to callbacks (compare by identity or print). */
+extern const char bs_redis_err_down[];      /* "redis connection down" */
+extern const char bs_redis_err_timeout[];   /* "redis command timeout" */
+extern const char bs_redis_err_shutdown[];  /* "redis client shut down" */
+
+typedef void bs_redis_reply_cb(const redisReply *reply, const char *err,
+    void *arg);
+/* up = 1 after every successful connect (and SELECT/AUTH), 0 on every
+ * loss. The first connect attempt starts in bs_redis_new. */
+typedef void bs_redis_state_cb(int up, void *arg);
+
+/* Returns NULL (with err) only on a bad URL. */
+struct bs_redis *bs_redis_new(struct event_base *base,
+    const struct bs_redis_config *cfg, bs_redis_state_cb *on_state,
+    void *state_arg, char *err, size_t errlen);
+/* Fails every pending command with bs_redis_err_shutdown, then frees. May
+ * not be called from inside a reply callback of this client. */
+void bs_redis_free(struct bs_redis *r);
+int bs_redis_is_up(const struct bs_redis *r);
+
+/* Sends one command (binary-safe argv). cb exactly once, see above. */
+void bs_redis_command(struct bs_redis *r, int argc, const char **argv,
+    const size_t *argvlen, bs_redis_reply_cb *cb, void *arg);
+
+/* A Lua script sent by EVALSHA, falling back to EVAL on NOSCRIPT (after a
+ * Redis restart or SCRIPT FLUSH), transparently to the caller. */
+struct bs_redis_script {
+	const char *source;
+	char sha[41];               /* filled lazily */
+};
+
+void bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script,
+    int nkeys, int argc, const char **argv, const size_t *argvlen,
+    bs_redis_reply_cb *cb, void *arg);
+
+/* Synchronous connection for CLI commands (stats, dlq, replay), with the
+ * same URL, AUTH/SELECT and both timeouts. Returns NULL with err. */
+redisContext *bs_redis_connect_sync(const struct bs_redis_config *cfg,
+    char *err, size_t errlen);
+
+#endif
