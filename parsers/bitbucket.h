@@ -42,6 +42,11 @@ enum bs_product bs_detect_product(const char *event_key,
 enum bs_event_type bs_event_type_of(enum bs_product product,
     const char *event_key);
 
+/* The pull-request action of an X-Event-Key (BS_PR_OTHER when the key is
+ * not a PR event of that product). */
+enum bs_pr_action bs_pr_action_of(enum bs_product product,
+    const char *event_key);
+
 /* Parses body[0..len) (no NUL needed) sent with `event_key` by `product`
  * into *out, which must be bs_event_init()ed and is filled even for
  * BS_EVENT_OTHER keys (repository and actor only). On error returns the

@@ -50,4 +50,24 @@ int bs_scanner_scan(const struct bs_scanner *s, const char *text, size_t len,
  * distinct keys in the job afterwards. */
 size_t bs_scanner_scan_job(const struct bs_scanner *s, struct bs_job *job);
 
+/* At most this many (key, where) entries are added to one job by
+ * bs_scanner_scan_job; later ones are dropped (a cap on input-driven size:
+ * bs_job_add_key's dedupe is quadratic). */
+#define BS_SCAN_MAX_JOB_KEYS 4096
+
+/* For `bitsleuth scan --explain`: like bs_scanner_scan, but every hit is
+ * reported, also those the projects allow-list drops (allowed = 0 then),
+ * with the name of the pattern that found it ("jira", "bitbucket" or the
+ * regex as configured) and its byte offset. Returns the number of allowed
+ * keys, or -1 when a pcre2 limit was hit. */
+typedef void bs_scan_explain_cb(const char *pattern_name, const char *key,
+    size_t len, size_t start, int allowed, void *arg);
+int bs_scanner_explain(const struct bs_scanner *s, const char *text,
+    size_t len, bs_scan_explain_cb *cb, void *arg);
+
+/* Number of compiled patterns and the name of pattern i (NULL when out of
+ * range); the name is owned by the scanner. */
+size_t bs_scanner_n_patterns(const struct bs_scanner *s);
+const char *bs_scanner_pattern_name(const struct bs_scanner *s, size_t i);
+
 #endif

@@ -19,6 +19,7 @@ struct bs_keys {
 	char seen[BS_KEY_MAX];      /* prefix of dedupe keys: seen:<delivery> */
 	char seenc[BS_KEY_MAX];     /* prefix of content dedupe keys */
 	char raw[BS_KEY_MAX];       /* prefix of kept raw deliveries: raw:<delivery> */
+	/* (seen, seenc and raw end in ':'; append the id to get the key.) */
 	char order[BS_KEY_MAX];     /* hash: target -> last registered sequence */
 	char group[64];             /* consumer group name */
 };

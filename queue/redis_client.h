@@ -36,6 +36,7 @@ struct bs_redis_addr {
 	char unix_path[256];        /* set for unix:// URLs, host empty then */
 	int db;                     /* 0 when absent */
 	char password[256];
+	char user[128];             /* ACL user of redis://user:pass@..., else empty */
 };
 
 /* Returns 0, or -1 with "bad redis url '...': reason" in err. */
@@ -61,6 +62,9 @@ struct bs_redis *bs_redis_new(struct event_base *base,
  * not be called from inside a reply callback of this client. */
 void bs_redis_free(struct bs_redis *r);
 int bs_redis_is_up(const struct bs_redis *r);
+/* The configured per-command timeout (for callers that must stay below it,
+ * such as XREADGROUP's BLOCK). */
+int bs_redis_command_timeout_ms(const struct bs_redis *r);
 
 /* Sends one command (binary-safe argv). cb exactly once, see above. */
 void bs_redis_command(struct bs_redis *r, int argc, const char **argv,

@@ -1,0 +1,33 @@
+# Multi-stage build of bitsleuth on Debian 12 (bookworm), the same packages
+# the README's commands install.
+FROM debian:bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config libevent-dev libhiredis-dev \
+      libcurl4-openssl-dev libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev \
+      libyaml-dev ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY common common
+COPY parsers parsers
+COPY queue queue
+COPY deploy deploy
+COPY worker worker
+COPY tests tests
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBS_WERROR=ON \
+ && cmake --build build -j"$(nproc)" --target bitsleuth
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 libhiredis0.14 libcurl4 libmsgpackc2 \
+      libpcre2-8-0 libssl3 libyajl2 libyaml-0-2 ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bitsleuth
+COPY --from=build /src/build/bitsleuth /usr/local/bin/bitsleuth
+COPY examples/bitsleuth.yaml /etc/bitsleuth/bitsleuth.yaml
+USER bitsleuth
+EXPOSE 8080
+ENV BITSLEUTH_CONFIG=/etc/bitsleuth/bitsleuth.yaml
+HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["/usr/local/bin/bitsleuth"]
+CMD ["run"]

@@ -1,0 +1,32 @@
+-- wrk script: POST one signed Bitbucket push with a fresh X-Request-UUID per
+-- request (so the delivery-id dedupe does not short-cut the work).
+--   BODY_FILE=../shared/bench/push5.json SIG=sha256=... wrk -s bench/post.lua URL
+local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
+local body = f:read("*a")
+f:close()
+local sig = os.getenv("SIG")
+local n = 0
+local tid = tostring(math.random(1, 1e9))
+
+function request()
+  n = n + 1
+  return wrk.format("POST", "/hooks/bitbucket", {
+    ["Content-Type"] = "application/json",
+    ["X-Event-Key"] = "repo:push",
+    ["X-Hub-Signature"] = sig,
+    ["X-Request-UUID"] = "{" .. tid .. "-" .. n .. "}",
+  }, body)
+end
+
+local statuses = {}
+function response(status)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT rps=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status))
+end

@@ -1,0 +1,758 @@
+/* redis_client: one hiredis async context on a libevent loop, with the
+ * timers and reconnects that hiredis 0.14.1 lacks (h2o's redis.c shape).
+ *
+ * States: CLOSED (no context; a retry timer may be armed), CONNECTING (a
+ * context exists, TCP connect and the AUTH/SELECT/PING handshake are under
+ * way, bounded by connect_timer), CONNECTED (commands are accepted).
+ *
+ * Exactly once: each command is a heap `struct cmd` that is hiredis'
+ * privdata. Only hiredis' reply callback (cmd_reply) ever completes a
+ * command and frees it; hiredis calls it exactly once, with the reply or
+ * with NULL when the context goes away. A command timer therefore never
+ * calls the user: it marks its command timed out and drops the connection,
+ * and the flush that follows reports bs_redis_err_timeout for that command
+ * and bs_redis_err_down for the others. Dropping detaches both ways
+ * (ac->data = NULL, r->ac = NULL) before redisAsyncFree, so hiredis'
+ * connect/disconnect callbacks that run during the free do nothing.
+ * Loop thread only; bs_redis_free must not run inside our callbacks. */
+#include "queue/redis_client.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/async.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "queue/redis_adapter.h"
+
+const char bs_redis_err_down[] = "redis connection down";
+const char bs_redis_err_timeout[] = "redis command timeout";
+const char bs_redis_err_shutdown[] = "redis client shut down";
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+enum state { ST_CLOSED = 0, ST_CONNECTING, ST_CONNECTED };
+
+struct bs_redis {
+	struct event_base *base;
+	struct bs_redis_addr addr;
+	int connect_timeout_ms;
+	int command_timeout_ms;
+	bs_redis_state_cb *on_state;
+	void *state_arg;
+	enum state state;
+	redisAsyncContext *_ac;
+	struct event *_connect_timer;   /* bounds connect + handshake */
+	struct event *_retry_timer;     /* reconnect backoff */
+	int backoff_ms;
+	int handshake_left;
+	int freeing;
+};
+
+struct cmd {
+	struct bs_redis *r;
+	bs_redis_reply_cb *cb;
+	void *arg;
+	struct event *timer;
+	int timed_out;
+	/* bs_redis_eval only: an owned copy of the EVALSHA argv, so that a
+	 * NOSCRIPT reply can be answered by resending it as EVAL. */
+	struct bs_redis_script *script;
+	int argc;
+	const char **argv;
+	size_t *argvlen;
+	char *blk;                  /* owns argv/argvlen/bytes for eval */
+};
+
+static void start_connect(struct bs_redis *r);
+
+static struct event *
+checked_evtimer(struct event_base *base, event_callback_fn fn, void *arg)
+{
+	struct event *ev = evtimer_new(base, fn, arg);
+	if (!ev) {
+		/* Same policy as xmalloc: running out of memory is fatal. */
+		fprintf(stderr, "redis_client: cannot create a libevent timer\n");
+		abort();
+	}
+	return ev;
+}
+
+static void
+arm(struct event *ev, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(ev, &tv);
+}
+
+/* === SHA1 (for EVALSHA; a local copy keeps bs_queue free of libcrypto) === */
+
+static uint32_t
+rol32(uint32_t x, int n)
+{
+	return (x << n) | (x >> (32 - n));
+}
+
+static void
+sha1_block(uint32_t h[5], const unsigned char *p)
+{
+	uint32_t w[80];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 80; i++)
+		w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+	for (int i = 0; i < 80; i++) {
+		uint32_t f, k;
+		if (i < 20) {
+			f = (b & c) | (~b & d);
+			k = 0x5A827999;
+		} else if (i < 40) {
+			f = b ^ c ^ d;
+			k = 0x6ED9EBA1;
+		} else if (i < 60) {
+			f = (b & c) | (b & d) | (c & d);
+			k = 0x8F1BBCDC;
+		} else {
+			f = b ^ c ^ d;
+			k = 0xCA62C1D6;
+		}
+		uint32_t t = rol32(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = rol32(b, 30);
+		b = a;
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+}
+
+/* Hex SHA1 of s (41 bytes with the NUL), as Redis' SCRIPT LOAD prints it. */
+static void
+sha1_hex(const char *s, size_t len, char out[41])
+{
+	uint32_t h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476,
+		0xC3D2E1F0 };
+	const unsigned char *p = (const unsigned char *)s;
+	size_t off = 0;
+	for (; len - off >= 64; off += 64)
+		sha1_block(h, p + off);
+	unsigned char tail[128];
+	size_t rest = len - off;
+	memset(tail, 0, sizeof(tail));
+	if (rest)
+		memcpy(tail, p + off, rest);
+	tail[rest] = 0x80;
+	size_t tlen = rest + 1 + 8 <= 64 ? 64 : 128;
+	uint64_t bits = (uint64_t)len * 8;
+	for (int i = 0; i < 8; i++)
+		tail[tlen - 1 - i] = (unsigned char)(bits >> (8 * i));
+	sha1_block(h, tail);
+	if (tlen == 128)
+		sha1_block(h, tail + 64);
+	for (int i = 0; i < 5; i++)
+		snprintf(out + 8 * i, 9, "%08x", h[i]);
+}
+
+/* === URL === */
+
+static int
+url_fail(char *err, size_t errlen, const char *url, const char *why)
+{
+	snprintf(err, errlen, "bad redis url '%s': %s", url, why);
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies s[0..n) percent-decoded into out; -1 when it does not fit or a
+ * %XX is malformed. */
+static int
+pct_copy(char *out, size_t outlen, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= outlen)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int
+parse_int(const char *s, size_t n, long lo, long hi, int *out)
+{
+	if (n == 0 || n > 10)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+bs_redis_parse_url(const char *url, struct bs_redis_addr *out, char *err,
+    size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (!url)
+		return url_fail(err, errlen, "", "empty");
+	if (strncmp(url, "unix://", 7) == 0) {
+		const char *p = url + 7;
+		size_t n = strcspn(p, "?");
+		if (n == 0 || p[0] != '/')
+			return url_fail(err, errlen, url, "unix socket path must be absolute");
+		if (n >= sizeof(out->unix_path))
+			return url_fail(err, errlen, url, "unix socket path too long");
+		memcpy(out->unix_path, p, n);
+		if (p[n] == '?') {
+			const char *q = p + n + 1;
+			if (strncmp(q, "db=", 3) != 0 ||
+			    parse_int(q + 3, strlen(q + 3), 0, 100000, &out->db) < 0)
+				return url_fail(err, errlen, url, "bad query, only ?db=N");
+		}
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return url_fail(err, errlen, url, "scheme must be redis:// or unix://");
+	const char *p = url + 8;
+	const char *end = p + strcspn(p, "/?#");
+	const char *at = NULL;
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon)
+			return url_fail(err, errlen, url, "userinfo needs ':password'");
+		if (pct_copy(out->user, sizeof(out->user), p, (size_t)(colon - p)) < 0 ||
+		    pct_copy(out->password, sizeof(out->password), colon + 1,
+		    (size_t)(at - colon - 1)) < 0)
+			return url_fail(err, errlen, url, "bad user or password");
+		p = at + 1;
+	}
+	const char *hend;
+	const char *portp = NULL;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (!rb)
+			return url_fail(err, errlen, url, "unclosed '['");
+		if ((size_t)(rb - p - 1) >= sizeof(out->host) || rb == p + 1)
+			return url_fail(err, errlen, url, "bad host");
+		memcpy(out->host, p + 1, (size_t)(rb - p - 1));
+		hend = rb + 1;
+		if (hend < end && *hend != ':')
+			return url_fail(err, errlen, url, "junk after ']'");
+		if (hend < end)
+			portp = hend + 1;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		hend = colon ? colon : end;
+		if (hend == p)
+			return url_fail(err, errlen, url, "missing host");
+		if ((size_t)(hend - p) >= sizeof(out->host))
+			return url_fail(err, errlen, url, "host too long");
+		memcpy(out->host, p, (size_t)(hend - p));
+		if (colon)
+			portp = colon + 1;
+	}
+	if (portp && parse_int(portp, (size_t)(end - portp), 1, 65535,
+	    &out->port) < 0)
+		return url_fail(err, errlen, url, "bad port");
+	if (*end == '/') {
+		const char *db = end + 1;
+		size_t n = strcspn(db, "?#");
+		if (n > 0 && parse_int(db, n, 0, 100000, &out->db) < 0)
+			return url_fail(err, errlen, url, "bad database number");
+		end = db + n;
+	}
+	if (*end != '\0')
+		return url_fail(err, errlen, url, "query and fragment not supported");
+	return 0;
+}
+
+/* === Commands === */
+
+static void
+cmd_free(struct cmd *c)
+{
+	if (c->timer)
+		event_free(c->timer);
+	free(c->blk);
+	free(c);
+}
+
+static void
+cmd_complete(struct cmd *c, const redisReply *reply)
+{
+	const char *err = NULL;
+	if (!reply)
+		err = c->timed_out ? bs_redis_err_timeout :
+		    c->r->freeing ? bs_redis_err_shutdown : bs_redis_err_down;
+	evtimer_del(c->timer);
+	c->cb(reply, err, c->arg);
+	cmd_free(c);
+}
+
+static int
+is_noscript(const redisReply *reply)
+{
+	return reply && reply->type == REDIS_REPLY_ERROR && reply->str &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+/* hiredis' reply callback: the only place a command completes. */
+static void
+cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
+{
+	struct cmd *c = privdata;
+	const redisReply *reply = replyp;
+	if (c->script && is_noscript(reply) && !c->timed_out) {
+		/* The script cache is empty (restart, SCRIPT FLUSH): send the
+		 * source once. The command keeps its timer and its callback. */
+		c->argv[0] = "EVAL";
+		c->argvlen[0] = 4;
+		c->argv[1] = c->script->source;
+		c->argvlen[1] = strlen(c->script->source);
+		c->script = NULL;
+		if (redisAsyncCommandArgv(ac, cmd_reply, c, c->argc, c->argv,
+		    c->argvlen) == REDIS_OK)
+			return;
+		reply = NULL;
+	}
+	cmd_complete(c, reply);
+}
+
+static void drop(struct bs_redis *r, const char *why);
+
+static void
+on_cmd_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct cmd *c = arg;
+	struct bs_redis *r = c->r;
+	(void)fd;
+	(void)what;
+	c->timed_out = 1;
+	log_warn("redis: command timed out after %d ms, reconnecting",
+	    r->command_timeout_ms);
+	/* The command is pending on r->_ac (every drop flushes all commands
+	 * and so deletes their timers). Dropping flushes it, with timeout. */
+	drop(r, "command timeout");
+}
+
+static void
+send_cmd(struct bs_redis *r, struct cmd *c)
+{
+	if (r->state != ST_CONNECTED || !r->_ac || r->freeing ||
+	    redisAsyncCommandArgv(r->_ac, cmd_reply, c, c->argc, c->argv,
+	    c->argvlen) != REDIS_OK) {
+		const char *err = r->freeing ? bs_redis_err_shutdown : bs_redis_err_down;
+		bs_redis_reply_cb *cb = c->cb;
+		void *arg = c->arg;
+		cmd_free(c);
+		cb(NULL, err, arg);
+		return;
+	}
+	c->timer = checked_evtimer(r->base, on_cmd_timeout, c);
+	arm(c->timer, r->command_timeout_ms);
+}
+
+void
+bs_redis_command(struct bs_redis *r, int argc, const char **argv,
+    const size_t *argvlen, bs_redis_reply_cb *cb, void *arg)
+{
+	if (r->state != ST_CONNECTED || !r->_ac || r->freeing) {
+		cb(NULL, r->freeing ? bs_redis_err_shutdown : bs_redis_err_down, arg);
+		return;
+	}
+	struct cmd *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->cb = cb;
+	c->arg = arg;
+	/* hiredis formats argv into its output buffer at once: no copy. */
+	c->argc = argc;
+	c->argv = (const char **)argv;
+	c->argvlen = (size_t *)argvlen;
+	send_cmd(r, c);
+}
+
+void
+bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
+    int argc, const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb,
+    void *arg)
+{
+	if (r->state != ST_CONNECTED || !r->_ac || r->freeing) {
+		cb(NULL, r->freeing ? bs_redis_err_shutdown : bs_redis_err_down, arg);
+		return;
+	}
+	if (!script->sha[0])
+		sha1_hex(script->source, strlen(script->source), script->sha);
+	char nk[24];
+	int nklen = snprintf(nk, sizeof(nk), "%d", nkeys);
+
+	/* One block: argv pointers, lengths, then the bytes of every arg. */
+	int total = argc + 3;
+	size_t bytes = 40 + (size_t)nklen + 2;
+	for (int i = 0; i < argc; i++)
+		bytes += argvlen[i] + 1;
+	size_t head = (size_t)total * (sizeof(char *) + sizeof(size_t));
+	char *blk = xmalloc(head + bytes);
+	struct cmd *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->cb = cb;
+	c->arg = arg;
+	c->script = script;
+	c->argc = total;
+	c->blk = blk;
+	c->argv = (const char **)(void *)blk;
+	c->argvlen = (size_t *)(void *)(blk + (size_t)total * sizeof(char *));
+	char *data = blk + head;
+	c->argv[0] = "EVALSHA";
+	c->argvlen[0] = 7;
+	memcpy(data, script->sha, 40);
+	c->argv[1] = data;
+	c->argvlen[1] = 40;
+	data += 40;
+	memcpy(data, nk, (size_t)nklen);
+	c->argv[2] = data;
+	c->argvlen[2] = (size_t)nklen;
+	data += nklen;
+	for (int i = 0; i < argc; i++) {
+		if (argvlen[i])
+			memcpy(data, argv[i], argvlen[i]);
+		c->argv[3 + i] = data;
+		c->argvlen[3 + i] = argvlen[i];
+		data += argvlen[i];
+	}
+	send_cmd(r, c);
+}
+
+/* === Connection === */
+
+static void
+set_state_up(struct bs_redis *r)
+{
+	r->state = ST_CONNECTED;
+	r->backoff_ms = BACKOFF_MIN_MS;
+	evtimer_del(r->_connect_timer);
+	log_info("redis: connected to %s:%d db %d",
+	    r->addr.unix_path[0] ? r->addr.unix_path : r->addr.host,
+	    r->addr.unix_path[0] ? 0 : r->addr.port, r->addr.db);
+	if (r->on_state)
+		r->on_state(1, r->state_arg);
+}
+
+static void
+schedule_retry(struct bs_redis *r)
+{
+	if (r->freeing)
+		return;
+	arm(r->_retry_timer, r->backoff_ms);
+	r->backoff_ms *= 2;
+	if (r->backoff_ms > BACKOFF_MAX_MS)
+		r->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Drops the current context (if any): detaches, frees it (hiredis flushes
+ * every pending command with NULL, now or right after the hiredis callback
+ * we are in returns), reports a loss and schedules a reconnect. */
+static void
+drop(struct bs_redis *r, const char *why)
+{
+	redisAsyncContext *ac = r->_ac;
+	int was_up = r->state == ST_CONNECTED;
+	evtimer_del(r->_connect_timer);
+	r->_ac = NULL;
+	r->state = ST_CLOSED;
+	if (why && !r->freeing)
+		log_warn("redis: connection dropped: %s", why);
+	if (ac) {
+		ac->data = NULL;
+		redisAsyncFree(ac);
+	}
+	if (r->freeing)
+		return;
+	if (was_up && r->on_state)
+		r->on_state(0, r->state_arg);
+	schedule_retry(r);
+}
+
+static void
+on_handshake(redisAsyncContext *ac, void *replyp, void *privdata)
+{
+	struct bs_redis *r = ac->data;
+	const redisReply *reply = replyp;
+	(void)privdata;
+	if (!r || r->_ac != ac || !reply)
+		return; /* detached, or the context is going away */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_error("redis: handshake refused: %s", reply->str);
+		drop(r, NULL);
+		return;
+	}
+	if (--r->handshake_left == 0)
+		set_state_up(r);
+}
+
+static void
+on_connect(const redisAsyncContext *cac, int status)
+{
+	redisAsyncContext *ac = (redisAsyncContext *)cac;
+	struct bs_redis *r = ac->data;
+	if (!r)
+		return;
+	if (status != REDIS_OK) {
+		/* hiredis frees ac right after this: detach, never free it. */
+		log_warn("redis: connect failed: %s", ac->errstr ? ac->errstr : "?");
+		ac->data = NULL;
+		r->_ac = NULL;
+		r->state = ST_CLOSED;
+		evtimer_del(r->_connect_timer);
+		schedule_retry(r);
+		return;
+	}
+	/* AUTH and SELECT before anyone may send; PING when neither is needed
+	 * (and as a check that the server answers at all). */
+	r->handshake_left = 0;
+	if (r->addr.password[0]) {
+		if (r->addr.user[0])
+			redisAsyncCommand(ac, on_handshake, NULL, "AUTH %s %s",
+			    r->addr.user, r->addr.password);
+		else
+			redisAsyncCommand(ac, on_handshake, NULL, "AUTH %s",
+			    r->addr.password);
+		r->handshake_left++;
+	}
+	if (r->addr.db) {
+		redisAsyncCommand(ac, on_handshake, NULL, "SELECT %d", r->addr.db);
+		r->handshake_left++;
+	}
+	if (!r->handshake_left) {
+		redisAsyncCommand(ac, on_handshake, NULL, "PING");
+		r->handshake_left++;
+	}
+}
+
+static void
+on_disconnect(const redisAsyncContext *cac, int status)
+{
+	redisAsyncContext *ac = (redisAsyncContext *)cac;
+	struct bs_redis *r = ac->data;
+	(void)status;
+	if (!r)
+		return; /* we dropped it ourselves */
+	/* hiredis lost the connection and frees ac after this returns. */
+	ac->data = NULL;
+	r->_ac = NULL;
+	int was_up = r->state == ST_CONNECTED;
+	r->state = ST_CLOSED;
+	evtimer_del(r->_connect_timer);
+	log_warn("redis: connection lost: %s", ac->errstr ? ac->errstr : "closed");
+	if (was_up && r->on_state)
+		r->on_state(0, r->state_arg);
+	schedule_retry(r);
+}
+
+static void
+on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct bs_redis *r = arg;
+	(void)fd;
+	(void)what;
+	if (r->state == ST_CONNECTING)
+		drop(r, "connect timeout");
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	start_connect(arg);
+}
+
+static void
+start_connect(struct bs_redis *r)
+{
+	redisAsyncContext *ac;
+	if (r->addr.unix_path[0])
+		ac = redisAsyncConnectUnix(r->addr.unix_path);
+	else
+		ac = redisAsyncConnect(r->addr.host, r->addr.port);
+	if (!ac) {
+		log_error("redis: cannot allocate a connection");
+		schedule_retry(r);
+		return;
+	}
+	if (ac->err) {
+		log_warn("redis: connect failed: %s", ac->errstr);
+		redisAsyncFree(ac);
+		schedule_retry(r);
+		return;
+	}
+	if (bs_redis_adapter_attach(ac, r->base) != REDIS_OK) {
+		log_error("redis: cannot attach to the event loop");
+		redisAsyncFree(ac);
+		schedule_retry(r);
+		return;
+	}
+	ac->data = r;
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	r->_ac = ac;
+	r->state = ST_CONNECTING;
+	arm(r->_connect_timer, r->connect_timeout_ms);
+}
+
+struct bs_redis *
+bs_redis_new(struct event_base *base, const struct bs_redis_config *cfg,
+    bs_redis_state_cb *on_state, void *state_arg, char *err, size_t errlen)
+{
+	struct bs_redis_addr addr;
+	if (bs_redis_parse_url(cfg->url, &addr, err, errlen) < 0)
+		return NULL;
+	if (cfg->password) {
+		if (strlen(cfg->password) >= sizeof(addr.password)) {
+			snprintf(err, errlen, "redis password too long");
+			return NULL;
+		}
+		snprintf(addr.password, sizeof(addr.password), "%s", cfg->password);
+	}
+	struct bs_redis *r = xcalloc(1, sizeof(*r));
+	r->base = base;
+	r->addr = addr;
+	r->connect_timeout_ms = cfg->connect_timeout_ms > 0 ?
+	    cfg->connect_timeout_ms : 2000;
+	r->command_timeout_ms = cfg->command_timeout_ms > 0 ?
+	    cfg->command_timeout_ms : 5000;
+	r->on_state = on_state;
+	r->state_arg = state_arg;
+	r->backoff_ms = BACKOFF_MIN_MS;
+	r->_connect_timer = checked_evtimer(base, on_connect_timeout, r);
+	r->_retry_timer = checked_evtimer(base, on_retry, r);
+	start_connect(r);
+	return r;
+}
+
+void
+bs_redis_free(struct bs_redis *r)
+{
+	if (!r)
+		return;
+	r->freeing = 1;
+	evtimer_del(r->_retry_timer);
+	/* Flushes every pending command with bs_redis_err_shutdown. */
+	drop(r, NULL);
+	event_free(r->_connect_timer);
+	event_free(r->_retry_timer);
+	free(r);
+}
+
+int
+bs_redis_is_up(const struct bs_redis *r)
+{
+	return r && r->state == ST_CONNECTED;
+}
+
+int
+bs_redis_command_timeout_ms(const struct bs_redis *r)
+{
+	return r->command_timeout_ms;
+}
+
+/* === Synchronous connection (CLI) === */
+
+redisContext *
+bs_redis_connect_sync(const struct bs_redis_config *cfg, char *err,
+    size_t errlen)
+{
+	struct bs_redis_addr a;
+	if (bs_redis_parse_url(cfg->url, &a, err, errlen) < 0)
+		return NULL;
+	if (cfg->password)
+		snprintf(a.password, sizeof(a.password), "%s", cfg->password);
+	int cms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000;
+	int tms = cfg->command_timeout_ms > 0 ? cfg->command_timeout_ms : 5000;
+	struct timeval ctv = { cms / 1000, (cms % 1000) * 1000 };
+	struct timeval ttv = { tms / 1000, (tms % 1000) * 1000 };
+	redisContext *c = a.unix_path[0] ?
+	    redisConnectUnixWithTimeout(a.unix_path, ctv) :
+	    redisConnectWithTimeout(a.host, a.port, ctv);
+	if (!c) {
+		snprintf(err, errlen, "cannot allocate a redis connection");
+		return NULL;
+	}
+	if (c->err) {
+		snprintf(err, errlen, "cannot connect to redis: %s", c->errstr);
+		redisFree(c);
+		return NULL;
+	}
+	if (redisSetTimeout(c, ttv) != REDIS_OK) {
+		snprintf(err, errlen, "cannot set redis timeout: %s", c->errstr);
+		redisFree(c);
+		return NULL;
+	}
+	redisReply *rep = NULL;
+	if (a.password[0]) {
+		rep = a.user[0] ? redisCommand(c, "AUTH %s %s", a.user, a.password) :
+		    redisCommand(c, "AUTH %s", a.password);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis auth failed: %s",
+			    rep ? rep->str : c->errstr);
+			goto fail;
+		}
+		freeReplyObject(rep);
+	}
+	if (a.db) {
+		rep = redisCommand(c, "SELECT %d", a.db);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis select %d failed: %s", a.db,
+			    rep ? rep->str : c->errstr);
+			goto fail;
+		}
+		freeReplyObject(rep);
+	}
+	return c;
+fail:
+	if (rep)
+		freeReplyObject(rep);
+	redisFree(c);
+	return NULL;
+}

@@ -1,0 +1,181 @@
+/* scripts: Lua sources of the queue operations, one per operation.
+ *
+ * Rules every script follows: all arguments are validated before the first
+ * write (Redis does not roll a script back when it errors half-way), every
+ * move of a job between {p}:jobs, {p}:retry and {p}:dead happens inside one
+ * script, and nothing depends on keys that are not in KEYS. Scripts run
+ * with effects replication (Redis >= 5), so XADD '*' is allowed. */
+#include "queue/scripts.h"
+
+/* enqueue
+ * KEYS: 1 jobs, 2 seen:<delivery>, 3 seenc:<content> (ignored unless
+ *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats
+ * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
+ *       nothing), 6 maxlen (0: none), 7 has content key, 8 raw headers,
+ *       9 raw body, 10 received unix ms
+ * Returns {"dup", first_id} or {"queued", new_id}. */
+struct bs_redis_script bs_script_enqueue = { .source =
+	"local id = redis.call('GET', KEYS[2])\n"
+	"if not id and ARGV[7] == '1' then id = redis.call('GET', KEYS[3]) end\n"
+	"if id then\n"
+	"  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)\n"
+	"  return {'dup', id}\n"
+	"end\n"
+	"local maxlen = tonumber(ARGV[6]) or 0\n"
+	"if maxlen > 0 then\n"
+	"  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*',\n"
+	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
+	"else\n"
+	"  id = redis.call('XADD', KEYS[1], '*',\n"
+	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
+	"end\n"
+	"redis.call('SET', KEYS[2], id, 'EX', ARGV[4])\n"
+	"if ARGV[7] == '1' then redis.call('SET', KEYS[3], id, 'EX', ARGV[4]) end\n"
+	"local rawttl = tonumber(ARGV[5]) or 0\n"
+	"if rawttl > 0 then\n"
+	"  redis.call('HSET', KEYS[4], 'headers', ARGV[8], 'body', ARGV[9],\n"
+	"    'event', ARGV[3], 'received_ms', ARGV[10], 'job', id)\n"
+	"  redis.call('EXPIRE', KEYS[4], rawttl)\n"
+	"end\n"
+	"redis.call('HINCRBY', KEYS[5], 'queued', 1)\n"
+	"return {'queued', id}\n"
+};
+
+/* claim: XAUTOCLAIM (Redis 7 reply: next, entries, deleted ids) plus the
+ * exact delivery count of each claimed entry from XPENDING.
+ * KEYS: 1 jobs, 2 stats
+ * ARGV: 1 group, 2 consumer, 3 min idle ms, 4 count
+ * Returns { {id, {f, v, ...}, delivered}, ... }; entries deleted from the
+ * stream meanwhile (nil fields) are skipped. */
+struct bs_redis_script bs_script_claim = { .source =
+	"local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3],\n"
+	"  '0-0', 'COUNT', ARGV[4])\n"
+	"local out = {}\n"
+	"for _, e in ipairs(r[2]) do\n"
+	"  if type(e) == 'table' and type(e[2]) == 'table' then\n"
+	"    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)\n"
+	"    local n = 2\n"
+	"    if p[1] then n = p[1][4] end\n"
+	"    out[#out + 1] = {e[1], e[2], n}\n"
+	"  end\n"
+	"end\n"
+	"if #out > 0 then redis.call('HINCRBY', KEYS[2], 'redelivered', #out) end\n"
+	"return out\n"
+};
+
+/* finish: acknowledge an entry and store its successors, in one step.
+ * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats
+ * ARGV: 1 group, 2 entry id, 3 registered count, 4 dead maxlen (0: none),
+ *       5 number of records, then per record either
+ *         "retry", due ms, member (msgpack array [f1, v1, f2, v2 ...])
+ *         "dead", 2n, f1, v1, ... fn, vn
+ * Returns 1, or 0 when the entry was already acknowledged (nothing is
+ * written then). */
+struct bs_redis_script bs_script_finish = { .source =
+	"local recs = {}\n"
+	"local i = 6\n"
+	"for _ = 1, tonumber(ARGV[5]) do\n"
+	"  local kind = ARGV[i]\n"
+	"  if kind == 'retry' then\n"
+	"    if not tonumber(ARGV[i + 1]) or not ARGV[i + 2] then\n"
+	"      return redis.error_reply('bad retry record')\n"
+	"    end\n"
+	"    recs[#recs + 1] = {kind, ARGV[i + 1], ARGV[i + 2]}\n"
+	"    i = i + 3\n"
+	"  elseif kind == 'dead' then\n"
+	"    local n = tonumber(ARGV[i + 1])\n"
+	"    if not n or n < 2 or n % 2 ~= 0 then\n"
+	"      return redis.error_reply('bad dead record')\n"
+	"    end\n"
+	"    recs[#recs + 1] = {kind, i + 2, n}\n"
+	"    i = i + 2 + n\n"
+	"  else\n"
+	"    return redis.error_reply('bad finish record')\n"
+	"  end\n"
+	"end\n"
+	"if i ~= #ARGV + 1 then return redis.error_reply('bad finish arguments') end\n"
+	"if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
+	"redis.call('XDEL', KEYS[1], ARGV[2])\n"
+	"local retried, dead = 0, 0\n"
+	"local maxlen = tonumber(ARGV[4]) or 0\n"
+	"for _, rec in ipairs(recs) do\n"
+	"  if rec[1] == 'retry' then\n"
+	"    redis.call('ZADD', KEYS[2], rec[2], rec[3])\n"
+	"    retried = retried + 1\n"
+	"  else\n"
+	"    local args = {'XADD', KEYS[3]}\n"
+	"    if maxlen > 0 then\n"
+	"      args[3] = 'MAXLEN'; args[4] = '~'; args[5] = maxlen\n"
+	"    end\n"
+	"    args[#args + 1] = '*'\n"
+	"    for j = rec[2], rec[2] + rec[3] - 1 do args[#args + 1] = ARGV[j] end\n"
+	"    redis.call(unpack(args))\n"
+	"    dead = dead + 1\n"
+	"  end\n"
+	"end\n"
+	"local reg = tonumber(ARGV[3]) or 0\n"
+	"if reg > 0 then redis.call('HINCRBY', KEYS[4], 'registered', reg) end\n"
+	"if retried > 0 then redis.call('HINCRBY', KEYS[4], 'retried', retried) end\n"
+	"if dead > 0 then redis.call('HINCRBY', KEYS[4], 'dead', dead) end\n"
+	"return 1\n"
+};
+
+/* promote: move due retry records back into the jobs stream.
+ * KEYS: 1 retry, 2 jobs, 3 dead
+ * ARGV: 1 now unix ms, 2 max records
+ * A member that does not unpack to a non-empty even array of strings is
+ * moved to dead with reason "corrupt retry record" (never lost, never
+ * retried forever). Returns the number moved back into jobs. */
+struct bs_redis_script bs_script_promote = { .source =
+	"local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
+	"  'LIMIT', 0, ARGV[2])\n"
+	"local moved = 0\n"
+	"for _, m in ipairs(ms) do\n"
+	"  local ok, fv = pcall(cmsgpack.unpack, m)\n"
+	"  local good = ok and type(fv) == 'table' and #fv > 0 and #fv % 2 == 0\n"
+	"    and #fv <= 512\n"
+	"  if good then\n"
+	"    for _, x in ipairs(fv) do\n"
+	"      if type(x) ~= 'string' then good = false end\n"
+	"    end\n"
+	"  end\n"
+	"  if good then\n"
+	"    redis.call('XADD', KEYS[2], '*', unpack(fv))\n"
+	"    moved = moved + 1\n"
+	"  else\n"
+	"    redis.call('XADD', KEYS[3], '*', 'reason', 'corrupt retry record',\n"
+	"      'record', m)\n"
+	"  end\n"
+	"  redis.call('ZREM', KEYS[1], m)\n"
+	"end\n"
+	"return moved\n"
+};
+
+/* dead_replay: put one dead letter back into the jobs stream.
+ * KEYS: 1 dead, 2 jobs, 3 replays, 4 stats
+ * ARGV: 1 dead entry id, 2 actor, 3 now unix ms
+ * The fields are copied unchanged except attempt, which restarts at "0"
+ * (history is kept). Returns the new jobs id, or the error
+ * "no dead letter 'ID'". */
+struct bs_redis_script bs_script_dead_replay = { .source =
+	"local r = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
+	"if #r == 0 then\n"
+	"  return redis.error_reply(\"no dead letter '\" .. ARGV[1] .. \"'\")\n"
+	"end\n"
+	"local f = r[1][2]\n"
+	"local args = {'XADD', KEYS[2], '*'}\n"
+	"local seen = false\n"
+	"for i = 1, #f, 2 do\n"
+	"  local v = f[i + 1]\n"
+	"  if f[i] == 'attempt' then v = '0'; seen = true end\n"
+	"  args[#args + 1] = f[i]\n"
+	"  args[#args + 1] = v\n"
+	"end\n"
+	"if not seen then args[#args + 1] = 'attempt'; args[#args + 1] = '0' end\n"
+	"local id = redis.call(unpack(args))\n"
+	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
+	"redis.call('XADD', KEYS[3], '*', 'who', ARGV[2], 'when', ARGV[3],\n"
+	"  'what', ARGV[1], 'new_id', id)\n"
+	"redis.call('HINCRBY', KEYS[4], 'replayed', 1)\n"
+	"return id\n"
+};

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, make sure Redis is there,
+# and run bitsleuth on a working config (Sleuth in dry-run: the deploys it
+# would register are logged and recorded in Redis, nothing is sent).
+#   ./run.sh [CONFIG]            default examples/bitsleuth.yaml
+set -euo pipefail
+cd "$(dirname "$0")"
+config=${1:-examples/bitsleuth.yaml}
+
+scripts/deps.sh build
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target bitsleuth >/dev/null
+
+# Redis: use the configured one when it answers, else start a local one.
+url=$(sed -n 's/^[[:space:]]*url:[[:space:]]*\(redis:\/\/[^[:space:]#]*\).*/\1/p' "$config" | head -n1)
+url=${url:-redis://127.0.0.1:6379/0}
+if ! redis-cli -u "$url" ping >/dev/null 2>&1; then
+  hostport=${url#redis://}; hostport=${hostport##*@}; hostport=${hostport%%/*}
+  port=${hostport##*:}; [ "$port" = "$hostport" ] && port=6379
+  mkdir -p .run/redis
+  echo "starting redis-server on 127.0.0.1:$port (data in .run/redis, AOF on)" >&2
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/.run/redis" \
+    --appendonly yes --daemonize yes --logfile "$PWD/.run/redis/redis.log"
+  for _ in $(seq 50); do redis-cli -u "$url" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+# A development secret when none is set, so signed test deliveries work.
+export BITBUCKET_WEBHOOK_SECRET=${BITBUCKET_WEBHOOK_SECRET:-dev-secret}
+cat >&2 <<MSG
+bitsleuth is starting with $config (webhook secret: \$BITBUCKET_WEBHOOK_SECRET).
+Send it a real Bitbucket push from another terminal:
+  f=../shared/fixtures/bitbucket/B-AROL-O-ble-testsuite/cloud_repo-push_merge_truncated_2023-05-12-134549.json
+  sig=\$(openssl dgst -sha256 -hmac "$BITBUCKET_WEBHOOK_SECRET" "\$f" | awk '{print \$2}')
+  curl -s -H 'Content-Type: application/json' -H 'X-Event-Key: repo:push' \\
+       -H "X-Hub-Signature: sha256=\$sig" --data-binary @"\$f" http://127.0.0.1:8080/hooks/bitbucket
+MSG
+exec build/bitsleuth run -c "$config"

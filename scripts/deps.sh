@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages bitsleuth needs, only those missing.
+#   scripts/deps.sh build   compiler, libraries, redis-server (to run it)
+#   scripts/deps.sh test    the above plus clang (ASan/UBSan/libFuzzer) and python3
+set -euo pipefail
+want=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcurl4-openssl-dev
+      libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev redis-server
+      redis-tools curl openssl)
+if [ "${1:-build}" = test ]; then
+  want+=(clang libclang-rt-14-dev python3)
+fi
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,448 @@
+"""Integration test harness: real redis-server, real bitsleuth binary, and a
+real HTTP server on loopback that plays Sleuth.
+
+Everything runs on 127.0.0.1 with ports chosen by the kernel, in a temp
+directory that is removed afterwards. Every wait is bounded. Only the Python
+standard library is used.
+"""
+import atexit
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SOURCE_DIR = os.environ.get("BS_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+FIXTURES = os.environ.get("BS_FIXTURES", os.path.join(SOURCE_DIR, "..", "shared", "fixtures", "bitbucket"))
+BIN = os.environ.get("BS_BIN", os.path.join(SOURCE_DIR, "build", "bitsleuth"))
+SECRET = "it-secret-Gkvl$k"
+TOKEN = "sleuth-test-token"
+
+_procs = []
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=5)
+            except Exception:
+                pass
+
+
+atexit.register(_cleanup)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(cond, timeout=10.0, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+# ---------------------------------------------------------------- redis
+
+class Resp:
+    """A minimal RESP2 client, enough to inspect what bitsleuth wrote."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("redis closed the connection")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("redis closed the connection")
+            self.buf += d
+        v, self.buf = self.buf[:n], self.buf[n + 2:]
+        return v
+
+    def _reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+    def cmd(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode()
+            elif isinstance(a, int):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._reply()
+
+
+class RedisServer:
+    def __init__(self, appendonly=False):
+        self.dir = tempfile.mkdtemp(prefix="bs-redis-")
+        self.port = free_port()
+        self.appendonly = appendonly
+        self.proc = None
+        self.start()
+
+    def start(self):
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", self.dir, "--save", "", "--daemonize", "no",
+                "--appendonly", "yes" if self.appendonly else "no",
+                "--appendfsync", "always", "--logfile", os.path.join(self.dir, "redis.log")]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _procs.append(self.proc)
+
+        def up():
+            try:
+                c = Resp(self.port, timeout=1)
+                ok = c.cmd("PING") == "PONG"
+                c.close()
+                return ok
+            except Exception:
+                return False
+        wait_for(up, 10, what="redis-server on port %d" % self.port)
+
+    def client(self):
+        return Resp(self.port)
+
+    def cmd(self, *args):
+        c = self.client()
+        try:
+            return c.cmd(*args)
+        finally:
+            c.close()
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- sleuth
+
+class SleuthStandIn:
+    """A real HTTP server on loopback recording register_deploy requests.
+
+    `responder(req)` decides each answer: return (status, body, headers) or
+    the string "hang" to never answer (until the server closes). Default 200
+    "Success", as Sleuth answers.
+    """
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.responder = None
+        self.hang_event = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n)
+                try:
+                    body = json.loads(raw)
+                except Exception:
+                    body = None
+                req = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                       "raw": raw, "json": body, "at": time.time()}
+                ans = (200, "Success", {})
+                if outer.responder:
+                    ans = outer.responder(req)
+                if ans == "hang":
+                    with outer.lock:
+                        req["answered"] = None
+                        outer.requests.append(req)
+                    outer.hang_event.wait(60)
+                    return
+                status, text, headers = ans
+                req["answered"] = status
+                with outer.lock:
+                    outer.requests.append(req)
+                data = text.encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answered(self, status=200):
+        with self.lock:
+            return [r for r in self.requests if r.get("answered") == status]
+
+    def close(self):
+        self.hang_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---------------------------------------------------------------- bitsleuth
+
+def yaml_str(s):
+    return json.dumps(s)
+
+
+def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
+    lines = [
+        "listen: 127.0.0.1:0",
+        "log_level: debug",
+        "redis:",
+        "  url: redis://127.0.0.1:%d/0" % redis_port,
+        "  prefix: %s" % prefix,
+        "  connect_timeout_ms: 500",
+        "  command_timeout_ms: 2000",
+        "bitbucket:",
+        "  secret_env: BS_IT_SECRET",
+        "sleuth:",
+        "  base_url: %s" % sleuth_url,
+        "  token_env: BS_IT_TOKEN",
+        "  dry_run: false",
+        "  connect_timeout_ms: 1000",
+        "  timeout_ms: 3000",
+        "issues:",
+        "  patterns: [jira]",
+    ]
+    lines.append(extra.rstrip("\n")) if extra else None
+    lines.append("deployments:")
+    for d in deployments:
+        lines.append("  - org: %s" % d["org"])
+        lines.append("    deployment: %s" % d["deployment"])
+        lines.append("    repository: %s" % yaml_str(d["repository"]))
+        b = d.get("branch", "main")
+        if isinstance(b, list):
+            lines.append("    branch: [%s]" % ", ".join(yaml_str(x) for x in b))
+        else:
+            lines.append("    branch: %s" % yaml_str(b))
+        lines.append("    environment: %s" % d.get("environment", "production"))
+        for k in ("track", "tag_pattern", "dry_run"):
+            if k in d:
+                v = d[k]
+                lines.append("    %s: %s" % (k, json.dumps(v) if not isinstance(v, bool) else str(v).lower()))
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+class Bitsleuth:
+    def __init__(self, config_text, mode="run", env_extra=None, workdir=None, consumer=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="bs-it-")
+        self.config = os.path.join(self.dir, "bitsleuth.yaml")
+        with open(self.config, "w") as f:
+            f.write(config_text)
+        self.mode = mode
+        self.env = dict(os.environ, BS_IT_SECRET=SECRET, BS_IT_TOKEN=TOKEN)
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        if consumer:
+            self.env["BITSLEUTH_CONSUMER"] = consumer
+        if env_extra:
+            self.env.update(env_extra)
+        self.port = None
+        self.log_path = os.path.join(self.dir, "bitsleuth-%s-%d.log" % (mode, int(time.time() * 1000)))
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.logf = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, self.mode, "-c", self.config], stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        _procs.append(self.proc)
+        if self.mode != "work":
+            def listening():
+                m = re.search(r"listening on http://[^:]+:(\d+)", self.log())
+                if self.proc.poll() is not None:
+                    raise AssertionError("bitsleuth exited early:\n" + self.log())
+                return int(m.group(1)) if m else None
+            self.port = wait_for(listening, 20, what="bitsleuth to listen")
+        else:
+            wait_for(lambda: "consuming" in self.log() or self._dead(), 20, what="worker start")
+
+    def _dead(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("bitsleuth exited early:\n" + self.log())
+        return False
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def post(self, event_key, body, headers=None, sign=True, secret=SECRET, path="/hooks/bitbucket",
+             content_type="application/json", delivery=None):
+        if isinstance(body, str):
+            body = body.encode()
+        h = {"Content-Type": content_type, "X-Event-Key": event_key,
+             "User-Agent": "Bitbucket-Webhooks/2.0"}
+        if content_type is None:
+            del h["Content-Type"]
+        if event_key is None:
+            del h["X-Event-Key"]
+        if delivery is not False:
+            h["X-Request-UUID"] = delivery or "{%s}" % hashlib.sha1(body + str(time.time()).encode()).hexdigest()[:32]
+        if sign:
+            h["X-Hub-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if headers:
+            h.update(headers)
+        return http_request(self.port, "POST", path, body, h)
+
+    def get(self, path):
+        return http_request(self.port, "GET", path, None, {})
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("bitsleuth did not drain within %ds" % timeout)
+        self.logf.close()
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.logf.close()
+
+    def assert_clean_log(self):
+        log = self.log()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
+            if bad in log:
+                raise AssertionError("sanitizer report in bitsleuth log:\n" + log[-6000:])
+
+
+def http_request(port, method, path, body, headers, timeout=15):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        try:
+            js = json.loads(data) if data else None
+        except ValueError:
+            js = None
+        return r.status, js, data, dict(r.getheaders())
+    finally:
+        c.close()
+
+
+def fixtures(key=None, product=None):
+    out = []
+    with open(os.path.join(FIXTURES, "index.tsv")) as f:
+        next(f)
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3:
+                continue
+            path, k, p = parts
+            if key and k != key:
+                continue
+            if product and p != product:
+                continue
+            out.append((path, k, p))
+    return out
+
+
+def read_fixture(path):
+    with open(os.path.join(FIXTURES, path), "rb") as f:
+        return f.read()
+
+
+def stream_len(redis, key):
+    return redis.cmd("XLEN", key)
+
+
+# ---------------------------------------------------------------- runner
+
+def run_tests(tests):
+    """Runs each (name, fn) and prints the summary line CI reads."""
+    passed = failed = 0
+    only = os.environ.get("BS_IT_ONLY")
+    for name, fn in tests:
+        if only and only not in name:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("ok   %s (%.1fs)" % (name, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1fs)" % (name, time.time() - t0), flush=True)
+            traceback.print_exc()
+            sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    _cleanup()
+    sys.exit(1 if failed else 0)

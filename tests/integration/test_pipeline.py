@@ -1,0 +1,297 @@
+"""The whole pipeline through the real binary: signed Bitbucket deliveries
+in, register_deploy requests out at a loopback Sleuth stand-in, with a real
+redis-server in between."""
+import fnmatch
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as H  # noqa: E402
+
+# Deployments that the Cloud push fixtures hit (and some they must not).
+DEPLOYMENTS = [
+    {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "master"},
+    {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "develop",
+     "environment": "dev"},
+    {"org": "acme", "deployment": "test-repos", "repository": "amuniz/test-repos", "branch": "feature/*",
+     "environment": "staging"},
+    {"org": "acme", "deployment": "webhook", "repository": "NFALCO79/test-repos", "branch": ["feature/webhook"]},
+    {"org": "cb", "deployment": "temp", "repository": "cloudbeers/temp", "branch": "main"},
+    {"org": "cb", "deployment": "temp", "repository": "cloudbeers/temp", "branch": "main",
+     "environment": "staging"},
+    {"org": "arol", "deployment": "fw", "repository": "arolgroup/j0664-ns2-firmware", "branch": "main"},
+    {"org": "arol", "deployment": "fw", "repository": "arolgroup/j0664-ns2-firmware", "branch": "gt/*",
+     "environment": "dev"},
+    {"org": "arol", "deployment": "never", "repository": "arolgroup/other", "branch": "main"},
+]
+
+
+def expected_calls(payload, seen_content):
+    """What a correct bitsleuth sends for one Cloud repo:push payload,
+    computed independently of the C code. Returns None for a content
+    duplicate (same event+repo+changes as an earlier delivery)."""
+    repo = payload["repository"]["full_name"]
+    changes = payload["push"]["changes"]
+    ident = json.dumps([repo] + [[(c.get("new") or c.get("old") or {}).get("type"),
+                                  (c.get("new") or c.get("old") or {}).get("name"),
+                                  ((c.get("old") or {}).get("target") or {}).get("hash"),
+                                  ((c.get("new") or {}).get("target") or {}).get("hash")] for c in changes])
+    if ident in seen_content:
+        return None
+    seen_content.add(ident)
+    calls = []
+    for c in changes:
+        new = c.get("new")
+        if not new or c.get("closed") or new.get("type") != "branch":
+            continue
+        for d in DEPLOYMENTS:
+            if d["repository"].lower() != repo.lower():
+                continue
+            branches = d["branch"] if isinstance(d["branch"], list) else [d["branch"]]
+            hit = None
+            for b in branches:
+                glob = any(ch in b for ch in "*?[")
+                if (glob and fnmatch.fnmatchcase(new["name"], b)) or (not glob and b == new["name"]):
+                    hit = glob
+                    break
+            if hit is None:
+                continue
+            commits = c.get("commits") or []
+            calls.append({
+                "path": "/api/1/deployments/%s/%s/register_deploy" % (d["org"], d["deployment"]),
+                "sha": new["target"]["hash"],
+                "environment": d.get("environment", "production"),
+                "branch": new["name"] if hit else None,
+                "commits": [x["hash"] for x in commits] if commits and not c.get("truncated") else None,
+            })
+    return calls
+
+
+def setup(extra="", deployments=DEPLOYMENTS, prefix="bstest"):
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, deployments, prefix=prefix, extra=extra))
+    return redis, sleuth, bs
+
+
+def teardown(redis, sleuth, bs):
+    try:
+        rc = bs.stop()
+        bs.assert_clean_log()
+        assert rc == 0, "bitsleuth exited %s:\n%s" % (rc, bs.log()[-3000:])
+    finally:
+        sleuth.close()
+        redis.close()
+
+
+def key(prefix, name):
+    return "{%s}:%s" % (prefix, name)
+
+
+def test_every_cloud_push_fixture_reaches_sleuth():
+    redis, sleuth, bs = setup()
+    try:
+        seen = set()
+        want = []
+        for path, ev, _ in H.fixtures("repo:push", "cloud"):
+            body = H.read_fixture(path)
+            payload = json.loads(body)
+            calls = expected_calls(payload, seen)
+            status, js, raw, _ = bs.post(ev, body)
+            if not payload["push"]["changes"]:
+                assert status == 202 and js["status"] == "ignored", (path, status, raw)
+                continue
+            if calls is None:
+                assert status == 200 and js["status"] == "duplicate", (path, status, raw)
+                continue
+            assert status == 202, (path, status, raw)
+            assert js["status"] == "queued" and js["job"] and js["delivery"], (path, js)
+            assert isinstance(js["issues"], list)
+            want.extend(calls)
+        assert want, "the fixtures must hit some deployments"
+        H.wait_for(lambda: len(sleuth.requests) >= len(want), 30, what="%d registrations" % len(want))
+        time.sleep(0.5)  # nothing more may arrive
+        got = sleuth.requests
+        assert len(got) == len(want), "got %d registrations, want %d" % (len(got), len(want))
+        for w in want:
+            match = [r for r in got if r["path"] == w["path"] and r["json"]["sha"] == w["sha"]
+                     and r["json"]["environment"] == w["environment"]]
+            assert len(match) == 1, ("missing or repeated", w)
+            r = match[0]
+            b = r["json"]
+            assert r["headers"]["authorization"] == "Bearer " + H.TOKEN
+            assert r["headers"]["content-type"].startswith("application/json")
+            assert b["ignore_if_duplicate"] == "true"
+            assert b.get("branch") == w["branch"], (w, b)
+            assert b["date"].endswith("Z") and "T" in b["date"]
+            if w["commits"] is None:
+                assert "commits" not in b, ("truncated or empty list must not be sent", w)
+            else:
+                assert [c["revision"] for c in b["commits"]] == w["commits"], (w, b["commits"])
+                for c in b["commits"]:
+                    assert c["message"] is not None and c["author"]["name"]
+        # Every job was acknowledged and removed; nothing pending or retried.
+        H.wait_for(lambda: redis.cmd("XLEN", key("bstest", "jobs")) == 0, 10, what="stream drained")
+        assert redis.cmd("ZCARD", key("bstest", "retry")) == 0
+        assert redis.cmd("XLEN", key("bstest", "dead")) == 0
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def dc_headers():
+    return {"X-Request-Id": hashlib.md5(str(time.time()).encode()).hexdigest()}
+
+
+def test_every_fixture_gets_the_right_answer():
+    """All 83 payloads, with their X-Event-Key, as their product sends them."""
+    redis, sleuth, bs = setup()
+    try:
+        used_push = {"repo:push", "repo:refs_changed", "mirror:repo_synchronized"}
+        for path, ev, product in H.fixtures():
+            body = H.read_fixture(path)
+            if product == "dc":
+                st, js, raw, _ = bs.post(ev, body, headers=dc_headers(), delivery=False)
+            else:
+                st, js, raw, _ = bs.post(ev, body)
+            assert js is not None, (path, raw)
+            if ev == "diagnostics:ping":
+                assert st == 200 and js["status"] == "ok", (path, st, js)
+            elif ev.startswith("pullrequest:") or ev.startswith("pr:") or ev in used_push:
+                assert st in (200, 202), (path, st, js)
+                assert js["status"] in ("queued", "duplicate", "ignored"), (path, js)
+                if js["status"] == "ignored":
+                    assert "without changes" in js["reason"], (path, js)
+            else:
+                assert st == 202 and js["status"] == "ignored", (path, st, js)
+        H.wait_for(lambda: redis.cmd("XLEN", key("bstest", "jobs")) == 0, 30, what="stream drained")
+        assert redis.cmd("XLEN", key("bstest", "dead")) == 0
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def test_bad_input_leaves_no_trace():
+    redis, sleuth, bs = setup(extra="http:\n  max_body: 300KiB\n")
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        before = redis.cmd("DBSIZE")
+        cases = [
+            ("bad signature", dict(body=body, secret="wrong"), 401, "bad_signature"),
+            ("no signature", dict(body=body, sign=False), 401, "bad_signature"),
+            ("malformed JSON", dict(body=body[:-5]), 400, "bad_json"),
+            ("trailing garbage", dict(body=body + b"{}"), 400, "bad_json"),
+            ("invalid UTF-8", dict(body=body.replace(b"master", b"mas\xc0\xafer", 1)), 400, "bad_utf8"),
+            ("lone surrogate escape", dict(body=body.replace(b"\"master\"", b"\"m\\ud800\"", 1)), 400, "bad_utf8"),
+            ("oversized", dict(body=b"{\"x\":\"" + b"a" * (400 * 1024) + b"\"}"), 413, "too_large"),
+            ("wrong content type", dict(body=body, content_type="text/plain"), 415, "unsupported_media_type"),
+            ("not a push payload", dict(body=b"{\"repository\":{}}"), 400, "bad_payload"),
+            ("deep nesting", dict(body=b"[" * 5000 + b"]" * 5000), 400, None),
+        ]
+        for name, kw, want_status, want_code in cases:
+            st, js, raw, hdrs = bs.post("repo:push", **kw)
+            assert st == want_status, (name, st, raw)
+            assert js and "error" in js and js["reason"], (name, raw)
+            assert raw.count(b"\n") == 1 and raw.endswith(b"\n"), ("one-line JSON", name, raw)
+            if want_code:
+                assert js["error"] == want_code, (name, js)
+        st, js, raw, _ = bs.post("repo:push", body, path="/nope")
+        assert st == 404, raw
+        assert redis.cmd("DBSIZE") == before, "a refused delivery wrote to redis"
+        assert sleuth.requests == []
+        st, _, metrics, _ = bs.get("/metrics")
+        assert st == 200
+        assert b"bitsleuth_refused_signature_total 2" in metrics, metrics
+        assert b"bitsleuth_refused_too_large_total 1" in metrics
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def test_duplicate_delivery_is_queued_once():
+    redis, sleuth, bs = setup()
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        st1, js1, _, _ = bs.post("repo:push", body, delivery="{dup-1}")
+        st2, js2, _, _ = bs.post("repo:push", body, delivery="{dup-1}")
+        assert st1 == 202 and js1["status"] == "queued"
+        assert st2 == 200 and js2["status"] == "duplicate" and js2["job"] == js1["job"], js2
+        # Same content under a new delivery id (a manual Resend): also one job.
+        st3, js3, _, _ = bs.post("repo:push", body, delivery="{dup-2}")
+        assert st3 == 200 and js3["status"] == "duplicate", js3
+        H.wait_for(lambda: len(sleuth.requests) >= 1, 10, what="registration")
+        time.sleep(0.5)
+        assert len(sleuth.requests) == 1
+        # The raw delivery is kept for replay.
+        raw = redis.cmd("HGETALL", key("bstest", "raw:{dup-1}"))
+        assert raw and b"body" in raw, raw
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def test_issue_keys_in_answer():
+    redis, sleuth, bs = setup()
+    try:
+        payload = json.loads(H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
+        payload["push"]["changes"][0]["commits"][0]["message"] = "SHOP-12 fix UTF-8 and OPS-7\n"
+        payload["push"]["changes"][0]["new"]["name"] = "master"
+        st, js, raw, _ = bs.post("repo:push", json.dumps(payload))
+        assert st == 202, raw
+        assert js["issues"] == ["SHOP-12", "OPS-7"] or js["issues"] == ["SHOP-12", "UTF-8", "OPS-7"], js
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def test_redis_down_answers_503_then_recovers():
+    redis, sleuth, bs = setup()
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        redis.kill()
+        H.wait_for(lambda: bs.get("/readyz")[0] == 503, 10, what="readyz false")
+        st, js, raw, _ = bs.post("repo:push", body, delivery="{outage-1}")
+        assert st == 503 and js["error"] == "queue_unavailable", raw
+        redis.start()
+        H.wait_for(lambda: bs.get("/readyz")[0] == 200, 15, what="readyz true")
+        st, js, raw, _ = bs.post("repo:push", body, delivery="{outage-1}")
+        assert st == 202, raw
+        H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registration after recovery")
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def test_dry_run_sends_nothing_and_records():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    cfg = H.make_config(redis.port, sleuth.url, DEPLOYMENTS).replace("dry_run: false", "dry_run: true")
+    bs = H.Bitsleuth(cfg)
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        st, js, raw, _ = bs.post("repo:push", body)
+        assert st == 202, raw
+        H.wait_for(lambda: redis.cmd("XLEN", key("bstest", "dryrun")) == 1, 10, what="dry-run record")
+        entry = redis.cmd("XRANGE", key("bstest", "dryrun"), "-", "+")[0][1]
+        fields = dict(zip(entry[::2], entry[1::2]))
+        assert fields[b"url"].endswith(b"/api/1/deployments/acme/foo-web/register_deploy"), fields
+        assert json.loads(fields[b"body"])["environment"] == "production"
+        time.sleep(0.3)
+        assert sleuth.requests == []
+        assert "dry-run" in bs.log()
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+def test_health_endpoints_and_drain():
+    redis, sleuth, bs = setup()
+    try:
+        assert bs.get("/healthz")[0] == 200
+        assert bs.get("/readyz")[0] == 200
+        st, _, m, hdrs = bs.get("/metrics")
+        assert st == 200 and b"# TYPE bitsleuth_deliveries_queued_total counter" in m
+        assert bs.post("repo:push", b"{}", path="/healthz")[0] == 405
+    finally:
+        teardown(redis, sleuth, bs)
+
+
+if __name__ == "__main__":
+    H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])

@@ -1,0 +1,412 @@
+/* test_sleuth_body: register_deploy URL, body (against hand-written golden
+ * JSON in tests/golden/sleuth/), answer classification and ISO time. */
+#include "deploy/isotime.h"
+#include "deploy/sleuth.h"
+#include "tests/unit/test.h"
+
+#define SHA_HEAD "4f2a9c1e0b7d3a5f6e8c9b1a2d3f4e5a6b7c8d9e"
+#define SHA_PREV "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+#define SHA_1 "1111111111111111111111111111111111111111"
+#define SHA_2 "2222222222222222222222222222222222222222"
+#define SHA_3 "3333333333333333333333333333333333333333"
+#define SHA_5 "5555555555555555555555555555555555555555"
+#define T_2024 INT64_C(1732528800123)   /* 2024-11-25T10:00:00.123Z */
+
+static char *
+S(struct bs_job *job, const char *s)
+{
+	return bs_arena_strdup(&job->ev.arena, s);
+}
+
+static struct bs_change *
+changes(struct bs_job *job, size_t n)
+{
+	job->ev.changes = bs_arena_alloc(&job->ev.arena,
+	    n * sizeof(struct bs_change));
+	job->ev.n_changes = n;
+	return job->ev.changes;
+}
+
+static struct bs_commit *
+commits(struct bs_job *job, struct bs_change *c, size_t n)
+{
+	c->commits = bs_arena_alloc(&job->ev.arena, n * sizeof(struct bs_commit));
+	c->n_commits = n;
+	return c->commits;
+}
+
+static void
+parents(struct bs_job *job, struct bs_commit *c, const char *a,
+    const char *b)
+{
+	c->parents = bs_arena_alloc(&job->ev.arena, 2 * sizeof(char *));
+	c->parents[0] = S(job, a);
+	c->n_parents = 1;
+	if (b) {
+		c->parents[1] = S(job, b);
+		c->n_parents = 2;
+	}
+}
+
+static void
+key(struct bs_job *job, const char *k, enum bs_key_where w, uint32_t change,
+    uint32_t commit)
+{
+	bs_job_add_key(job, k, strlen(k), w, change, commit);
+}
+
+/* A Cloud push of main (2 commits, the second a merge) and develop. */
+static void
+cloud_push(struct bs_job *job)
+{
+	bs_job_init(job);
+	job->received_ms = T_2024;
+	job->ev.product = BS_PRODUCT_CLOUD;
+	job->ev.type = BS_EVENT_PUSH;
+	job->ev.repository = S(job, "acme/shop");
+	job->ev.actor.email = S(job, "actor@example.com");
+	struct bs_change *ch = changes(job, 2);
+	ch[0].ref_type = BS_REF_BRANCH;
+	ch[0].ref_name = S(job, "main");
+	ch[0].new_hash = ch[0].new_commit = S(job, SHA_HEAD);
+	ch[0].old_hash = S(job, SHA_1);
+	ch[0].link = S(job, "https://bitbucket.org/acme/shop/branches/compare/"
+	    SHA_HEAD ".." SHA_1);
+	struct bs_commit *c = commits(job, &ch[0], 2);
+	c[0].hash = S(job, SHA_HEAD);
+	c[0].message = S(job, "SHOP-12 fix checkout total\n");
+	c[0].author.name = S(job, "Jane Doe");
+	c[0].author.email = S(job, "jane@example.com");
+	c[0].author.username = S(job, "jdoe");
+	c[0].date = S(job, "2024-11-25T09:58:01+00:00");
+	c[0].url = S(job, "https://bitbucket.org/acme/shop/commits/" SHA_HEAD);
+	parents(job, &c[0], SHA_PREV, NULL);
+	c[1].hash = S(job, SHA_PREV);
+	c[1].message = S(job, "SHOP-7: add \"express\" shipping");
+	c[1].author.name = S(job, "Bob");
+	c[1].author.email = S(job, "bob@example.com");
+	c[1].date = S(job, "2024-11-25T09:40:00+00:00");
+	parents(job, &c[1], SHA_1, SHA_2);
+	ch[1].ref_type = BS_REF_BRANCH;
+	ch[1].ref_name = S(job, "develop");
+	ch[1].new_hash = ch[1].new_commit = S(job, SHA_3);
+	struct bs_commit *d = commits(job, &ch[1], 1);
+	d[0].hash = S(job, SHA_3);
+	d[0].message = S(job, "OPS-1 tweak");
+	key(job, "SHOP-12", BS_KEY_COMMIT, 0, 0);
+	key(job, "OPS-1", BS_KEY_COMMIT, 1, 0);      /* other change: not sent */
+	key(job, "SHOP-7", BS_KEY_COMMIT, 0, 1);
+	key(job, "SHOP-12", BS_KEY_BRANCH, 0, 0);    /* same key again */
+}
+
+static struct bs_deployment
+dep(const char *env)
+{
+	static char *main_only[] = { (char *)"main" };
+	struct bs_deployment d = { 0 };
+	d.org = (char *)"acme";
+	d.deployment = (char *)"shop-web";
+	d.repository = (char *)"acme/shop";
+	d.environment = (char *)env;
+	d.branches = main_only;
+	d.n_branches = 1;
+	return d;
+}
+
+/* Compares the body to the golden file (its trailing newline ignored). */
+static int
+golden_eq(const char *name, const char *body, size_t len)
+{
+	char path[1024];
+	const char *src = getenv("BS_SOURCE_DIR");
+	snprintf(path, sizeof(path), "%s/tests/golden/sleuth/%s",
+	    src ? src : ".", name);
+	size_t glen = 0;
+	char *g = bs_test_read_file(path, &glen);
+	if (!g) {
+		fprintf(stderr, "cannot read golden file '%s'\n", path);
+		return 0;
+	}
+	while (glen > 0 && (g[glen - 1] == '\n' || g[glen - 1] == '\r'))
+		g[--glen] = '\0';
+	int ok = glen == len && memcmp(g, body, len) == 0;
+	if (!ok)
+		fprintf(stderr, "golden %s differs:\n got: %.*s\nwant: %s\n", name,
+		    (int)len, body, g);
+	free(g);
+	return ok;
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+int
+main(void)
+{
+	TEST("url: slugs encoded, trailing slashes dropped") {
+		struct bs_deployment d = dep("production");
+		char *u = bs_sleuth_url("https://app.sleuth.io", &d);
+		CHECK_STR(u, "https://app.sleuth.io/api/1/deployments/acme/shop-web/"
+		    "register_deploy");
+		free(u);
+		d.org = (char *)"my_org.x~y";
+		d.deployment = (char *)"a b/c?d#\xC3\xA9";
+		u = bs_sleuth_url("http://127.0.0.1:9999//", &d);
+		CHECK_STR(u, "http://127.0.0.1:9999/api/1/deployments/my_org.x~y/"
+		    "a%20b%2Fc%3Fd%23%C3%A9/register_deploy");
+		free(u);
+	}
+
+	TEST("body: cloud push, 2 commits, issue links and tags") {
+		struct bs_job job;
+		cloud_push(&job);
+		struct bs_deployment d = dep("production");
+		char *tags[] = { (char *)"#web", (char *)"#shop-7" };
+		d.tags = tags;
+		d.n_tags = 2;
+		d.issue_tags = true;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		struct bs_sleuth_opts o = {
+			.issue_url = "https://acme.atlassian.net/browse/{key}?from={key}",
+			.max_commits = 250 };
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(strlen(body) == len);
+		CHECK(golden_eq("cloud_push.json", body, len));
+		free(body);
+		/* max_commits cuts the list (newest first) */
+		o.max_commits = 1;
+		body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK_INT(count(body, "\"revision\""), 1);
+		CHECK(strstr(body, "\"revision\":\"" SHA_HEAD "\"") != NULL);
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: truncated change sends no commits, link only") {
+		struct bs_job job;
+		cloud_push(&job);
+		job.ev.changes[0].truncated = true;
+		struct bs_deployment d = dep("production");
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		struct bs_sleuth_opts o = { .issue_url = NULL, .max_commits = 0 };
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(golden_eq("truncated.json", body, len));
+		free(body);
+		/* NULL opts behave like defaults */
+		body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(golden_eq("truncated.json", body, len));
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: glob-matched branch (DC), escapes, username falls back") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = INT64_C(1700000000999);
+		job.ev.product = BS_PRODUCT_DC;
+		job.ev.type = BS_EVENT_PUSH;
+		job.ev.repository = S(&job, "ACME/shop");
+		struct bs_change *ch = changes(&job, 1);
+		ch[0].ref_type = BS_REF_BRANCH;
+		ch[0].ref_name = S(&job, "release/2.0");
+		ch[0].new_hash = ch[0].new_commit = S(&job, SHA_5);
+		ch[0].created = true;
+		struct bs_commit *c = commits(&job, &ch[0], 1);
+		c[0].hash = S(&job, SHA_5);
+		c[0].message = S(&job, "Release 2.0 \xE2\x80\x93 \xC3\xBCn\xC3\xAF"
+		    "code \x01 tab\t");
+		c[0].author.name = S(&job, "Zo\xC3\xAB");
+		c[0].author.email = S(&job, "zoe@example.com");
+		c[0].date = S(&job, "2024-11-25T09:00:00Z");
+		key(&job, "REL-2", BS_KEY_BRANCH, 0, 0);
+		struct bs_deployment d = dep("staging");
+		char *br[] = { (char *)"hotfix", (char *)"release/*" };
+		d.branches = br;
+		d.n_branches = 2;
+		d.issue_tags = true;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		CHECK(t.send_branch);
+		size_t len = 0;
+		struct bs_sleuth_opts o = { 0 };
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(golden_eq("glob_branch.json", body, len));
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: PR merge uses PR url and all the job's keys") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = T_2024;
+		job.ev.product = BS_PRODUCT_CLOUD;
+		job.ev.type = BS_EVENT_PR;
+		job.ev.repository = S(&job, "acme/shop");
+		job.ev.actor.email = S(&job, "merger@example.com");
+		struct bs_pr *pr = bs_arena_alloc(&job.ev.arena, sizeof(*pr));
+		job.ev.pr = pr;
+		pr->id = 42;
+		pr->title = S(&job, "SHOP-12 checkout");
+		pr->description = S(&job, "Also fixes SHOP-99");
+		pr->action = BS_PR_MERGED;
+		pr->merge_hash = S(&job, "0123456789ab");
+		pr->source.branch = S(&job, "feature/FEAT-3");
+		pr->destination.branch = S(&job, "main");
+		pr->destination.repository = S(&job, "acme/shop");
+		pr->url = S(&job, "https://bitbucket.org/acme/shop/pull-requests/42");
+		pr->author.email = S(&job, "author@example.com");
+		key(&job, "SHOP-12", BS_KEY_PR_TITLE, 0, 0);
+		key(&job, "SHOP-99", BS_KEY_PR_DESCRIPTION, 0, 0);
+		key(&job, "FEAT-3", BS_KEY_PR_BRANCH, 0, 0);
+		struct bs_deployment d = dep("production");
+		d.track = BS_TRACK_MERGE;
+		char *tags[] = { (char *)"#merge" };
+		d.tags = tags;
+		d.n_tags = 1;
+		d.issue_tags = true;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		struct bs_sleuth_opts o = {
+			.issue_url = "https://acme.atlassian.net/browse/{key}" };
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(golden_eq("pr_merge.json", body, len));
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: minimal (no commits, link, email or keys)") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = T_2024;
+		job.ev.type = BS_EVENT_PUSH;
+		job.ev.repository = S(&job, "acme/shop");
+		struct bs_change *ch = changes(&job, 1);
+		ch[0].ref_type = BS_REF_BRANCH;
+		ch[0].ref_name = S(&job, "main");
+		ch[0].new_commit = S(&job, SHA_HEAD);
+		/* a commit without a hash is not sent: no empty "commits" */
+		struct bs_commit *c = commits(&job, &ch[0], 1);
+		c[0].message = S(&job, "no hash");
+		struct bs_deployment d = dep("production");
+		d.issue_tags = true;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		struct bs_sleuth_opts o = { .issue_url = "https://x/{key}" };
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(golden_eq("minimal.json", body, len));
+		/* and a wrong golden must not match */
+		CHECK(!golden_eq("truncated.json", body, len));
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: '#45' key encoded in links, tag kept; bad UTF-8 replaced") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = T_2024;
+		job.ev.type = BS_EVENT_PUSH;
+		job.ev.repository = S(&job, "acme/shop");
+		job.ev.actor.email = S(&job, "a@b.c");
+		struct bs_change *ch = changes(&job, 1);
+		ch[0].ref_type = BS_REF_BRANCH;
+		ch[0].ref_name = S(&job, "main");
+		ch[0].new_commit = S(&job, SHA_HEAD);
+		struct bs_commit *c = commits(&job, &ch[0], 1);
+		c[0].hash = S(&job, SHA_HEAD);
+		c[0].message = S(&job, "bad \xFF\xC3 end #45");
+		key(&job, "#45", BS_KEY_COMMIT, 0, 0);
+		key(&job, "--", BS_KEY_COMMIT, 0, 0);  /* sanitises to "#--" */
+		key(&job, "$$", BS_KEY_COMMIT, 0, 0);  /* sanitises to nothing */
+		struct bs_deployment d = dep("production");
+		d.issue_tags = true;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		struct bs_sleuth_opts o = { .issue_url = "https://x/i/{key}" };
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(strstr(body, "\"#45\":\"https://x/i/%2345\"") != NULL);
+		CHECK(strstr(body, "\"tags\":[\"#45\",\"#--\"]}") != NULL);
+		CHECK(strstr(body, "\"message\":\"bad \xEF\xBF\xBD\xEF\xBF\xBD end "
+		    "#45\"") != NULL);
+		CHECK(strstr(body, "\"email\":\"a@b.c\"") != NULL);
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("classify") {
+		CHECK_INT(bs_sleuth_classify(200, "Success", 7), BS_OUTCOME_OK);
+		CHECK_INT(bs_sleuth_classify(204, NULL, 0), BS_OUTCOME_OK);
+		CHECK_INT(bs_sleuth_classify(299, NULL, 0), BS_OUTCOME_OK);
+		CHECK_INT(bs_sleuth_classify(0, NULL, 0), BS_OUTCOME_RETRY);
+		CHECK_INT(bs_sleuth_classify(408, NULL, 0), BS_OUTCOME_RETRY);
+		CHECK_INT(bs_sleuth_classify(425, NULL, 0), BS_OUTCOME_RETRY);
+		CHECK_INT(bs_sleuth_classify(429, NULL, 0), BS_OUTCOME_RETRY);
+		CHECK_INT(bs_sleuth_classify(500, NULL, 0), BS_OUTCOME_RETRY);
+		CHECK_INT(bs_sleuth_classify(503, "x", 1), BS_OUTCOME_RETRY);
+		CHECK_INT(bs_sleuth_classify(599, NULL, 0), BS_OUTCOME_RETRY);
+		const char *nf = "Unable to validate if the SHA exists";
+		CHECK_INT(bs_sleuth_classify(400, nf, strlen(nf)),
+		    BS_OUTCOME_RETRY_SLOW);
+		const char *nf2 = "sha abc Not Found in repository";
+		CHECK_INT(bs_sleuth_classify(400, nf2, strlen(nf2)),
+		    BS_OUTCOME_RETRY_SLOW);
+		const char *nf3 = "The SHA doesn't exist";
+		CHECK_INT(bs_sleuth_classify(400, nf3, strlen(nf3)),
+		    BS_OUTCOME_RETRY_SLOW);
+		const char *nf4 = "commit sha does not exist";
+		CHECK_INT(bs_sleuth_classify(400, nf4, strlen(nf4)),
+		    BS_OUTCOME_RETRY_SLOW);
+		/* the phrase past body_len does not count */
+		CHECK_INT(bs_sleuth_classify(400, nf4, 10), BS_OUTCOME_DEAD);
+		const char *other = "date format isn't valid";
+		CHECK_INT(bs_sleuth_classify(400, other, strlen(other)),
+		    BS_OUTCOME_DEAD);
+		const char *nosha = "branch not found";
+		CHECK_INT(bs_sleuth_classify(400, nosha, strlen(nosha)),
+		    BS_OUTCOME_DEAD);
+		/* the sha phrase on another 4xx is still dead */
+		CHECK_INT(bs_sleuth_classify(404, nf, strlen(nf)), BS_OUTCOME_DEAD);
+		CHECK_INT(bs_sleuth_classify(400, NULL, 0), BS_OUTCOME_DEAD);
+		CHECK_INT(bs_sleuth_classify(401, NULL, 0), BS_OUTCOME_DEAD);
+		CHECK_INT(bs_sleuth_classify(403, NULL, 0), BS_OUTCOME_DEAD);
+		CHECK_INT(bs_sleuth_classify(100, NULL, 0), BS_OUTCOME_DEAD);
+		CHECK_INT(bs_sleuth_classify(302, NULL, 0), BS_OUTCOME_DEAD);
+		CHECK_INT(bs_sleuth_classify(600, NULL, 0), BS_OUTCOME_DEAD);
+		CHECK_STR(bs_outcome_name(BS_OUTCOME_OK), "ok");
+		CHECK_STR(bs_outcome_name(BS_OUTCOME_RETRY), "retry");
+		CHECK_STR(bs_outcome_name(BS_OUTCOME_RETRY_SLOW), "retry_slow");
+		CHECK_STR(bs_outcome_name(BS_OUTCOME_DEAD), "dead");
+	}
+
+	TEST("isotime") {
+		char b[BS_ISOTIME_LEN];
+		CHECK_INT(bs_isotime_utc(0, b, sizeof(b)), 0);
+		CHECK_STR(b, "1970-01-01T00:00:00Z");
+		CHECK_INT(bs_isotime_utc(T_2024, b, sizeof(b)), 0);
+		CHECK_STR(b, "2024-11-25T10:00:00Z");
+		CHECK_INT(bs_isotime_utc(-1, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:59Z");
+		CHECK_INT(bs_isotime_utc(INT64_C(951782400000), b, sizeof(b)), 0);
+		CHECK_STR(b, "2000-02-29T00:00:00Z");
+		CHECK_INT(bs_isotime_utc(INT64_C(253402300799999), b, sizeof(b)), 0);
+		CHECK_STR(b, "9999-12-31T23:59:59Z");
+		CHECK_INT(bs_isotime_utc(INT64_C(253402300800000), b, sizeof(b)), -1);
+		CHECK_STR(b, "");
+		CHECK_INT(bs_isotime_utc(INT64_MIN, b, sizeof(b)), -1);
+		CHECK_INT(bs_isotime_utc(0, b, 20), -1);
+	}
+
+	return TEST_REPORT();
+}

@@ -1,0 +1,84 @@
+/* cmd_common: helpers shared by the subcommands (see cmd_common.h). */
+#include "worker/cmd_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/xalloc.h"
+
+const char *
+bs_default_config_path(void)
+{
+	const char *env = getenv("BITSLEUTH_CONFIG");
+	return env && *env ? env : "bitsleuth.yaml";
+}
+
+int
+bs_load_config_or_report(const char *path, struct bs_config *cfg,
+    int print_warnings)
+{
+	struct bs_diags d;
+	bs_diags_init(&d);
+	int rc = bs_config_load(path, cfg, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct bs_diag *x = &d.items[i];
+		if (x->severity == BS_DIAG_WARNING && !print_warnings)
+			continue;
+		fprintf(stderr, "%s:%d:%d: %s: %s\n", path, x->line, x->column,
+		    x->severity == BS_DIAG_ERROR ? "error" : "warning", x->message);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "bitsleuth: %s: %zu error%s\n", path, d.errors,
+		    d.errors == 1 ? "" : "s");
+		bs_config_release(cfg);
+	}
+	bs_diags_release(&d);
+	return rc;
+}
+
+char *
+bs_read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "bitsleuth: cannot open '%s': %s\n", path,
+		    strerror(errno));
+		return NULL;
+	}
+	size_t cap = 65536, n = 0;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (n > max) {
+			fprintf(stderr, "bitsleuth: '%s' is larger than %zu bytes\n", path,
+			    max);
+			free(buf);
+			if (f != stdin)
+				fclose(f);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		if (n == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+long long
+bs_now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}

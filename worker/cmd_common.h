@@ -1,0 +1,23 @@
+/* cmd_common: what several subcommands share: option parsing of -c, config
+ * loading with diagnostics on stderr. */
+#ifndef BS_CMD_COMMON_H
+#define BS_CMD_COMMON_H
+
+#include "worker/config.h"
+
+/* Default config path when -c is not given: $BITSLEUTH_CONFIG, else
+ * ./bitsleuth.yaml. */
+const char *bs_default_config_path(void);
+
+/* Loads path; prints every error/warning as FILE:LINE:COL to stderr.
+ * Returns 0 on success (cfg loaded), -1 on errors (cfg released). */
+int bs_load_config_or_report(const char *path, struct bs_config *cfg,
+    int print_warnings);
+
+/* Reads a whole file (at most max bytes); returns malloc'd buffer or NULL
+ * with a message on stderr. */
+char *bs_read_file(const char *path, size_t max, size_t *len);
+
+long long bs_now_ms(void);
+
+#endif

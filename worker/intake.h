@@ -1,0 +1,60 @@
+/* intake: one Bitbucket delivery in, one queue-ready job (or a refusal) out.
+ *
+ * The HTTP server and `bitsleuth replay` both go through here, so a replayed
+ * payload is judged exactly as a live one: content type, signature, event
+ * key, strict UTF-8 + JSON parse, issue keys, job encoding and the dedupe
+ * keys. No I/O: the caller does the enqueue and the reply. */
+#ifndef BS_INTAKE_H
+#define BS_INTAKE_H
+
+#include <stddef.h>
+
+#include "common/job.h"
+#include "parsers/bitbucket.h"
+#include "parsers/issue_scan.h"
+
+struct bs_config;
+
+/* What arrived: header values (NULL when absent) and the raw body. */
+struct bs_delivery {
+	const char *event_key;      /* X-Event-Key */
+	const char *request_uuid;   /* X-Request-UUID (Cloud) */
+	const char *request_id;     /* X-Request-Id (Data Center) */
+	const char *signature;      /* X-Hub-Signature */
+	const char *content_type;
+	const char *user_agent;
+	const char *body;
+	size_t len;
+	int skip_signature;         /* replay of a kept/saved payload by an operator */
+};
+
+enum bs_intake_verdict {
+	BS_INTAKE_QUEUE = 0,        /* job built: enqueue it, then 202 */
+	BS_INTAKE_IGNORED,          /* 202 {"status":"ignored"}: an event we do not use */
+	BS_INTAKE_PING,             /* 200 {"status":"ok"}: diagnostics:ping */
+	BS_INTAKE_REFUSED,          /* 4xx with code and reason */
+};
+
+struct bs_intake_result {
+	enum bs_intake_verdict verdict;
+	int status;                 /* HTTP status for IGNORED/PING/REFUSED */
+	const char *code;           /* short machine code: "bad_signature", "bad_json", ... */
+	char reason[256];           /* one line for people, no payload bytes */
+	struct bs_job job;          /* QUEUE: the job (release with bs_intake_result_release) */
+	char *blob;                 /* QUEUE: encoded job (malloc'd) */
+	size_t blob_len;
+	char delivery[128];         /* delivery id used for dedupe */
+	char content_key[80];       /* content dedupe key, "" when none */
+};
+
+struct bs_intake {
+	const struct bs_config *cfg;
+	const struct bs_scanner *scanner;
+};
+
+/* Judges d. Always fills *out (release it with bs_intake_result_release). */
+void bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
+    long long now_ms, struct bs_intake_result *out);
+void bs_intake_result_release(struct bs_intake_result *r);
+
+#endif
