@@ -197,6 +197,7 @@ struct cloud {
 	unsigned char push;          /* SEEN_* of push (object) */
 	unsigned char changes;       /* SEEN_* of push.changes (array) */
 	unsigned char pr;            /* SEEN_* of pullrequest (object) */
+	bool id_wrong;               /* pullrequest.id is not a number */
 	bool new_obj, old_obj;       /* change.new / change.old are objects */
 	bool created, closed, forced, truncated;
 	size_t changes_cap, commits_cap, parents_cap;
@@ -245,7 +246,7 @@ clear_state(struct cloud *c, int state)
 		break;
 	case S_PR:
 		c->pr = SEEN_NONE;
-		c->s[F_PR_ID] = NULL;
+		c->id_wrong = false;
 		break;
 	default:
 		break;
@@ -273,6 +274,8 @@ slot_container(struct cloud *c, int f)
 		c->s[f] = NULL;
 	if (f == F_REPO_FULL_NAME)
 		c->full_name = SEEN_WRONG;
+	if (f == F_PR_ID)
+		c->id_wrong = true;
 	if (f == F_CREATED)
 		c->created = false;
 	else if (f == F_CLOSED)
@@ -380,8 +383,11 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 	if (!f)
 		return;
 	if (f < F_NSTR) {
-		bool keep = t == BS_JSON_STRING ||
-		    (f == F_PR_ID && t == BS_JSON_NUMBER);
+		/* Only a JSON number is an id; "7" is not. */
+		bool keep = f == F_PR_ID ? t == BS_JSON_NUMBER
+		    : t == BS_JSON_STRING;
+		if (f == F_PR_ID)
+			c->id_wrong = !keep;
 		c->s[f] = keep ? bs_json_sax_keep(sax, &c->ev->arena, s, len) : NULL;
 		if (f == F_REPO_FULL_NAME)
 			c->full_name = keep ? SEEN_OK : SEEN_WRONG;
@@ -552,6 +558,8 @@ bs_cloud_parse(const char *body, size_t len, const struct bs_parse_limits *lim,
 			why = "missing pullrequest object";
 		else if (c.pr == SEEN_WRONG)
 			why = "pullrequest is not an object";
+		else if (c.id_wrong)
+			why = "pullrequest.id is not an integer";
 		else if (!c.s[F_PR_ID])
 			why = "missing pullrequest.id";
 		else if (!bs_json_int64(c.s[F_PR_ID], &ev->pr->id))

@@ -185,6 +185,7 @@ struct dc {
 	char *s[F_NSTR];
 	bool root;
 	unsigned char repo, changes, pr;   /* SEEN_* of required values */
+	bool id_wrong;                     /* pullRequest.id not a number */
 	size_t changes_cap, parents_cap;
 	struct bs_commit *commits;         /* top-level commits[] */
 	size_t n_commits, commits_cap;
@@ -224,7 +225,10 @@ clear_state(struct dc *d, int state)
 		if (d->commit)
 			d->commit->n_parents = 0;
 		break;
-	case S_PR: d->pr = SEEN_NONE; break;
+	case S_PR:
+		d->pr = SEEN_NONE;
+		d->id_wrong = false;
+		break;
 	default: break;
 	}
 }
@@ -247,8 +251,11 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	struct dc *d = sax->ctx;
 	struct bs_event *ev = d->ev;
 
-	if (field[state][key])
+	if (field[state][key]) {
 		d->s[field[state][key]] = NULL;
+		if (field[state][key] == F_PR_ID)
+			d->id_wrong = true;
+	}
 	int t = trans[state][key];
 	if (!t)
 		return BS_JSON_SKIP;
@@ -381,8 +388,12 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 		v = bs_json_sax_keep(sax, &d->ev->arena, s, len);
 	else if (t == BS_JSON_NUMBER && is_date(f))
 		v = date_from_number(sax, &d->ev->arena, s, len);
-	else if (t == BS_JSON_NUMBER && f == F_PR_ID)
-		v = bs_json_sax_keep(sax, &d->ev->arena, s, len);
+	if (f == F_PR_ID) {
+		/* Only a JSON number is an id; "7" is not. */
+		d->id_wrong = t != BS_JSON_NUMBER;
+		v = d->id_wrong ? NULL : bs_json_sax_keep(sax, &d->ev->arena, s,
+		    len);
+	}
 	d->s[f] = v;
 }
 
@@ -544,6 +555,8 @@ bs_dc_parse(const char *body, size_t len, const struct bs_parse_limits *lim,
 			why = "missing pullRequest object";
 		else if (d.pr == SEEN_WRONG)
 			why = "pullRequest is not an object";
+		else if (d.id_wrong)
+			why = "pullRequest.id is not an integer";
 		else if (!d.s[F_PR_ID])
 			why = "missing pullRequest.id";
 		else if (!bs_json_int64(d.s[F_PR_ID], &ev->pr->id))

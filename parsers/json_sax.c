@@ -323,7 +323,8 @@ bs_json_sax_run(struct bs_json_sax *sax, const char *body, size_t len,
 	if (sax->status != BS_PARSE_OK) {
 		/* An extractor or limit failure cancelled the parse. */
 		st = sax->status;
-		snprintf(err, errlen, "%s", sax->reason);
+		snprintf(err, errlen, "%s at byte %zu", sax->reason,
+		    yajl_get_bytes_consumed(h));
 	}
 	yajl_free(h);
 	return st;

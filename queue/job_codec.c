@@ -412,7 +412,7 @@ dec_int(struct dec *d, const msgpack_object *o, const char *name, int64_t *out)
 static int
 dec_u32(struct dec *d, const msgpack_object *o, const char *name, uint32_t *out)
 {
-	int64_t v;
+	int64_t v = 0;
 	if (dec_int(d, o, name, &v) < 0)
 		return -1;
 	if (v < 0 || v > (int64_t)UINT32_MAX)
@@ -562,7 +562,7 @@ dec_change(struct dec *d, const msgpack_object *o, struct bs_change *c)
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
 		const msgpack_object *v = &kv->val;
-		int rc = 0, e;
+		int rc = 0, e = 0;
 		if (key_is(kv, "ref_type")) {
 			rc = dec_enum(d, v, "ref_type", 0, 2, ref_type_name_i, 0, &e);
 			c->ref_type = (enum bs_ref_type)e;
@@ -632,7 +632,7 @@ dec_pr(struct dec *d, const msgpack_object *o, struct bs_pr *pr)
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
 		const msgpack_object *v = &kv->val;
-		int rc = 0, e;
+		int rc = 0, e = 0;
 		if (key_is(kv, "id"))
 			rc = dec_int(d, v, "id", &pr->id);
 		else if (key_is(kv, "title"))
@@ -672,7 +672,7 @@ dec_event(struct dec *d, const msgpack_object *o, struct bs_event *ev)
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
 		const msgpack_object *v = &kv->val;
-		int rc = 0, e;
+		int rc = 0, e = 0;
 		if (key_is(kv, "product")) {
 			rc = dec_enum(d, v, "product", 0, 2, product_name_i, 0, &e);
 			ev->product = (enum bs_product)e;
@@ -770,7 +770,7 @@ dec_job(struct dec *d, const msgpack_object *o, struct bs_job *job)
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
 		int rc = 0;
 		if (key_is(kv, "v")) {
-			int64_t v;
+			int64_t v = 0;
 			if (dec_int(d, &kv->val, "v", &v) < 0)
 				return -1;
 			if (v < 1 || v > BS_JOB_VERSION) {

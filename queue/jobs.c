@@ -199,8 +199,10 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		recv,
 	};
 	size_t argvlen[15];
+	/* job, raw headers and raw body are binary-safe (ptr, len) pairs that
+	 * need not be NUL-terminated: never strlen them. */
 	for (int i = 0; i < 15; i++)
-		argvlen[i] = strlen(argv[i]);
+		argvlen[i] = (i == 5 || i == 12 || i == 13) ? 0 : strlen(argv[i]);
 	argvlen[5] = e->job_len;
 	argvlen[12] = e->raw_headers ? e->raw_headers_len : 0;
 	argvlen[13] = e->raw_body ? e->raw_body_len : 0;

@@ -53,7 +53,7 @@ struct bs_enqueue {
 	size_t raw_headers_len;
 	const char *raw_body;
 	size_t raw_body_len;
-	int seen_ttl_s;             /* how long a delivery id is remembered */
+	int seen_ttl_s;             /* how long a delivery id is remembered (<= 0: 86400) */
 	int raw_ttl_s;              /* how long the raw delivery is kept (0: not kept) */
 	long long maxlen;           /* approximate cap of the jobs stream, 0 = none */
 };

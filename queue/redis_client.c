@@ -9,9 +9,10 @@
  * privdata. Only hiredis' reply callback (cmd_reply) ever completes a
  * command and frees it; hiredis calls it exactly once, with the reply or
  * with NULL when the context goes away. A command timer therefore never
- * calls the user: it marks its command timed out and drops the connection,
- * and the flush that follows reports bs_redis_err_timeout for that command
- * and bs_redis_err_down for the others. Dropping detaches both ways
+ * calls the user: it marks its command (and any other whose deadline has
+ * passed) timed out and drops the connection, and the flush that follows
+ * reports bs_redis_err_timeout for those and bs_redis_err_down for the
+ * others. Dropping detaches both ways
  * (ac->data = NULL, r->ac = NULL) before redisAsyncFree, so hiredis'
  * connect/disconnect callbacks that run during the free do nothing.
  * Loop thread only; bs_redis_free must not run inside our callbacks. */
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/async.h>
 
@@ -52,13 +54,16 @@ struct bs_redis {
 	int backoff_ms;
 	int handshake_left;
 	int freeing;
+	struct cmd *_pending;       /* commands handed to hiredis, not completed */
 };
 
 struct cmd {
-	struct bs_redis *r;
+	struct bs_redis *r;         /* NULL once bs_redis_free orphaned it */
+	struct cmd *prev, *next;    /* r->_pending */
 	bs_redis_reply_cb *cb;
 	void *arg;
 	struct event *timer;
+	long long deadline_ms;      /* monotonic */
 	int timed_out;
 	/* bs_redis_eval only: an owned copy of the EVALSHA argv, so that a
 	 * NOSCRIPT reply can be answered by resending it as EVAL. */
@@ -81,6 +86,14 @@ checked_evtimer(struct event_base *base, event_callback_fn fn, void *arg)
 		abort();
 	}
 	return ev;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -166,10 +179,18 @@ sha1_hex(const char *s, size_t len, char out[41])
 
 /* === URL === */
 
+/* The error quotes the URL with any userinfo masked: it holds a password
+ * and error messages end up in logs. */
 static int
 url_fail(char *err, size_t errlen, const char *url, const char *why)
 {
-	snprintf(err, errlen, "bad redis url '%s': %s", url, why);
+	const char *scheme = strstr(url, "://");
+	const char *at = strrchr(url, '@');
+	if (scheme && at && at > scheme)
+		snprintf(err, errlen, "bad redis url '%.*s***%s': %s",
+		    (int)(scheme + 3 - url), url, at, why);
+	else
+		snprintf(err, errlen, "bad redis url '%s': %s", url, why);
 	return -1;
 }
 
@@ -320,13 +341,29 @@ cmd_free(struct cmd *c)
 }
 
 static void
+cmd_unlink(struct cmd *c)
+{
+	if (!c->r)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c->r->_pending == c)
+		c->r->_pending = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
 cmd_complete(struct cmd *c, const redisReply *reply)
 {
 	const char *err = NULL;
 	if (!reply)
 		err = c->timed_out ? bs_redis_err_timeout :
-		    c->r->freeing ? bs_redis_err_shutdown : bs_redis_err_down;
-	evtimer_del(c->timer);
+		    (!c->r || c->r->freeing) ? bs_redis_err_shutdown : bs_redis_err_down;
+	cmd_unlink(c);
+	if (c->timer)
+		evtimer_del(c->timer);
 	c->cb(reply, err, c->arg);
 	cmd_free(c);
 }
@@ -370,6 +407,19 @@ on_cmd_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	c->timed_out = 1;
+	if (!r || !r->_ac) {
+		/* Cannot happen (every drop flushes every command and so deletes
+		 * its timer); if it did, nobody else would complete c. */
+		cmd_complete(c, NULL);
+		return;
+	}
+	/* Every command whose own deadline has passed too (sent in the same
+	 * millisecond; libevent orders equal timeouts arbitrarily) reports
+	 * the timeout; the younger ones report the connection drop. */
+	long long now = mono_ms();
+	for (struct cmd *p = r->_pending; p; p = p->next)
+		if (p->deadline_ms <= now)
+			p->timed_out = 1;
 	log_warn("redis: command timed out after %d ms, reconnecting",
 	    r->command_timeout_ms);
 	/* The command is pending on r->_ac (every drop flushes all commands
@@ -391,7 +441,12 @@ send_cmd(struct bs_redis *r, struct cmd *c)
 		return;
 	}
 	c->timer = checked_evtimer(r->base, on_cmd_timeout, c);
+	c->deadline_ms = mono_ms() + r->command_timeout_ms;
 	arm(c->timer, r->command_timeout_ms);
+	c->next = r->_pending;
+	if (c->next)
+		c->next->prev = c;
+	r->_pending = c;
 }
 
 void
@@ -509,9 +564,10 @@ drop(struct bs_redis *r, const char *why)
 	}
 	if (r->freeing)
 		return;
+	schedule_retry(r);
+	/* Last: the callback may even free r. */
 	if (was_up && r->on_state)
 		r->on_state(0, r->state_arg);
-	schedule_retry(r);
 }
 
 static void
@@ -585,9 +641,9 @@ on_disconnect(const redisAsyncContext *cac, int status)
 	r->state = ST_CLOSED;
 	evtimer_del(r->_connect_timer);
 	log_warn("redis: connection lost: %s", ac->errstr ? ac->errstr : "closed");
+	schedule_retry(r);
 	if (was_up && r->on_state)
 		r->on_state(0, r->state_arg);
-	schedule_retry(r);
 }
 
 static void
@@ -678,6 +734,16 @@ bs_redis_free(struct bs_redis *r)
 		return;
 	r->freeing = 1;
 	evtimer_del(r->_retry_timer);
+	/* Orphan the pending commands: they report bs_redis_err_shutdown and
+	 * never touch r again, even if hiredis flushes them only after the
+	 * callback we may be in returns. */
+	for (struct cmd *c = r->_pending, *next; c; c = next) {
+		next = c->next;
+		evtimer_del(c->timer);
+		c->r = NULL;
+		c->prev = c->next = NULL;
+	}
+	r->_pending = NULL;
 	/* Flushes every pending command with bs_redis_err_shutdown. */
 	drop(r, NULL);
 	event_free(r->_connect_timer);

@@ -109,6 +109,8 @@ struct ctx {
 	struct bs_diags *d;
 	struct bs_arena *a;
 	struct bs_ynode *root;
+	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
+	size_t *dep_index;                  /* its index in the yaml list */
 };
 
 static void diag_at(struct ctx *c, enum bs_diag_severity sev,
@@ -851,9 +853,6 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 		    "tag_pattern: every pushed tag is a deploy", path);
 	else if (dep->track != BS_TRACK_TAG && dep->tag_pattern)
 		WARN(c, tp, "%s.tag_pattern: ignored unless track: tag", path);
-	if (dep->track == BS_TRACK_TAG && dep->n_branches > 0)
-		WARN(c, bn, "%s.branch: ignored with track: tag (tags are matched "
-		    "by tag_pattern)", path);
 	if (!dep->tag_pattern)
 		dep->tag_pattern = bs_arena_strdup(c->a, "*");
 
@@ -895,6 +894,10 @@ parse_deployments(struct ctx *c, const struct bs_ynode *v)
 	cfg->deployments = bs_arena_alloc(c->a,
 	    (v->n ? v->n : 1) * sizeof(*cfg->deployments));
 	cfg->n_deployments = 0;
+	c->dep_nodes = bs_arena_alloc(c->a, (v->n ? v->n : 1) *
+	    sizeof(*c->dep_nodes));
+	c->dep_index = bs_arena_alloc(c->a, (v->n ? v->n : 1) *
+	    sizeof(*c->dep_index));
 	for (size_t i = 0; i < v->n; i++) {
 		const struct bs_ynode *m = v->items[i];
 		char path[64];
@@ -925,6 +928,8 @@ parse_deployments(struct ctx *c, const struct bs_ynode *v)
 				break;
 			}
 		}
+		c->dep_nodes[cfg->n_deployments] = m;
+		c->dep_index[cfg->n_deployments] = i;
 		cfg->n_deployments++;
 	}
 }
@@ -959,10 +964,11 @@ check_listen(struct ctx *c)
 	const char *host = s, *hend = colon;
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':')
-			colon = NULL;
+		colon = rb && rb[1] == ':' ? rb + 1 : NULL;
 		host = s + 1;
 		hend = rb;
+	} else if (colon && memchr(s, ':', (size_t)(colon - s))) {
+		colon = NULL;    /* an IPv6 address needs brackets */
 	}
 	long long port = -1;
 	if (colon && colon[1] && parse_ll(colon + 1, strlen(colon + 1), &port) ==
@@ -1028,6 +1034,36 @@ check_urls(struct ctx *c)
 		    "every issue would link to the same page");
 }
 
+/* A heuristic for catastrophic backtracking: a group with '+' or '*'
+ * inside that is itself followed by '+', '*' or '{'. Escapes are skipped;
+ * nested groups are judged by their innermost content. */
+static bool
+nested_quantifier(const char *re)
+{
+	int depth = 0;
+	bool quant[64] = { false };
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\') {
+			if (p[1])
+				p++;
+			continue;
+		}
+		if (*p == '(') {
+			if (depth < 63)
+				quant[++depth] = false;
+		} else if (*p == ')' && depth > 0) {
+			bool inner = quant[depth--];
+			if (inner && (p[1] == '+' || p[1] == '*' || p[1] == '{'))
+				return true;
+			if (inner)
+				quant[depth] = true;
+		} else if ((*p == '+' || *p == '*') && depth > 0) {
+			quant[depth] = true;
+		}
+	}
+	return false;
+}
+
 static void
 check_issues(struct ctx *c)
 {
@@ -1040,6 +1076,12 @@ check_issues(struct ctx *c)
 		struct bs_scanner *s = bs_scanner_new(&o, err, sizeof(err));
 		if (s) {
 			bs_scanner_free(s);
+			if (nested_quantifier(cfg->issues.patterns[i]))
+				WARN(c, pn && pn->type == BS_YNODE_SEQ && i < pn->n ?
+				    pn->items[i] : pn, "issues.patterns[%zu]: a quantified "
+				    "group containing a quantifier, like (a+)+, can "
+				    "backtrack up to the match limit at every position of "
+				    "a message", i);
 			continue;
 		}
 		const char *msg = err;
@@ -1105,7 +1147,6 @@ check_secrets(struct ctx *c)
 
 	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
 	bool global_reported = bad[1];
-	const struct bs_ynode *dn = bs_ynode_get(c->root, "deployments", NULL);
 	for (size_t i = 0; i < cfg->n_deployments; i++) {
 		struct bs_deployment *d = &cfg->deployments[i];
 		if (d->token_env) {
@@ -1117,15 +1158,10 @@ check_secrets(struct ctx *c)
 		if (dep_dry(cfg, d))
 			continue;
 		if (d->token_env && !d->token) {
-			const struct bs_ynode *m = dn && dn->type == BS_YNODE_SEQ ?
-			    NULL : dn;
-			for (size_t j = 0; dn && dn->type == BS_YNODE_SEQ && j < dn->n;
-			    j++)
-				if (dn->items[j]->line == d->line)
-					m = bs_ynode_get(dn->items[j], "token_env", NULL);
-			ERR(c, m, "environment variable %s (deployments[%zu].token_env) "
-			    "is not set: set it, or make the deployment dry_run: true",
-			    d->token_env, i);
+			ERR(c, bs_ynode_get(c->dep_nodes[i], "token_env", NULL),
+			    "environment variable %s (deployments[%zu].token_env) is not "
+			    "set: set it, or make the deployment dry_run: true",
+			    d->token_env, c->dep_index[i]);
 		} else if (!d->token_env && !cfg->sleuth.token && !global_reported) {
 			global_reported = true;
 			ERR(c, node_at(c, "sleuth", "token_env"), "environment variable "
@@ -1154,8 +1190,9 @@ check_misc(struct ctx *c)
 		ERR(c, node_at(c, "retry", "base"), "retry.base (%lld ms) is above "
 		    "retry.cap (%lld ms)", (long long)cfg->retry.base_ms,
 		    (long long)cfg->retry.cap_ms);
-	if (cfg->n_deployments == 0 &&
-	    !bs_ynode_get(c->root, "deployments", NULL))
+	const struct bs_ynode *dn = bs_ynode_get(c->root, "deployments", NULL);
+	if (cfg->n_deployments == 0 && (!dn || bs_ynode_is_null(dn) ||
+	    (dn->type == BS_YNODE_SEQ && dn->n == 0)))
 		WARN(c, NULL, "no deployments: deliveries are queued but nothing "
 		    "is registered with Sleuth");
 }

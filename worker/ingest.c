@@ -339,10 +339,11 @@ bs_ingest_new(struct bs_app *app, char *err, size_t errlen)
 		free(in);
 		return NULL;
 	}
-	/* libevent's defaults are unlimited sizes and 50 s timeouts. We read
-	 * bodies a little over the limit ourselves, to answer 413 in JSON;
-	 * anything bigger is cut off by evhttp. */
-	evhttp_set_max_body_size(in->http, (ev_ssize_t)cfg->http.max_body + 1);
+	/* libevent's defaults are unlimited sizes and 50 s timeouts. evhttp
+	 * itself cuts off bodies over twice the limit (with its own HTML 413
+	 * and a closed connection); up to that we read them and answer 413 in
+	 * our one-line JSON, so a real but oversized push gets a clear reason. */
+	evhttp_set_max_body_size(in->http, (ev_ssize_t)(2 * cfg->http.max_body));
 	evhttp_set_max_headers_size(in->http, (ev_ssize_t)cfg->http.max_headers);
 	struct timeval tv = { cfg->http.timeout_ms / 1000,
 		(cfg->http.timeout_ms % 1000) * 1000 };

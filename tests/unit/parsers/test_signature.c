@@ -48,7 +48,7 @@ main(void)
 	TEST("fixture vectors verify") {
 		CHECK_INT(nv, 2);
 		for (size_t i = 0; i < nv; i++) {
-			char path[1024];
+			char path[4096];
 			size_t len = 0;
 			char *body = bs_test_read_file(bs_test_fixture(path,
 			    sizeof(path), v[i].file), &len);

@@ -48,6 +48,28 @@ on_reply(const redisReply *reply, const char *err, void *arg)
 		r->integer = reply->integer;
 }
 
+/* A callback that sends another command from inside the flush. */
+struct reissue {
+	struct res first, second;
+	struct bs_redis *r;
+};
+
+static void
+on_reply_second(const redisReply *reply, const char *err, void *arg)
+{
+	on_reply(reply, err, &((struct reissue *)arg)->second);
+}
+
+static void
+on_reply_reissue(const redisReply *reply, const char *err, void *arg)
+{
+	struct reissue *ri = arg;
+	on_reply(reply, err, &ri->first);
+	const char *ping[] = { "PING" };
+	size_t len[] = { 4 };
+	bs_redis_command(ri->r, 1, ping, len, on_reply_second, ri);
+}
+
 static void
 cmd(struct bs_redis *r, struct res *out, int argc, const char **argv)
 {
@@ -96,7 +118,8 @@ main(void)
 		CHECK_INT(a.db, 2);
 		CHECK_INT(bs_redis_parse_url("http://x", &a, err, sizeof(err)), -1);
 		CHECK_STR(err, "bad redis url 'http://x': scheme must be redis:// or unix://");
-		CHECK_INT(bs_redis_parse_url("redis://h:0", &a, err, sizeof(err)), -1);
+		CHECK_INT(bs_redis_parse_url("redis://:hunter2@h:0", &a, err, sizeof(err)), -1);
+		CHECK_STR(err, "bad redis url 'redis://***@h:0': bad port");
 		CHECK_INT(bs_redis_parse_url("redis://h:70000", &a, err, sizeof(err)), -1);
 		CHECK_INT(bs_redis_parse_url("redis://h:12x", &a, err, sizeof(err)), -1);
 		CHECK_INT(bs_redis_parse_url("redis://h/abc", &a, err, sizeof(err)), -1);
@@ -105,6 +128,9 @@ main(void)
 		CHECK_INT(bs_redis_parse_url(NULL, &a, err, sizeof(err)), -1);
 	}
 
+	/* BS_EVENT_DEBUG=1: libevent checks every event operation. */
+	if (getenv("BS_EVENT_DEBUG"))
+		event_enable_debug_mode();
 	struct bs_test_redis srv;
 	if (bs_test_redis_start(&srv, 0) < 0) {
 		fprintf(stderr, "cannot start redis-server\n");
@@ -157,18 +183,33 @@ main(void)
 		struct state_log st = { 0, 0, -1 };
 		struct bs_redis *r = client(base, srv.url, 300, &st);
 		CHECK_INT(bs_test_run_until(base, &st.ups, 1, 3000), 0);
-		struct res slow = { 0 }, behind = { 0 };
+		struct res slow = { 0 }, behind[20];
+		struct reissue ri;
+		memset(behind, 0, sizeof(behind));
+		memset(&ri, 0, sizeof(ri));
+		ri.r = r;
 		const char *sleep2[] = { "DEBUG", "SLEEP", "2" };
 		const char *ping[] = { "PING" };
+		size_t plen[] = { 4 };
 		long long t0 = bs_test_now_ms();
 		cmd(r, &slow, 3, sleep2);
-		cmd(r, &behind, 1, ping);
+		bs_test_run_for(base, 50); /* the rest is younger */
+		for (int i = 0; i < 20; i++)
+			cmd(r, &behind[i], 1, ping);
+		bs_redis_command(r, 1, ping, plen, on_reply_reissue, &ri);
 		CHECK_INT(bs_test_run_until(base, &slow.calls, 1, 3000), 0);
 		long long took = bs_test_now_ms() - t0;
 		CHECK(took >= 250 && took < 1500);
 		CHECK(slow.err == bs_redis_err_timeout);
-		CHECK_INT(behind.calls, 1);
-		CHECK(behind.err == bs_redis_err_down);
+		for (int i = 0; i < 20; i++) {
+			CHECK_INT(behind[i].calls, 1);
+			CHECK(behind[i].err == bs_redis_err_down);
+		}
+		/* The one sent from inside the flush failed at once. */
+		CHECK_INT(ri.first.calls, 1);
+		CHECK(ri.first.err == bs_redis_err_down);
+		CHECK_INT(ri.second.calls, 1);
+		CHECK(ri.second.err == bs_redis_err_down);
 		CHECK_INT(st.downs, 1);
 		CHECK(!bs_redis_is_up(r));
 		/* Down: the next command fails before the call returns. */
@@ -185,7 +226,10 @@ main(void)
 		CHECK_STR(again.str, "PONG");
 		bs_test_run_for(base, 100);
 		CHECK_INT(slow.calls, 1);
-		CHECK_INT(behind.calls, 1);
+		for (int i = 0; i < 20; i++)
+			CHECK_INT(behind[i].calls, 1);
+		CHECK_INT(ri.first.calls, 1);
+		CHECK_INT(ri.second.calls, 1);
 		CHECK_INT(down.calls, 1);
 		CHECK_INT(again.calls, 1);
 		bs_redis_free(r);
