@@ -142,8 +142,14 @@ reload(struct bs_app *app)
 	bs_scanner_free(app->scanner);
 	app->scanner = sc;
 	app->cfg = next;
-	/* `old` is deliberately not freed: tasks in flight point into its
-	 * deployments. Reloads are rare, a config is a few KB. */
+	/* `old` is not freed before exit: tasks in flight point into its
+	 * deployments. Reloads are rare, a config is a few KB. The first one
+	 * belongs to the caller of bs_app_main. */
+	if (old != app->_retired_first) {
+		app->_retired = xrealloc(app->_retired,
+		    (app->_n_retired + 1) * sizeof(*app->_retired));
+		app->_retired[app->_n_retired++] = old;
+	}
 	log_info("reloaded %s: %zu deployments", app->config_path,
 	    next->n_deployments);
 }
@@ -175,6 +181,7 @@ bs_app_main(enum bs_app_mode mode, struct bs_config *cfg,
 	memset(&app, 0, sizeof(app));
 	app.mode = mode;
 	app.cfg = cfg;
+	app._retired_first = cfg;
 	app.config_path = xstrdup(config_path);
 	int status = 1;
 	char err[256];
@@ -283,6 +290,11 @@ out:
 		bs_config_release(app.cfg);
 		free(app.cfg);
 	}
+	for (size_t i = 0; i < app._n_retired; i++) {
+		bs_config_release(app._retired[i]);
+		free(app._retired[i]);
+	}
+	free(app._retired);
 	free(app.config_path);
 	return status;
 }

@@ -25,6 +25,9 @@ struct bs_app {
 	enum bs_app_mode mode;
 	struct event_base *base;
 	struct bs_config *cfg;        /* current config (replaced on SIGHUP) */
+	struct bs_config **_retired;  /* earlier configs, freed at exit */
+	size_t _n_retired;
+	struct bs_config *_retired_first; /* the caller's, not ours to free */
 	char *config_path;
 	struct bs_keys keys;
 	struct bs_redis *redis;

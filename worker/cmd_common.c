@@ -23,13 +23,8 @@ bs_load_config_or_report(const char *path, struct bs_config *cfg,
 	struct bs_diags d;
 	bs_diags_init(&d);
 	int rc = bs_config_load(path, cfg, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		const struct bs_diag *x = &d.items[i];
-		if (x->severity == BS_DIAG_WARNING && !print_warnings)
-			continue;
-		fprintf(stderr, "%s:%d:%d: %s: %s\n", path, x->line, x->column,
-		    x->severity == BS_DIAG_ERROR ? "error" : "warning", x->message);
-	}
+	if (print_warnings || d.errors)
+		bs_diags_print(&d, path, stderr);
 	if (rc != 0) {
 		fprintf(stderr, "bitsleuth: %s: %zu error%s\n", path, d.errors,
 		    d.errors == 1 ? "" : "s");

@@ -194,21 +194,22 @@ bs_cmd_check(int argc, char **argv)
 
 /* === scan =============================================================== */
 
-struct scan_print {
-	const char *const *names;
-	int explain;
-	const char *text;
-};
-
 static void
 on_key(const char *key, size_t len, size_t pattern, size_t start, void *arg)
 {
-	struct scan_print *sp = arg;
-	if (sp->explain)
-		printf("%.*s\tpattern %s\tbytes %zu-%zu\n", (int)len, key,
-		    sp->names[pattern], start, start + len);
-	else
-		printf("%.*s\n", (int)len, key);
+	(void)pattern;
+	(void)start;
+	(void)arg;
+	printf("%.*s\n", (int)len, key);
+}
+
+static void
+on_explain(const char *pattern_name, const char *key, size_t len,
+    size_t start, int allowed, void *arg)
+{
+	(void)arg;
+	printf("%.*s\tpattern %s\tbytes %zu-%zu%s\n", (int)len, key, pattern_name,
+	    start, start + len, allowed ? "" : "\tdropped: project not in issues.projects");
 }
 
 int
@@ -270,9 +271,9 @@ bs_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "bitsleuth scan: %s\n", err);
 		rc = 1;
 	} else {
-		struct scan_print sp = { .names = opt.patterns, .explain = explain,
-			.text = text };
-		if (bs_scanner_scan(sc, text, len, on_key, &sp) < 0) {
+		int n = explain ? bs_scanner_explain(sc, text, len, on_explain, NULL) :
+		    bs_scanner_scan(sc, text, len, on_key, NULL);
+		if (n < 0) {
 			fprintf(stderr, "bitsleuth scan: a pattern hit its match limit; "
 			    "keys after that point were not looked for\n");
 			rc = 1;

@@ -387,7 +387,8 @@ static const struct keydef limits_keys[] = {
 
 static const struct keydef queue_keys[] = {
 	{ "seen_ttl", K_SEC, CF(queue.seen_ttl_s), 0, 1, 365 * 86400LL, NULL },
-	{ "raw_ttl", K_SEC, CF(queue.raw_ttl_s), 0, 1, 365 * 86400LL, NULL },
+	{ "raw_ttl", K_SEC, CF(queue.raw_ttl_s), 0, 0, 365 * 86400LL, NULL },
+	{ "content_dedupe", K_BOOL, CF(queue.content_dedupe), 0, 0, 0, NULL },
 	{ "max_stream", K_LL, CF(queue.max_stream), 0, 1, 1000000000000LL, NULL },
 	END
 };
@@ -411,6 +412,7 @@ static const struct keydef retry_keys[] = {
 
 static const struct keydef dead_keys[] = {
 	{ "max_len", K_LL, CF(dead.max_len), 0, 1, 1000000000000LL, NULL },
+	{ "max_age", K_MS64, CF(dead.max_age_ms), 0, MS_S, 3650 * MS_D, NULL },
 	END
 };
 
@@ -1226,6 +1228,7 @@ set_defaults(struct bs_config *cfg)
 	bs_parse_limits_default(&cfg->limits);
 	cfg->queue.seen_ttl_s = 7 * 86400;
 	cfg->queue.raw_ttl_s = 7 * 86400;
+	cfg->queue.content_dedupe = true;
 	cfg->queue.max_stream = 1000000;
 	cfg->worker.concurrency = 16;
 	cfg->worker.block_ms = 1000;
@@ -1237,6 +1240,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->retry.slow_attempts = 5;
 	cfg->retry.slow_delay_ms = 60 * MS_S;
 	cfg->dead.max_len = 100000;
+	cfg->dead.max_age_ms = 30 * MS_D;
 	cfg->log_level = bs_arena_strdup(a, "info");
 }
 

@@ -66,7 +66,8 @@ struct bs_config {
 
 	struct {
 		int seen_ttl_s;         /* delivery-id dedupe memory, default 7 days */
-		int raw_ttl_s;          /* raw delivery kept, default 7 days */
+		int raw_ttl_s;          /* raw delivery kept, default 7 days; 0 = not kept */
+		bool content_dedupe;    /* also dedupe by content (event+repo+refs), default true */
 		long long max_stream;   /* approximate cap of the jobs stream, default 1000000 */
 	} queue;
 
@@ -87,6 +88,7 @@ struct bs_config {
 
 	struct {
 		long long max_len;      /* dead letter stream cap, default 100000 */
+		int64_t max_age_ms;     /* dead letters older than this are trimmed, default 30 days */
 	} dead;
 
 	char *log_level;            /* default info */

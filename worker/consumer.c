@@ -73,6 +73,7 @@ struct bs_consumer {
 	int stopping;
 	int busy;                   /* runs not yet finished */
 	long long last_claim_ms;
+	long long last_trim_ms;
 	long long read_backoff_until;
 	struct bs_backoff backoff;
 };
@@ -518,6 +519,17 @@ kick(struct bs_consumer *c)
 }
 
 static void
+on_trimmed(const redisReply *reply, const char *err, void *arg)
+{
+	(void)arg;
+	if (err)
+		log_debug("trimming dead letters: %s", err);
+	else if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+		log_info("trimmed %lld dead letters older than dead.max_age",
+		    reply->integer);
+}
+
+static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -537,6 +549,18 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		c->last_claim_ms = now;
 		c->claiming = 1;
 		bs_jobs_claim(app->redis, &app->keys, c->name, vis, room, on_claimed, c);
+	}
+	if (now - c->last_trim_ms >= 60000) {
+		/* Dead letters older than dead.max_age go (stream ids are ms). */
+		c->last_trim_ms = now;
+		char minid[32];
+		snprintf(minid, sizeof(minid), "%lld",
+		    now - (long long)app->cfg->dead.max_age_ms);
+		const char *argv[] = { "XTRIM", app->keys.dead, "MINID", "~", minid };
+		size_t argvlen[5];
+		for (int i = 0; i < 5; i++)
+			argvlen[i] = strlen(argv[i]);
+		bs_redis_command(app->redis, 5, argv, argvlen, on_trimmed, c);
 	}
 	kick(c);
 }

@@ -196,6 +196,7 @@ static void
 handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 {
 	struct bs_app *app = in->app;
+	const struct bs_config *cfg = app->cfg;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		bs_metrics_inc(&app->metrics, BS_M_REFUSED_OTHER);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
@@ -205,7 +206,7 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(body);
-	if (len > app->cfg->http.max_body) {
+	if (len > cfg->http.max_body) {
 		bs_metrics_inc(&app->metrics, BS_M_REFUSED_TOO_LARGE);
 		reply_error(req, 413, "too_large", "body is over http.max_body");
 		return;
@@ -257,10 +258,10 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 		append_header(raw, h, "User-Agent");
 		append_header(raw, h, "Content-Type");
 		size_t rawlen = evbuffer_get_length(raw);
-		const struct bs_config *cfg = app->cfg;
 		struct bs_enqueue e = {
 			.delivery = r.delivery,
-			.content_key = r.content_key[0] ? r.content_key : NULL,
+			.content_key = cfg->queue.content_dedupe && r.content_key[0] ?
+			    r.content_key : NULL,
 			.event_key = d.event_key,
 			.job = r.blob,
 			.job_len = r.blob_len,

@@ -156,8 +156,10 @@ def test_kill9_worker_while_sleuth_hangs():
 
 
 def test_redis_restart_during_burst_loses_nothing():
-    redis, sleuth, bs = start(appendonly=True)
-    n = 120
+    # Entries a worker had read when Redis died stay pending: another read
+    # (after visibility_timeout) takes them, so keep it short here.
+    redis, sleuth, bs = start(extra=FAST_RETRY + "worker:\n  visibility_timeout: 3s\n", appendonly=True)
+    n = 300
     answers = {}
 
     def sender():
@@ -170,16 +172,17 @@ def test_redis_restart_during_burst_loses_nothing():
             time.sleep(0.01)
     t = threading.Thread(target=sender)
     t.start()
-    time.sleep(0.4)
+    time.sleep(0.5)
     redis.kill()                      # SIGKILL: only the AOF (fsync always) survives
     time.sleep(1.0)
     redis.start()
-    t.join(60)
+    t.join(90)
     try:
         acked = [i for i, st in answers.items() if st == 202]
         refused = [i for i, st in answers.items() if st == 503]
         assert len(acked) + len(refused) == n, answers
         assert refused, "the outage should have refused some deliveries"
+        assert len(acked) > n // 3, "most deliveries come before or after the outage"
         want = {("/api/1/deployments/acme/foo-web/register_deploy", sha(1000 + i), "production") for i in acked}
         H.wait_for(lambda: want <= registered(sleuth)[0], 60, what="every acknowledged delivery registered")
         got, sends = registered(sleuth)

@@ -236,7 +236,7 @@ main(void)
 
 	TEST("fork: source and destination repositories differ") {
 		char path[1024];
-		size_t len;
+		size_t len = 0;
 		char *b = bs_test_read_file(bs_test_fixture(path, sizeof(path),
 		    "jenkinsci-bitbucket-branch-source-plugin/"
 		    "cloud_pullrequest-created_fork.json"), &len);

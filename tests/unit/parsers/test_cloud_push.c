@@ -414,7 +414,7 @@ main(void)
 
 	TEST("forced truncated fixture: commit details") {
 		char path[1024];
-		size_t len;
+		size_t len = 0;
 		char *b = bs_test_read_file(bs_test_fixture(path, sizeof(path),
 		    "jenkinsci-bitbucket-branch-source-plugin/"
 		    "cloud_repo-push_forced_truncated.json"), &len);

@@ -441,7 +441,7 @@ main(void)
 	}
 
 	TEST("diagnostics:ping") {
-		size_t len;
+		size_t len = 0;
 		char *b = fixture("jenkinsci-bitbucket-branch-source-plugin/"
 		    "dc_diagnostics-ping.json", &len);
 		CHECK_INT(bs_parse_event(BS_PRODUCT_DC, "diagnostics:ping", b, len,

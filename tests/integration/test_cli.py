@@ -1,0 +1,156 @@
+"""The command line through the real binary: help, check, scan, replay,
+stats and SIGHUP reload."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as H  # noqa: E402
+
+DEPLOY = [{"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "master"}]
+
+
+def run(*args, env=None, stdin=None):
+    e = dict(os.environ, BS_IT_SECRET=H.SECRET, BS_IT_TOKEN=H.TOKEN)
+    if env:
+        e.update(env)
+    p = subprocess.run([H.BIN] + list(args), capture_output=True, env=e, timeout=60, input=stdin)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def write(text):
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_help_for_every_command():
+    rc, out, _ = run("--help")
+    assert rc == 0 and "usage: bitsleuth COMMAND" in out
+    for cmd in ("run", "serve", "work", "check", "scan", "replay", "stats", "dlq"):
+        rc, out, err = run(cmd, "--help")
+        assert rc == 0 and out.startswith("usage: bitsleuth " + cmd), (cmd, out, err)
+    rc, out, _ = run("--version")
+    assert rc == 0 and out.startswith("bitsleuth ")
+    rc, _, err = run("frobnicate")
+    assert rc == 2 and "unknown command 'frobnicate'" in err
+
+
+def test_check_reports_errors_with_lines():
+    cfg = ("listen: 127.0.0.1:8080\n"
+           "redis:\n"
+           "  url: redis://127.0.0.1:6379/0\n"
+           "  prefx: x\n"
+           "sleuth:\n"
+           "  base_url: ftp://nope\n"
+           "  token: abc\n"
+           "issues:\n"
+           "  patterns: ['(unclosed']\n"
+           "deployments:\n"
+           "  - org: acme\n"
+           "    repository: a/b\n"
+           "    branch: main\n"
+           "    environment: production\n")
+    rc, out, err = run("check", "-c", write(cfg), env={"BITBUCKET_WEBHOOK_SECRET": "s"})
+    assert rc == 1, (out, err)
+    for line, text in ((4, "prefx"), (6, "base_url"), (7, "environment"), (9, "pattern"), (11, "deployment")):
+        assert any((":%d:" % line) in l and "error" in l for l in err.splitlines()), (line, text, err)
+    assert "did you mean" in err and "prefix" in err, err
+
+
+def test_check_ok_and_explain_event():
+    redis_port = 6399
+    cfg = write(H.make_config(redis_port, "http://127.0.0.1:9", DEPLOY))
+    rc, out, err = run("check", "-c", cfg)
+    assert rc == 0 and "ok" in out and "acme/foo-web" in out, (out, err)
+    fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")
+    rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", fx)
+    assert rc == 0, err
+    assert "POST http://127.0.0.1:9/api/1/deployments/acme/foo-web/register_deploy" in out, out
+    body = json.loads(out.split("register_deploy\n", 1)[1].splitlines()[0])
+    assert body["environment"] == "production" and len(body["sha"]) == 40
+
+
+def test_scan():
+    rc, out, _ = run("scan", "Fix SHOP-12 and OPS-7; not ABC-0 or xABC-1")
+    assert rc == 0 and out.split() == ["SHOP-12", "OPS-7"], out
+    rc, out, _ = run("scan", "--explain", "-", stdin=b"feature/SHOP-12-login")
+    assert rc == 0 and "SHOP-12" in out and "pattern jira" in out, out
+
+
+def test_replay_event_and_kept_delivery():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
+    try:
+        fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")
+        rc, out, err = run("replay", "-c", bs.config, "--event", "repo:push", fx)
+        assert rc == 0 and out.startswith("queued:"), (out, err)
+        H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="replayed payload registered")
+        rc, out, err = run("replay", "-c", bs.config, "--event", "repo:push", fx)
+        assert rc == 0 and out.startswith("duplicate"), (out, err)
+        # A live delivery is kept raw; replay it through today's parser.
+        payload = json.loads(H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
+        payload["push"]["changes"][0]["new"]["target"]["hash"] = "e" * 40
+        st, js, raw, _ = bs.post("repo:push", json.dumps(payload), delivery="{kept-1}")
+        assert st == 202, raw
+        H.wait_for(lambda: len(sleuth.requests) == 2, 15, what="live delivery registered")
+        rc, out, err = run("replay", "-c", bs.config, "--delivery", "{kept-1}")
+        assert rc == 0 and "queued" in out and "{kept-1}.replay." in out, (out, err)
+        H.wait_for(lambda: len(sleuth.requests) == 3, 15, what="kept delivery registered again")
+        assert redis.cmd("XLEN", "{bstest}:replays") == 2
+        rc, out, err = run("replay", "-c", bs.config, "--delivery", "{never}")
+        assert rc == 1 and "no raw delivery" in err, (out, err)
+        rc, out, err = run("stats", "-c", bs.config, "--json")
+        assert rc == 0, err
+        st = json.loads(out)
+        assert st["counters"]["queued"] == 3 and st["dead"] == 0, st
+        rc, out, err = run("stats", "-c", bs.config)
+        assert rc == 0 and "jobs stream" in out and "dead letters" in out, out
+    finally:
+        bs.stop()
+        bs.assert_clean_log()
+        sleuth.close()
+        redis.close()
+
+
+def test_sighup_reload_good_and_bad():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch-created.json")  # branch develop
+        assert bs.post("repo:push", body, delivery="{hup-1}")[0] == 202
+        time.sleep(1.0)
+        assert sleuth.requests == [], "develop is not configured yet"
+        # A bad config is refused and the old one stays.
+        with open(bs.config, "a") as f:
+            f.write("bogus_key: 1\n")
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: "reload of" in bs.log() and "refused" in bs.log(), 10, what="refused reload")
+        # A good one adds the develop deployment.
+        deps = DEPLOY + [{"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo",
+                          "branch": "develop", "environment": "dev"}]
+        with open(bs.config, "w") as f:
+            f.write(H.make_config(redis.port, sleuth.url, deps))
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: "reloaded" in bs.log(), 10, what="reload")
+        payload = json.loads(body)
+        payload["push"]["changes"][0]["new"]["target"]["hash"] = "f" * 40
+        assert bs.post("repo:push", json.dumps(payload), delivery="{hup-2}")[0] == 202
+        H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registration under the new config")
+        assert sleuth.requests[0]["json"]["environment"] == "dev"
+    finally:
+        bs.stop()
+        bs.assert_clean_log()
+        sleuth.close()
+        redis.close()
+
+
+if __name__ == "__main__":
+    H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])
