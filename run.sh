@@ -29,7 +29,7 @@ export BITBUCKET_WEBHOOK_SECRET=${BITBUCKET_WEBHOOK_SECRET:-dev-secret}
 cat >&2 <<MSG
 bitsleuth is starting with $config (webhook secret: \$BITBUCKET_WEBHOOK_SECRET).
 Send it a real Bitbucket push from another terminal:
-  f=../shared/fixtures/bitbucket/B-AROL-O-ble-testsuite/cloud_repo-push_merge_truncated_2023-05-12-134549.json
+  f=../shared/fixtures/bitbucket/jenkinsci-bitbucket-branch-source-plugin/cloud_repo-push_update.json
   sig=\$(openssl dgst -sha256 -hmac "$BITBUCKET_WEBHOOK_SECRET" "\$f" | awk '{print \$2}')
   curl -s -H 'Content-Type: application/json' -H 'X-Event-Key: repo:push' \\
        -H "X-Hub-Signature: sha256=\$sig" --data-binary @"\$f" http://127.0.0.1:8080/hooks/bitbucket

@@ -6,7 +6,19 @@ local body = f:read("*a")
 f:close()
 local sig = os.getenv("SIG")
 local n = 0
-local tid = tostring(math.random(1, 1e9))
+local tid = "0"
+local threads = 0
+
+-- Every thread, and every run, gets its own delivery-id namespace.
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  math.randomseed(os.time() + wrk.thread:get("tid"))
+  tid = wrk.thread:get("tid") .. "-" .. os.time() .. "-" .. math.random(1, 1e9)
+end
 
 function request()
   n = n + 1

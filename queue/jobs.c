@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <msgpack.h>
 
+#include "common/clock.h"
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
 #include "queue/scripts.h"
@@ -41,13 +41,6 @@ bs_entry_field(const struct bs_entry *e, const char *name)
 	return NULL;
 }
 
-static long long
-now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static int
 is_err(const redisReply *r, const char *prefix)
@@ -190,7 +183,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	    e->seen_ttl_s > 0 ? e->seen_ttl_s : JOBS_DEFAULT_SEEN_TTL);
 	snprintf(rawttl, sizeof(rawttl), "%d", e->raw_ttl_s > 0 ? e->raw_ttl_s : 0);
 	snprintf(maxlen, sizeof(maxlen), "%lld", e->maxlen > 0 ? e->maxlen : 0);
-	snprintf(recv, sizeof(recv), "%lld", now_ms());
+	snprintf(recv, sizeof(recv), "%lld", bs_now_ms());
 	const char *ev = e->event_key ? e->event_key : "";
 	const char *argv[] = {
 		k->jobs, seen, seenc, raw, k->stats,

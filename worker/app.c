@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "worker/consumer.h"
@@ -48,13 +48,6 @@ bs_app_scanner(const struct bs_config *cfg, char *err, size_t errlen)
 
 static long long drain_deadline_ms;
 
-static long long
-now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void
 on_drain_check(evutil_socket_t fd, short what, void *arg)
@@ -67,7 +60,7 @@ on_drain_check(evutil_socket_t fd, short what, void *arg)
 		waiting += bs_ingest_pending(app->ingest);
 	if (app->consumer)
 		waiting += (size_t)bs_consumer_busy(app->consumer);
-	if (waiting == 0 || now_ms() >= drain_deadline_ms) {
+	if (waiting == 0 || bs_now_ms() >= drain_deadline_ms) {
 		if (waiting)
 			log_warn("drain deadline reached with %zu operations unfinished; "
 			    "unacknowledged jobs stay pending for the next worker", waiting);
@@ -94,7 +87,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		bs_ingest_stop_accepting(app->ingest);
 	if (app->consumer)
 		bs_consumer_stop(app->consumer);
-	drain_deadline_ms = now_ms() + app->cfg->sleuth.timeout_ms +
+	drain_deadline_ms = bs_now_ms() + app->cfg->sleuth.timeout_ms +
 	    app->cfg->redis.command_timeout_ms + 1000;
 	on_drain_check(-1, 0, app);
 }

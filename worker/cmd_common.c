@@ -69,11 +69,3 @@ bs_read_file(const char *path, size_t max, size_t *len)
 	*len = n;
 	return buf;
 }
-
-long long
-bs_now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}

@@ -3,6 +3,7 @@
 #ifndef BS_CMD_COMMON_H
 #define BS_CMD_COMMON_H
 
+#include "common/clock.h"
 #include "worker/config.h"
 
 /* Default config path when -c is not given: $BITSLEUTH_CONFIG, else
@@ -18,6 +19,5 @@ int bs_load_config_or_report(const char *path, struct bs_config *cfg,
  * with a message on stderr. */
 char *bs_read_file(const char *path, size_t max, size_t *len);
 
-long long bs_now_ms(void);
 
 #endif

@@ -389,6 +389,7 @@ static const struct keydef queue_keys[] = {
 	{ "seen_ttl", K_SEC, CF(queue.seen_ttl_s), 0, 1, 365 * 86400LL, NULL },
 	{ "raw_ttl", K_SEC, CF(queue.raw_ttl_s), 0, 0, 365 * 86400LL, NULL },
 	{ "content_dedupe", K_BOOL, CF(queue.content_dedupe), 0, 0, 0, NULL },
+	{ "pr_ttl", K_SEC, CF(queue.pr_ttl_s), 0, 1, 365 * 86400LL, NULL },
 	{ "max_stream", K_LL, CF(queue.max_stream), 0, 1, 1000000000000LL, NULL },
 	END
 };
@@ -1229,6 +1230,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->queue.seen_ttl_s = 7 * 86400;
 	cfg->queue.raw_ttl_s = 7 * 86400;
 	cfg->queue.content_dedupe = true;
+	cfg->queue.pr_ttl_s = 30 * 86400;
 	cfg->queue.max_stream = 1000000;
 	cfg->worker.concurrency = 16;
 	cfg->worker.block_ms = 1000;

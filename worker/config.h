@@ -68,6 +68,7 @@ struct bs_config {
 		int seen_ttl_s;         /* delivery-id dedupe memory, default 7 days */
 		int raw_ttl_s;          /* raw delivery kept, default 7 days; 0 = not kept */
 		bool content_dedupe;    /* also dedupe by content (event+repo+refs), default true */
+		int pr_ttl_s;           /* how long a PR's issue keys are remembered, default 30 days */
 		long long max_stream;   /* approximate cap of the jobs stream, default 1000000 */
 	} queue;
 

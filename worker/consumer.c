@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <yajl/yajl_gen.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "deploy/backoff.h"
@@ -78,13 +78,6 @@ struct bs_consumer {
 	struct bs_backoff backoff;
 };
 
-static long long
-now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void kick(struct bs_consumer *c);
 
@@ -170,7 +163,7 @@ finish_run(struct run *run)
 	struct bs_consumer *c = run->c;
 	struct bs_app *app = c->app;
 	const struct bs_config *cfg = app->cfg;
-	long long now = now_ms();
+	long long now = bs_now_ms();
 	struct bs_finish_rec recs[MAX_TARGETS + 1];
 	size_t n = 0;
 	long long registered = 0;
@@ -444,7 +437,7 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 	if (err) {
 		bs_metrics_inc(&app->metrics, BS_M_REDIS_ERRORS);
 		log_debug("reading jobs: %s", err);
-		c->read_backoff_until = now_ms() + 500;
+		c->read_backoff_until = bs_now_ms() + 500;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -500,7 +493,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	int room = app->cfg->worker.concurrency - c->busy;
 	if (room <= 0)
 		return;
-	long long now = now_ms();
+	long long now = bs_now_ms();
 	if (now < c->read_backoff_until) {
 		struct timeval tv = { 0, (suseconds_t)((c->read_backoff_until - now) * 1000) };
 		event_add(c->kick, &tv);
@@ -538,7 +531,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	struct bs_app *app = c->app;
 	if (c->stopping || !bs_redis_is_up(app->redis))
 		return;
-	long long now = now_ms();
+	long long now = bs_now_ms();
 	if (!c->promoting) {
 		c->promoting = 1;
 		bs_jobs_promote(app->redis, &app->keys, now, 100, on_promoted, c);
@@ -580,7 +573,7 @@ bs_consumer_new(struct bs_app *app, const char *name)
 		abort();
 	}
 	bs_backoff_init(&c->backoff, app->cfg->retry.base_ms, app->cfg->retry.cap_ms,
-	    (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)c);
+	    (uint64_t)bs_now_ms() ^ (uint64_t)(uintptr_t)c);
 	struct timeval tv = { 1, 0 };
 	event_add(c->tick, &tv);
 	kick(c);

@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <yajl/yajl_gen.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/jobs.h"
@@ -42,13 +42,6 @@ struct pending {
 	size_t n_keys;
 };
 
-static long long
-now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* === Replies ============================================================ */
 
@@ -225,7 +218,7 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 	};
 	struct bs_intake intake = { .cfg = app->cfg, .scanner = app->scanner };
 	struct bs_intake_result r;
-	bs_intake_process(&intake, &d, now_ms(), &r);
+	bs_intake_process(&intake, &d, bs_now_ms(), &r);
 
 	switch (r.verdict) {
 	case BS_INTAKE_REFUSED:

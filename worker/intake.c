@@ -80,6 +80,16 @@ sha256_hex(const void *data, size_t len, char *out /* >= 65 */)
 	out[2 * mdlen] = '\0';
 }
 
+/* One line of the content identity; NULL counts as "-". */
+static void
+digest_line(EVP_MD_CTX *md, const char *s)
+{
+	if (!s)
+		s = "-";
+	EVP_DigestUpdate(md, s, strlen(s));
+	EVP_DigestUpdate(md, "\n", 1);
+}
+
 /* Content identity of an event: two deliveries with the same one are the
  * same change reported twice (a manual Resend, two webhooks on one repo). */
 static void
@@ -89,29 +99,26 @@ content_key(const struct bs_event *ev, char *out, size_t outlen)
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	char line[160];
-#define ADD(s) do { const char *s_ = (s) ? (s) : "-"; \
-	EVP_DigestUpdate(md, s_, strlen(s_)); EVP_DigestUpdate(md, "\n", 1); } while (0)
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	ADD(ev->event_key);
-	ADD(ev->repository);
+	digest_line(md, ev->event_key);
+	digest_line(md, ev->repository);
 	if (ev->type == BS_EVENT_PUSH) {
 		for (size_t i = 0; i < ev->n_changes; i++) {
 			const struct bs_change *c = &ev->changes[i];
-			ADD(bs_ref_type_name(c->ref_type));
-			ADD(c->ref_name);
-			ADD(c->old_hash);
-			ADD(c->new_hash);
+			digest_line(md, bs_ref_type_name(c->ref_type));
+			digest_line(md, c->ref_name);
+			digest_line(md, c->old_hash);
+			digest_line(md, c->new_hash);
 		}
 	} else if (ev->pr) {
 		snprintf(line, sizeof(line), "%lld", (long long)ev->pr->id);
-		ADD(line);
-		ADD(ev->pr->state);
-		ADD(ev->pr->source.hash);
-		ADD(ev->pr->destination.hash);
-		ADD(ev->pr->merge_hash);
-		ADD(ev->pr->updated);
+		digest_line(md, line);
+		digest_line(md, ev->pr->state);
+		digest_line(md, ev->pr->source.hash);
+		digest_line(md, ev->pr->destination.hash);
+		digest_line(md, ev->pr->merge_hash);
+		digest_line(md, ev->pr->updated);
 	}
-#undef ADD
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	EVP_MD_CTX_free(md);
 	size_t o = 0;
