@@ -8,9 +8,11 @@
  * instead of dropping the request.
  *
  * Issue keys: a push target uses the keys found in its own change (commit
- * messages and the ref name), so a push of two branches does not mix their
- * issues; a PR merge target uses every key of the job (title, description,
- * source branch, commits). At most SLEUTH_MAX_KEYS distinct keys are sent.
+ * messages, the ref name, and the keys of the PRs whose merge commits it
+ * carries, added by the worker's pr_links with that change's index), so a
+ * push of two branches does not mix their issues; a PR merge target uses
+ * every key of the job (title, description, source branch, commits). At
+ * most SLEUTH_MAX_KEYS distinct keys are sent.
  * Link URLs substitute the key percent-encoded (a "#45" key would otherwise
  * turn into a URL fragment). Tags are de-duplicated after sanitising. */
 #include "deploy/sleuth.h"
@@ -183,8 +185,10 @@ target_keys(const struct bs_job *job, const struct bs_target *t,
 		if (!known(r->key))
 			continue;
 		if (t->change != SIZE_MAX &&
-		    (!(r->where == BS_KEY_COMMIT || r->where == BS_KEY_BRANCH) ||
-		    r->change != t->change))
+		    (!(r->where == BS_KEY_COMMIT || r->where == BS_KEY_BRANCH ||
+		    r->where == BS_KEY_PR_TITLE ||
+		    r->where == BS_KEY_PR_DESCRIPTION ||
+		    r->where == BS_KEY_PR_BRANCH) || r->change != t->change))
 			continue;
 		size_t j;
 		for (j = 0; j < n; j++)

@@ -454,18 +454,8 @@ cb_close(struct bs_json_sax *sax, int state, bool is_array)
 
 	switch (state) {
 	case S_PARENT:
-		if (c->s[F_P_HASH]) {
-			if (c->commit->n_parents >= c->lim->max_commits) {
-				bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-				    "more than %zu parents in one commit",
-				    c->lim->max_commits);
-				return;
-			}
-			char **p = bs_arena_push(&ev->arena,
-			    (void **)&c->commit->parents, &c->commit->n_parents,
-			    &c->parents_cap, sizeof(char *));
-			*p = c->s[F_P_HASH];
-		}
+		bs_json_sax_add_parent(sax, ev, c->commit, &c->parents_cap,
+		    c->s[F_P_HASH], c->lim->max_commits);
 		break;
 	case S_COMMIT: {
 		struct bs_commit *m = c->commit;

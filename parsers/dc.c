@@ -417,18 +417,8 @@ cb_close(struct bs_json_sax *sax, int state, bool is_array)
 
 	switch (state) {
 	case S_PARENT:
-		if (d->s[F_P_HASH]) {
-			if (d->commit->n_parents >= d->lim->max_commits) {
-				bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-				    "more than %zu parents in one commit",
-				    d->lim->max_commits);
-				return;
-			}
-			char **p = bs_arena_push(&ev->arena,
-			    (void **)&d->commit->parents, &d->commit->n_parents,
-			    &d->parents_cap, sizeof(char *));
-			*p = d->s[F_P_HASH];
-		}
+		bs_json_sax_add_parent(sax, ev, d->commit, &d->parents_cap,
+		    d->s[F_P_HASH], d->lim->max_commits);
 		break;
 	case S_COMMIT: {
 		struct bs_commit *m = d->commit;

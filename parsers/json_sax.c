@@ -349,3 +349,19 @@ bs_json_int64(const char *s, int64_t *out)
 	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return true;
 }
+
+void
+bs_json_sax_add_parent(struct bs_json_sax *sax, struct bs_event *ev,
+    struct bs_commit *m, size_t *cap, char *hash, size_t max)
+{
+	if (!hash)
+		return;
+	if (m->n_parents >= max) {
+		bs_json_sax_fail(sax, BS_PARSE_LIMIT,
+		    "more than %zu parents in one commit", max);
+		return;
+	}
+	char **p = bs_arena_push(&ev->arena, (void **)&m->parents, &m->n_parents,
+	    cap, sizeof(char *));
+	*p = hash;
+}

@@ -110,4 +110,10 @@ int bs_json_sax_intern(const struct bs_json_sax *sax, const char *name,
  * value) into *out; false if it is not an integer or does not fit int64. */
 bool bs_json_int64(const char *s, int64_t *out);
 
+/* Appends parent hash `hash` (arena-owned, may be NULL: nothing happens) to
+ * commit m of ev, growing m->parents with capacity *cap; fails sax with
+ * BS_PARSE_LIMIT past max parents. Shared by the Cloud and DC extractors. */
+void bs_json_sax_add_parent(struct bs_json_sax *sax, struct bs_event *ev,
+    struct bs_commit *m, size_t *cap, char *hash, size_t max);
+
 #endif

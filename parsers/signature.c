@@ -10,6 +10,7 @@
  * them); nothing else is. An empty secret is a configuration the caller
  * rejects earlier (allow_unsigned instead); here it is simply the key "",
  * as HMAC defines it, so signing and checking stay symmetric. */
+#include "common/hex.h"
 #include "parsers/signature.h"
 
 #include <string.h>
@@ -32,17 +33,6 @@ static const struct sig_alg sig_algs[] = {
 	{ "sha512", EVP_sha512, 64 },
 };
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int
 hmac(const EVP_MD *md, const char *secret, size_t secret_len,
@@ -94,8 +84,8 @@ bs_signature_check(const char *header, const char *secret, size_t secret_len,
 		return BS_SIG_MALFORMED;
 	unsigned char want[EVP_MAX_MD_SIZE];
 	for (size_t i = 0; i < alg->size; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]);
-		int lo = hexval((unsigned char)hex[2 * i + 1]);
+		int hi = bs_hexval((unsigned char)hex[2 * i]);
+		int lo = bs_hexval((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return BS_SIG_MALFORMED;
 		want[i] = (unsigned char)(hi << 4 | lo);

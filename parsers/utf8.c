@@ -13,6 +13,7 @@
  * Errors name the byte offset and never echo payload bytes other than the
  * value of the offending byte in hex. No allocation, no state between
  * calls. */
+#include "common/hex.h"
 #include "parsers/utf8.h"
 
 #include <stdbool.h>
@@ -60,17 +61,6 @@ utf8_seq(const unsigned char *p, size_t n)
 	return need;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Value of the \uXXXX escape whose backslash is at p[i], or -1 when it is
  * not a complete escape with four hex digits. */
@@ -81,7 +71,7 @@ u_escape(const unsigned char *p, size_t len, size_t i)
 		return -1;
 	long v = 0;
 	for (size_t k = 2; k < 6; k++) {
-		int h = hexval(p[i + k]);
+		int h = bs_hexval((unsigned char)p[i + k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

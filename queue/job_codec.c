@@ -496,9 +496,11 @@ where_name_i(int v)
 	return bs_key_where_name((enum bs_key_where)v);
 }
 
+/* A map (or nil) whose members of interest are all strings: decodes the
+ * members named in keys[] into dst[], ignoring others. */
 static int
-dec_person(struct dec *d, const msgpack_object *o, const char *name,
-    struct bs_person *p)
+dec_str_map(struct dec *d, const msgpack_object *o, const char *name,
+    const char *const *keys, char **const *dst, size_t n)
 {
 	if (o->type == MSGPACK_OBJECT_NIL)
 		return 0;
@@ -506,17 +508,24 @@ dec_person(struct dec *d, const msgpack_object *o, const char *name,
 		return -1;
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
-		int rc = 0;
-		if (key_is(kv, "name"))
-			rc = dec_str(d, &kv->val, "name", &p->name);
-		else if (key_is(kv, "email"))
-			rc = dec_str(d, &kv->val, "email", &p->email);
-		else if (key_is(kv, "username"))
-			rc = dec_str(d, &kv->val, "username", &p->username);
-		if (rc < 0)
-			return -1;
+		for (size_t k = 0; k < n; k++) {
+			if (key_is(kv, keys[k])) {
+				if (dec_str(d, &kv->val, keys[k], dst[k]) < 0)
+					return -1;
+				break;
+			}
+		}
 	}
 	return 0;
+}
+
+static int
+dec_person(struct dec *d, const msgpack_object *o, const char *name,
+    struct bs_person *p)
+{
+	static const char *const keys[] = { "name", "email", "username" };
+	char **const dst[] = { &p->name, &p->email, &p->username };
+	return dec_str_map(d, o, name, keys, dst, 3);
 }
 
 static int
@@ -605,23 +614,9 @@ static int
 dec_pr_ref(struct dec *d, const msgpack_object *o, const char *name,
     struct bs_pr_ref *r)
 {
-	if (o->type == MSGPACK_OBJECT_NIL)
-		return 0;
-	if (dec_map(d, o, name) < 0)
-		return -1;
-	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		const msgpack_object_kv *kv = &o->via.map.ptr[i];
-		int rc = 0;
-		if (key_is(kv, "branch"))
-			rc = dec_str(d, &kv->val, "branch", &r->branch);
-		else if (key_is(kv, "repository"))
-			rc = dec_str(d, &kv->val, "repository", &r->repository);
-		else if (key_is(kv, "hash"))
-			rc = dec_str(d, &kv->val, "hash", &r->hash);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
+	static const char *const keys[] = { "branch", "repository", "hash" };
+	char **const dst[] = { &r->branch, &r->repository, &r->hash };
+	return dec_str_map(d, o, name, keys, dst, 3);
 }
 
 static int

@@ -16,6 +16,7 @@
  * (ac->data = NULL, r->ac = NULL) before redisAsyncFree, so hiredis'
  * connect/disconnect callbacks that run during the free do nothing.
  * Loop thread only; bs_redis_free must not run inside our callbacks. */
+#include "common/hex.h"
 #include "queue/redis_client.h"
 
 #include <errno.h>
@@ -194,17 +195,6 @@ url_fail(char *err, size_t errlen, const char *url, const char *why)
 	return -1;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Copies s[0..n) percent-decoded into out; -1 when it does not fit or a
  * %XX is malformed. */
@@ -216,8 +206,8 @@ pct_copy(char *out, size_t outlen, const char *s, size_t n)
 		char c = s[i];
 		if (c == '%') {
 			int hi, lo;
-			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if (i + 2 >= n || (hi = bs_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = bs_hexval((unsigned char)s[i + 2])) < 0)
 				return -1;
 			c = (char)(hi * 16 + lo);
 			i += 2;

@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 #include "worker/consumer.h"
 #include "worker/ingest.h"
+#include "worker/ordering.h"
 
 #define DRAIN_POLL_MS 50
 
@@ -227,6 +228,7 @@ bs_app_main(enum bs_app_mode mode, struct bs_config *cfg,
 			snprintf(name, sizeof(name), "%s", env);
 		else
 			snprintf(name, sizeof(name), "%s-%ld", host, (long)getpid());
+		app.ordering = bs_ordering_new(&app);
 		app.consumer = bs_consumer_new(&app, name);
 	}
 
@@ -257,14 +259,27 @@ out:
 	 * http_out, and each callback runs exactly once with "shutdown". */
 	if (app.consumer)
 		bs_consumer_stop(app.consumer);
-	if (app.http_out)
-		bs_http_free(app.http_out);
-	if (app.redis_block)
-		bs_redis_free(app.redis_block);
-	if (app.redis)
-		bs_redis_free(app.redis);
+	/* Each pointer is cleared before its free, so callbacks that run
+	 * during the free see the client gone and do not call back into it. */
+	if (app.http_out) {
+		struct bs_http *h = app.http_out;
+		app.http_out = NULL;
+		bs_http_free(h);
+	}
+	if (app.redis_block) {
+		struct bs_redis *r = app.redis_block;
+		app.redis_block = NULL;
+		bs_redis_free(r);
+	}
+	if (app.redis) {
+		struct bs_redis *r = app.redis;
+		app.redis = NULL;
+		bs_redis_free(r);
+	}
 	if (app.consumer)
 		bs_consumer_free(app.consumer);
+	if (app.ordering)
+		bs_ordering_free(app.ordering);
 	if (app.ingest)
 		bs_ingest_free(app.ingest);
 	if (app.scanner)

@@ -18,6 +18,7 @@
 
 struct bs_ingest;
 struct bs_consumer;
+struct bs_ordering;
 
 enum bs_app_mode { BS_MODE_RUN = 0, BS_MODE_SERVE, BS_MODE_WORK };
 
@@ -37,6 +38,7 @@ struct bs_app {
 	struct bs_metrics metrics;
 	struct bs_ingest *ingest;     /* NULL in work mode */
 	struct bs_consumer *consumer; /* NULL in serve mode */
+	struct bs_ordering *ordering; /* per-target push order; NULL in serve mode */
 	struct event *_sigterm, *_sigint, *_sighup, *_drain_timer;
 	int stopping;
 };

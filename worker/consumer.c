@@ -28,6 +28,8 @@
 #include "queue/job_codec.h"
 #include "queue/jobs.h"
 #include "worker/app.h"
+#include "worker/ordering.h"
+#include "worker/pr_links.h"
 
 #define MAX_TARGETS 64
 #define MAX_HISTORY 8192     /* bytes of attempt history carried along */
@@ -43,6 +45,7 @@ struct task {
 	long retry_after_s;
 	char reason[400];
 	int dry;
+	int superseded;             /* a newer push for the target was registered */
 };
 
 struct run {
@@ -53,6 +56,7 @@ struct run {
 	char *blob;                 /* the entry's job field, for successors */
 	size_t blob_len;
 	char *delivery, *event, *filter, *history;
+	char *origin;               /* stream id of the job's first entry: push order */
 	long attempt;               /* attempts made before this one */
 	long long first_ms;
 	struct task tasks[MAX_TARGETS];
@@ -172,6 +176,7 @@ finish_run(struct run *run)
 		struct bs_field *f = bs_arena_alloc(&run->arena, 8 * sizeof(*f));
 		size_t k = 0;
 		set_field(&f[k++], "job", run->blob, run->blob_len);
+		set_str(&f[k++], "origin", run->origin);
 		set_str(&f[k++], "delivery", run->delivery);
 		set_str(&f[k++], "event", run->event);
 		set_str(&f[k++], "reason", bs_arena_printf(&run->arena,
@@ -186,7 +191,7 @@ finish_run(struct run *run)
 	for (size_t i = 0; i < run->n_tasks; i++) {
 		struct task *t = &run->tasks[i];
 		if (t->outcome == BS_OUTCOME_OK) {
-			if (!t->dry)
+			if (!t->dry && !t->superseded)
 				registered++;
 			continue;
 		}
@@ -216,11 +221,12 @@ finish_run(struct run *run)
 				    t->retry_after_s);
 			}
 		}
-		struct bs_field *f = bs_arena_alloc(&run->arena, 14 * sizeof(*f));
+		struct bs_field *f = bs_arena_alloc(&run->arena, 15 * sizeof(*f));
 		size_t k = 0;
 		set_field(&f[k++], "job", run->blob, run->blob_len);
 		set_str(&f[k++], "delivery", run->delivery);
 		set_str(&f[k++], "event", run->event);
+		set_str(&f[k++], "origin", run->origin);
 		set_str(&f[k++], "target", t->name);
 		set_str(&f[k++], "attempt", bs_arena_printf(&run->arena, "%ld", made));
 		set_str(&f[k++], "first_ms", bs_arena_printf(&run->arena, "%lld", first));
@@ -241,6 +247,11 @@ finish_run(struct run *run)
 		}
 		recs[n++] = (struct bs_finish_rec){ .kind = kind, .due_ms = due,
 			.fields = f, .n_fields = k };
+	}
+	if (!app->redis) {
+		/* Shutting down: the entry stays pending for the next worker. */
+		on_finished(0, "shutting down", run);
+		return;
 	}
 	bs_jobs_finish(app->redis, &app->keys, run->id, recs, n, registered,
 	    cfg->dead.max_len, on_finished, run);
@@ -277,6 +288,8 @@ on_sleuth(const struct bs_http_response *resp, void *arg)
 		snprintf(t->reason, sizeof(t->reason), "sleuth answered %ld: %s",
 		    resp->status, body);
 	}
+	bs_ordering_done(app->ordering, t->name, t->run->origin,
+	    t->outcome == BS_OUTCOME_OK);
 	if (t->outcome == BS_OUTCOME_OK) {
 		bs_metrics_inc(&app->metrics, BS_M_SLEUTH_OK);
 		log_info("job %s -> %s: registered sha %s (%.0f ms)", t->run->id,
@@ -297,6 +310,76 @@ on_dryrun_recorded(int ok, const char *err, void *arg)
 	task_done(t);
 }
 
+/* The register_deploy URL and body of task t (both malloc'd). */
+static void
+build_request(const struct task *t, char **url, char **body, size_t *blen)
+{
+	const struct bs_config *cfg = t->run->c->app->cfg;
+	struct bs_sleuth_opts opt = {
+		.issue_url = cfg->issues.url,
+		.max_commits = cfg->sleuth.max_commits,
+	};
+	*body = bs_sleuth_body(&t->run->job, &t->target, &opt, blen);
+	*url = bs_sleuth_url(cfg->sleuth.base_url, t->target.dep);
+}
+
+/* Sends task t to Sleuth (its target's turn has come). */
+static void
+send_task(struct task *t)
+{
+	struct run *run = t->run;
+	struct bs_app *app = run->c->app;
+	const struct bs_config *cfg = app->cfg;
+	const struct bs_deployment *dep = t->target.dep;
+	size_t blen;
+	char *body, *url;
+	build_request(t, &url, &body, &blen);
+	if (!app->http_out) {
+		/* Shutting down: an outcome without a call keeps the entry pending. */
+		t->outcome = BS_OUTCOME_RETRY;
+		snprintf(t->reason, sizeof(t->reason), "shutting down");
+		bs_ordering_done(app->ordering, t->name, run->origin, 0);
+		free(body);
+		free(url);
+		task_done(t);
+		return;
+	}
+	const char *token = dep->token ? dep->token : cfg->sleuth.token;
+	char auth[1100];
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	const char *headers[] = { auth };
+	struct bs_http_request req = {
+		.url = url,
+		.headers = headers,
+		.n_headers = 1,
+		.body = body,
+		.body_len = blen,
+		.connect_timeout_ms = cfg->sleuth.connect_timeout_ms,
+		.timeout_ms = cfg->sleuth.timeout_ms,
+		.max_response = 4096,
+	};
+	app->metrics.in_flight++;
+	bs_http_post(app->http_out, &req, on_sleuth, t);
+	free(body);
+	free(url);
+}
+
+static void
+on_order(enum bs_order_verdict v, void *arg)
+{
+	struct task *t = arg;
+	if (v == BS_ORDER_GO) {
+		send_task(t);
+		return;
+	}
+	t->superseded = 1;
+	t->outcome = BS_OUTCOME_OK;
+	snprintf(t->reason, sizeof(t->reason), "superseded by a newer push");
+	log_info("job %s -> %s: not sent, a newer push to this target is "
+	    "already registered (superseded)", t->run->id, t->name);
+	task_done(t);
+}
+
 static void
 start_task(struct task *t)
 {
@@ -304,47 +387,30 @@ start_task(struct task *t)
 	struct bs_app *app = run->c->app;
 	const struct bs_config *cfg = app->cfg;
 	const struct bs_deployment *dep = t->target.dep;
-	struct bs_sleuth_opts opt = {
-		.issue_url = cfg->issues.url,
-		.max_commits = cfg->sleuth.max_commits,
-	};
-	size_t blen;
-	char *body = bs_sleuth_body(&run->job, &t->target, &opt, &blen);
-	char *url = bs_sleuth_url(cfg->sleuth.base_url, dep);
 	t->dry = dep->dry_run == 1 || (dep->dry_run == -1 && cfg->sleuth.dry_run);
-
-	if (t->dry) {
-		log_info("dry-run: job %s -> %s: POST %s %.*s", run->id, t->name, url,
-		    (int)(blen > 2000 ? 2000 : blen), body);
-		bs_metrics_inc(&app->metrics, BS_M_SLEUTH_DRYRUN);
-		t->outcome = BS_OUTCOME_OK;
-		struct bs_field f[5];
-		set_str(&f[0], "url", url);
-		set_str(&f[1], "target", t->name);
-		set_str(&f[2], "delivery", run->delivery);
-		set_str(&f[3], "job", run->id);
-		set_field(&f[4], "body", body, blen);
+	if (!t->dry) {
+		/* One registration per target at a time, in push order. */
+		bs_ordering_acquire(app->ordering, t->name, run->origin, on_order, t);
+		return;
+	}
+	size_t blen;
+	char *body, *url;
+	build_request(t, &url, &body, &blen);
+	log_info("dry-run: job %s -> %s: POST %s %.*s", run->id, t->name, url,
+	    (int)(blen > 2000 ? 2000 : blen), body);
+	bs_metrics_inc(&app->metrics, BS_M_SLEUTH_DRYRUN);
+	t->outcome = BS_OUTCOME_OK;
+	struct bs_field f[5];
+	set_str(&f[0], "url", url);
+	set_str(&f[1], "target", t->name);
+	set_str(&f[2], "delivery", run->delivery);
+	set_str(&f[3], "job", run->id);
+	set_field(&f[4], "body", body, blen);
+	if (app->redis)
 		bs_jobs_record_dryrun(app->redis, &app->keys, f, 5, 100000,
 		    on_dryrun_recorded, t);
-	} else {
-		const char *token = dep->token ? dep->token : cfg->sleuth.token;
-		char auth[1100];
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		    token ? token : "");
-		const char *headers[] = { auth };
-		struct bs_http_request req = {
-			.url = url,
-			.headers = headers,
-			.n_headers = 1,
-			.body = body,
-			.body_len = blen,
-			.connect_timeout_ms = cfg->sleuth.connect_timeout_ms,
-			.timeout_ms = cfg->sleuth.timeout_ms,
-			.max_response = 4096,
-		};
-		app->metrics.in_flight++;
-		bs_http_post(app->http_out, &req, on_sleuth, t);
-	}
+	else
+		on_dryrun_recorded(0, "shutting down", t);
 	free(body);
 	free(url);
 }
@@ -362,6 +428,8 @@ field_dup(struct run *run, const struct bs_entry *e, const char *name,
 		*len = f->len;
 	return bs_arena_strndup(&run->arena, f->val, f->len);
 }
+
+static void plan_run(void *arg);
 
 static void
 start_run(struct bs_consumer *c, const struct bs_entry *e)
@@ -381,6 +449,9 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 	run->attempt = s ? strtol(s, NULL, 10) : 0;
 	s = field_dup(run, e, "first_ms", NULL);
 	run->first_ms = s ? strtoll(s, NULL, 10) : 0;
+	run->origin = (char *)field_dup(run, e, "origin", NULL);
+	if (!run->origin)
+		run->origin = run->id;
 	c->busy++;
 
 	if (!run->blob || bs_job_decode(run->blob, run->blob_len, &run->job,
@@ -394,6 +465,18 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 		return;
 	}
 
+	/* PR jobs remember their PR; push jobs pick up the issue keys of the
+	 * PRs they merge. Then the targets are planned. */
+	bs_pr_links_run(app, &run->job, plan_run, run);
+}
+
+/* Matches the decoded (and enriched) job against the deployments and starts
+ * one task per target. */
+static void
+plan_run(void *arg)
+{
+	struct run *run = arg;
+	struct bs_app *app = run->c->app;
 	struct bs_target targets[MAX_TARGETS];
 	size_t nt = bs_match_job(app->cfg->deployments, app->cfg->n_deployments,
 	    &run->job, targets, MAX_TARGETS);
@@ -427,6 +510,7 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 		start_task(&run->tasks[i]);
 	task_done(&(struct task){ .run = run });
 }
+
 
 static void
 on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,

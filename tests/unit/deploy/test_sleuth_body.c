@@ -209,6 +209,44 @@ main(void)
 		bs_job_release(&job);
 	}
 
+	TEST("body: push carries the keys of the PRs merged in its own change") {
+		struct bs_job job;
+		cloud_push(&job);
+		/* as worker/pr_links adds them: where = PR side, change = the
+		 * change whose commit named the PR */
+		key(&job, "SHOP-77", BS_KEY_PR_TITLE, 0, 0);
+		key(&job, "FEAT-9", BS_KEY_PR_BRANCH, 0, 0);
+		key(&job, "DESC-5", BS_KEY_PR_DESCRIPTION, 1, 0);
+		key(&job, "SHOP-12", BS_KEY_PR_DESCRIPTION, 0, 0); /* already sent */
+		struct bs_deployment d[2] = { dep("production"), dep("dev") };
+		static char *develop[] = { (char *)"develop" };
+		d[1].branches = develop;
+		d[1].issue_tags = true;
+		d[0].issue_tags = true;
+		struct bs_target t[2];
+		CHECK_INT(bs_match_job(d, 2, &job, t, 2), 2);
+		CHECK_INT(t[0].change, 0);
+		CHECK_INT(t[1].change, 1);
+		struct bs_sleuth_opts o = { .issue_url = "https://j/{key}" };
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t[0], &o, &len);
+		CHECK(strstr(body, "\"links\":{\"SHOP-12\":\"https://j/SHOP-12\","
+		    "\"SHOP-7\":\"https://j/SHOP-7\",\"SHOP-77\":\"https://j/SHOP-77\","
+		    "\"FEAT-9\":\"https://j/FEAT-9\"}") != NULL);
+		CHECK(strstr(body, "\"tags\":[\"#shop-12\",\"#shop-7\",\"#shop-77\","
+		    "\"#feat-9\"]") != NULL);
+		CHECK(strstr(body, "DESC-5") == NULL);
+		CHECK(strstr(body, "OPS-1") == NULL);
+		free(body);
+		body = bs_sleuth_body(&job, &t[1], &o, &len);
+		CHECK(strstr(body, "\"links\":{\"OPS-1\":\"https://j/OPS-1\","
+		    "\"DESC-5\":\"https://j/DESC-5\"}") != NULL);
+		CHECK(strstr(body, "SHOP-77") == NULL);
+		CHECK(strstr(body, "FEAT-9") == NULL);
+		free(body);
+		bs_job_release(&job);
+	}
+
 	TEST("body: glob-matched branch (DC), escapes, username falls back") {
 		struct bs_job job;
 		bs_job_init(&job);
