@@ -14,6 +14,7 @@ COPY queue queue
 COPY deploy deploy
 COPY worker worker
 COPY tests tests
+COPY bench bench
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBS_WERROR=ON \
  && cmake --build build -j"$(nproc)" --target bitsleuth
 
@@ -24,7 +25,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bitsleuth
 COPY --from=build /src/build/bitsleuth /usr/local/bin/bitsleuth
-COPY examples/bitsleuth.yaml /etc/bitsleuth/bitsleuth.yaml
+COPY examples/compose.yaml /etc/bitsleuth/bitsleuth.yaml
 USER bitsleuth
 EXPOSE 8080
 ENV BITSLEUTH_CONFIG=/etc/bitsleuth/bitsleuth.yaml

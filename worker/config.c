@@ -798,6 +798,45 @@ norm_tag(struct ctx *c, const char *t)
 	return bs_arena_printf(c->a, "#%s", p);
 }
 
+/* Why git would refuse name as a branch (git check-ref-format), or NULL.
+ * Globs (with '*', '?' or '[') are not judged. */
+static const char *
+bad_ref_reason(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || strpbrk(name, "*?["))
+		return NULL;
+	for (const char *p = name; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == ' ')
+			return "with a space";
+		if (ch < 0x20 || ch == 0x7f)
+			return "with control characters";
+		if (ch == '~' || ch == '^' || ch == ':' || ch == '\\') {
+			static const char *const why[] = { "with '~'", "with '^'",
+				"with ':'", "with '\\'" };
+			return why[ch == '~' ? 0 : ch == '^' ? 1 : ch == ':' ? 2 : 3];
+		}
+	}
+	if (strstr(name, ".."))
+		return "with '..'";
+	if (strstr(name, "@{"))
+		return "with '@{'";
+	if (strstr(name, "//"))
+		return "with '//'";
+	if (name[0] == '/')
+		return "starting with '/'";
+	if (name[n - 1] == '/')
+		return "ending in '/'";
+	if (ends_with(name, n, ".lock"))
+		return "ending in '.lock'";
+	if (name[n - 1] == '.')
+		return "ending in '.'";
+	if (name[0] == '.' || strstr(name, "/."))
+		return "with a part starting with '.'";
+	return NULL;
+}
+
 static void
 check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
     struct bs_deployment *dep)
@@ -844,11 +883,21 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 		else if (bn->type == BS_YNODE_SEQ && bn->n == 0)
 			ERR(c, bn, "%s.branch: empty list: no branch can match", path);
 	}
-	for (size_t i = 0; i < dep->n_branches; i++)
-		if (!dep->branches[i][0])
-			ERR(c, bn && bn->type == BS_YNODE_SEQ && i < bn->n ?
-			    bn->items[i] : bn, "%s.branch: empty branch name: no "
-			    "branch can match", path);
+	for (size_t i = 0; i < dep->n_branches; i++) {
+		const struct bs_ynode *at = bn && bn->type == BS_YNODE_SEQ &&
+		    i < bn->n ? bn->items[i] : bn;
+		const char *why;
+		if (!dep->branches[i][0]) {
+			ERR(c, at, "%s.branch: empty branch name: no branch can "
+			    "match", path);
+		} else if (dep->track != BS_TRACK_TAG &&
+		    (why = bad_ref_reason(dep->branches[i])) != NULL) {
+			char sh[64];
+			WARN(c, at, "%s.branch: '%s' can never match: git refuses "
+			    "branch names %s", path, show(sh, sizeof(sh),
+			    dep->branches[i], strlen(dep->branches[i])), why);
+		}
+	}
 
 	const struct bs_ynode *tp = bs_ynode_get(m, "tag_pattern", &kn);
 	if (dep->track == BS_TRACK_TAG && !dep->tag_pattern)
@@ -1067,6 +1116,30 @@ nested_quantifier(const char *re)
 	return false;
 }
 
+/* Realistic commit messages and branch names for the "matches nothing"
+ * check of issues.patterns: JIRA-style keys in several places and #N. */
+static const char issue_sample[] =
+    "SHOP-123 Fix rounding of order totals\n"
+    "Merged in feature/OPS-42-retry-queue (pull request #12)\n"
+    "feature/ABC-7-login-page\n"
+    "bugfix/PROJ-1024_null-pointer\n"
+    "Fixes #12 and #345: handle empty payloads\n"
+    "[CORE-9] Bump dependencies, see JIRA-123\n"
+    "hotfix/web-77-typo\n"
+    "release/2024.11\n"
+    "Revert \"DATA_ENG-88: drop the old index\" (#56)\n";
+
+static void
+count_hit(const char *key, size_t len, size_t pattern, size_t start,
+    void *arg)
+{
+	(void)key;
+	(void)len;
+	(void)pattern;
+	(void)start;
+	(*(size_t *)arg)++;
+}
+
 static void
 check_issues(struct ctx *c)
 {
@@ -1078,13 +1151,22 @@ check_issues(struct ctx *c)
 		struct bs_scan_options o = { .patterns = one, .n_patterns = 1 };
 		struct bs_scanner *s = bs_scanner_new(&o, err, sizeof(err));
 		if (s) {
+			const struct bs_ynode *at = pn && pn->type == BS_YNODE_SEQ &&
+			    i < pn->n ? pn->items[i] : pn;
+			size_t hits = 0;
+			int rc = bs_scanner_scan(s, issue_sample,
+			    sizeof(issue_sample) - 1, count_hit, &hits);
 			bs_scanner_free(s);
 			if (nested_quantifier(cfg->issues.patterns[i]))
-				WARN(c, pn && pn->type == BS_YNODE_SEQ && i < pn->n ?
-				    pn->items[i] : pn, "issues.patterns[%zu]: a quantified "
+				WARN(c, at, "issues.patterns[%zu]: a quantified "
 				    "group containing a quantifier, like (a+)+, can "
 				    "backtrack up to the match limit at every position of "
 				    "a message", i);
+			if (rc == 0 && hits == 0)
+				WARN(c, at, "issues.patterns[%zu]: issue pattern %zu "
+				    "matches nothing in the sample text (commit messages "
+				    "and branch names with keys like SHOP-123 and #12): "
+				    "check it finds your keys with bitsleuth scan", i, i);
 			continue;
 		}
 		const char *msg = err;

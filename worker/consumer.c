@@ -46,6 +46,7 @@ struct task {
 	char reason[400];
 	int dry;
 	int superseded;             /* a newer push for the target was registered */
+	int order_go;               /* its turn for the target has come */
 };
 
 struct run {
@@ -61,7 +62,8 @@ struct run {
 	long long first_ms;
 	struct task tasks[MAX_TARGETS];
 	size_t n_tasks;
-	size_t pending;
+	size_t pending;             /* tasks + enrichment + start guard not yet done */
+	int enriched;               /* pr_links has run */
 	int undecodable;
 	char decode_err[200];
 };
@@ -258,11 +260,16 @@ finish_run(struct run *run)
 }
 
 static void
-task_done(struct task *t)
+run_unref(struct run *run)
 {
-	struct run *run = t->run;
 	if (--run->pending == 0)
 		finish_run(run);
+}
+
+static void
+task_done(struct task *t)
+{
+	run_unref(t->run);
 }
 
 /* === Sleuth calls ======================================================= */
@@ -369,11 +376,15 @@ on_order(enum bs_order_verdict v, void *arg)
 {
 	struct task *t = arg;
 	if (v == BS_ORDER_GO) {
-		send_task(t);
+		/* The body carries the keys of merged PRs: wait for them. */
+		t->order_go = 1;
+		if (t->run->enriched)
+			send_task(t);
 		return;
 	}
 	t->superseded = 1;
 	t->outcome = BS_OUTCOME_OK;
+	bs_metrics_inc(&t->run->c->app->metrics, BS_M_SLEUTH_SUPERSEDED);
 	snprintf(t->reason, sizeof(t->reason), "superseded by a newer push");
 	log_info("job %s -> %s: not sent, a newer push to this target is "
 	    "already registered (superseded)", t->run->id, t->name);
@@ -385,12 +396,9 @@ start_task(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_app *app = run->c->app;
-	const struct bs_config *cfg = app->cfg;
-	const struct bs_deployment *dep = t->target.dep;
-	t->dry = dep->dry_run == 1 || (dep->dry_run == -1 && cfg->sleuth.dry_run);
 	if (!t->dry) {
-		/* One registration per target at a time, in push order. */
-		bs_ordering_acquire(app->ordering, t->name, run->origin, on_order, t);
+		if (t->order_go)
+			send_task(t);
 		return;
 	}
 	size_t blen;
@@ -429,12 +437,11 @@ field_dup(struct run *run, const struct bs_entry *e, const char *name,
 	return bs_arena_strndup(&run->arena, f->val, f->len);
 }
 
-static void plan_run(void *arg);
+static void plan_run(struct run *run);
 
 static void
 start_run(struct bs_consumer *c, const struct bs_entry *e)
 {
-	struct bs_app *app = c->app;
 	struct run *run = xcalloc(1, sizeof(*run));
 	run->c = c;
 	bs_arena_init(&run->arena);
@@ -465,20 +472,33 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 		return;
 	}
 
-	/* PR jobs remember their PR; push jobs pick up the issue keys of the
-	 * PRs they merge. Then the targets are planned. */
-	bs_pr_links_run(app, &run->job, plan_run, run);
+	plan_run(run);
 }
 
-/* Matches the decoded (and enriched) job against the deployments and starts
- * one task per target. */
+/* pr_links is done: the job has its merged PRs' keys. Tasks whose turn has
+ * come (and dry-run ones) start now. */
 static void
-plan_run(void *arg)
+on_enriched(void *arg)
 {
 	struct run *run = arg;
+	run->enriched = 1;
+	for (size_t i = 0; i < run->n_tasks; i++)
+		if (run->tasks[i].dry || run->tasks[i].order_go)
+			start_task(&run->tasks[i]);
+	run_unref(run);
+}
+
+/* Matches the decoded job against the deployments, takes each real
+ * target's place in the per-target queue right away (so the order of
+ * registrations is the order in which jobs were read), and meanwhile lets
+ * pr_links store the PR (PR jobs) or add the keys of merged PRs (pushes). */
+static void
+plan_run(struct run *run)
+{
 	struct bs_app *app = run->c->app;
+	const struct bs_config *cfg = app->cfg;
 	struct bs_target targets[MAX_TARGETS];
-	size_t nt = bs_match_job(app->cfg->deployments, app->cfg->n_deployments,
+	size_t nt = bs_match_job(cfg->deployments, cfg->n_deployments,
 	    &run->job, targets, MAX_TARGETS);
 	if (nt > MAX_TARGETS) {
 		log_warn("job %s hits %zu targets; only the first %d are registered",
@@ -493,22 +513,23 @@ plan_run(void *arg)
 		struct task *t = &run->tasks[run->n_tasks++];
 		t->run = run;
 		t->target = targets[i];
+		const struct bs_deployment *dep = targets[i].dep;
+		t->dry = dep->dry_run == 1 || (dep->dry_run == -1 && cfg->sleuth.dry_run);
 		snprintf(t->name, sizeof(t->name), "%s", name);
 	}
-	if (run->n_tasks == 0) {
+	if (run->n_tasks == 0 && run->job.ev.type != BS_EVENT_PR)
 		log_info("job %s (%s %s): no configured deployment matches",
 		    run->id, run->event ? run->event : "?",
 		    run->job.ev.repository ? run->job.ev.repository : "?");
-		finish_run(run);
-		return;
-	}
-	run->pending = run->n_tasks;
-	/* Count first: a dry-run task can complete synchronously when Redis
-	 * is down, and must not finish the run before the others started. */
-	run->pending++;
+	/* One count per task, one for the enrichment, one guard so nothing
+	 * finishes the run while it is being started. */
+	run->pending = run->n_tasks + 2;
 	for (size_t i = 0; i < run->n_tasks; i++)
-		start_task(&run->tasks[i]);
-	task_done(&(struct task){ .run = run });
+		if (!run->tasks[i].dry)
+			bs_ordering_acquire(app->ordering, run->tasks[i].name, run->origin,
+			    on_order, &run->tasks[i]);
+	bs_pr_links_run(app, &run->job, on_enriched, run);
+	run_unref(run);
 }
 
 

@@ -26,6 +26,7 @@ static const struct {
 	[BS_M_SLEUTH_RETRY] = { "bitsleuth_sleuth_retry_total", "Registrations scheduled for a retry" },
 	[BS_M_SLEUTH_DEAD] = { "bitsleuth_sleuth_dead_total", "Registrations moved to the dead letters" },
 	[BS_M_SLEUTH_DRYRUN] = { "bitsleuth_sleuth_dryrun_total", "Registrations recorded instead of sent (dry_run)" },
+	[BS_M_SLEUTH_SUPERSEDED] = { "bitsleuth_sleuth_superseded_total", "Registrations not sent because a newer push to the target was registered" },
 	[BS_M_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", "Due retries moved back into the jobs stream" },
 	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
 };

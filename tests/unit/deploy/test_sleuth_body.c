@@ -232,7 +232,7 @@ main(void)
 		char *body = bs_sleuth_body(&job, &t[0], &o, &len);
 		CHECK(strstr(body, "\"links\":{\"SHOP-12\":\"https://j/SHOP-12\","
 		    "\"SHOP-7\":\"https://j/SHOP-7\",\"SHOP-77\":\"https://j/SHOP-77\","
-		    "\"FEAT-9\":\"https://j/FEAT-9\"}") != NULL);
+		    "\"FEAT-9\":\"https://j/FEAT-9\",\"Bitbucket\":") != NULL);
 		CHECK(strstr(body, "\"tags\":[\"#shop-12\",\"#shop-7\",\"#shop-77\","
 		    "\"#feat-9\"]") != NULL);
 		CHECK(strstr(body, "DESC-5") == NULL);

@@ -411,17 +411,118 @@ main(void)
 		EXPECT_DIAG(BS_DIAG_ERROR, "issues.patterns[1]: bad regex: missing "
 		    "closing parenthesis at offset 4", 4, 7);
 		CHECK_INT(parse(with_deps("issues:\n  patterns: [jira, \"(x+x+)+y\", "
-		    "\"T-(?<key>[0-9]+)\"]\n")), 0);
+		    "\"OPS-(?<key>[0-9]+)\"]\n")), 0);
 		EXPECT_DIAG(BS_DIAG_WARNING, "issues.patterns[1]: a quantified group",
 		    2, 20);
-		CHECK_INT(diags.n, 1);
+		/* It also finds nothing in the sample text; OPS-(..) does. */
+		EXPECT_DIAG(BS_DIAG_WARNING, "issues.patterns[1]: issue pattern 1 "
+		    "matches nothing", 2, 20);
+		CHECK_INT(diags.n, 2);
 		CHECK_INT(cfg.issues.n_patterns, 3);
 		CHECK_INT(parse(with_deps("issues:\n  patterns: \"(?:ab)+\\\\(x+\\\\)+\"\n")),
 		    0);
-		CHECK_INT(diags.n, 0);
+		CHECK(find("a quantified group") == NULL);
+		EXPECT_DIAG(BS_DIAG_WARNING, "issues.patterns[0]: issue pattern 0 "
+		    "matches nothing in the sample text", 2, 13);
+		CHECK_INT(diags.n, 1);
 		CHECK_INT(parse(with_deps("issues:\n  projects: [SHOP, \"OPS-1\"]\n")),
 		    -1);
 		EXPECT_DIAG(BS_DIAG_ERROR, "issues.projects[1]", 2, 20);
+	}
+
+	TEST("issue patterns that match nothing in the sample text") {
+		CHECK_INT(parse(with_deps(
+		    "issues:\n"
+		    "  patterns:\n"
+		    "    - jira\n"
+		    "    - bitbucket\n"
+		    "    - \"TICKET:(?<key>[0-9]+)\"\n"
+		    "    - \"(?<key>[A-Z]+-[0-9]+)\"\n"
+		    "    - \"\\\\[(?<key>[A-Z]+-[0-9]+)\\\\]\"\n")), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "issues.patterns[2]: issue pattern 2 "
+		    "matches nothing in the sample text", 5, 7);
+		CHECK_INT(diags.warnings, 1);
+		CHECK_INT(diags.errors, 0);
+		/* A lone pattern written as a string; the place is the string. */
+		CHECK_INT(parse(with_deps("issues:\n  patterns: \"zzz-(?<key>[0-9]+)\"\n")),
+		    0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "issues.patterns[0]: issue pattern 0 "
+		    "matches nothing", 2, 13);
+		CHECK_INT(diags.n, 1);
+		/* The projects allow-list does not count: jira still matches. */
+		CHECK_INT(parse(with_deps("issues:\n  patterns: [jira]\n  projects: "
+		    "[NOPE]\n")), 0);
+		CHECK_INT(diags.n, 0);
+		/* A bad regex is an error only, not also "matches nothing". */
+		CHECK_INT(parse(with_deps("issues:\n  patterns: [\"(zz\"]\n")), -1);
+		CHECK(find("matches nothing") == NULL);
+		CHECK_INT(diags.n, 1);
+	}
+
+	TEST("branch names git refuses can never match") {
+		CHECK_INT(parse(
+		    "deployments:\n"
+		    "  - org: a\n"
+		    "    deployment: b\n"
+		    "    repository: a/b\n"
+		    "    environment: p\n"
+		    "    branch:\n"
+		    "      - \"feature one\"\n"
+		    "      - fix~1\n"
+		    "      - a^b\n"
+		    "      - \"x:y\"\n"
+		    "      - a..b\n"
+		    "      - 'a\\b'\n"
+		    "      - main.lock\n"
+		    "      - release/\n"
+		    "      - \"release/*\"\n"
+		    "      - \"hotfix/[0-9]*\"\n"
+		    "      - feature/SHOP-1_ok.v2\n"), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "deployments[0].branch: 'feature one' can "
+		    "never match: git refuses branch names with a space", 7, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'fix~1' can never match: git refuses "
+		    "branch names with '~'", 8, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'a^b' can never match: git refuses "
+		    "branch names with '^'", 9, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'x:y' can never match: git refuses "
+		    "branch names with ':'", 10, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'a..b' can never match: git refuses "
+		    "branch names with '..'", 11, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'a\\b' can never match: git refuses "
+		    "branch names with '\\'", 12, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'main.lock' can never match: git refuses "
+		    "branch names ending in '.lock'", 13, 9);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'release/' can never match: git refuses "
+		    "branch names ending in '/'", 14, 9);
+		CHECK_INT(diags.warnings, 8);
+		CHECK_INT(diags.errors, 0);
+		/* A single name: the place is the scalar. */
+		CHECK_INT(parse(
+		    "deployments:\n"
+		    "  - org: a\n"
+		    "    deployment: b\n"
+		    "    repository: a/b\n"
+		    "    environment: p\n"
+		    "    branch: \"my branch\"\n"), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "deployments[0].branch: 'my branch' can "
+		    "never match", 6, 13);
+		CHECK_INT(diags.n, 1);
+		/* track: tag ignores branch; good names and globs are quiet. */
+		CHECK_INT(parse(
+		    "deployments:\n"
+		    "  - org: a\n"
+		    "    deployment: b\n"
+		    "    repository: a/b\n"
+		    "    environment: p\n"
+		    "    track: tag\n"
+		    "    tag_pattern: \"v*\"\n"
+		    "    branch: \"my branch\"\n"
+		    "  - org: a\n"
+		    "    deployment: b\n"
+		    "    repository: a/b\n"
+		    "    environment: q\n"
+		    "    branch: [main, \"release/*\", feature/x.y, \"a b*\"]\n"), 0);
+		CHECK_INT(diags.n, 0);
 	}
 
 	TEST("missing secret variables") {
