@@ -29,6 +29,7 @@ enum bs_metric {
 	BS_M_SLEUTH_RETRY,         /* answers/failures that schedule a retry */
 	BS_M_SLEUTH_DEAD,          /* dead letters written */
 	BS_M_SLEUTH_DRYRUN,        /* requests recorded instead of sent */
+	BS_M_SLEUTH_SUPERSEDED,    /* not sent: a newer push to the target was registered */
 	BS_M_RETRIES_PROMOTED,     /* retry records moved back to the stream */
 	BS_M_REDIS_ERRORS,
 	BS_M__COUNT
