@@ -152,5 +152,33 @@ def test_sighup_reload_good_and_bad():
         redis.close()
 
 
+def test_sighup_mid_flight_finishes_under_the_old_config():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+
+    def slow(req):
+        time.sleep(2.0)
+        return (200, "Success", {})
+    sleuth.responder = slow
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
+    try:
+        assert bs.post("repo:push", H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))[0] == 202
+        time.sleep(0.7)                       # the registration is in flight now (answer takes 2 s)
+        other = [{"org": "acme", "deployment": "other", "repository": "x/y", "branch": "main"}]
+        with open(bs.config, "w") as f:
+            f.write(H.make_config(redis.port, sleuth.url, other))
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: "reloaded" in bs.log(), 10, what="reload")
+        H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="in-flight registration to finish")
+        H.wait_for(lambda: redis.cmd("XLEN", "{bstest}:jobs") == 0, 10, what="acknowledged")
+        assert sleuth.requests[0]["path"].endswith("/acme/foo-web/register_deploy")
+        assert redis.cmd("XLEN", "{bstest}:dead") == 0 and redis.cmd("ZCARD", "{bstest}:retry") == 0
+    finally:
+        bs.stop()
+        bs.assert_clean_log()
+        sleuth.close()
+        redis.close()
+
+
 if __name__ == "__main__":
     H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])
