@@ -80,6 +80,48 @@ static struct bs_redis_script order_set_script = { .source =
 	"return 1\n"
 };
 
+/* claim
+ * KEYS: 1 order, 2 stats, 3 lock
+ * ARGV: 1 target, 2 origin, 3 owner, 4 lock ms
+ * Returns {1, newest} superseded, {2, holder} busy, {0, recorded or ""}
+ * with the lock taken. */
+static struct bs_redis_script order_claim_script = { .source =
+	ORDER_LUA_HELPERS
+	"local mine = parse(ARGV[2])\n"
+	"if not mine then return redis.error_reply('bad origin') end\n"
+	"local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"local c = cur and parse(cur)\n"
+	"if c and newer(c, mine) then\n"
+	"  redis.call('HINCRBY', KEYS[2], 'superseded', 1)\n"
+	"  return {1, cur}\n"
+	"end\n"
+	"local holder = redis.call('GET', KEYS[3])\n"
+	"if holder and holder ~= ARGV[3] then return {2, holder} end\n"
+	"redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])\n"
+	"return {0, cur or ''}\n"
+};
+
+/* release
+ * KEYS: 1 order, 2 lock
+ * ARGV: 1 target, 2 origin or "" (not registered), 3 owner
+ * Returns 1 when origin was written, else 0. */
+static struct bs_redis_script order_release_script = { .source =
+	ORDER_LUA_HELPERS
+	"local written = 0\n"
+	"if ARGV[2] ~= '' then\n"
+	"  local mine = parse(ARGV[2])\n"
+	"  if not mine then return redis.error_reply('bad origin') end\n"
+	"  local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"  local c = cur and parse(cur)\n"
+	"  if not (c and not newer(mine, c)) then\n"
+	"    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"    written = 1\n"
+	"  end\n"
+	"end\n"
+	"if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end\n"
+	"return written\n"
+};
+
 int
 bs_order_id_parse(const char *s, unsigned long long *ms,
     unsigned long long *seq)
@@ -127,6 +169,7 @@ struct order_op {
 		bs_order_get_cb *get;
 		bs_order_check_cb *check;
 		bs_order_set_cb *set;
+		bs_order_claim_cb *claim;
 	} cb;
 	void *arg;
 };
@@ -236,4 +279,71 @@ bs_order_set_if_newer(struct bs_redis *r, const struct bs_keys *k,
 	struct order_op *op = op_new(arg);
 	op->cb.set = cb;
 	bs_redis_eval(r, &order_set_script, 1, 3, argv, argvlen, set_reply, op);
+}
+
+/* "{prefix}:lock:<target>" */
+static void
+lock_key(const struct bs_keys *k, const char *target, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "{%s}:lock:%s", k->prefix, target);
+}
+
+static void
+claim_reply(const redisReply *rep, const char *err, void *arg)
+{
+	struct order_op op = *(struct order_op *)arg;
+	free(arg);
+	bs_order_claim_cb *cb = op.cb.claim;
+	if (!rep) {
+		cb(BS_CLAIM_GO, NULL, err ? err : "no reply", op.arg);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		cb(BS_CLAIM_GO, NULL, rep->str, op.arg);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
+	    rep->element[1]->type != REDIS_REPLY_STRING ||
+	    rep->element[0]->integer < 0 || rep->element[0]->integer > 2) {
+		cb(BS_CLAIM_GO, NULL, "unexpected reply to order claim", op.arg);
+		return;
+	}
+	const char *s = rep->element[1]->len ? rep->element[1]->str : NULL;
+	cb((enum bs_order_claim_verdict)rep->element[0]->integer, s, NULL, op.arg);
+}
+
+void
+bs_order_claim(struct bs_redis *r, const struct bs_keys *k,
+    const char *target, const char *origin, const char *owner,
+    long long lock_ms, bs_order_claim_cb *cb, void *arg)
+{
+	char lock[BS_KEY_MAX + 600], ms[24];
+	lock_key(k, target, lock, sizeof(lock));
+	snprintf(ms, sizeof(ms), "%lld", lock_ms > 0 ? lock_ms : 60000);
+	const char *argv[] = { k->order, k->stats, lock, target,
+		origin ? origin : "", owner, ms };
+	size_t argvlen[7];
+	for (int i = 0; i < 7; i++)
+		argvlen[i] = strlen(argv[i]);
+	struct order_op *op = op_new(arg);
+	op->cb.claim = cb;
+	bs_redis_eval(r, &order_claim_script, 3, 7, argv, argvlen, claim_reply, op);
+}
+
+void
+bs_order_release(struct bs_redis *r, const struct bs_keys *k,
+    const char *target, const char *registered_origin, const char *owner,
+    bs_order_set_cb *cb, void *arg)
+{
+	char lock[BS_KEY_MAX + 600];
+	lock_key(k, target, lock, sizeof(lock));
+	const char *argv[] = { k->order, lock, target,
+		registered_origin ? registered_origin : "", owner };
+	size_t argvlen[5];
+	for (int i = 0; i < 5; i++)
+		argvlen[i] = strlen(argv[i]);
+	struct order_op *op = op_new(arg);
+	op->cb.set = cb;
+	bs_redis_eval(r, &order_release_script, 2, 5, argv, argvlen, set_reply, op);
 }

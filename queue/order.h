@@ -60,4 +60,35 @@ typedef void bs_order_set_cb(int updated, const char *err, void *arg);
 void bs_order_set_if_newer(struct bs_redis *r, const struct bs_keys *k,
     const char *target, const char *origin, bs_order_set_cb *cb, void *arg);
 
+/* === cross-process turn ================================================
+ * Several worker processes may hold jobs for one target. A short lock
+ * {p}:lock:<target> (value = the holder's owner string, expiring after
+ * lock_ms so a dead holder cannot block the target for longer) makes them
+ * take turns, and the check against {p}:order inside the same script keeps
+ * the registered sequence of a target in push order across processes. */
+
+enum bs_order_claim_verdict {
+	BS_CLAIM_GO = 0,            /* the lock is ours: send, then release */
+	BS_CLAIM_SUPERSEDED = 1,    /* a newer push is registered: counted, no lock */
+	BS_CLAIM_BUSY = 2,          /* another process holds the target: try later */
+};
+
+typedef void bs_order_claim_cb(enum bs_order_claim_verdict v,
+    const char *newest, const char *err, void *arg);
+
+/* In one script: SUPERSEDED (and HINCRBY {p}:stats superseded) when a push
+ * newer than origin is registered for target; else BUSY when the lock is
+ * held by another owner; else takes the lock for lock_ms and GO. On failure
+ * err is set and v is BS_CLAIM_GO (callers fail open). */
+void bs_order_claim(struct bs_redis *r, const struct bs_keys *k,
+    const char *target, const char *origin, const char *owner,
+    long long lock_ms, bs_order_claim_cb *cb, void *arg);
+
+/* In one script: when registered_origin is not NULL, records it as the
+ * target's newest (as bs_order_set_if_newer), and deletes the lock if
+ * `owner` still holds it. cb may be NULL; updated as in bs_order_set_cb. */
+void bs_order_release(struct bs_redis *r, const struct bs_keys *k,
+    const char *target, const char *registered_origin, const char *owner,
+    bs_order_set_cb *cb, void *arg);
+
 #endif

@@ -5,8 +5,11 @@
  * while one task holds it, from its check until bs_ordering_done; other
  * acquisitions wait in a FIFO. The holder's check asks Redis whether a newer
  * push is already registered (SUPERSEDED: the slot passes on at once);
- * Redis errors and malformed origins fail open (GO). Across processes only
- * the Redis check holds (two workers may send one target at once). Verdicts
+ * Redis errors and malformed origins fail open (GO). Across processes a
+ * lock per target in Redis ({p}:lock:<target>, taken by the same script as
+ * the check, expiring after the longest Sleuth call) makes workers take
+ * turns; a worker that finds it held asks again every 100-200 ms. So the
+ * pushes Sleuth sees for a target are always in push order. Verdicts
  * go through a `ready` list drained from a zero-timeout event, so no
  * callback runs inside acquire or inside a Redis reply callback. At exit
  * (bs_ordering_shutdown, or app->redis / app->http_out cleared) verdicts are
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -41,6 +45,8 @@ struct waiter {
 	enum bs_order_verdict v;
 	bs_order_cb *cb;
 	void *arg;
+	struct event *retry_ev;     /* another process holds the target: wait */
+	struct waiter *next_retry;  /* in o->retrying while retry_ev is armed */
 };
 
 struct slot {
@@ -59,6 +65,8 @@ struct bs_ordering {
 	struct event *ready_ev;
 	struct waiter *ready, *ready_tail;
 	size_t undelivered;         /* acquisitions whose cb has not run */
+	struct waiter *retrying;    /* waiting for another process's turn to end */
+	char owner[160];            /* this process in {p}:lock:<target> */
 	int delivering;
 	int shutdown;
 };
@@ -142,6 +150,14 @@ sync_mode(const struct bs_ordering *o)
 static void release(struct bs_ordering *o, struct slot *s);
 
 static void
+waiter_free(struct waiter *w)
+{
+	if (w->retry_ev)
+		event_free(w->retry_ev);
+	free(w);
+}
+
+static void
 deliver(struct bs_ordering *o)
 {
 	if (o->delivering)
@@ -156,7 +172,7 @@ deliver(struct bs_ordering *o)
 		if (w->v == BS_ORDER_SUPERSEDED && w->slot)
 			release(o, w->slot);     /* nothing to send: next one's turn */
 		w->cb(w->v, w->arg);
-		free(w);
+		waiter_free(w);
 	}
 	o->delivering = 0;
 }
@@ -186,8 +202,27 @@ on_ready(evutil_socket_t fd, short what, void *arg)
 
 /* === checks ============================================================= */
 
+static void start_check(struct bs_ordering *o, struct waiter *w);
+
 static void
-on_check(int superseded, const char *newest, const char *err, void *arg)
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct waiter *w = arg;
+	struct bs_ordering *o = w->o;
+	for (struct waiter **pp = &o->retrying; *pp; pp = &(*pp)->next_retry) {
+		if (*pp == w) {
+			*pp = w->next_retry;
+			break;
+		}
+	}
+	start_check(o, w);
+}
+
+static void
+on_claim(enum bs_order_claim_verdict v, const char *newest, const char *err,
+    void *arg)
 {
 	struct waiter *w = arg;
 	struct bs_ordering *o = w->o;
@@ -195,17 +230,31 @@ on_check(int superseded, const char *newest, const char *err, void *arg)
 		log_debug("ordering: checking %s failed (%s); sending anyway",
 		    w->slot->name, err);
 		w->v = BS_ORDER_GO;
-	} else if (superseded) {
+	} else if (v == BS_CLAIM_SUPERSEDED) {
 		log_debug("ordering: %s: push %s superseded by registered push %s",
 		    w->slot->name, w->origin, newest ? newest : "?");
 		w->v = BS_ORDER_SUPERSEDED;
+	} else if (v == BS_CLAIM_BUSY && !sync_mode(o)) {
+		/* Another worker process is registering this target: ask again
+		 * shortly (its lock expires even if it died). */
+		if (!w->retry_ev)
+			w->retry_ev = evtimer_new(o->app->base, on_retry, w);
+		if (w->retry_ev) {
+			struct timeval tv = { 0, 100000 + (suseconds_t)(rand() % 100000) };
+			w->next_retry = o->retrying;
+			o->retrying = w;
+			evtimer_add(w->retry_ev, &tv);
+			return;
+		}
+		w->v = BS_ORDER_GO;
 	} else {
 		w->v = BS_ORDER_GO;
 	}
 	ready_push(o, w);
 }
 
-/* w holds its slot now: ask Redis whether it is still wanted. */
+/* w holds its slot in this process now: ask Redis whether it is still
+ * wanted and whether another process holds the target. */
 static void
 start_check(struct bs_ordering *o, struct waiter *w)
 {
@@ -217,8 +266,11 @@ start_check(struct bs_ordering *o, struct waiter *w)
 		ready_push(o, w);
 		return;
 	}
-	bs_order_check(o->app->redis, &o->app->keys, w->slot->name, w->origin,
-	    on_check, w);
+	const struct bs_config *cfg = o->app->cfg;
+	long long lock_ms = (long long)cfg->sleuth.timeout_ms +
+	    2LL * cfg->redis.command_timeout_ms + 5000;
+	bs_order_claim(o->app->redis, &o->app->keys, w->slot->name, w->origin,
+	    o->owner, lock_ms, on_claim, w);
 }
 
 /* The holder of s is finished: the next waiter (if any) holds it now. */
@@ -245,6 +297,11 @@ bs_ordering_new(struct bs_app *app)
 	struct bs_ordering *o = xcalloc(1, sizeof(*o));
 	o->app = app;
 	o->n_buckets = ORDERING_MIN_BUCKETS;
+	char host[64] = "host";
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(o->owner, sizeof(o->owner), "%s-%ld-%p", host, (long)getpid(),
+	    (void *)o);
 	o->buckets = xcalloc(o->n_buckets, sizeof(*o->buckets));
 	o->ready_ev = event_new(app->base, -1, 0, on_ready, o);
 	if (!o->ready_ev) {
@@ -308,11 +365,12 @@ bs_ordering_done(struct bs_ordering *o, const char *target,
 		return;
 	}
 	/* Sent before the next holder's check on the same connection, so
-	 * Redis sees the new newest first. */
-	if (registered && !sync_mode(o) &&
-	    bs_order_id_parse(origin, NULL, NULL) == 0)
-		bs_order_set_if_newer(o->app->redis, &o->app->keys, target, origin,
-		    on_set, xstrdup(target));
+	 * Redis sees the new newest first; also gives the target back to
+	 * the other processes. */
+	if (!sync_mode(o))
+		bs_order_release(o->app->redis, &o->app->keys, target,
+		    registered && bs_order_id_parse(origin, NULL, NULL) == 0 ?
+		    origin : NULL, o->owner, on_set, xstrdup(target));
 	s->busy = 0;
 	release(o, s);
 }
@@ -323,6 +381,13 @@ bs_ordering_shutdown(struct bs_ordering *o)
 	if (!o)
 		return;
 	o->shutdown = 1;
+	while (o->retrying) {
+		struct waiter *w = o->retrying;
+		o->retrying = w->next_retry;
+		evtimer_del(w->retry_ev);
+		w->v = BS_ORDER_GO;
+		ready_push(o, w);
+	}
 	deliver(o);
 }
 
@@ -341,7 +406,7 @@ bs_ordering_free(struct bs_ordering *o)
 			struct slot *next = s->next;
 			for (struct waiter *w = s->head, *wn; w; w = wn) {
 				wn = w->next;
-				free(w);
+				waiter_free(w);
 			}
 			free(s->name);
 			free(s);
@@ -350,7 +415,11 @@ bs_ordering_free(struct bs_ordering *o)
 	}
 	for (struct waiter *w = o->ready, *wn; w; w = wn) {
 		wn = w->next;
-		free(w);
+		waiter_free(w);
+	}
+	for (struct waiter *w = o->retrying, *wn; w; w = wn) {
+		wn = w->next_retry;
+		waiter_free(w);
 	}
 	free(o->buckets);
 	event_free(o->ready_ev);

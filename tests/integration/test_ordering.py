@@ -150,5 +150,55 @@ def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
         finish(redis, sleuth, bs)
 
 
+def test_two_worker_processes_take_turns_in_push_order():
+    """Two `work` processes share one target: Sleuth never sees two
+    registrations of it at once, and never an older push after a newer one;
+    every push is registered or superseded, the newest one registered."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    spans = []
+    lock = threading.Lock()
+
+    def slow(req):
+        t0 = time.time()
+        time.sleep(0.4)
+        with lock:
+            spans.append((t0, time.time(), req["json"]["sha"]))
+        return (200, "Success", {})
+    sleuth.responder = slow
+    # One job at a time per worker, so that both workers hold jobs of the
+    # target at once.
+    cfg = H.make_config(redis.port, sleuth.url, [WEB], extra=FAST_RETRY + "worker:\n  concurrency: 1\n")
+    ingest = H.Bitsleuth(cfg, mode="serve")
+    w1 = H.Bitsleuth(cfg, mode="work", workdir=ingest.dir, consumer="w1")
+    w2 = H.Bitsleuth(cfg, mode="work", workdir=ingest.dir, consumer="w2")
+    n = 8
+    shas = ["%040x" % (0xc0de00 + i) for i in range(n)]
+    try:
+        for i in range(n):
+            assert ingest.post("repo:push", push_body(shas[i]), delivery="{two-%d}" % i)[0] == 202
+        H.wait_for(lambda: redis.cmd("XLEN", key("jobs")) == 0, 30, what="all jobs finished")
+        rc, out, err = cli(ingest, "stats", "--json")
+        assert rc == 0, err
+        superseded = json.loads(out)["counters"].get("superseded", 0)
+        spans.sort()
+        for a, b in zip(spans, spans[1:]):
+            assert b[0] >= a[1] - 0.05, ("two registrations of one target at once", a, b)
+        order = [shas.index(sp[2]) for sp in spans]
+        assert order == sorted(order), ("Sleuth saw an older push after a newer one", order)
+        assert len(spans) + superseded == n, (len(spans), superseded)
+        assert order[-1] == n - 1, "the newest push must be registered"
+        assert "claimed" not in w1.log() + w2.log()
+        took = [w.log().count("registered sha") + w.log().count("superseded)") for w in (w1, w2)]
+        assert took[0] and took[1], ("both workers must have worked on the target", took)
+        print("  two workers: registered %s, superseded %d, jobs per worker %s" % (order, superseded, took))
+        for p in (ingest, w1, w2):
+            assert p.stop() == 0
+            p.assert_clean_log()
+    finally:
+        sleuth.close()
+        redis.close()
+
+
 if __name__ == "__main__":
     H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])

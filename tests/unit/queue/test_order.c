@@ -6,6 +6,7 @@
  * write, other targets untouched, and callbacks exactly once when Redis is
  * down (before the call returns). */
 #include <string.h>
+#include <time.h>
 
 #include "../test.h"
 #include "queue/order.h"
@@ -52,6 +53,36 @@ on_set(int updated, const char *err, void *arg)
 	r->calls++;
 	r->value = updated;
 	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
+}
+
+static void
+on_claim(enum bs_order_claim_verdict v, const char *newest, const char *err,
+    void *arg)
+{
+	struct res *r = arg;
+	r->calls++;
+	r->value = (int)v;
+	r->origin_null = newest == NULL;
+	snprintf(r->origin, sizeof(r->origin), "%s", newest ? newest : "");
+	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
+}
+
+static struct res
+claim(const char *target, const char *origin, const char *owner, long long ms)
+{
+	struct res r = { 0 };
+	bs_order_claim(R, &K, target, origin, owner, ms, on_claim, &r);
+	(void)bs_test_run_until(base, &r.calls, 1, 3000);
+	return r;
+}
+
+static struct res
+release_(const char *target, const char *origin, const char *owner)
+{
+	struct res r = { 0 };
+	bs_order_release(R, &K, target, origin, owner, on_set, &r);
+	(void)bs_test_run_until(base, &r.calls, 1, 3000);
+	return r;
 }
 
 static void
@@ -252,6 +283,54 @@ main(void)
 		CHECK_INT(superseded_count(), 2);
 	}
 
+	TEST("claim and release: processes take turns, in push order") {
+		const char *t = "acme/turns/production";
+		struct res r = claim(t, "10-0", "w1", 60000);
+		CHECK_INT(r.calls, 1);
+		CHECK_INT(r.value, BS_CLAIM_GO);
+		CHECK_STR(r.err, "");
+		r = claim(t, "11-0", "w2", 60000);          /* w1 holds it */
+		CHECK_INT(r.value, BS_CLAIM_BUSY);
+		CHECK_STR(r.origin, "w1");
+		r = claim(t, "10-0", "w1", 60000);          /* re-entrant for the holder */
+		CHECK_INT(r.value, BS_CLAIM_GO);
+		r = release_(t, "10-0", "w2");              /* not w2's lock: kept */
+		CHECK_INT(r.value, 1);
+		r = claim(t, "11-0", "w2", 60000);
+		CHECK_INT(r.value, BS_CLAIM_BUSY);
+		r = release_(t, NULL, "w1");                /* w1 gives it back */
+		CHECK_INT(r.value, 0);
+		r = claim(t, "11-0", "w2", 60000);
+		CHECK_INT(r.value, BS_CLAIM_GO);
+		r = release_(t, "11-0", "w2");
+		CHECK_INT(r.value, 1);
+		char got[64];
+		hget(t, got, sizeof(got));
+		CHECK_STR(got, "11-0");
+		long long before = superseded_count();
+		r = claim(t, "10-5", "w1", 60000);          /* older than registered */
+		CHECK_INT(r.value, BS_CLAIM_SUPERSEDED);
+		CHECK_STR(r.origin, "11-0");
+		CHECK_INT(superseded_count(), before + 1);
+		r = claim(t, "12-0", "w1", 60000);          /* superseded took no lock */
+		CHECK_INT(r.value, BS_CLAIM_GO);
+		r = release_(t, NULL, "w1");
+	}
+	TEST("claim: a dead holder's lock expires") {
+		const char *t = "acme/expiry/production";
+		struct res r = claim(t, "1-0", "dead", 150);
+		CHECK_INT(r.value, BS_CLAIM_GO);
+		r = claim(t, "2-0", "alive", 60000);
+		CHECK_INT(r.value, BS_CLAIM_BUSY);
+		struct timespec ts = { 0, 300 * 1000000L };
+		nanosleep(&ts, NULL);
+		r = claim(t, "2-0", "alive", 60000);
+		CHECK_INT(r.value, BS_CLAIM_GO);
+		r = claim(t, "bad", "alive", 60000);
+		CHECK(r.err[0] != '\0');
+		CHECK_INT(r.value, BS_CLAIM_GO);            /* callers fail open */
+		release_(t, NULL, "alive");
+	}
 	TEST("redis down: every callback once, with an error, before returning") {
 		bs_test_redis_kill(&srv);
 		bs_test_run_for(base, 200);
