@@ -127,6 +127,61 @@ def test_401_dead_letter_then_replay():
         finish(redis, sleuth, bs)
 
 
+def test_dlq_filters_dry_run_and_purge():
+    redis, sleuth, bs = start()
+    broken = [True]
+    sleuth.responder = lambda req: (401, "API key not valid", {}) if broken[0] else (200, "Success", {})
+    try:
+        for i in range(3):
+            assert bs.post("repo:push", push_body(sha(300 + i)), delivery="{dlq-%d}" % i)[0] == 202
+        H.wait_for(lambda: redis.cmd("XLEN", key("dead")) == 3, 15, what="three dead letters")
+        rc, out, err = cli(bs, "dlq", "list", "--json")
+        assert rc == 0, err
+        dead = json.loads(out)
+        assert len(dead) == 3 and all(d["target"] == "acme/foo-web/production" for d in dead), dead
+        rc, out, _ = cli(bs, "dlq", "list", "--json", "--reason", "API key", "--limit", "2")
+        assert len(json.loads(out)) == 2
+        rc, out, _ = cli(bs, "dlq", "list", "--json", "--reason", "no such reason")
+        assert json.loads(out) == []
+        rc, out, _ = cli(bs, "dlq", "list", "--json", "--repo", "brydzewski/foo", "--since", "1h")
+        assert len(json.loads(out)) == 3
+        rc, out, _ = cli(bs, "dlq", "list", "--json", "--deployment", "acme/other")
+        assert json.loads(out) == []
+        rc, out, _ = cli(bs, "dlq", "replay", "--all", "--dry-run")
+        assert rc == 0 and "would replay 3" in out, out
+        assert redis.cmd("XLEN", key("dead")) == 3, "a dry run changes nothing"
+        rc, out, _ = cli(bs, "dlq", "purge", dead[0]["id"])
+        assert rc == 1 and "would purge 1" in out and "--yes" in out, out
+        assert redis.cmd("XLEN", key("dead")) == 3
+        rc, out, _ = cli(bs, "dlq", "purge", dead[0]["id"], "--yes")
+        assert rc == 0 and "purged 1" in out, out
+        broken[0] = False
+        rc, out, err = cli(bs, "dlq", "replay", "--all")
+        assert rc == 0 and "2 of 2 replayed" in out, (out, err)
+        H.wait_for(lambda: len(sleuth.answered(200)) == 2, 15, what="replayed registrations")
+        assert redis.cmd("XLEN", key("dead")) == 0 and redis.cmd("XLEN", key("replays")) == 2
+        rc, out, err = cli(bs, "dlq", "show", dead[0]["id"])
+        assert rc == 1 and "no dead letter" in err, (out, err)
+    finally:
+        finish(redis, sleuth, bs)
+
+
+def test_redis_lost_its_data_group_recreated():
+    """Redis came back empty (no AOF): the consumer group is re-created and
+    new deliveries are registered."""
+    redis, sleuth, bs = start()
+    try:
+        assert bs.post("repo:push", push_body(sha(400)), delivery="{lost-1}")[0] == 202
+        H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="first registration")
+        redis.cmd("FLUSHALL")
+        assert bs.post("repo:push", push_body(sha(401)), delivery="{lost-2}")[0] == 202
+        H.wait_for(lambda: len(sleuth.answered(200)) == 2, 15, what="registration after the data loss")
+        groups = redis.cmd("XINFO", "GROUPS", key("jobs"))
+        assert groups and b"workers" in groups[0], groups
+    finally:
+        finish(redis, sleuth, bs)
+
+
 def test_kill9_worker_while_sleuth_hangs():
     extra = FAST_RETRY + "worker:\n  visibility_timeout: 3s\n"
     redis = H.RedisServer()
