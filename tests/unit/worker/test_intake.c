@@ -48,9 +48,13 @@ main(void)
 	scanner = bs_scanner_new(&so, err, sizeof(err));
 
 	char path[512];
-	size_t len;
+	size_t len = 0;
 	char *body = bs_test_read_file(bs_test_fixture(path, sizeof(path),
 	    "drone-go-scm/cloud_repo-push_branch.json"), &len);
+	if (!body) {
+		fprintf(stderr, "cannot read the fixture (BS_FIXTURES?)\n");
+		return 1;
+	}
 	char sig[80];
 	bs_signature_sign("s3cret", 6, body, len, sig, sizeof(sig));
 	struct bs_intake_result r;
