@@ -11,8 +11,8 @@
  *
  * Caps: at most JOBS_MAX_COUNT entries per read/claim, JOBS_MAX_FIELDS
  * fields per successor entry, JOBS_MAX_RECS records per finish,
- * JOBS_MAX_ID bytes per delivery id or content key. The bs_admin_*
- * functions at the end are synchronous, for the CLI. */
+ * BS_QUEUE_MAX_ID bytes per delivery id or content key. The synchronous
+ * operator queries are in admin.c. */
 #include "queue/jobs.h"
 
 #include <stdio.h>
@@ -24,12 +24,12 @@
 #include "common/clock.h"
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "queue/reply.h"
 #include "queue/scripts.h"
 
 #define JOBS_MAX_COUNT 1000
 #define JOBS_MAX_FIELDS 64
 #define JOBS_MAX_RECS 64
-#define JOBS_MAX_ID 256
 #define JOBS_DEFAULT_SEEN_TTL 86400
 
 const struct bs_field *
@@ -42,37 +42,8 @@ bs_entry_field(const struct bs_entry *e, const char *name)
 }
 
 
-static int
-is_err(const redisReply *r, const char *prefix)
-{
-	return r && r->type == REDIS_REPLY_ERROR && r->str &&
-	    strncmp(r->str, prefix, strlen(prefix)) == 0;
-}
 
 /* === Stream replies -> bs_entry === */
-
-/* Checks one [id, [f, v, ...] (, delivered)] element. Returns the number
- * of fields, 0 for a deleted entry (nil fields), -1 when malformed. */
-static long
-entry_shape(const redisReply *e, int with_delivered)
-{
-	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
-	    e->element[0]->type != REDIS_REPLY_STRING)
-		return -1;
-	if (with_delivered && (e->elements < 3 ||
-	    e->element[2]->type != REDIS_REPLY_INTEGER))
-		return -1;
-	const redisReply *f = e->element[1];
-	if (f->type == REDIS_REPLY_NIL)
-		return 0;
-	if (f->type != REDIS_REPLY_ARRAY || f->elements % 2 != 0 ||
-	    f->elements == 0)
-		return -1;
-	for (size_t i = 0; i < f->elements; i++)
-		if (f->element[i]->type != REDIS_REPLY_STRING)
-			return -1;
-	return (long)(f->elements / 2);
-}
 
 /* Parses an array of entries. *out and its fields are one allocation
  * (free(*out)); strings point into the reply. */
@@ -86,7 +57,7 @@ parse_entries(const redisReply *arr, int with_delivered, struct bs_entry **out,
 		return -1;
 	size_t total = 0, count = 0;
 	for (size_t i = 0; i < arr->elements; i++) {
-		long nf = entry_shape(arr->element[i], with_delivered);
+		long nf = bs_reply_entry_shape(arr->element[i], with_delivered);
 		if (nf < 0)
 			return -1;
 		if (nf > 0) {
@@ -160,11 +131,11 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 {
 	size_t dlen = e->delivery ? strlen(e->delivery) : 0;
 	size_t clen = e->content_key ? strlen(e->content_key) : 0;
-	if (dlen == 0 || dlen > JOBS_MAX_ID) {
+	if (dlen == 0 || dlen > BS_QUEUE_MAX_ID) {
 		cb(BS_ENQ_FAILED, NULL, "delivery id is empty or too long", arg);
 		return;
 	}
-	if (clen > JOBS_MAX_ID) {
+	if (clen > BS_QUEUE_MAX_ID) {
 		cb(BS_ENQ_FAILED, NULL, "content key too long", arg);
 		return;
 	}
@@ -172,8 +143,8 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		cb(BS_ENQ_FAILED, NULL, "empty job", arg);
 		return;
 	}
-	char seen[BS_KEY_MAX + JOBS_MAX_ID], seenc[BS_KEY_MAX + JOBS_MAX_ID];
-	char raw[BS_KEY_MAX + JOBS_MAX_ID];
+	char seen[BS_KEY_MAX + BS_QUEUE_MAX_ID], seenc[BS_KEY_MAX + BS_QUEUE_MAX_ID];
+	char raw[BS_KEY_MAX + BS_QUEUE_MAX_ID];
 	char ttl[24], rawttl[24], maxlen[24], recv[24];
 	snprintf(seen, sizeof(seen), "%s%s", k->seen, e->delivery);
 	snprintf(seenc, sizeof(seenc), "%s%s", k->seenc,
@@ -237,7 +208,7 @@ group_created(const redisReply *rep, const char *err, void *arg)
 	free(arg);
 	if (!rep)
 		op.cb(NULL, 0, err, op.arg);
-	else if (rep->type == REDIS_REPLY_ERROR && !is_err(rep, "BUSYGROUP"))
+	else if (rep->type == REDIS_REPLY_ERROR && !bs_reply_is_err(rep, "BUSYGROUP"))
 		op.cb(NULL, 0, rep->str, op.arg);
 	else
 		op.cb(NULL, 0, NULL, op.arg);
@@ -258,7 +229,7 @@ static void
 read_reply(const redisReply *rep, const char *err, void *arg)
 {
 	struct read_op *op = arg;
-	if (is_err(rep, "NOGROUP")) {
+	if (bs_reply_is_err(rep, "NOGROUP")) {
 		/* Redis lost its data (or never had the group): re-create it
 		 * from the start of the stream and report an empty read. */
 		create_group(op->r, op->jobs, op->group, group_created, op);
@@ -340,7 +311,7 @@ claim_reply(const redisReply *rep, const char *err, void *arg)
 	free(arg);
 	if (!rep)
 		op.cb(NULL, 0, err, op.arg);
-	else if (is_err(rep, "NOGROUP"))
+	else if (bs_reply_is_err(rep, "NOGROUP"))
 		op.cb(NULL, 0, NULL, op.arg); /* nothing can be pending */
 	else if (rep->type == REDIS_REPLY_ERROR)
 		op.cb(NULL, 0, rep->str, op.arg);
@@ -381,7 +352,7 @@ ensure_reply(const redisReply *rep, const char *err, void *arg)
 {
 	struct reply_op op = *(struct reply_op *)arg;
 	free(arg);
-	if (is_err(rep, "BUSYGROUP")) {
+	if (bs_reply_is_err(rep, "BUSYGROUP")) {
 		/* The group exists: that is success. */
 		static char ok[] = "OK";
 		redisReply st;
@@ -605,435 +576,4 @@ bs_jobs_count(struct bs_redis *r, const struct bs_keys *k, const char *name,
 	for (int i = 0; i < 4; i++)
 		argvlen[i] = strlen(argv[i]);
 	bs_redis_command(r, 4, argv, argvlen, done_reply, done_op_new(cb, arg));
-}
-
-/* === Operators (synchronous) === */
-
-/* Runs one command; returns the reply, or NULL with err (connection error
- * or error reply, the reply then freed). */
-static redisReply *
-sync_cmd(redisContext *c, int argc, const char **argv, const size_t *argvlen,
-    char *err, size_t errlen)
-{
-	redisReply *rep = redisCommandArgv(c, argc, argv, argvlen);
-	if (!rep) {
-		snprintf(err, errlen, "redis %s failed: %s", argv[0],
-		    c->errstr[0] ? c->errstr : "connection error");
-		return NULL;
-	}
-	if (rep->type == REDIS_REPLY_ERROR) {
-		/* Redis 7 prefixes a script's error_reply with "ERR ". */
-		const char *m = rep->str;
-		if (strncmp(m, "ERR ", 4) == 0 && strcmp(argv[0], "EVAL") == 0)
-			m += 4;
-		snprintf(err, errlen, "%s", m);
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
-}
-
-static redisReply *
-sync_cmd_s(redisContext *c, int argc, const char **argv, char *err,
-    size_t errlen)
-{
-	size_t argvlen[16];
-	for (int i = 0; i < argc && i < 16; i++)
-		argvlen[i] = strlen(argv[i]);
-	return sync_cmd(c, argc, argv, argvlen, err, errlen);
-}
-
-static int
-sync_int(redisContext *c, int argc, const char **argv, long long *out,
-    char *err, size_t errlen)
-{
-	redisReply *rep = sync_cmd_s(c, argc, argv, err, errlen);
-	if (!rep)
-		return -1;
-	int ok = rep->type == REDIS_REPLY_INTEGER;
-	if (ok)
-		*out = rep->integer;
-	else
-		snprintf(err, errlen, "unexpected reply to %s", argv[0]);
-	freeReplyObject(rep);
-	return ok ? 0 : -1;
-}
-
-static long long
-id_ms(const char *id)
-{
-	return strtoll(id, NULL, 10);
-}
-
-void
-bs_admin_stats_release(struct bs_admin_stats *s)
-{
-	for (size_t i = 0; i < s->n_consumers; i++)
-		free(s->consumers[i].name);
-	free(s->consumers);
-	for (size_t i = 0; i < s->n_counters; i++)
-		free(s->counters[i].name);
-	free(s->counters);
-	memset(s, 0, sizeof(*s));
-}
-
-int
-bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
-    struct bs_admin_stats *out, char *err, size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	out->next_retry_ms = -1;
-	out->oldest_age_ms = -1;
-	const char *xlen[] = { "XLEN", k->jobs };
-	const char *dlen[] = { "XLEN", k->dead };
-	const char *zcard[] = { "ZCARD", k->retry };
-	if (sync_int(c, 2, xlen, &out->jobs_len, err, errlen) < 0 ||
-	    sync_int(c, 2, dlen, &out->dead_len, err, errlen) < 0 ||
-	    sync_int(c, 2, zcard, &out->retry_len, err, errlen) < 0)
-		goto fail;
-
-	/* XPENDING summary: [count, min, max, [[consumer, "n"], ...]]. */
-	const char *xp[] = { "XPENDING", k->jobs, k->group };
-	redisReply *rep = redisCommandArgv(c, 3, xp, NULL);
-	if (!rep) {
-		snprintf(err, errlen, "redis XPENDING failed: %s", c->errstr);
-		goto fail;
-	}
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
-	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
-		out->pending = rep->element[0]->integer;
-		const redisReply *cs = rep->element[3];
-		if (cs->type == REDIS_REPLY_ARRAY && cs->elements) {
-			out->consumers = xcalloc(cs->elements, sizeof(*out->consumers));
-			for (size_t i = 0; i < cs->elements; i++) {
-				const redisReply *p = cs->element[i];
-				if (p->type != REDIS_REPLY_ARRAY || p->elements != 2 ||
-				    p->element[0]->type != REDIS_REPLY_STRING ||
-				    p->element[1]->type != REDIS_REPLY_STRING)
-					continue;
-				struct bs_admin_consumer *co =
-				    &out->consumers[out->n_consumers++];
-				co->name = xstrndup(p->element[0]->str, p->element[0]->len);
-				co->pending = strtoll(p->element[1]->str, NULL, 10);
-			}
-		}
-	} else if (!(rep->type == REDIS_REPLY_ERROR && is_err(rep, "NOGROUP"))) {
-		snprintf(err, errlen, "unexpected reply to XPENDING: %s",
-		    rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
-		freeReplyObject(rep);
-		goto fail;
-	}
-	freeReplyObject(rep);
-
-	const char *zr[] = { "ZRANGE", k->retry, "0", "0", "WITHSCORES" };
-	if (!(rep = sync_cmd_s(c, 5, zr, err, errlen)))
-		goto fail;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-	    rep->element[1]->type == REDIS_REPLY_STRING)
-		out->next_retry_ms = (long long)strtod(rep->element[1]->str, NULL);
-	freeReplyObject(rep);
-
-	const char *xr[] = { "XRANGE", k->jobs, "-", "+", "COUNT", "1" };
-	if (!(rep = sync_cmd_s(c, 6, xr, err, errlen)))
-		goto fail;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-	    rep->element[0]->type == REDIS_REPLY_ARRAY &&
-	    rep->element[0]->elements >= 1 &&
-	    rep->element[0]->element[0]->type == REDIS_REPLY_STRING) {
-		long long age = now - id_ms(rep->element[0]->element[0]->str);
-		out->oldest_age_ms = age > 0 ? age : 0;
-	}
-	freeReplyObject(rep);
-
-	const char *hg[] = { "HGETALL", k->stats };
-	if (!(rep = sync_cmd_s(c, 2, hg, err, errlen)))
-		goto fail;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
-		out->counters = xcalloc(rep->elements / 2, sizeof(*out->counters));
-		for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-			if (rep->element[i]->type != REDIS_REPLY_STRING ||
-			    rep->element[i + 1]->type != REDIS_REPLY_STRING)
-				continue;
-			struct bs_admin_counter *ct = &out->counters[out->n_counters++];
-			ct->name = xstrndup(rep->element[i]->str, rep->element[i]->len);
-			ct->value = strtoll(rep->element[i + 1]->str, NULL, 10);
-		}
-	}
-	freeReplyObject(rep);
-	return 0;
-fail:
-	bs_admin_stats_release(out);
-	return -1;
-}
-
-void
-bs_admin_entry_release(struct bs_admin_entry *e)
-{
-	for (size_t i = 0; i < e->n_fields; i++) {
-		free((char *)e->fields[i].name);
-		free((char *)e->fields[i].val);
-	}
-	free(e->fields);
-	free(e->id);
-	memset(e, 0, sizeof(*e));
-}
-
-void
-bs_admin_entries_release(struct bs_admin_entries *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		bs_admin_entry_release(&e->v[i]);
-	free(e->v);
-	memset(e, 0, sizeof(*e));
-}
-
-/* Copies a checked (entry_shape) reply entry. */
-static void
-copy_entry(const redisReply *e, struct bs_admin_entry *out)
-{
-	const redisReply *f = e->element[1];
-	memset(out, 0, sizeof(*out));
-	out->id = xstrndup(e->element[0]->str, e->element[0]->len);
-	if (f->type != REDIS_REPLY_ARRAY)
-		return;
-	out->n_fields = f->elements / 2;
-	out->fields = xcalloc(out->n_fields ? out->n_fields : 1,
-	    sizeof(*out->fields));
-	for (size_t i = 0; i < out->n_fields; i++) {
-		const redisReply *nm = f->element[2 * i], *v = f->element[2 * i + 1];
-		out->fields[i].name = xstrndup(nm->str, nm->len);
-		out->fields[i].val = xstrndup(v->str, v->len);
-		out->fields[i].len = v->len;
-	}
-}
-
-static const char *
-admin_field(const struct bs_admin_entry *e, const char *name)
-{
-	for (size_t i = 0; i < e->n_fields; i++)
-		if (strcmp(e->fields[i].name, name) == 0)
-			return e->fields[i].val;
-	return NULL;
-}
-
-static int
-dead_matches(const struct bs_admin_entry *e, const struct bs_dead_filter *f)
-{
-	if (f->deployment && *f->deployment) {
-		const char *t = admin_field(e, "target");
-		if (!t || strncmp(t, f->deployment, strlen(f->deployment)) != 0)
-			return 0;
-	}
-	if (f->reason && *f->reason) {
-		const char *r = admin_field(e, "reason");
-		if (!r || !strstr(r, f->reason))
-			return 0;
-	}
-	if (f->repo && *f->repo) {
-		const char *repo = admin_field(e, "repository");
-		int hit = repo && strstr(repo, f->repo);
-		if (!repo) {
-			for (size_t i = 0; i < e->n_fields; i++) {
-				if (strcmp(e->fields[i].name, "job") != 0)
-					continue;
-				struct bs_job job;
-				char derr[128];
-				bs_job_init(&job);
-				if (bs_job_decode(e->fields[i].val, e->fields[i].len, &job,
-				    derr, sizeof(derr)) == 0 && job.ev.repository)
-					hit = strstr(job.ev.repository, f->repo) != NULL;
-				bs_job_release(&job);
-			}
-		}
-		if (!hit)
-			return 0;
-	}
-	return 1;
-}
-
-int
-bs_admin_dead_list(redisContext *c, const struct bs_keys *k,
-    const struct bs_dead_filter *f, struct bs_admin_entries *out, char *err,
-    size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	size_t limit = f->limit ? f->limit : 1000, cap = 0;
-	char start[64];
-	if (f->since_ms > 0)
-		snprintf(start, sizeof(start), "%lld-0", f->since_ms);
-	else
-		snprintf(start, sizeof(start), "-");
-	for (;;) {
-		const char *argv[] = { "XRANGE", k->dead, start, "+", "COUNT", "200" };
-		redisReply *rep = sync_cmd_s(c, 6, argv, err, errlen);
-		if (!rep)
-			goto fail;
-		if (rep->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			snprintf(err, errlen, "unexpected reply to XRANGE");
-			goto fail;
-		}
-		size_t got = rep->elements;
-		for (size_t i = 0; i < got && out->n < limit; i++) {
-			const redisReply *e = rep->element[i];
-			if (entry_shape(e, 0) < 0)
-				continue;
-			struct bs_admin_entry tmp;
-			copy_entry(e, &tmp);
-			if (!dead_matches(&tmp, f)) {
-				bs_admin_entry_release(&tmp);
-				continue;
-			}
-			if (out->n == cap) {
-				cap = cap ? cap * 2 : 16;
-				out->v = xrealloc(out->v, cap * sizeof(*out->v));
-			}
-			out->v[out->n++] = tmp;
-		}
-		if (got > 0) {
-			const redisReply *last = rep->element[got - 1];
-			if (last->type == REDIS_REPLY_ARRAY && last->elements >= 1 &&
-			    last->element[0]->type == REDIS_REPLY_STRING)
-				snprintf(start, sizeof(start), "(%s", last->element[0]->str);
-			else
-				got = 0;
-		}
-		freeReplyObject(rep);
-		if (got < 200 || out->n >= limit)
-			break;
-	}
-	return 0;
-fail:
-	bs_admin_entries_release(out);
-	return -1;
-}
-
-int
-bs_admin_dead_get(redisContext *c, const struct bs_keys *k, const char *id,
-    struct bs_admin_entry *out, char *err, size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	const char *argv[] = { "XRANGE", k->dead, id, id };
-	redisReply *rep = sync_cmd_s(c, 4, argv, err, errlen);
-	if (!rep)
-		return -1;
-	int rc = -1;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-	    entry_shape(rep->element[0], 0) >= 0) {
-		copy_entry(rep->element[0], out);
-		rc = 0;
-	} else {
-		snprintf(err, errlen, "no dead letter '%s'", id);
-	}
-	freeReplyObject(rep);
-	return rc;
-}
-
-int
-bs_admin_dead_replay(redisContext *c, const struct bs_keys *k, const char *id,
-    const char *actor, long long now, char *new_id, size_t new_id_len,
-    char *err, size_t errlen)
-{
-	char nows[24];
-	snprintf(nows, sizeof(nows), "%lld", now);
-	const char *argv[] = { "EVAL", bs_script_dead_replay.source, "4", k->dead,
-		k->jobs, k->replays, k->stats, id, actor ? actor : "unknown", nows };
-	redisReply *rep = sync_cmd_s(c, 10, argv, err, errlen);
-	if (!rep)
-		return -1;
-	int rc = -1;
-	if (rep->type == REDIS_REPLY_STRING) {
-		snprintf(new_id, new_id_len, "%s", rep->str);
-		rc = 0;
-	} else {
-		snprintf(err, errlen, "unexpected reply to dead letter replay");
-	}
-	freeReplyObject(rep);
-	return rc;
-}
-
-int
-bs_admin_dead_purge(redisContext *c, const struct bs_keys *k,
-    const char *const *ids, size_t n, long long *deleted, char *err,
-    size_t errlen)
-{
-	*deleted = 0;
-	for (size_t off = 0; off < n; off += 100) {
-		size_t m = n - off < 100 ? n - off : 100;
-		const char *argv[102];
-		size_t argvlen[102];
-		argv[0] = "XDEL";
-		argv[1] = k->dead;
-		for (size_t i = 0; i < m; i++)
-			argv[2 + i] = ids[off + i];
-		for (size_t i = 0; i < m + 2; i++)
-			argvlen[i] = strlen(argv[i]);
-		redisReply *rep = sync_cmd(c, (int)(m + 2), argv, argvlen, err, errlen);
-		if (!rep)
-			return -1;
-		if (rep->type != REDIS_REPLY_INTEGER) {
-			freeReplyObject(rep);
-			snprintf(err, errlen, "unexpected reply to XDEL");
-			return -1;
-		}
-		*deleted += rep->integer;
-		freeReplyObject(rep);
-	}
-	return 0;
-}
-
-void
-bs_admin_raw_release(struct bs_admin_raw *raw)
-{
-	free(raw->headers);
-	free(raw->body);
-	free(raw->event);
-	free(raw->job_id);
-	memset(raw, 0, sizeof(*raw));
-}
-
-int
-bs_admin_raw_get(redisContext *c, const struct bs_keys *k,
-    const char *delivery, struct bs_admin_raw *out, char *err, size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	if (!delivery || !*delivery || strlen(delivery) > JOBS_MAX_ID) {
-		snprintf(err, errlen, "bad delivery id");
-		return -1;
-	}
-	char key[BS_KEY_MAX + JOBS_MAX_ID];
-	snprintf(key, sizeof(key), "%s%s", k->raw, delivery);
-	const char *argv[] = { "HGETALL", key };
-	redisReply *rep = sync_cmd_s(c, 2, argv, err, errlen);
-	if (!rep)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
-		freeReplyObject(rep);
-		snprintf(err, errlen, "no raw delivery '%s'", delivery);
-		return -1;
-	}
-	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-		const redisReply *nm = rep->element[i], *v = rep->element[i + 1];
-		if (nm->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-			continue;
-		if (strcmp(nm->str, "headers") == 0 && !out->headers) {
-			out->headers = xstrndup(v->str, v->len);
-			out->headers_len = v->len;
-		} else if (strcmp(nm->str, "body") == 0 && !out->body) {
-			out->body = xstrndup(v->str, v->len);
-			out->body_len = v->len;
-		} else if (strcmp(nm->str, "event") == 0 && !out->event) {
-			out->event = xstrndup(v->str, v->len);
-		} else if (strcmp(nm->str, "job") == 0 && !out->job_id) {
-			out->job_id = xstrndup(v->str, v->len);
-		} else if (strcmp(nm->str, "received_ms") == 0) {
-			out->received_ms = strtoll(v->str, NULL, 10);
-		}
-	}
-	freeReplyObject(rep);
-	if (!out->headers)
-		out->headers = xstrndup("", 0);
-	if (!out->body)
-		out->body = xstrndup("", 0);
-	return 0;
 }

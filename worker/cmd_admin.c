@@ -14,6 +14,7 @@
 
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "queue/admin.h"
 #include "queue/jobs.h"
 #include "worker/app.h"
 #include "worker/cmd_common.h"

@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "deploy/sleuth.h"
 #include "parsers/event_dump.h"
+#include "queue/admin.h"
 #include "queue/jobs.h"
 #include "worker/app.h"
 #include "worker/cmd_common.h"

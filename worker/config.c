@@ -1267,6 +1267,13 @@ check_misc(struct ctx *c)
 		    "unknown level '%s' (debug, info, warn or error)",
 		    show(sh, sizeof(sh), cfg->log_level, strlen(cfg->log_level)));
 	}
+	if (cfg->worker.visibility_timeout_ms <= cfg->sleuth.timeout_ms)
+		WARN(c, node_at(c, "worker", "visibility_timeout"),
+		    "worker.visibility_timeout (%lld ms) is not above "
+		    "sleuth.timeout_ms (%d ms): a job still in flight at a live "
+		    "worker may be claimed and sent again by another",
+		    (long long)cfg->worker.visibility_timeout_ms,
+		    cfg->sleuth.timeout_ms);
 	if (cfg->http.max_body < CONFIG_MIN_BODY)
 		WARN(c, node_at(c, "http", "max_body"), "http.max_body: %zu bytes "
 		    "is below 256 KiB: Bitbucket payloads up to 256 KB would be "

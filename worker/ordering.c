@@ -267,8 +267,12 @@ start_check(struct bs_ordering *o, struct waiter *w)
 		return;
 	}
 	const struct bs_config *cfg = o->app->cfg;
+	/* Long enough for the longest Sleuth call, but a dead holder's lock
+	 * must be gone by the time its job can be claimed by another worker. */
 	long long lock_ms = (long long)cfg->sleuth.timeout_ms +
 	    2LL * cfg->redis.command_timeout_ms + 5000;
+	if (lock_ms > cfg->worker.visibility_timeout_ms)
+		lock_ms = cfg->worker.visibility_timeout_ms;
 	bs_order_claim(o->app->redis, &o->app->keys, w->slot->name, w->origin,
 	    o->owner, lock_ms, on_claim, w);
 }

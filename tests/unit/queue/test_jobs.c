@@ -11,6 +11,7 @@
 #include "../test.h"
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "queue/admin.h"
 #include "queue/jobs.h"
 #include "redis_server.h"
 

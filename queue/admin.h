@@ -1,0 +1,108 @@
+/* admin: synchronous queue operations for the operator commands. */
+#ifndef BS_ADMIN_H
+#define BS_ADMIN_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "queue/jobs.h"
+#include "queue/keys.h"
+
+/* ---- operators (synchronous, for the CLI) ---------------------------- */
+
+/* Each works over a redisContext from bs_redis_connect_sync() and returns
+ * 0, or -1 with a reason in err. Everything returned is malloc'd and owned
+ * by the caller (release with the matching *_release). */
+
+struct bs_admin_consumer {
+	char *name;
+	long long pending;
+};
+
+struct bs_admin_counter {
+	char *name;
+	long long value;
+};
+
+struct bs_admin_stats {
+	long long jobs_len;         /* entries in {p}:jobs (unread + pending) */
+	long long pending;          /* delivered, not yet acknowledged */
+	struct bs_admin_consumer *consumers;  /* pending per consumer */
+	size_t n_consumers;
+	long long retry_len;        /* records in {p}:retry */
+	long long next_retry_ms;    /* earliest due unix ms, -1 when none */
+	long long dead_len;         /* entries in {p}:dead */
+	long long oldest_age_ms;    /* now - time of the first jobs entry, -1 if none */
+	struct bs_admin_counter *counters;   /* the {p}:stats hash */
+	size_t n_counters;
+};
+
+int bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now_ms,
+    struct bs_admin_stats *out, char *err, size_t errlen);
+void bs_admin_stats_release(struct bs_admin_stats *s);
+
+/* A stream entry copied out of a reply: names and values are malloc'd and
+ * NUL-terminated (len excludes the NUL; values may hold NULs). */
+struct bs_admin_entry {
+	char *id;
+	struct bs_field *fields;
+	size_t n_fields;
+};
+
+struct bs_admin_entries {
+	struct bs_admin_entry *v;
+	size_t n;
+};
+
+void bs_admin_entry_release(struct bs_admin_entry *e);
+void bs_admin_entries_release(struct bs_admin_entries *e);
+
+/* Filters of bs_admin_dead_list; zero/NULL members do not filter. */
+struct bs_dead_filter {
+	long long since_ms;         /* dead letters written at or after */
+	const char *repo;           /* substring of the event's repository */
+	const char *deployment;     /* prefix of the target "org/deployment/env" */
+	const char *reason;         /* substring of the reason field */
+	size_t limit;               /* at most this many (0: 1000) */
+};
+
+/* Dead letters, oldest first, that pass every filter. The repository is
+ * the entry's "repository" field or else the one in its decoded job. */
+int bs_admin_dead_list(redisContext *c, const struct bs_keys *k,
+    const struct bs_dead_filter *f, struct bs_admin_entries *out, char *err,
+    size_t errlen);
+
+/* One dead letter by id; "no dead letter 'ID'" when missing. */
+int bs_admin_dead_get(redisContext *c, const struct bs_keys *k,
+    const char *id, struct bs_admin_entry *out, char *err, size_t errlen);
+
+/* In one script: copy dead letter `id` back into {p}:jobs with attempt
+ * "0" (history kept), delete it from {p}:dead and log {who, when, what,
+ * new_id} in {p}:replays. The new jobs id goes to new_id. */
+int bs_admin_dead_replay(redisContext *c, const struct bs_keys *k,
+    const char *id, const char *actor, long long now_ms, char *new_id,
+    size_t new_id_len, char *err, size_t errlen);
+
+/* XDEL of the given dead letters; *deleted = how many existed. */
+int bs_admin_dead_purge(redisContext *c, const struct bs_keys *k,
+    const char *const *ids, size_t n, long long *deleted, char *err,
+    size_t errlen);
+
+/* A delivery kept by enqueue (raw_ttl_s > 0): "no raw delivery 'ID'" once
+ * it expired or when it was never kept. */
+struct bs_admin_raw {
+	char *headers;
+	size_t headers_len;
+	char *body;
+	size_t body_len;
+	char *event;
+	char *job_id;               /* stream id it was queued as */
+	long long received_ms;
+};
+
+int bs_admin_raw_get(redisContext *c, const struct bs_keys *k,
+    const char *delivery, struct bs_admin_raw *out, char *err, size_t errlen);
+void bs_admin_raw_release(struct bs_admin_raw *raw);
+
+#endif
