@@ -14,8 +14,7 @@
  * Sizes: a bare integer of bytes, or with B, KB, MB, GB (powers of 1000) or
  * KiB, MiB, GiB (powers of 1024); units are case-insensitive.
  * Everything is allocated in cfg->arena; messages in d->arena. */
-#include "worker/config.h"
-#include "worker/yaml_doc.h"
+#include "worker/config_internal.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "parsers/issue_scan.h"
@@ -29,141 +28,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define CONFIG_MAX_FILE (1024 * 1024)   /* bytes of one config file */
-#define CONFIG_MAX_DIAGS 500            /* stored; more are only counted */
-#define CONFIG_MAX_DEPLOYMENTS 10000
-#define CONFIG_MAX_LIST 1000            /* items of one list (branches, tags) */
-#define CONFIG_MIN_BODY (256 * 1024)    /* Bitbucket sends up to 256 KB */
-#define CONFIG_MAX_SLUG 128
-
-#define MS_S 1000LL
-#define MS_M (60 * MS_S)
-#define MS_H (60 * MS_M)
-#define MS_D (24 * MS_H)
-
-/* === diagnostics ======================================================== */
-
-void
-bs_diags_init(struct bs_diags *d)
-{
-	memset(d, 0, sizeof(*d));
-	bs_arena_init(&d->arena);
-}
-
-void
-bs_diags_release(struct bs_diags *d)
-{
-	bs_arena_release(&d->arena);
-	memset(d, 0, sizeof(*d));
-}
-
-void
-bs_diags_print(const struct bs_diags *d, const char *file, void *f)
-{
-	FILE *out = f ? f : stderr;
-	if (!file)
-		file = "config";
-	for (size_t i = 0; i < d->n; i++) {
-		const struct bs_diag *g = &d->items[i];
-		const char *sev = g->severity == BS_DIAG_ERROR ? "error" : "warning";
-		if (g->line > 0)
-			fprintf(out, "%s:%d:%d: %s: %s\n", file, g->line, g->column,
-			    sev, g->message);
-		else
-			fprintf(out, "%s: %s: %s\n", file, sev, g->message);
-	}
-	size_t shown = d->n;
-	if (d->errors + d->warnings > shown)
-		fprintf(out, "%s: %zu more problems not shown\n", file,
-		    d->errors + d->warnings - shown);
-}
-
-static void diag_add(struct bs_diags *d, enum bs_diag_severity sev,
-    int line, int col, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
-
-static void
-diag_add(struct bs_diags *d, enum bs_diag_severity sev, int line, int col,
-    const char *fmt, va_list ap)
-{
-	if (sev == BS_DIAG_ERROR)
-		d->errors++;
-	else
-		d->warnings++;
-	if (d->n >= CONFIG_MAX_DIAGS)
-		return;
-	char buf[512];
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	struct bs_diag *g = bs_arena_push(&d->arena, (void **)&d->items, &d->n,
-	    &d->_cap, sizeof(*g));
-	g->severity = sev;
-	g->line = line;
-	g->column = line > 0 ? (col > 0 ? col : 1) : 0;
-	g->message = bs_arena_strdup(&d->arena, buf);
-}
-
-/* === the walker's context ================================================ */
-
-struct ctx {
-	struct bs_config *cfg;
-	struct bs_diags *d;
-	struct bs_arena *a;
-	struct bs_ynode *root;
-	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
-	size_t *dep_index;                  /* its index in the yaml list */
-};
-
-static void diag_at(struct ctx *c, enum bs_diag_severity sev,
-    const struct bs_ynode *at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-diag_at(struct ctx *c, enum bs_diag_severity sev, const struct bs_ynode *at,
-    const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	diag_add(c->d, sev, at ? at->line : 0, at ? at->column : 0, fmt, ap);
-	va_end(ap);
-}
-
-#define ERR(c, at, ...)  diag_at((c), BS_DIAG_ERROR, (at), __VA_ARGS__)
-#define WARN(c, at, ...) diag_at((c), BS_DIAG_WARNING, (at), __VA_ARGS__)
-
-/* A printable, shortened copy of a user value for messages (values are
- * never secrets here: secret-looking keys are refused before). */
-static const char *
-show(char *out, size_t outlen, const char *s, size_t len)
-{
-	size_t w = 0;
-	for (size_t i = 0; i < len && w + 4 < outlen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[w++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	if (len > 0 && w + 4 >= outlen && outlen > 4) {
-		memcpy(out + w, "...", 3);
-		w += 3;
-	}
-	out[w < outlen ? w : outlen - 1] = '\0';
-	return out;
-}
-
-#define SHOW(n) show((char[64]){ 0 }, 64, (n)->str, (n)->len)
-
-static const char *
-type_name(const struct bs_ynode *n)
-{
-	if (n->type == BS_YNODE_MAP)
-		return "a mapping";
-	if (n->type == BS_YNODE_SEQ)
-		return "a list";
-	return "a scalar";
-}
 
 /* === scalar conversions ================================================== */
 
-static int
-parse_ll(const char *s, size_t len, long long *out)
+int
+bs_config_parse_ll(const char *s, size_t len, long long *out)
 {
 	if (len == 0 || len > 20 || strlen(s) != len)
 		return -1;
@@ -496,7 +365,7 @@ expect_scalar(struct ctx *c, const struct bs_ynode *v, const char *path,
 {
 	if (v->type == BS_YNODE_SCALAR)
 		return true;
-	ERR(c, v, "%s: expected %s, got %s", path, what, type_name(v));
+	ERR(c, v, "%s: expected %s, got %s", path, what, bs_config_type_name(v));
 	return false;
 }
 
@@ -528,7 +397,7 @@ set_list(struct ctx *c, const struct bs_ynode *v, const char *path,
 		const struct bs_ynode *it = v->items[i];
 		if (it->type != BS_YNODE_SCALAR || bs_ynode_is_null(it)) {
 			ERR(c, it, "%s[%zu]: expected a string, got %s", path, i,
-			    it->type == BS_YNODE_SCALAR ? "null" : type_name(it));
+			    it->type == BS_YNODE_SCALAR ? "null" : bs_config_type_name(it));
 			continue;
 		}
 		(*arr)[(*n)++] = scalar_dup(c, it);
@@ -551,7 +420,7 @@ set_field(struct ctx *c, const struct bs_ynode *v, const char *path,
 			return;
 		if (v->type != BS_YNODE_MAP) {
 			ERR(c, v, "%s: expected a mapping, got %s", path,
-			    type_name(v));
+			    bs_config_type_name(v));
 			return;
 		}
 		walk_map(c, v, path, k->sub, base);
@@ -579,7 +448,7 @@ set_field(struct ctx *c, const struct bs_ynode *v, const char *path,
 		bool b;
 		if (parse_bool(v, &b) != 0) {
 			ERR(c, v, "%s: expected true or false, got %s", path,
-			    v->type == BS_YNODE_SCALAR ? SHOW(v) : type_name(v));
+			    v->type == BS_YNODE_SCALAR ? SHOW(v) : bs_config_type_name(v));
 			return;
 		}
 		if (k->kind == K_BOOL)
@@ -606,7 +475,7 @@ set_field(struct ctx *c, const struct bs_ynode *v, const char *path,
 	case K_LL:
 		if (!expect_scalar(c, v, path, "an integer"))
 			return;
-		if (parse_ll(v->str, v->len, &x) != 0) {
+		if (bs_config_parse_ll(v->str, v->len, &x) != 0) {
 			ERR(c, v, "%s: expected an integer, got '%s'", path, SHOW(v));
 			return;
 		}
@@ -680,7 +549,7 @@ walk_map(struct ctx *c, const struct bs_ynode *map, const char *path,
 		const struct bs_ynode *val = map->items[2 * i + 1];
 		char kpath[256];
 		char kshow[64];
-		show(kshow, sizeof(kshow), key->str, key->len);
+		bs_config_show(kshow, sizeof(kshow), key->str, key->len);
 		if (path && *path)
 			snprintf(kpath, sizeof(kpath), "%s.%s", path, kshow);
 		else
@@ -757,8 +626,8 @@ has_upper(const char *s)
 	return false;
 }
 
-static bool
-is_env_name(const char *s)
+bool
+bs_config_is_env_name(const char *s)
 {
 	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
 		return false;
@@ -862,17 +731,17 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 		if (!is_slug(*sv[i]))
 			ERR(c, v, "%s.%s: '%s' is not a Sleuth slug (letters, digits, "
 			    "'-' and '_')", path, slugs[i],
-			    show(sh, sizeof(sh), *sv[i], strlen(*sv[i])));
+			    bs_config_show(sh, sizeof(sh), *sv[i], strlen(*sv[i])));
 		else if (i < 2 && has_upper(*sv[i]))
 			WARN(c, v, "%s.%s: Sleuth slugs are lower-case, '%s' has "
 			    "upper-case letters", path, slugs[i],
-			    show(sh, sizeof(sh), *sv[i], strlen(*sv[i])));
+			    bs_config_show(sh, sizeof(sh), *sv[i], strlen(*sv[i])));
 	}
 	if (dep->repository && !is_repository(dep->repository)) {
 		char sh[64];
 		ERR(c, bs_ynode_get(m, "repository", NULL), "%s.repository: "
 		    "expected 'workspace/repo' (Cloud) or 'PROJECT/repo' (Data "
-		    "Center), got '%s'", path, show(sh, sizeof(sh),
+		    "Center), got '%s'", path, bs_config_show(sh, sizeof(sh),
 		    dep->repository, strlen(dep->repository)));
 	}
 
@@ -894,7 +763,7 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 		    (why = bad_ref_reason(dep->branches[i])) != NULL) {
 			char sh[64];
 			WARN(c, at, "%s.branch: '%s' can never match: git refuses "
-			    "branch names %s", path, show(sh, sizeof(sh),
+			    "branch names %s", path, bs_config_show(sh, sizeof(sh),
 			    dep->branches[i], strlen(dep->branches[i])), why);
 		}
 	}
@@ -908,7 +777,7 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 	if (!dep->tag_pattern)
 		dep->tag_pattern = bs_arena_strdup(c->a, "*");
 
-	if (dep->token_env && !is_env_name(dep->token_env))
+	if (dep->token_env && !bs_config_is_env_name(dep->token_env))
 		ERR(c, bs_ynode_get(m, "token_env", NULL), "%s.token_env: must "
 		    "name an environment variable ([A-Za-z_][A-Za-z0-9_]*), not "
 		    "hold the token", path);
@@ -921,7 +790,7 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 			ERR(c, tn && tn->type == BS_YNODE_SEQ && i < tn->n ?
 			    tn->items[i] : tn, "%s.tags: '%s' is not a Sleuth tag "
 			    "(lower-case letters, digits, '-' and '_')", path,
-			    show(sh, sizeof(sh), dep->tags[i], strlen(dep->tags[i])));
+			    bs_config_show(sh, sizeof(sh), dep->tags[i], strlen(dep->tags[i])));
 			continue;
 		}
 		dep->tags[i] = t;
@@ -934,7 +803,7 @@ parse_deployments(struct ctx *c, const struct bs_ynode *v)
 	if (bs_ynode_is_null(v))
 		return;
 	if (v->type != BS_YNODE_SEQ) {
-		ERR(c, v, "deployments: expected a list, got %s", type_name(v));
+		ERR(c, v, "deployments: expected a list, got %s", bs_config_type_name(v));
 		return;
 	}
 	if (v->n > CONFIG_MAX_DEPLOYMENTS) {
@@ -956,7 +825,7 @@ parse_deployments(struct ctx *c, const struct bs_ynode *v)
 		snprintf(path, sizeof(path), "deployments[%zu]", i);
 		if (m->type != BS_YNODE_MAP) {
 			ERR(c, m, "%s: expected a mapping, got %s", path,
-			    bs_ynode_is_null(m) ? "null" : type_name(m));
+			    bs_ynode_is_null(m) ? "null" : bs_config_type_name(m));
 			continue;
 		}
 		struct bs_deployment *dep = &cfg->deployments[cfg->n_deployments];
@@ -984,309 +853,6 @@ parse_deployments(struct ctx *c, const struct bs_ynode *v)
 		c->dep_index[cfg->n_deployments] = i;
 		cfg->n_deployments++;
 	}
-}
-
-/* === cross-field checks =================================================== */
-
-static const struct bs_ynode *
-node_at(const struct ctx *c, const char *section, const char *key)
-{
-	const struct bs_ynode *s = bs_ynode_get(c->root, section, NULL);
-	if (!key || !s)
-		return s;
-	const struct bs_ynode *v = bs_ynode_get(s, key, NULL);
-	return v ? v : s;
-}
-
-/* The environment variable's value (arena copy), NULL when unset/empty. */
-static char *
-env_value(struct ctx *c, const char *name)
-{
-	const char *v = name ? getenv(name) : NULL;
-	return v && *v ? bs_arena_strdup(c->a, v) : NULL;
-}
-
-static void
-check_listen(struct ctx *c)
-{
-	struct bs_config *cfg = c->cfg;
-	const struct bs_ynode *at = bs_ynode_get(c->root, "listen", NULL);
-	const char *s = cfg->listen;
-	const char *colon = strrchr(s, ':');
-	const char *host = s, *hend = colon;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		colon = rb && rb[1] == ':' ? rb + 1 : NULL;
-		host = s + 1;
-		hend = rb;
-	} else if (colon && memchr(s, ':', (size_t)(colon - s))) {
-		colon = NULL;    /* an IPv6 address needs brackets */
-	}
-	long long port = -1;
-	if (colon && colon[1] && parse_ll(colon + 1, strlen(colon + 1), &port) ==
-	    0 && colon[1] != '+' && colon[1] != '-' && port >= 0 &&
-	    port <= 65535 && hend > host) {
-		cfg->listen_host = bs_arena_strndup(c->a, host,
-		    (size_t)(hend - host));
-		cfg->listen_port = (int)port;
-		if (!strchr(cfg->listen_host, ' '))
-			return;
-	}
-	char sh[64];
-	ERR(c, at, "listen: expected host:port like 127.0.0.1:8080, got '%s'",
-	    show(sh, sizeof(sh), s, strlen(s)));
-}
-
-static void
-check_urls(struct ctx *c)
-{
-	struct bs_config *cfg = c->cfg;
-	char sh[64], err[512];
-
-	struct bs_redis_addr addr;
-	if (bs_redis_parse_url(cfg->redis.url, &addr, err, sizeof(err)) != 0) {
-		ERR(c, node_at(c, "redis", "url"), "redis.url: %s", err);
-	} else if (addr.password[0]) {
-		ERR(c, node_at(c, "redis", "url"), "redis.url: secrets come from "
-		    "the environment: use password_env, not a password in the url");
-	}
-	memset(&addr, 0, sizeof(addr));
-
-	const char *p = cfg->redis.prefix;
-	bool ok = *p && strlen(p) <= 64;
-	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '{' || *p == '}' ||
-		    *p == 0x7f)
-			ok = false;
-	if (!ok)
-		ERR(c, node_at(c, "redis", "prefix"), "redis.prefix: must be 1 to "
-		    "64 characters without spaces, '{' or '}'");
-
-	const char *u = cfg->sleuth.base_url;
-	size_t skip = strncasecmp(u, "https://", 8) == 0 ? 8 :
-	    strncasecmp(u, "http://", 7) == 0 ? 7 : 0;
-	ok = skip > 0;
-	if (ok) {
-		size_t hl = strcspn(u + skip, "/?#");
-		ok = hl > 0 && u[skip] != ':';
-		for (const char *q = u; *q; q++)
-			if ((unsigned char)*q <= ' ' || *q == 0x7f)
-				ok = false;
-		for (size_t i = 0; i < hl; i++)
-			if (u[skip + i] == '@')
-				ok = false;
-	}
-	if (!ok)
-		ERR(c, node_at(c, "sleuth", "base_url"), "sleuth.base_url: "
-		    "expected http(s)://host[:port][/path], got '%s'",
-		    show(sh, sizeof(sh), u, strlen(u)));
-
-	if (cfg->issues.url && !strstr(cfg->issues.url, "{key}"))
-		WARN(c, node_at(c, "issues", "url"), "issues.url: has no {key}: "
-		    "every issue would link to the same page");
-}
-
-/* A heuristic for catastrophic backtracking: a group with '+' or '*'
- * inside that is itself followed by '+', '*' or '{'. Escapes are skipped;
- * nested groups are judged by their innermost content. */
-static bool
-nested_quantifier(const char *re)
-{
-	int depth = 0;
-	bool quant[64] = { false };
-	for (const char *p = re; *p; p++) {
-		if (*p == '\\') {
-			if (p[1])
-				p++;
-			continue;
-		}
-		if (*p == '(') {
-			if (depth < 63)
-				quant[++depth] = false;
-		} else if (*p == ')' && depth > 0) {
-			bool inner = quant[depth--];
-			if (inner && (p[1] == '+' || p[1] == '*' || p[1] == '{'))
-				return true;
-			if (inner)
-				quant[depth] = true;
-		} else if ((*p == '+' || *p == '*') && depth > 0) {
-			quant[depth] = true;
-		}
-	}
-	return false;
-}
-
-/* Realistic commit messages and branch names for the "matches nothing"
- * check of issues.patterns: JIRA-style keys in several places and #N. */
-static const char issue_sample[] =
-    "SHOP-123 Fix rounding of order totals\n"
-    "Merged in feature/OPS-42-retry-queue (pull request #12)\n"
-    "feature/ABC-7-login-page\n"
-    "bugfix/PROJ-1024_null-pointer\n"
-    "Fixes #12 and #345: handle empty payloads\n"
-    "[CORE-9] Bump dependencies, see JIRA-123\n"
-    "hotfix/web-77-typo\n"
-    "release/2024.11\n"
-    "Revert \"DATA_ENG-88: drop the old index\" (#56)\n";
-
-static void
-count_hit(const char *key, size_t len, size_t pattern, size_t start,
-    void *arg)
-{
-	(void)key;
-	(void)len;
-	(void)pattern;
-	(void)start;
-	(*(size_t *)arg)++;
-}
-
-static void
-check_issues(struct ctx *c)
-{
-	struct bs_config *cfg = c->cfg;
-	const struct bs_ynode *pn = node_at(c, "issues", "patterns");
-	for (size_t i = 0; i < cfg->issues.n_patterns; i++) {
-		char err[512];
-		const char *one[1] = { cfg->issues.patterns[i] };
-		struct bs_scan_options o = { .patterns = one, .n_patterns = 1 };
-		struct bs_scanner *s = bs_scanner_new(&o, err, sizeof(err));
-		if (s) {
-			const struct bs_ynode *at = pn && pn->type == BS_YNODE_SEQ &&
-			    i < pn->n ? pn->items[i] : pn;
-			size_t hits = 0;
-			int rc = bs_scanner_scan(s, issue_sample,
-			    sizeof(issue_sample) - 1, count_hit, &hits);
-			bs_scanner_free(s);
-			if (nested_quantifier(cfg->issues.patterns[i]))
-				WARN(c, at, "issues.patterns[%zu]: a quantified "
-				    "group containing a quantifier, like (a+)+, can "
-				    "backtrack up to the match limit at every position of "
-				    "a message", i);
-			if (rc == 0 && hits == 0)
-				WARN(c, at, "issues.patterns[%zu]: issue pattern %zu "
-				    "matches nothing in the sample text (commit messages "
-				    "and branch names with keys like SHOP-123 and #12): "
-				    "check it finds your keys with bitsleuth scan", i, i);
-			continue;
-		}
-		const char *msg = err;
-		if (strncmp(msg, "pattern 0: ", 11) == 0)
-			msg += 11;
-		ERR(c, pn && pn->type == BS_YNODE_SEQ && i < pn->n ? pn->items[i] :
-		    pn, "issues.patterns[%zu]: bad regex: %s", i, msg);
-	}
-	const struct bs_ynode *jn = node_at(c, "issues", "projects");
-	for (size_t i = 0; i < cfg->issues.n_projects; i++) {
-		const char *p = cfg->issues.projects[i];
-		if (!*p || strchr(p, '-'))
-			ERR(c, jn && jn->type == BS_YNODE_SEQ && i < jn->n ?
-			    jn->items[i] : jn, "issues.projects[%zu]: a project key "
-			    "is the part before '-' and cannot be empty or contain "
-			    "'-'", i);
-	}
-}
-
-static bool
-dep_dry(const struct bs_config *cfg, const struct bs_deployment *d)
-{
-	return d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
-}
-
-static void
-check_secrets(struct ctx *c)
-{
-	struct bs_config *cfg = c->cfg;
-
-	struct {
-		const char *name, *section, *key;
-	} envs[] = {
-		{ cfg->bitbucket.secret_env, "bitbucket", "secret_env" },
-		{ cfg->sleuth.token_env, "sleuth", "token_env" },
-		{ cfg->redis.password_env, "redis", "password_env" },
-	};
-	bool bad[3] = { false };
-	for (size_t i = 0; i < 3; i++) {
-		if (envs[i].name && !is_env_name(envs[i].name)) {
-			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: must "
-			    "name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
-			    "not hold the secret", envs[i].section, envs[i].key);
-			bad[i] = true;
-		}
-	}
-
-	cfg->bitbucket.secret = bad[0] ? NULL :
-	    env_value(c, cfg->bitbucket.secret_env);
-	if (!bad[0] && !cfg->bitbucket.secret && !cfg->bitbucket.allow_unsigned)
-		ERR(c, node_at(c, "bitbucket", "secret_env"), "environment variable "
-		    "%s (bitbucket.secret_env) is not set: set it, or allow "
-		    "unsigned deliveries with bitbucket.allow_unsigned: true",
-		    cfg->bitbucket.secret_env);
-
-	if (cfg->redis.password_env && !bad[2]) {
-		cfg->redis.password = env_value(c, cfg->redis.password_env);
-		if (!cfg->redis.password)
-			ERR(c, node_at(c, "redis", "password_env"), "environment "
-			    "variable %s (redis.password_env) is not set",
-			    cfg->redis.password_env);
-	}
-
-	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
-	bool global_reported = bad[1];
-	for (size_t i = 0; i < cfg->n_deployments; i++) {
-		struct bs_deployment *d = &cfg->deployments[i];
-		if (d->token_env) {
-			if (is_env_name(d->token_env))
-				d->token = env_value(c, d->token_env);
-			else
-				continue;   /* reported by check_deployment */
-		}
-		if (dep_dry(cfg, d))
-			continue;
-		if (d->token_env && !d->token) {
-			ERR(c, bs_ynode_get(c->dep_nodes[i], "token_env", NULL),
-			    "environment variable %s (deployments[%zu].token_env) is not "
-			    "set: set it, or make the deployment dry_run: true",
-			    d->token_env, c->dep_index[i]);
-		} else if (!d->token_env && !cfg->sleuth.token && !global_reported) {
-			global_reported = true;
-			ERR(c, node_at(c, "sleuth", "token_env"), "environment variable "
-			    "%s (sleuth.token_env) is not set: set it, or use "
-			    "sleuth.dry_run: true", cfg->sleuth.token_env);
-		}
-	}
-}
-
-static void
-check_misc(struct ctx *c)
-{
-	struct bs_config *cfg = c->cfg;
-	enum bs_log_level lvl;
-	if (bs_log_parse_level(cfg->log_level, &lvl) != 0) {
-		char sh[64];
-		ERR(c, bs_ynode_get(c->root, "log_level", NULL), "log_level: "
-		    "unknown level '%s' (debug, info, warn or error)",
-		    show(sh, sizeof(sh), cfg->log_level, strlen(cfg->log_level)));
-	}
-	if (cfg->worker.visibility_timeout_ms <= cfg->sleuth.timeout_ms)
-		WARN(c, node_at(c, "worker", "visibility_timeout"),
-		    "worker.visibility_timeout (%lld ms) is not above "
-		    "sleuth.timeout_ms (%d ms): a job still in flight at a live "
-		    "worker may be claimed and sent again by another",
-		    (long long)cfg->worker.visibility_timeout_ms,
-		    cfg->sleuth.timeout_ms);
-	if (cfg->http.max_body < CONFIG_MIN_BODY)
-		WARN(c, node_at(c, "http", "max_body"), "http.max_body: %zu bytes "
-		    "is below 256 KiB: Bitbucket payloads up to 256 KB would be "
-		    "refused", cfg->http.max_body);
-	if (cfg->retry.base_ms > cfg->retry.cap_ms)
-		ERR(c, node_at(c, "retry", "base"), "retry.base (%lld ms) is above "
-		    "retry.cap (%lld ms)", (long long)cfg->retry.base_ms,
-		    (long long)cfg->retry.cap_ms);
-	const struct bs_ynode *dn = bs_ynode_get(c->root, "deployments", NULL);
-	if (cfg->n_deployments == 0 && (!dn || bs_ynode_is_null(dn) ||
-	    (dn->type == BS_YNODE_SEQ && dn->n == 0)))
-		WARN(c, NULL, "no deployments: deliveries are queued but nothing "
-		    "is registered with Sleuth");
 }
 
 /* === load ================================================================= */
@@ -1386,7 +952,7 @@ bs_config_parse(const char *name, const char *yaml, size_t len,
 	}
 	if (c.root && c.root->type != BS_YNODE_MAP && !bs_ynode_is_null(c.root)) {
 		ERR(&c, c.root, "the configuration must be a mapping of keys, got "
-		    "%s", type_name(c.root));
+		    "%s", bs_config_type_name(c.root));
 		bs_arena_release(&tree);
 		return -1;
 	}
@@ -1395,11 +961,7 @@ bs_config_parse(const char *name, const char *yaml, size_t len,
 	if (c.root)
 		walk_map(&c, c.root, "", top_keys, (char *)cfg);
 
-	check_listen(&c);
-	check_urls(&c);
-	check_issues(&c);
-	check_secrets(&c);
-	check_misc(&c);
+	bs_config_check(&c);
 	sort_diags(d, first);
 	bs_arena_release(&tree);
 	return d->errors > errors0 ? -1 : 0;
