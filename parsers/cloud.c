@@ -318,14 +318,11 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 		c->changes = SEEN_OK;
 		break;
 	case S_CHANGE:
-		if (ev->n_changes >= c->lim->max_changes) {
-			bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-			    "more than %zu changes in one push",
-			    c->lim->max_changes);
+		c->change = bs_json_sax_push(sax, &ev->arena, (void **)&ev->changes,
+		    &ev->n_changes, &c->changes_cap, sizeof(*ev->changes),
+		    c->lim->max_changes, "changes in one push");
+		if (!c->change)
 			return BS_JSON_SKIP;
-		}
-		c->change = bs_arena_push(&ev->arena, (void **)&ev->changes,
-		    &ev->n_changes, &c->changes_cap, sizeof(*ev->changes));
 		c->commits_cap = 0;
 		break;
 	case S_NEW:
@@ -340,15 +337,12 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 		c->commits_cap = 0;
 		break;
 	case S_COMMIT:
-		if (c->change->n_commits >= c->lim->max_commits) {
-			bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-			    "more than %zu commits in one change",
-			    c->lim->max_commits);
-			return BS_JSON_SKIP;
-		}
-		c->commit = bs_arena_push(&ev->arena,
+		c->commit = bs_json_sax_push(sax, &ev->arena,
 		    (void **)&c->change->commits, &c->change->n_commits,
-		    &c->commits_cap, sizeof(*c->change->commits));
+		    &c->commits_cap, sizeof(*c->change->commits),
+		    c->lim->max_commits, "commits in one change");
+		if (!c->commit)
+			return BS_JSON_SKIP;
 		c->parents_cap = 0;
 		break;
 	case S_PARENTS:

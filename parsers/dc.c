@@ -287,24 +287,18 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 		}
 		break;
 	case S_CHANGE:
-		if (ev->n_changes >= d->lim->max_changes) {
-			bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-			    "more than %zu changes in one push",
-			    d->lim->max_changes);
+		d->change = bs_json_sax_push(sax, &ev->arena, (void **)&ev->changes,
+		    &ev->n_changes, &d->changes_cap, sizeof(*ev->changes),
+		    d->lim->max_changes, "changes in one push");
+		if (!d->change)
 			return BS_JSON_SKIP;
-		}
-		d->change = bs_arena_push(&ev->arena, (void **)&ev->changes,
-		    &ev->n_changes, &d->changes_cap, sizeof(*ev->changes));
 		break;
 	case S_COMMIT:
-		if (d->n_commits >= d->lim->max_commits) {
-			bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-			    "more than %zu commits in one change",
-			    d->lim->max_commits);
+		d->commit = bs_json_sax_push(sax, &ev->arena, (void **)&d->commits,
+		    &d->n_commits, &d->commits_cap, sizeof(*d->commits),
+		    d->lim->max_commits, "commits in one change");
+		if (!d->commit)
 			return BS_JSON_SKIP;
-		}
-		d->commit = bs_arena_push(&ev->arena, (void **)&d->commits,
-		    &d->n_commits, &d->commits_cap, sizeof(*d->commits));
 		d->parents_cap = 0;
 		break;
 	case S_PARENTS:

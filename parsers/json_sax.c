@@ -350,18 +350,25 @@ bs_json_int64(const char *s, int64_t *out)
 	return true;
 }
 
+void *
+bs_json_sax_push(struct bs_json_sax *sax, struct bs_arena *a, void **arr,
+    size_t *n, size_t *cap, size_t size, size_t max, const char *what)
+{
+	if (*n >= max) {
+		bs_json_sax_fail(sax, BS_PARSE_LIMIT, "more than %zu %s", max, what);
+		return NULL;
+	}
+	return bs_arena_push(a, arr, n, cap, size);
+}
+
 void
 bs_json_sax_add_parent(struct bs_json_sax *sax, struct bs_event *ev,
     struct bs_commit *m, size_t *cap, char *hash, size_t max)
 {
 	if (!hash)
 		return;
-	if (m->n_parents >= max) {
-		bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-		    "more than %zu parents in one commit", max);
-		return;
-	}
-	char **p = bs_arena_push(&ev->arena, (void **)&m->parents, &m->n_parents,
-	    cap, sizeof(char *));
-	*p = hash;
+	char **p = bs_json_sax_push(sax, &ev->arena, (void **)&m->parents,
+	    &m->n_parents, cap, sizeof(char *), max, "parents in one commit");
+	if (p)
+		*p = hash;
 }

@@ -110,6 +110,14 @@ int bs_json_sax_intern(const struct bs_json_sax *sax, const char *name,
  * value) into *out; false if it is not an integer or does not fit int64. */
 bool bs_json_int64(const char *s, int64_t *out);
 
+/* Appends one zeroed element of `size` bytes to the arena array *arr (count
+ * *n, capacity *cap) and returns it, unless the array already holds `max`:
+ * then fails sax with BS_PARSE_LIMIT "more than MAX WHAT" and returns NULL.
+ * The one place where the extractors' lists grow. */
+void *bs_json_sax_push(struct bs_json_sax *sax, struct bs_arena *a,
+    void **arr, size_t *n, size_t *cap, size_t size, size_t max,
+    const char *what);
+
 /* Appends parent hash `hash` (arena-owned, may be NULL: nothing happens) to
  * commit m of ev, growing m->parents with capacity *cap; fails sax with
  * BS_PARSE_LIMIT past max parents. Shared by the Cloud and DC extractors. */

@@ -238,13 +238,15 @@ bs_cmd_scan(int argc, char **argv)
 		for (int i = optind; i < argc; i++)
 			cap += strlen(argv[i]) + 1;
 		text = xmalloc(cap);
-		text[0] = '\0';
+		len = 0;
 		for (int i = optind; i < argc; i++) {
+			size_t n = strlen(argv[i]);
 			if (i > optind)
-				strcat(text, " ");
-			strcat(text, argv[i]);
+				text[len++] = ' ';
+			memcpy(text + len, argv[i], n);
+			len += n;
 		}
-		len = strlen(text);
+		text[len] = '\0';
 	}
 	if (!text)
 		return 1;
