@@ -286,7 +286,7 @@ def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
         else:
             lines.append("    branch: %s" % yaml_str(b))
         lines.append("    environment: %s" % d.get("environment", "production"))
-        for k in ("track", "tag_pattern", "dry_run"):
+        for k in ("track", "tag_pattern", "dry_run", "token_env"):
             if k in d:
                 v = d[k]
                 lines.append("    %s: %s" % (k, json.dumps(v) if not isinstance(v, bool) else str(v).lower()))

@@ -293,5 +293,38 @@ def test_health_endpoints_and_drain():
         teardown(redis, sleuth, bs)
 
 
+def test_several_orgs_tokens_and_per_deployment_dry_run():
+    """One push hits three deployments: two organisations with their own
+    tokens, and one rolled out in dry-run only."""
+    deps = [
+        {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "master"},
+        {"org": "globex", "deployment": "foo", "repository": "brydzewski/foo", "branch": ["main", "master"],
+         "environment": "prod", "token_env": "BS_IT_TOKEN_GLOBEX"},
+        {"org": "acme", "deployment": "foo-new", "repository": "brydzewski/foo", "branch": "master",
+         "dry_run": True},
+    ]
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, deps), env_extra={"BS_IT_TOKEN_GLOBEX": "globex-token"})
+    try:
+        st, js, raw, _ = bs.post("repo:push", H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
+        assert st == 202, raw
+        H.wait_for(lambda: len(sleuth.requests) == 2, 10, what="two real registrations")
+        H.wait_for(lambda: redis.cmd("XLEN", key("bstest", "dryrun")) == 1, 10, what="one dry-run record")
+        time.sleep(0.3)
+        by_path = {r["path"]: r for r in sleuth.requests}
+        acme = by_path["/api/1/deployments/acme/foo-web/register_deploy"]
+        globex = by_path["/api/1/deployments/globex/foo/register_deploy"]
+        assert acme["headers"]["authorization"] == "Bearer " + H.TOKEN
+        assert globex["headers"]["authorization"] == "Bearer globex-token"
+        assert globex["json"]["environment"] == "prod" and acme["json"]["sha"] == globex["json"]["sha"]
+        assert "/acme/foo-new/" not in "".join(by_path), "a dry-run deployment must not be sent"
+        entry = redis.cmd("XRANGE", key("bstest", "dryrun"), "-", "+")[0][1]
+        fields = dict(zip(entry[::2], entry[1::2]))
+        assert fields[b"target"] == b"acme/foo-new/production", fields
+    finally:
+        teardown(redis, sleuth, bs)
+
+
 if __name__ == "__main__":
     H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])
