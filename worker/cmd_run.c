@@ -5,6 +5,7 @@
 #include "worker/commands.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,20 +140,35 @@ explain_event(const struct bs_config *cfg, const char *key, const char *file)
 			printf("%s (%s, change %u, commit %u)\n", r.job.keys[i].key,
 			    bs_key_where_name(r.job.keys[i].where), r.job.keys[i].change,
 			    r.job.keys[i].commit);
-		struct bs_target t[64];
 		size_t n = bs_match_job(cfg->deployments, cfg->n_deployments, &r.job,
-		    t, 64);
+		    NULL, 0);
+		struct bs_target *t = xcalloc(n ? n : 1, sizeof(*t));
+		n = bs_match_job(cfg->deployments, cfg->n_deployments, &r.job, t, n);
 		printf("== %zu deploy%s\n", n, n == 1 ? "" : "s");
 		struct bs_sleuth_opts opt = { .issue_url = cfg->issues.url,
 			.max_commits = cfg->sleuth.max_commits };
-		for (size_t i = 0; i < n && i < 64; i++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct bs_deployment *dep = t[i].dep;
+			char name[512];
+			bs_target_name(&t[i], name, sizeof(name));
+			int dry = dep->dry_run == 1 ||
+			    (dep->dry_run == -1 && cfg->sleuth.dry_run);
+			printf("# %s (deployments[%zu] at line %d, %s %s%s): %s, "
+			    "Authorization: Bearer $%s\n", name, t[i].dep_index,
+			    dep->line, t[i].change == SIZE_MAX ? "merge into" :
+			    dep->track == BS_TRACK_TAG ? "tag" : "push to",
+			    t[i].branch ? t[i].branch : "?",
+			    t[i].send_branch ? ", matched by a pattern" : "",
+			    dry ? "dry run, would not be sent" : "would be sent",
+			    dep->token_env ? dep->token_env : cfg->sleuth.token_env);
 			size_t blen;
-			char *url = bs_sleuth_url(cfg->sleuth.base_url, t[i].dep);
+			char *url = bs_sleuth_url(cfg->sleuth.base_url, dep);
 			char *b = bs_sleuth_body(&r.job, &t[i], &opt, &blen);
 			printf("POST %s\n%.*s\n", url, (int)blen, b);
 			free(url);
 			free(b);
 		}
+		free(t);
 	}
 	bs_intake_result_release(&r);
 	bs_scanner_free(sc);

@@ -318,6 +318,25 @@ static const struct keydef deployment_keys[] = {
 	END
 };
 
+void
+bs_config_each_key(void (*fn)(const char *path, void *arg), void *arg)
+{
+	char path[128];
+	for (const struct keydef *t = top_keys; t->name; t++) {
+		const struct keydef *sub = t->kind == K_MAP ? t->sub :
+		    t->kind == K_DEPLOYMENTS ? deployment_keys : NULL;
+		if (!sub) {
+			fn(t->name, arg);
+			continue;
+		}
+		for (const struct keydef *k = sub; k->name; k++) {
+			snprintf(path, sizeof(path), "%s%s.%s", t->name,
+			    t->kind == K_DEPLOYMENTS ? "[]" : "", k->name);
+			fn(path, arg);
+		}
+	}
+}
+
 /* === literal secrets ====================================================== */
 
 static bool
@@ -668,12 +687,15 @@ norm_tag(struct ctx *c, const char *t)
 }
 
 /* Why git would refuse name as a branch (git check-ref-format), or NULL.
- * Globs (with '*', '?' or '[') are not judged. */
+ * Globs (with '*', '?' or '[') are judged only by what no branch name can
+ * hold anywhere (a space, '~', ':', '..', ...): their '\\' is an escape,
+ * '^' may negate a class and the ends are pattern characters. */
 static const char *
 bad_ref_reason(const char *name)
 {
 	size_t n = strlen(name);
-	if (n == 0 || strpbrk(name, "*?["))
+	bool glob = strpbrk(name, "*?[") != NULL;
+	if (n == 0)
 		return NULL;
 	for (const char *p = name; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
@@ -681,6 +703,8 @@ bad_ref_reason(const char *name)
 			return "with a space";
 		if (ch < 0x20 || ch == 0x7f)
 			return "with control characters";
+		if (glob && (ch == '^' || ch == '\\'))
+			continue;
 		if (ch == '~' || ch == '^' || ch == ':' || ch == '\\') {
 			static const char *const why[] = { "with '~'", "with '^'",
 				"with ':'", "with '\\'" };
@@ -695,6 +719,8 @@ bad_ref_reason(const char *name)
 		return "with '//'";
 	if (name[0] == '/')
 		return "starting with '/'";
+	if (glob)
+		return NULL;
 	if (name[n - 1] == '/')
 		return "ending in '/'";
 	if (ends_with(name, n, ".lock"))
@@ -751,6 +777,9 @@ check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 			ERR(c, m, "%s: missing required key 'branch'", path);
 		else if (bn->type == BS_YNODE_SEQ && bn->n == 0)
 			ERR(c, bn, "%s.branch: empty list: no branch can match", path);
+	} else if (bn && !bs_ynode_is_null(bn)) {
+		WARN(c, bn, "%s.branch: ignored with track: tag (every pushed tag "
+		    "matching tag_pattern is a deploy, whatever its branch)", path);
 	}
 	for (size_t i = 0; i < dep->n_branches; i++) {
 		const struct bs_ynode *at = bn && bn->type == BS_YNODE_SEQ &&

@@ -134,4 +134,9 @@ int bs_config_parse(const char *name, const char *yaml, size_t len,
     struct bs_config *cfg, struct bs_diags *d);
 void bs_config_release(struct bs_config *cfg);
 
+/* Calls fn with the path of every key the loader accepts, in table order:
+ * "listen", "redis.url", ..., "deployments[].branch" (for the tests that
+ * keep README's reference and examples/full.yaml complete). */
+void bs_config_each_key(void (*fn)(const char *path, void *arg), void *arg);
+
 #endif

@@ -215,6 +215,25 @@ check_issues(struct ctx *c)
 	}
 }
 
+/* A value of a *_env key that reads like a secret rather than a variable
+ * name: long, no '_', and mixed case or letters with digits (variable
+ * names are conventionally UPPER_CASE with underscores). Only judged when
+ * no such variable is set. */
+static bool
+looks_like_secret(const char *s)
+{
+	size_t n = strlen(s);
+	bool lower = false, upper = false, digit = false;
+	if (n < 20 || strchr(s, '_'))
+		return false;
+	for (; *s; s++) {
+		lower |= *s >= 'a' && *s <= 'z';
+		upper |= *s >= 'A' && *s <= 'Z';
+		digit |= *s >= '0' && *s <= '9';
+	}
+	return (lower && upper) || ((lower || upper) && digit);
+}
+
 static bool
 dep_dry(const struct bs_config *cfg, const struct bs_deployment *d)
 {
@@ -243,6 +262,17 @@ check_secrets(struct ctx *c)
 		}
 	}
 
+	for (size_t i = 0; i < 3; i++) {
+		if (!bad[i] && envs[i].name && looks_like_secret(envs[i].name) &&
+		    !getenv(envs[i].name)) {
+			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: names "
+			    "no set variable and looks like the secret itself: secrets "
+			    "come from the environment, write the variable's name here",
+			    envs[i].section, envs[i].key);
+			bad[i] = true;
+		}
+	}
+
 	cfg->bitbucket.secret = bad[0] ? NULL :
 	    env_value(c, cfg->bitbucket.secret_env);
 	if (!bad[0] && !cfg->bitbucket.secret && !cfg->bitbucket.allow_unsigned)
@@ -250,6 +280,11 @@ check_secrets(struct ctx *c)
 		    "%s (bitbucket.secret_env) is not set: set it, or allow "
 		    "unsigned deliveries with bitbucket.allow_unsigned: true",
 		    cfg->bitbucket.secret_env);
+	else if (!bad[0] && !cfg->bitbucket.secret)
+		WARN(c, node_at(c, "bitbucket", "allow_unsigned"), "environment "
+		    "variable %s (bitbucket.secret_env) is not set: with "
+		    "allow_unsigned: true every delivery is accepted without a "
+		    "signature check", cfg->bitbucket.secret_env);
 
 	if (cfg->redis.password_env && !bad[2]) {
 		cfg->redis.password = env_value(c, cfg->redis.password_env);
@@ -260,17 +295,33 @@ check_secrets(struct ctx *c)
 	}
 
 	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
-	bool global_reported = bad[1];
+	bool global_reported = bad[1], global_needed = false;
 	for (size_t i = 0; i < cfg->n_deployments; i++) {
 		struct bs_deployment *d = &cfg->deployments[i];
+		const struct bs_ynode *tn = d->token_env ?
+		    bs_ynode_get(c->dep_nodes[i], "token_env", NULL) : NULL;
 		if (d->token_env) {
-			if (bs_config_is_env_name(d->token_env))
-				d->token = env_value(c, d->token_env);
-			else
+			if (!bs_config_is_env_name(d->token_env))
 				continue;   /* reported by check_deployment */
+			if (looks_like_secret(d->token_env) && !getenv(d->token_env)) {
+				ERR(c, tn, "deployments[%zu].token_env: names no set "
+				    "variable and looks like the token itself: secrets "
+				    "come from the environment, write the variable's name "
+				    "here", c->dep_index[i]);
+				continue;
+			}
+			d->token = env_value(c, d->token_env);
 		}
-		if (dep_dry(cfg, d))
+		if (!d->token_env)
+			global_needed = true;
+		if (dep_dry(cfg, d)) {
+			if (d->token_env && !d->token)
+				WARN(c, tn, "environment variable %s (deployments[%zu]."
+				    "token_env) is not set: fine while the deployment is "
+				    "dry_run, needed once it is not", d->token_env,
+				    c->dep_index[i]);
 			continue;
+		}
 		if (d->token_env && !d->token) {
 			ERR(c, bs_ynode_get(c->dep_nodes[i], "token_env", NULL),
 			    "environment variable %s (deployments[%zu].token_env) is not "
@@ -283,6 +334,11 @@ check_secrets(struct ctx *c)
 			    "sleuth.dry_run: true", cfg->sleuth.token_env);
 		}
 	}
+	if (global_needed && !global_reported && !cfg->sleuth.token)
+		WARN(c, node_at(c, "sleuth", "token_env"), "environment variable %s "
+		    "(sleuth.token_env) is not set: fine while the deployments that "
+		    "use it are dry_run, needed once they are not",
+		    cfg->sleuth.token_env);
 }
 
 static void

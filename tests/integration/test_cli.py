@@ -76,6 +76,96 @@ def test_check_ok_and_explain_event():
     assert body["environment"] == "production" and len(body["sha"]) == 40
 
 
+def test_explain_event_every_deployment_hit_with_its_body():
+    deps = DEPLOY + [
+        {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "mas*",
+         "environment": "staging", "dry_run": True},
+        {"org": "other", "deployment": "foo-api", "repository": "BRYDZEWSKI/foo", "branch": ["x", "master"],
+         "environment": "production", "token_env": "BS_IT_TOKEN2"},
+        {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "develop",
+         "environment": "dev"},
+    ]
+    cfg = write(H.make_config(6399, "http://127.0.0.1:9", deps))
+    fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")   # master
+    rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", fx, env={"BS_IT_TOKEN2": "t2"})
+    assert rc == 0, err
+    assert "== 3 deploys" in out, out
+    posts = [l for l in out.splitlines() if l.startswith("POST ")]
+    assert posts == ["POST http://127.0.0.1:9/api/1/deployments/acme/foo-web/register_deploy",
+                     "POST http://127.0.0.1:9/api/1/deployments/acme/foo-web/register_deploy",
+                     "POST http://127.0.0.1:9/api/1/deployments/other/foo-api/register_deploy"], out
+    bodies = [json.loads(b.split("\n", 1)[1].splitlines()[0]) for b in out.split("register_deploy")[1:]]
+    assert [b["environment"] for b in bodies] == ["production", "staging", "production"], bodies
+    # Only the pattern match carries the branch Sleuth needs.
+    assert [b.get("branch") for b in bodies] == [None, "master", None], bodies
+    for b in bodies:
+        assert b["ignore_if_duplicate"] == "true" and b["date"].endswith("Z") and len(b["sha"]) == 40, b
+    notes = [l for l in out.splitlines() if l.startswith("# ")]
+    assert "acme/foo-web/staging" in notes[1] and "dry run" in notes[1] and "matched by a pattern" in notes[1], notes
+    assert "other/foo-api/production" in notes[2] and "$BS_IT_TOKEN2" in notes[2] and "would be sent" in notes[2], notes
+    assert "t2" not in out and H.TOKEN not in out, "token values are never printed"
+    # An event nobody maps: no deploys, exit 0; a malformed payload: the refusal, exit 1.
+    fx2 = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch-created.json")   # develop
+    rc, out, err = run("check", "-c", write(H.make_config(6399, "http://127.0.0.1:9", DEPLOY)),
+                       "--explain-event", "repo:push", fx2)
+    assert rc == 0 and "== 0 deploys" in out, (out, err)
+    rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", write("{\"a\":"),
+                       env={"BS_IT_TOKEN2": "t2"})
+    assert rc == 1 and out.startswith("400 bad_json"), (out, err)
+
+
+def test_check_warns_on_what_is_legal_but_suspicious():
+    cfg = ("bitbucket:\n"
+           "  secret_env: BS_IT_UNSET_SECRET\n"
+           "  allow_unsigned: true\n"
+           "sleuth:\n"
+           "  token_env: BS_IT_UNSET_TOKEN\n"
+           "  dry_run: true\n"
+           "http:\n"
+           "  max_body: 100KiB\n"
+           "issues:\n"
+           "  patterns: ['ZZZ_[0-9]+_QQQ']\n"
+           "deployments:\n"
+           "  - org: acme\n"
+           "    deployment: shop-web\n"
+           "    repository: acme/shop\n"
+           "    branch: \"feature one\"\n"
+           "    environment: production\n"
+           "  - {org: acme, deployment: shop-web, repository: acme/shop, branch: main, environment: production}\n")
+    path = write(cfg)
+    rc, out, err = run("check", "-c", path)
+    assert rc == 0 and "ok" in out, (out, err)
+    want = [
+        (3, "environment variable BS_IT_UNSET_SECRET (bitbucket.secret_env) is not set: with allow_unsigned: true"),
+        (5, "environment variable BS_IT_UNSET_TOKEN (sleuth.token_env) is not set: fine while"),
+        (8, "http.max_body: 102400 bytes is below 256 KiB"),
+        (10, "issues.patterns[0]: issue pattern 0 matches nothing in the sample text"),
+        (15, "deployments[0].branch: 'feature one' can never match"),
+        (17, "deployments[1]: same org, deployment and environment as the deployment at line 12"),
+    ]
+    lines = err.splitlines()
+    for line, text in want:
+        assert any(l.startswith("%s:%d:" % (path, line)) and ": warning: " in l and text in l for l in lines), \
+            (line, text, err)
+    assert "error" not in err, err
+
+
+def test_run_refuses_an_unsafe_config():
+    base = H.make_config(6399, "http://127.0.0.1:9", DEPLOY)
+    # No webhook secret and no allow_unsigned: true.
+    rc, out, err = run("run", "-c", write(base), env={"BS_IT_SECRET": ""})
+    assert rc == 1, (out, err)
+    assert "BS_IT_SECRET (bitbucket.secret_env) is not set" in err and "allow_unsigned: true" in err, err
+    # A token written into the file, as a key or as a *_env value.
+    rc, out, err = run("run", "-c", write(base.replace("  token_env: BS_IT_TOKEN\n", "  token: abc123\n")))
+    assert rc == 1 and ":12:3: error: sleuth.token: secrets come from the environment: use token_env" in err, err
+    assert "abc123" not in err
+    rc, out, err = run("serve", "-c", write(base.replace("token_env: BS_IT_TOKEN", "token_env: fQ29xL7pKd0sW3mZr8Tb")))
+    assert rc == 1 and "sleuth.token_env: names no set variable and looks like the secret itself" in err, err
+    rc, out, err = run("work", "-c", write(base.replace("token_env: BS_IT_TOKEN", "token_env: \"abc-def.123\"")))
+    assert rc == 1 and "sleuth.token_env: must name an environment variable" in err, err
+
+
 def test_scan():
     rc, out, _ = run("scan", "Fix SHOP-12 and OPS-7; not ABC-0 or xABC-1")
     assert rc == 0 and out.split() == ["SHOP-12", "OPS-7"], out
@@ -133,6 +223,15 @@ def test_sighup_reload_good_and_bad():
             f.write("bogus_key: 1\n")
         bs.signal(signal.SIGHUP)
         H.wait_for(lambda: "reload of" in bs.log() and "refused" in bs.log(), 10, what="refused reload")
+        assert "bogus_key: unknown key" in bs.log(), "the reason is logged"
+        # The old config still runs: a push to master is registered as before.
+        payload = json.loads(H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
+        payload["push"]["changes"][0]["new"]["target"]["hash"] = "d" * 40
+        assert bs.post("repo:push", json.dumps(payload), delivery="{hup-old}")[0] == 202
+        H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registration under the kept config")
+        assert sleuth.requests[0]["json"]["sha"] == "d" * 40
+        assert sleuth.requests[0]["path"].endswith("/acme/foo-web/register_deploy")
+        del sleuth.requests[:]
         # A good one adds the develop deployment.
         deps = DEPLOY + [{"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo",
                           "branch": "develop", "environment": "dev"}]
@@ -173,6 +272,11 @@ def test_sighup_mid_flight_finishes_under_the_old_config():
         H.wait_for(lambda: redis.cmd("XLEN", "{bstest}:jobs") == 0, 10, what="acknowledged")
         assert sleuth.requests[0]["path"].endswith("/acme/foo-web/register_deploy")
         assert redis.cmd("XLEN", "{bstest}:dead") == 0 and redis.cmd("ZCARD", "{bstest}:retry") == 0
+        # The job was finished (answer judged, acknowledged) under the old
+        # mapping, not matched again under the new one.
+        H.wait_for(lambda: "-> acme/foo-web/production: registered sha" in bs.log(), 5, what="registered log")
+        assert "no configured deployment matches" not in bs.log(), bs.log()[-3000:]
+        assert len(sleuth.requests) == 1, sleuth.requests
     finally:
         bs.stop()
         bs.assert_clean_log()

@@ -209,6 +209,50 @@ def test_bad_input_leaves_no_trace():
         teardown(redis, sleuth, bs)
 
 
+def test_header_size_and_timeout_limits_are_enforced():
+    """http.max_headers and http.timeout_ms are set on the server: an
+    oversized header block is refused, an idle or slow connection is cut."""
+    import socket
+    redis, sleuth, bs = setup(extra="http:\n  max_headers: 4KiB\n  timeout_ms: 800\n")
+    try:
+
+        def raw_request(data, wait=5.0):
+            s = socket.create_connection(("127.0.0.1", bs.port), timeout=wait)
+            try:
+                s.sendall(data)
+                got = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return got
+                    got += chunk
+            finally:
+                s.close()
+
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        big = (b"POST /hooks/bitbucket HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"X-Event-Key: repo:push\r\nX-Padding: " + b"a" * 8192 + b"\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        got = raw_request(big)
+        assert got.startswith(b"HTTP/1.1 400") or got == b"", got[:200]
+        # Headers sent, body never completes: closed after about timeout_ms.
+        t0 = time.time()
+        got = raw_request(b"POST /hooks/bitbucket HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"X-Event-Key: repo:push\r\nContent-Length: 1000\r\n\r\n{\"a\":", wait=10)
+        took = time.time() - t0
+        assert took < 5, "slow body not cut off by http.timeout_ms (%.1fs)" % took
+        assert b"202" not in got[:20], got[:200]
+        # An idle connection that sends nothing is closed too.
+        t0 = time.time()
+        raw_request(b"", wait=10)
+        assert time.time() - t0 < 5, "idle connection not closed"
+        assert redis.cmd("XLEN", "{bstest}:jobs") == 0, "a refused delivery was queued"
+        # The server still works afterwards.
+        assert bs.post("repo:push", body)[0] == 202
+    finally:
+        teardown(redis, sleuth, bs)
+
+
 def test_duplicate_delivery_is_queued_once():
     redis, sleuth, bs = setup()
     try:

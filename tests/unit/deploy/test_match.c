@@ -219,6 +219,42 @@ main(void)
 		bs_job_release(&job);
 	}
 
+	TEST("push: several orgs and environments, one target each") {
+		struct bs_job job;
+		push_job(&job, "acme/shop");
+		add_change(&job, BS_REF_BRANCH, "release/2.1", SHA_A);
+		char *br_list[] = { (char *)"main", (char *)"release/2.1" };
+		char *br_glob[] = { (char *)"release/*" };
+		char *br_q[] = { (char *)"release/2.?" };
+		struct bs_deployment d[4] = {
+			dep("acme/shop", BS_TRACK_PUSH, br_list, 2),
+			dep("acme/shop", BS_TRACK_PUSH, br_glob, 1),
+			dep("acme/shop", BS_TRACK_PUSH, br_q, 1),
+			dep("acme/shop", BS_TRACK_MERGE, br_list, 2),   /* not a push deployment */
+		};
+		d[1].environment = (char *)"staging";
+		d[2].org = (char *)"partner";
+		d[2].deployment = (char *)"shop-api";
+		d[2].token_env = (char *)"PARTNER_TOKEN";
+		struct bs_target t[8];
+		CHECK_INT(bs_match_job(d, 4, &job, t, 8), 3);
+		char name[128];
+		bs_target_name(&t[0], name, sizeof(name));
+		CHECK_STR(name, "acme/shop-web/production");
+		CHECK(!t[0].send_branch);                /* exact list entry */
+		bs_target_name(&t[1], name, sizeof(name));
+		CHECK_STR(name, "acme/shop-web/staging");
+		CHECK(t[1].send_branch);
+		CHECK_STR(t[1].branch, "release/2.1");   /* the full branch, not the pattern */
+		bs_target_name(&t[2], name, sizeof(name));
+		CHECK_STR(name, "partner/shop-api/production");
+		CHECK(t[2].send_branch);
+		CHECK_STR(t[2].dep->token_env, "PARTNER_TOKEN");
+		for (size_t i = 0; i < 3; i++)
+			CHECK_STR(t[i].sha, SHA_A);
+		bs_job_release(&job);
+	}
+
 	TEST("tags: track tag with pattern; deleted tags skipped") {
 		struct bs_job job;
 		push_job(&job, "acme/shop");

@@ -383,6 +383,115 @@ main(void)
 		bs_job_release(&job);
 	}
 
+	TEST("body: commits capped at max_commits, parents at 200") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = T_2024;
+		job.ev.type = BS_EVENT_PUSH;
+		job.ev.repository = S(&job, "acme/shop");
+		struct bs_change *ch = changes(&job, 1);
+		ch[0].ref_type = BS_REF_BRANCH;
+		ch[0].ref_name = S(&job, "main");
+		ch[0].new_hash = ch[0].new_commit = S(&job, SHA_HEAD);
+		struct bs_commit *c = commits(&job, &ch[0], 300);
+		for (size_t i = 0; i < 300; i++) {
+			char h[41];
+			snprintf(h, sizeof(h), "%040zu", i);
+			c[i].hash = S(&job, h);
+			c[i].message = S(&job, "m");
+		}
+		c[0].parents = bs_arena_alloc(&job.ev.arena, 250 * sizeof(char *));
+		for (size_t i = 0; i < 250; i++)
+			c[0].parents[i] = S(&job, SHA_1);
+		c[0].n_parents = 250;
+		struct bs_deployment d = dep("production");
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		size_t len = 0;
+		struct bs_sleuth_opts o = { 0 };    /* default: 250, as Sleuth's client */
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK_INT(count(body, "\"revision\":"), 250);
+		CHECK_INT(count(body, "\"" SHA_1 "\""), 200);
+		CHECK(strstr(body, "\"revision\":\"" "0000000000000000000000000000000000000249\"") != NULL);
+		CHECK(strstr(body, "0000000000000000000000000000000000000250") == NULL);
+		free(body);
+		o.max_commits = 3;
+		body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK_INT(count(body, "\"revision\":"), 3);
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: JSON escaping of quotes, backslashes, controls, U+2028") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = T_2024;
+		job.ev.type = BS_EVENT_PUSH;
+		job.ev.repository = S(&job, "acme/shop");
+		struct bs_change *ch = changes(&job, 1);
+		ch[0].ref_type = BS_REF_BRANCH;
+		ch[0].ref_name = S(&job, "main");
+		ch[0].new_hash = ch[0].new_commit = S(&job, SHA_HEAD);
+		struct bs_commit *c = commits(&job, &ch[0], 1);
+		c[0].hash = S(&job, SHA_HEAD);
+		c[0].message = S(&job, "q\" b\\ nl\n cr\r nul-less \x1f del\x7f "
+		    "ls\xE2\x80\xA8 ps\xE2\x80\xA9 </script> a/b");
+		c[0].author.name = S(&job, "\"Bobby\" \\Tables");
+		c[0].author.email = S(&job, "b@example.com");
+		struct bs_deployment d = dep("production");
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		size_t len = 0;
+		struct bs_sleuth_opts o = { 0 };
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(strstr(body, "\"message\":\"q\\\" b\\\\ nl\\n cr\\r nul-less "
+		    "\\u001F del\x7f ls\xE2\x80\xA8 ps\xE2\x80\xA9 </script> a/b\"") != NULL);
+		CHECK(strstr(body, "\"name\":\"\\\"Bobby\\\" \\\\Tables\"") != NULL);
+		/* No raw control byte (below 0x20) anywhere in the document. */
+		int raw_ctl = 0;
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)body[i] < 0x20)
+				raw_ctl = 1;
+		CHECK(!raw_ctl);
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: key tags lowercased, only [a-z0-9_-] kept, deduplicated") {
+		struct bs_job job;
+		bs_job_init(&job);
+		job.received_ms = T_2024;
+		job.ev.type = BS_EVENT_PUSH;
+		job.ev.repository = S(&job, "acme/shop");
+		struct bs_change *ch = changes(&job, 1);
+		ch[0].ref_type = BS_REF_BRANCH;
+		ch[0].ref_name = S(&job, "main");
+		ch[0].new_hash = ch[0].new_commit = S(&job, SHA_HEAD);
+		/* Keys a custom pattern may produce. */
+		key(&job, "SHOP-12", BS_KEY_COMMIT, 0, 0);
+		key(&job, "Data_Eng-7", BS_KEY_COMMIT, 0, 0);
+		key(&job, "v1.2+build", BS_KEY_COMMIT, 0, 0);
+		key(&job, "shop-12", BS_KEY_COMMIT, 0, 0);     /* same tag as SHOP-12 */
+		key(&job, "\xC3\x9C-1", BS_KEY_COMMIT, 0, 0);  /* non-ASCII dropped */
+		key(&job, "...", BS_KEY_COMMIT, 0, 0);          /* nothing left: no tag */
+		struct bs_deployment d = dep("production");
+		char *tags[] = { (char *)"#web", (char *)"#shop-12" };
+		d.tags = tags;
+		d.n_tags = 2;
+		d.issue_tags = true;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		size_t len = 0;
+		struct bs_sleuth_opts o = { 0 };
+		char *body = bs_sleuth_body(&job, &t, &o, &len);
+		CHECK(strstr(body, "\"tags\":[\"#web\",\"#shop-12\",\"#data_eng-7\","
+		    "\"#v12build\",\"#-1\"]}") != NULL);
+		if (!strstr(body, "\"tags\":[\"#web\""))
+			fprintf(stderr, "body: %s\n", body);
+		free(body);
+		bs_job_release(&job);
+	}
+
 	TEST("classify") {
 		CHECK_INT(bs_sleuth_classify(200, "Success", 7), BS_OUTCOME_OK);
 		CHECK_INT(bs_sleuth_classify(204, NULL, 0), BS_OUTCOME_OK);

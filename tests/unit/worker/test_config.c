@@ -1,6 +1,7 @@
 /* test_config: the example configs load clean; defaults; durations and
  * sizes; and every kind of mistake gives its message at its line. */
 #include "worker/config.h"
+#include "worker/yaml_doc.h"
 #include "tests/unit/test.h"
 
 #include <unistd.h>
@@ -81,6 +82,73 @@ load_example(const char *name)
 	return rc;
 }
 
+/* Reads BS_SOURCE_DIR/name into a malloc'd string, NULL when missing. */
+static char *
+read_source(const char *name)
+{
+	char path[1024];
+	const char *src = getenv("BS_SOURCE_DIR");
+	snprintf(path, sizeof(path), "%s/%s", src ? src : ".", name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+struct key_check {
+	const struct bs_ynode *full;    /* examples/full.yaml */
+	const char *readme;             /* README's configuration reference */
+	size_t keys, missing;
+};
+
+/* Every key the loader accepts is in examples/full.yaml (at its place)
+ * and in README's reference table (as `path`). */
+static void
+check_key(const char *path, void *arg)
+{
+	struct key_check *kc = arg;
+	kc->keys++;
+	char sec[64], key[64];
+	const char *dot = strchr(path, '.');
+	const struct bs_ynode *v = NULL;
+	if (!dot) {
+		v = bs_ynode_get(kc->full, path, NULL);
+	} else {
+		size_t sl = (size_t)(dot - path);
+		snprintf(sec, sizeof(sec), "%.*s", (int)sl, path);
+		snprintf(key, sizeof(key), "%s", dot + 1);
+		char *br = strstr(sec, "[]");
+		if (br)
+			*br = '\0';
+		const struct bs_ynode *s = bs_ynode_get(kc->full, sec, NULL);
+		if (s && br && s->type == BS_YNODE_SEQ && s->n > 0)
+			s = s->items[0];
+		struct bs_ynode *kn = NULL;
+		if (s && s->type == BS_YNODE_MAP)
+			bs_ynode_get(s, key, &kn);
+		v = kn;
+	}
+	if (!v) {
+		fprintf(stderr, "  %s is not in examples/full.yaml\n", path);
+		kc->missing++;
+	}
+	char quoted[160];
+	snprintf(quoted, sizeof(quoted), "| `%s`", path);
+	if (kc->readme && !strstr(kc->readme, quoted)) {
+		/* "| `retry.base` / `retry.cap` |" rows name two keys. */
+		snprintf(quoted, sizeof(quoted), "/ `%s` |", path);
+		if (!strstr(kc->readme, quoted)) {
+			fprintf(stderr, "  %s is not in README's configuration "
+			    "reference\n", path);
+			kc->missing++;
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -127,13 +195,72 @@ main(void)
 		CHECK_INT(cfg.worker.visibility_timeout_ms, 300000);
 		CHECK_INT(cfg.retry.max_age_ms, 48LL * 3600 * 1000);
 		CHECK_INT(cfg.retry.slow_delay_ms, 60000);
+		/* Every scalar setting equals the loader's own default. */
+		struct bs_config def;
+		struct bs_diags dd;
+		bs_diags_init(&dd);
+		bs_config_parse("d.yaml", "", 0, &def, &dd);
+#define SAME(f) CHECK_INT((long long)cfg.f, (long long)def.f)
+#define SAMES(f) CHECK_STR(cfg.f ? cfg.f : "(null)", def.f ? def.f : "(null)")
+		SAMES(listen); SAMES(log_level); SAMES(redis.url);
+		SAMES(redis.password_env); SAMES(redis.prefix);
+		SAME(redis.connect_timeout_ms); SAME(redis.command_timeout_ms);
+		SAMES(bitbucket.secret_env); SAME(bitbucket.allow_unsigned);
+		SAMES(sleuth.base_url); SAMES(sleuth.token_env); SAME(sleuth.dry_run);
+		SAME(sleuth.connect_timeout_ms); SAME(sleuth.timeout_ms);
+		SAME(sleuth.max_commits);
+		SAME(issues.n_patterns); SAMES(issues.patterns[0]);
+		SAME(issues.n_projects); SAMES(issues.url);
+		SAME(http.max_body); SAME(http.max_headers); SAME(http.timeout_ms);
+		SAME(http.max_connections);
+		SAME(limits.max_depth); SAME(limits.max_changes);
+		SAME(limits.max_commits); SAME(limits.max_string);
+		SAME(queue.seen_ttl_s); SAME(queue.raw_ttl_s);
+		SAME(queue.content_dedupe); SAME(queue.pr_ttl_s);
+		SAME(queue.max_stream);
+		SAME(worker.concurrency); SAME(worker.block_ms);
+		SAME(worker.visibility_timeout_ms);
+		SAME(retry.max_attempts); SAME(retry.max_age_ms); SAME(retry.base_ms);
+		SAME(retry.cap_ms); SAME(retry.slow_attempts); SAME(retry.slow_delay_ms);
+		SAME(dead.max_len); SAME(dead.max_age_ms);
+#undef SAME
+#undef SAMES
+		bs_config_release(&def);
+		bs_diags_release(&dd);
 		CHECK_INT(cfg.n_deployments, 1);
 		if (cfg.n_deployments == 1) {
+			CHECK_INT(cfg.deployments[0].track, BS_TRACK_PUSH);
+			CHECK(!cfg.deployments[0].issue_tags);
 			CHECK_STR(cfg.deployments[0].tag_pattern, "*");
 			CHECK(cfg.deployments[0].token_env == NULL);
 			CHECK_INT(cfg.deployments[0].dry_run, -1);
 			CHECK_INT(cfg.deployments[0].n_tags, 0);
 		}
+	}
+
+	TEST("every accepted key is in examples/full.yaml and README") {
+		char *full = read_source("examples/full.yaml");
+		char *readme = read_source("README.md");
+		CHECK(full != NULL);
+		CHECK(readme != NULL);
+		struct bs_arena a;
+		bs_arena_init(&a);
+		struct bs_ynode *root = NULL;
+		char err[256];
+		int ln, col;
+		CHECK_INT(bs_ydoc_parse(&a, full ? full : "", full ? strlen(full) : 0,
+		    &root, err, sizeof(err), &ln, &col), 0);
+		const char *ref = readme ? strstr(readme, "## Configuration reference") :
+		    NULL;
+		CHECK(ref != NULL);
+		struct key_check kc = { .full = root, .readme = ref };
+		if (root)
+			bs_config_each_key(check_key, &kc);
+		CHECK(kc.keys > 50);
+		CHECK_INT(kc.missing, 0);
+		bs_arena_release(&a);
+		free(full);
+		free(readme);
 	}
 
 	TEST("defaults when keys are absent") {
@@ -507,7 +634,8 @@ main(void)
 		EXPECT_DIAG(BS_DIAG_WARNING, "deployments[0].branch: 'my branch' can "
 		    "never match", 6, 13);
 		CHECK_INT(diags.n, 1);
-		/* track: tag ignores branch; good names and globs are quiet. */
+		/* track: tag ignores branch (one warning that says so, not
+		 * "never match"); good names and globs are quiet. */
 		CHECK_INT(parse(
 		    "deployments:\n"
 		    "  - org: a\n"
@@ -521,8 +649,27 @@ main(void)
 		    "    deployment: b\n"
 		    "    repository: a/b\n"
 		    "    environment: q\n"
-		    "    branch: [main, \"release/*\", feature/x.y, \"a b*\"]\n"), 0);
-		CHECK_INT(diags.n, 0);
+		    "    branch: [main, \"release/*\", feature/x.y, \"[^x]*\", "
+		    "'hot\\*fix', \"v[0-9]*/\"]\n"), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "deployments[0].branch: ignored with "
+		    "track: tag", 8, 13);
+		CHECK(find("never match") == NULL);
+		CHECK_INT(diags.n, 1);
+		/* A glob is judged by what no branch name can hold anywhere. */
+		CHECK_INT(parse(
+		    "deployments:\n"
+		    "  - org: a\n"
+		    "    deployment: b\n"
+		    "    repository: a/b\n"
+		    "    environment: q\n"
+		    "    branch: [\"a b*\", \"rel*:x\", \"v*..*\", \"/x*\"]\n"), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'a b*' can never match: git refuses "
+		    "branch names with a space", 6, 14);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'rel*:x' can never match", 6, 22);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'v*..*' can never match", 6, 32);
+		EXPECT_DIAG(BS_DIAG_WARNING, "'/x*' can never match: git refuses "
+		    "branch names starting with '/'", 6, 41);
+		CHECK_INT(diags.n, 4);
 	}
 
 	TEST("missing secret variables") {
@@ -535,6 +682,12 @@ main(void)
 		EXPECT_DIAG(BS_DIAG_ERROR, "BITBUCKET_WEBHOOK_SECRET", 0, 0);
 		CHECK_INT(parse(with_deps("bitbucket:\n  allow_unsigned: true\n")), 0);
 		CHECK(cfg.bitbucket.secret == NULL);
+		/* Legal, but worth a warning: nothing is checked. */
+		EXPECT_DIAG(BS_DIAG_WARNING, "environment variable "
+		    "BITBUCKET_WEBHOOK_SECRET (bitbucket.secret_env) is not set: with "
+		    "allow_unsigned: true every delivery is accepted without a "
+		    "signature check", 2, 19);
+		CHECK_INT(diags.n, 1);
 		setenv("BITBUCKET_WEBHOOK_SECRET", "", 1);   /* empty = unset */
 		CHECK_INT(parse(with_deps("bitbucket:\n  secret_env: "
 		    "BITBUCKET_WEBHOOK_SECRET\n")), -1);
@@ -552,6 +705,20 @@ main(void)
 		    "(sleuth.token_env) is not set", 2, 14);
 		CHECK_INT(parse(with_deps("sleuth:\n  dry_run: true\n")), 0);
 		CHECK(cfg.sleuth.token == NULL);
+		EXPECT_DIAG(BS_DIAG_WARNING, "environment variable SLEUTH_API_TOKEN "
+		    "(sleuth.token_env) is not set: fine while the deployments that "
+		    "use it are dry_run", 2, 0);
+		CHECK_INT(diags.n, 1);
+		/* A dry-run deployment's own unset token_env: a warning too. */
+		CHECK_INT(parse(
+		    "sleuth: {token_env: BS_TEST_UNSET2, dry_run: false}\n"
+		    "deployments:\n"
+		    "  - {org: a, deployment: b, repository: a/b, branch: m, "
+		    "environment: p, dry_run: true, token_env: BS_TEST_UNSET}\n"), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "environment variable BS_TEST_UNSET "
+		    "(deployments[0].token_env) is not set: fine while the "
+		    "deployment is dry_run", 3, 0);
+		CHECK_INT(diags.n, 1);
 		/* One deployment dry_run, the other not: still an error. */
 		CHECK_INT(parse(
 		    "deployments:\n"
@@ -601,6 +768,40 @@ main(void)
 		    0);
 		CHECK_STR(cfg.redis.password, "rpw");
 		unsetenv("BS_TEST_UNSET");
+	}
+
+	TEST("a secret written into a *_env key is refused") {
+		/* Valid variable-name syntax, but no such variable and it reads
+		 * like a token: an error even where an unset variable is legal. */
+		CHECK_INT(parse(
+		    "sleuth: {dry_run: true}\n"
+		    "deployments:\n"
+		    "  - org: a\n"
+		    "    deployment: b\n"
+		    "    repository: a/b\n"
+		    "    branch: m\n"
+		    "    environment: p\n"
+		    "    token_env: a8F3kq92LmZx0PqRt7Vw\n"), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "deployments[0].token_env: names no set "
+		    "variable and looks like the token itself", 8, 16);
+		CHECK(find("a8F3kq92") == NULL);
+		CHECK_INT(parse(with_deps("sleuth:\n  token_env: "
+		    "sk9f8e7d6c5b4a3f2e1d0c9b\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "sleuth.token_env: names no set variable "
+		    "and looks like the secret itself", 2, 14);
+		CHECK_INT(parse(with_deps("bitbucket:\n  secret_env: "
+		    "Hunter2Hunter2Hunter2x\n  allow_unsigned: true\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.secret_env: names no set "
+		    "variable", 2, 15);
+		/* A token-looking value that is set as a variable is a name. */
+		setenv("sk9f8e7d6c5b4a3f2e1d0c9b", "tok", 1);
+		CHECK_INT(parse(with_deps("sleuth:\n  token_env: "
+		    "sk9f8e7d6c5b4a3f2e1d0c9b\n")), 0);
+		unsetenv("sk9f8e7d6c5b4a3f2e1d0c9b");
+		/* Ordinary names are never judged so. */
+		CHECK_INT(parse(with_deps("sleuth:\n  token_env: "
+		    "SLEUTH_TOKEN_FOR_ACME_PRODUCTION\n  dry_run: true\n")), 0);
+		CHECK(find("looks like") == NULL);
 	}
 
 	TEST("literal secrets are refused") {
