@@ -99,13 +99,25 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
  * address, Redis URL and prefix need a restart (logged when they differ).
  * The old config is kept alive until the process ends so that jobs in
  * flight finish with the deployments they started with. */
+unsigned
+bs_app_config_uses(enum bs_app_mode mode)
+{
+	switch (mode) {
+	case BS_MODE_SERVE: return BS_USES_INGEST | BS_USES_REDIS;
+	case BS_MODE_WORK:  return BS_USES_WORKER | BS_USES_REDIS;
+	case BS_MODE_RUN:   break;
+	}
+	return BS_USES_ALL;
+}
+
 static void
 reload(struct bs_app *app)
 {
 	struct bs_config *next = xcalloc(1, sizeof(*next));
 	struct bs_diags d;
 	bs_diags_init(&d);
-	if (bs_config_load(app->config_path, next, &d) != 0) {
+	if (bs_config_load_for(app->config_path, bs_app_config_uses(app->mode),
+	    next, &d) != 0) {
 		log_error("reload of %s refused (%zu errors); keeping the running "
 		    "config", app->config_path, d.errors);
 		for (size_t i = 0; i < d.n; i++)
@@ -264,6 +276,11 @@ out:
 	if (app.http_out) {
 		struct bs_http *h = app.http_out;
 		app.http_out = NULL;
+		/* Verdicts still waiting for the stopped loop (or for another
+		 * process's turn) are delivered now: their tasks end without a
+		 * call and their runs finish, instead of being left behind (and
+		 * tripping bs_ordering_free's assertion). */
+		bs_ordering_shutdown(app.ordering);
 		bs_http_free(h);
 	}
 	if (app.redis_block) {

@@ -48,6 +48,10 @@ struct bs_app {
 int bs_app_main(enum bs_app_mode mode, struct bs_config *cfg,
     const char *config_path);
 
+/* The secrets a mode needs (enum bs_config_uses): serve the webhook
+ * secret, work the Sleuth tokens, run both; all of them Redis. */
+unsigned bs_app_config_uses(enum bs_app_mode mode);
+
 /* Makes a Redis connection config from cfg (pointers into cfg). */
 void bs_app_redis_config(const struct bs_config *cfg,
     struct bs_redis_config *out);

@@ -29,7 +29,7 @@ static int
 admin_open(struct admin *a, const char *path)
 {
 	memset(a, 0, sizeof(*a));
-	if (bs_load_config_or_report(path, &a->cfg, 0) != 0)
+	if (bs_load_config_or_report(path, BS_USES_REDIS, &a->cfg, 0) != 0)
 		return -1;
 	bs_keys_init(&a->keys, a->cfg.redis.prefix);
 	struct bs_redis_config rcfg;

@@ -17,12 +17,12 @@ bs_default_config_path(void)
 }
 
 int
-bs_load_config_or_report(const char *path, struct bs_config *cfg,
-    int print_warnings)
+bs_load_config_or_report(const char *path, unsigned uses,
+    struct bs_config *cfg, int print_warnings)
 {
 	struct bs_diags d;
 	bs_diags_init(&d);
-	int rc = bs_config_load(path, cfg, &d);
+	int rc = bs_config_load_for(path, uses, cfg, &d);
 	if (print_warnings || d.errors)
 		bs_diags_print(&d, path, stderr);
 	if (rc != 0) {

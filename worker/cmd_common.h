@@ -10,10 +10,12 @@
  * ./bitsleuth.yaml. */
 const char *bs_default_config_path(void);
 
-/* Loads path; prints every error/warning as FILE:LINE:COL to stderr.
- * Returns 0 on success (cfg loaded), -1 on errors (cfg released). */
-int bs_load_config_or_report(const char *path, struct bs_config *cfg,
-    int print_warnings);
+/* Loads path for a command that uses `uses` (enum bs_config_uses: only
+ * those secrets are required); prints every error (and with
+ * print_warnings every warning) as FILE:LINE:COL to stderr. Returns 0 on
+ * success (cfg loaded), -1 on errors (cfg released). */
+int bs_load_config_or_report(const char *path, unsigned uses,
+    struct bs_config *cfg, int print_warnings);
 
 /* Reads a whole file (at most max bytes); returns malloc'd buffer or NULL
  * with a message on stderr. */

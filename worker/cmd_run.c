@@ -58,15 +58,15 @@ bs_cmd_run(int argc, char **argv)
 		    argv[optind]);
 		return 2;
 	}
+	enum bs_app_mode mode = strcmp(cmd, "serve") == 0 ? BS_MODE_SERVE :
+	    strcmp(cmd, "work") == 0 ? BS_MODE_WORK : BS_MODE_RUN;
 	struct bs_config *cfg = xcalloc(1, sizeof(*cfg));
-	if (bs_load_config_or_report(path, cfg, 1) != 0) {
+	if (bs_load_config_or_report(path, bs_app_config_uses(mode), cfg, 1) != 0) {
 		free(cfg);
 		return 1;
 	}
 	if (cfg->log_level)
 		bs_log_parse_level(cfg->log_level, &bs_log_threshold);
-	enum bs_app_mode mode = strcmp(cmd, "serve") == 0 ? BS_MODE_SERVE :
-	    strcmp(cmd, "work") == 0 ? BS_MODE_WORK : BS_MODE_RUN;
 	int rc = bs_app_main(mode, cfg, path);
 	bs_config_release(cfg);
 	free(cfg);
@@ -196,7 +196,7 @@ bs_cmd_check(int argc, char **argv)
 		return 2;
 	}
 	struct bs_config cfg;
-	if (bs_load_config_or_report(path, &cfg, 1) != 0)
+	if (bs_load_config_or_report(path, BS_USES_ALL, &cfg, 1) != 0)
 		return 1;
 	int rc = 0;
 	if (explain)
@@ -269,7 +269,7 @@ bs_cmd_scan(int argc, char **argv)
 	struct bs_config cfg;
 	int have_cfg = 0;
 	if (path) {
-		if (bs_load_config_or_report(path, &cfg, 0) != 0) {
+		if (bs_load_config_or_report(path, 0, &cfg, 0) != 0) {
 			free(text);
 			return 1;
 		}
@@ -457,7 +457,7 @@ static int
 replay_kept(const char *path, const char *delivery)
 {
 	struct bs_config cfg;
-	if (bs_load_config_or_report(path, &cfg, 0) != 0)
+	if (bs_load_config_or_report(path, BS_USES_REDIS, &cfg, 0) != 0)
 		return 1;
 	struct bs_keys keys;
 	bs_keys_init(&keys, cfg.redis.prefix);
@@ -548,7 +548,7 @@ bs_cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	struct bs_config cfg;
-	if (bs_load_config_or_report(path, &cfg, 0) != 0)
+	if (bs_load_config_or_report(path, BS_USES_REDIS, &cfg, 0) != 0)
 		return 1;
 	size_t len;
 	char *body = bs_read_file(argv[optind], cfg.http.max_body, &len);

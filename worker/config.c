@@ -955,13 +955,20 @@ int
 bs_config_parse(const char *name, const char *yaml, size_t len,
     struct bs_config *cfg, struct bs_diags *d)
 {
+	return bs_config_parse_for(name, yaml, len, BS_USES_ALL, cfg, d);
+}
+
+int
+bs_config_parse_for(const char *name, const char *yaml, size_t len,
+    unsigned uses, struct bs_config *cfg, struct bs_diags *d)
+{
 	memset(cfg, 0, sizeof(*cfg));
 	bs_arena_init(&cfg->arena);
 	cfg->path = bs_arena_strdup(&cfg->arena, name ? name : "config");
 	set_defaults(cfg);
 	size_t errors0 = d->errors, first = d->n;
 
-	struct ctx c = { .cfg = cfg, .d = d, .a = &cfg->arena };
+	struct ctx c = { .cfg = cfg, .d = d, .a = &cfg->arena, .uses = uses };
 	if (len > CONFIG_MAX_FILE) {
 		ERR(&c, NULL, "file too large (%zu bytes, at most %d)", len,
 		    CONFIG_MAX_FILE);
@@ -998,6 +1005,13 @@ bs_config_parse(const char *name, const char *yaml, size_t len,
 
 int
 bs_config_load(const char *path, struct bs_config *cfg, struct bs_diags *d)
+{
+	return bs_config_load_for(path, BS_USES_ALL, cfg, d);
+}
+
+int
+bs_config_load_for(const char *path, unsigned uses, struct bs_config *cfg,
+    struct bs_diags *d)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	FILE *f = path ? fopen(path, "rb") : NULL;
@@ -1041,7 +1055,7 @@ bs_config_load(const char *path, struct bs_config *cfg, struct bs_diags *d)
 		return -1;
 	}
 	buf[n] = '\0';
-	int rc = bs_config_parse(path, buf, n, cfg, d);
+	int rc = bs_config_parse_for(path, buf, n, uses, cfg, d);
 	free(buf);
 	return rc;
 }

@@ -123,15 +123,32 @@ void bs_diags_release(struct bs_diags *d);
 /* Prints "FILE:LINE:COL: error: message" lines to f. */
 void bs_diags_print(const struct bs_diags *d, const char *file, void *f);
 
+/* What the loading command will use, so that only the secrets it needs are
+ * required: `serve` needs the webhook secret, `work` the Sleuth tokens,
+ * both Redis; `stats`, `dlq` and `replay` only Redis; `check` and `run`
+ * everything. A secret the command does not use is resolved when set and
+ * neither an error nor a warning when unset. */
+enum bs_config_uses {
+	BS_USES_INGEST = 1,         /* bitbucket.secret_env */
+	BS_USES_WORKER = 2,         /* sleuth.token_env, deployments[].token_env */
+	BS_USES_REDIS = 4,          /* redis.password_env */
+	BS_USES_ALL = 7,
+};
+
 /* Loads and validates path into *cfg, resolving *_env secrets from the
  * process environment. Returns 0 when there are no errors (warnings may
  * exist), -1 otherwise; every problem is in *d. cfg must be released with
- * bs_config_release either way. */
+ * bs_config_release either way. bs_config_load is bs_config_load_for with
+ * BS_USES_ALL. */
 int bs_config_load(const char *path, struct bs_config *cfg,
     struct bs_diags *d);
+int bs_config_load_for(const char *path, unsigned uses,
+    struct bs_config *cfg, struct bs_diags *d);
 /* Same from a buffer (for tests); `name` is used in messages. */
 int bs_config_parse(const char *name, const char *yaml, size_t len,
     struct bs_config *cfg, struct bs_diags *d);
+int bs_config_parse_for(const char *name, const char *yaml, size_t len,
+    unsigned uses, struct bs_config *cfg, struct bs_diags *d);
 void bs_config_release(struct bs_config *cfg);
 
 /* Calls fn with the path of every key the loader accepts, in table order:

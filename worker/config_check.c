@@ -275,12 +275,15 @@ check_secrets(struct ctx *c)
 
 	cfg->bitbucket.secret = bad[0] ? NULL :
 	    env_value(c, cfg->bitbucket.secret_env);
-	if (!bad[0] && !cfg->bitbucket.secret && !cfg->bitbucket.allow_unsigned)
+	bool ingest = c->uses & BS_USES_INGEST;
+	if (!ingest || bad[0] || cfg->bitbucket.secret) {
+		/* not needed by this command, reported, or set */
+	} else if (!cfg->bitbucket.allow_unsigned)
 		ERR(c, node_at(c, "bitbucket", "secret_env"), "environment variable "
 		    "%s (bitbucket.secret_env) is not set: set it, or allow "
 		    "unsigned deliveries with bitbucket.allow_unsigned: true",
 		    cfg->bitbucket.secret_env);
-	else if (!bad[0] && !cfg->bitbucket.secret)
+	else
 		WARN(c, node_at(c, "bitbucket", "allow_unsigned"), "environment "
 		    "variable %s (bitbucket.secret_env) is not set: with "
 		    "allow_unsigned: true every delivery is accepted without a "
@@ -288,14 +291,17 @@ check_secrets(struct ctx *c)
 
 	if (cfg->redis.password_env && !bad[2]) {
 		cfg->redis.password = env_value(c, cfg->redis.password_env);
-		if (!cfg->redis.password)
+		if (!cfg->redis.password && (c->uses & BS_USES_REDIS))
 			ERR(c, node_at(c, "redis", "password_env"), "environment "
 			    "variable %s (redis.password_env) is not set",
 			    cfg->redis.password_env);
 	}
 
 	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
-	bool global_reported = bad[1], global_needed = false;
+	/* A command that registers nothing needs no token: unset ones are
+	 * neither errors nor warnings there. */
+	bool worker = c->uses & BS_USES_WORKER;
+	bool global_reported = bad[1] || !worker, global_needed = false;
 	for (size_t i = 0; i < cfg->n_deployments; i++) {
 		struct bs_deployment *d = &cfg->deployments[i];
 		const struct bs_ynode *tn = d->token_env ?
@@ -314,6 +320,8 @@ check_secrets(struct ctx *c)
 		}
 		if (!d->token_env)
 			global_needed = true;
+		if (!worker)
+			continue;
 		if (dep_dry(cfg, d)) {
 			if (d->token_env && !d->token)
 				WARN(c, tn, "environment variable %s (deployments[%zu]."

@@ -31,6 +31,7 @@ struct ctx {
 	struct bs_ynode *root;
 	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
 	size_t *dep_index;                  /* its index in the yaml list */
+	unsigned uses;                      /* enum bs_config_uses */
 };
 
 /* Adds a diagnostic at node `at` (NULL: not tied to a place). */

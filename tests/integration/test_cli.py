@@ -166,6 +166,37 @@ def test_run_refuses_an_unsafe_config():
     assert rc == 1 and "sleuth.token_env: must name an environment variable" in err, err
 
 
+def test_each_command_needs_only_its_own_secrets():
+    """serve holds no Sleuth token, work no webhook secret, and the operator's
+    stats and dlq need neither: a push still goes the whole way."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    cfg = H.make_config(redis.port, sleuth.url, DEPLOY)
+    serve = H.Bitsleuth(cfg, mode="serve", env_extra={"BS_IT_TOKEN": ""})
+    work = H.Bitsleuth(cfg, mode="work", env_extra={"BS_IT_SECRET": ""})
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        st, js, raw, _ = serve.post("repo:push", body, delivery="{split-1}")
+        assert st == 202, raw
+        H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registered by the worker")
+        assert sleuth.requests[0]["headers"].get("authorization") == "Bearer " + H.TOKEN
+        bare = {"BS_IT_SECRET": "", "BS_IT_TOKEN": ""}
+        for args in (("stats",), ("dlq", "list")):
+            rc, out, err = run(*args, "-c", serve.config, env=bare)
+            assert rc == 0, (args, out, err)
+            assert "not set" not in err, (args, err)
+        # run needs both, and says so.
+        rc, out, err = run("run", "-c", serve.config, env={"BS_IT_TOKEN": ""})
+        assert rc == 1 and "BS_IT_TOKEN (sleuth.token_env) is not set" in err, err
+    finally:
+        serve.stop()
+        work.stop()
+        serve.assert_clean_log()
+        work.assert_clean_log()
+        sleuth.close()
+        redis.close()
+
+
 def test_scan():
     rc, out, _ = run("scan", "Fix SHOP-12 and OPS-7; not ABC-0 or xABC-1")
     assert rc == 0 and out.split() == ["SHOP-12", "OPS-7"], out

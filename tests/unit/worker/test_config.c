@@ -770,6 +770,61 @@ main(void)
 		unsetenv("BS_TEST_UNSET");
 	}
 
+	TEST("each command needs only the secrets it uses") {
+		const char *yaml =
+		    "sleuth: {token_env: BS_TEST_TOK}\n"
+		    "redis: {password_env: BS_TEST_RPW}\n"
+		    "deployments:\n"
+		    "  - {org: a, deployment: b, repository: a/b, branch: m, "
+		    "environment: p}\n"
+		    "  - {org: a, deployment: c, repository: a/b, branch: m, "
+		    "environment: q, token_env: BS_TEST_TOK2}\n";
+		unsetenv("BITBUCKET_WEBHOOK_SECRET");
+		unsetenv("BS_TEST_TOK");
+		unsetenv("BS_TEST_TOK2");
+		unsetenv("BS_TEST_RPW");
+		struct {
+			unsigned uses;
+			size_t errors;
+			const char *first;
+		} cases[] = {
+			{ BS_USES_ALL, 4, "BITBUCKET_WEBHOOK_SECRET" },
+			{ BS_USES_INGEST | BS_USES_REDIS, 2, "BITBUCKET_WEBHOOK_SECRET" },
+			{ BS_USES_WORKER | BS_USES_REDIS, 3, "BS_TEST_TOK" },
+			{ BS_USES_REDIS, 1, "BS_TEST_RPW" },
+			{ 0, 0, NULL },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			bs_config_release(&cfg);
+			bs_diags_release(&diags);
+			bs_diags_init(&diags);
+			int rc = bs_config_parse_for("t.yaml", yaml, strlen(yaml),
+			    cases[i].uses, &cfg, &diags);
+			CHECK_INT(rc, cases[i].errors ? -1 : 0);
+			CHECK_INT(diags.errors, cases[i].errors);
+			/* What a command does not use is not even a warning. */
+			CHECK_INT(diags.warnings, 0);
+			if (cases[i].first)
+				CHECK(find(cases[i].first) != NULL);
+			if (!(cases[i].uses & BS_USES_INGEST))
+				CHECK(find("BITBUCKET_WEBHOOK_SECRET") == NULL);
+			if (!(cases[i].uses & BS_USES_WORKER))
+				CHECK(find("BS_TEST_TOK") == NULL);
+		}
+		/* Set secrets are resolved whatever the command uses. */
+		setenv("BITBUCKET_WEBHOOK_SECRET", "s3cret", 1);
+		setenv("BS_TEST_TOK", "t1", 1);
+		bs_config_release(&cfg);
+		bs_diags_release(&diags);
+		bs_diags_init(&diags);
+		CHECK_INT(bs_config_parse_for("t.yaml", yaml, strlen(yaml), 0, &cfg,
+		    &diags), 0);
+		CHECK_STR(cfg.bitbucket.secret, "s3cret");
+		CHECK_STR(cfg.sleuth.token, "t1");
+		unsetenv("BS_TEST_TOK");
+		setenv("SLEUTH_API_TOKEN", "tok", 1);
+	}
+
 	TEST("a secret written into a *_env key is refused") {
 		/* Valid variable-name syntax, but no such variable and it reads
 		 * like a token: an error even where an unset variable is legal. */
