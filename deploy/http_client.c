@@ -403,6 +403,11 @@ bs_http_new(struct event_base *base)
 		curl_global_cleanup();
 		return NULL;
 	}
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	if (vi && !(vi->features & CURL_VERSION_ASYNCHDNS))
+		log_warn("http: this libcurl resolves names synchronously: a slow DNS "
+		    "answer for sleuth.base_url blocks the event loop (use an IP, or "
+		    "a libcurl built with the threaded resolver or c-ares)");
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);

@@ -408,8 +408,32 @@ contains_ci(const char *hay, size_t n, const char *needle)
 	return false;
 }
 
+static bool
+is_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Case-insensitive search for needle as a whole word in hay[0..n): "sha"
+ * in "the sha exists" or "SHA abc123", not in "shared" or "marshal". */
+static bool
+contains_word_ci(const char *hay, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+	for (size_t i = 0; hay && i + m <= n; i++)
+		if (strncasecmp(hay + i, needle, m) == 0 &&
+		    (i == 0 || !is_alnum((unsigned char)hay[i - 1])) &&
+		    (i + m == n || !is_alnum((unsigned char)hay[i + m])))
+			return true;
+	return false;
+}
+
 /* A 400 saying Sleuth cannot see the sha (yet): its repository sync may
- * lag behind Bitbucket, so this is worth a slow retry. */
+ * lag behind Bitbucket, so this is worth a slow retry. Sleuth's documented
+ * wording is "unable to validate if the sha exists in the remote system"
+ * (older docs: "SHA doesn't exist"); the word "sha" (or "commit") must be
+ * there as a word, so that e.g. "Environment 'shared' does not exist"
+ * stays a dead letter at once. */
 static bool
 sha_not_found(const char *body, size_t n)
 {
@@ -417,7 +441,8 @@ sha_not_found(const char *body, size_t n)
 		"not found", "unable to validate", "doesn't exist",
 		"does not exist", "doesn\xE2\x80\x99t exist", "not validated",
 	};
-	if (!contains_ci(body, n, "sha"))
+	if (!contains_word_ci(body, n, "sha") &&
+	    !contains_word_ci(body, n, "commit"))
 		return false;
 	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
 		if (contains_ci(body, n, phrases[i]))

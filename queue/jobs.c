@@ -416,14 +416,14 @@ pk_ok(int rc)
 
 void
 bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k, const char *id,
-    const struct bs_finish_rec *recs, size_t n, long long registered,
-    long long dead_maxlen, bs_done_cb *cb, void *arg)
+    const char *consumer, const struct bs_finish_rec *recs, size_t n,
+    long long registered, long long dead_maxlen, bs_done_cb *cb, void *arg)
 {
 	if (n > JOBS_MAX_RECS) {
 		cb(0, "too many finish records", arg);
 		return;
 	}
-	size_t argc = 9;
+	size_t argc = 10;
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i].n_fields == 0 || recs[i].n_fields > JOBS_MAX_FIELDS ||
 		    (recs[i].kind != BS_FINISH_RETRY && recs[i].kind != BS_FINISH_DEAD)) {
@@ -451,6 +451,7 @@ bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k, const char *id,
 	ARGS(nums[0]);
 	ARGS(nums[1]);
 	ARGS(nums[2]);
+	ARGS(consumer ? consumer : "");
 	for (size_t i = 0; i < n; i++) {
 		const struct bs_finish_rec *rec = &recs[i];
 		if (rec->kind == BS_FINISH_RETRY) {

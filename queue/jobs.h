@@ -111,11 +111,14 @@ typedef void bs_done_cb(int ok, const char *err, void *arg);
 /* In one script: ZADD each RETRY record to {p}:retry, XADD each DEAD record
  * to {p}:dead (capped at dead_maxlen, approximately), XACK and XDEL the
  * entry `id`, and count registered/retried/dead in {p}:stats. With n == 0
- * it is a plain acknowledgement. If the entry was already acknowledged
- * (another worker claimed and finished it) nothing is written and ok=1. */
+ * it is a plain acknowledgement. If the entry was already acknowledged, or
+ * `consumer` is given and the entry is no longer pending for it (another
+ * worker claimed it and owns its outcome now), nothing is written and ok=1.
+ * Safe to repeat after a timeout: a finish that did run is not redone. */
 void bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k,
-    const char *id, const struct bs_finish_rec *recs, size_t n,
-    long long registered, long long dead_maxlen, bs_done_cb *cb, void *arg);
+    const char *id, const char *consumer, const struct bs_finish_rec *recs,
+    size_t n, long long registered, long long dead_maxlen, bs_done_cb *cb,
+    void *arg);
 
 /* Moves up to max retry records due at now_ms back into {p}:jobs (one
  * script); cb's ok = number moved (>= 0), or -1 on error. */

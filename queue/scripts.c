@@ -13,7 +13,11 @@
  * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
  *       nothing), 6 maxlen (0: none), 7 has content key, 8 raw headers,
  *       9 raw body, 10 received unix ms
- * Returns {"dup", first_id} or {"queued", new_id}. */
+ * Returns {"dup", first_id} or {"queued", new_id}, or the error QUEUEFULL
+ * (nothing written) when the stream already holds maxlen entries. The
+ * stream is never trimmed: finished entries are XDELed, so every entry in
+ * it is a job not yet done, and trimming would drop acknowledged
+ * deliveries; refusing makes ingest answer 503 so that Bitbucket resends. */
 struct bs_redis_script bs_script_enqueue = { .source =
 	"local id = redis.call('GET', KEYS[2])\n"
 	"if not id and ARGV[7] == '1' then id = redis.call('GET', KEYS[3]) end\n"
@@ -22,13 +26,13 @@ struct bs_redis_script bs_script_enqueue = { .source =
 	"  return {'dup', id}\n"
 	"end\n"
 	"local maxlen = tonumber(ARGV[6]) or 0\n"
-	"if maxlen > 0 then\n"
-	"  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*',\n"
-	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
-	"else\n"
-	"  id = redis.call('XADD', KEYS[1], '*',\n"
-	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
+	"if maxlen > 0 and redis.call('XLEN', KEYS[1]) >= maxlen then\n"
+	"  redis.call('HINCRBY', KEYS[5], 'refused_full', 1)\n"
+	"  return redis.error_reply('QUEUEFULL jobs stream holds ' .. maxlen ..\n"
+	"    ' unfinished jobs (queue.max_stream)')\n"
 	"end\n"
+	"id = redis.call('XADD', KEYS[1], '*',\n"
+	"  'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
 	"redis.call('SET', KEYS[2], id, 'EX', ARGV[4])\n"
 	"if ARGV[7] == '1' then redis.call('SET', KEYS[3], id, 'EX', ARGV[4]) end\n"
 	"local rawttl = tonumber(ARGV[5]) or 0\n"
@@ -42,22 +46,31 @@ struct bs_redis_script bs_script_enqueue = { .source =
 };
 
 /* claim: XAUTOCLAIM (Redis 7 reply: next, entries, deleted ids) plus the
- * exact delivery count of each claimed entry from XPENDING.
+ * exact delivery count of each claimed entry from XPENDING. One XAUTOCLAIM
+ * looks at no more than COUNT*10 pending entries, so the script follows the
+ * cursor (at most 16 rounds): stale entries behind many live ones of busy
+ * workers are still found, not only those at the head of the PEL.
  * KEYS: 1 jobs, 2 stats
  * ARGV: 1 group, 2 consumer, 3 min idle ms, 4 count
  * Returns { {id, {f, v, ...}, delivered}, ... }; entries deleted from the
  * stream meanwhile (nil fields) are skipped. */
 struct bs_redis_script bs_script_claim = { .source =
-	"local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3],\n"
-	"  '0-0', 'COUNT', ARGV[4])\n"
+	"local want = tonumber(ARGV[4])\n"
 	"local out = {}\n"
-	"for _, e in ipairs(r[2]) do\n"
-	"  if type(e) == 'table' and type(e[2]) == 'table' then\n"
-	"    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)\n"
-	"    local n = 2\n"
-	"    if p[1] then n = p[1][4] end\n"
-	"    out[#out + 1] = {e[1], e[2], n}\n"
+	"local cursor = '0-0'\n"
+	"for _ = 1, 16 do\n"
+	"  local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3],\n"
+	"    cursor, 'COUNT', want - #out)\n"
+	"  for _, e in ipairs(r[2]) do\n"
+	"    if type(e) == 'table' and type(e[2]) == 'table' then\n"
+	"      local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)\n"
+	"      local n = 2\n"
+	"      if p[1] then n = p[1][4] end\n"
+	"      out[#out + 1] = {e[1], e[2], n}\n"
+	"    end\n"
 	"  end\n"
+	"  cursor = r[1]\n"
+	"  if cursor == '0-0' or #out >= want then break end\n"
 	"end\n"
 	"if #out > 0 then redis.call('HINCRBY', KEYS[2], 'redelivered', #out) end\n"
 	"return out\n"
@@ -66,14 +79,18 @@ struct bs_redis_script bs_script_claim = { .source =
 /* finish: acknowledge an entry and store its successors, in one step.
  * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats
  * ARGV: 1 group, 2 entry id, 3 registered count, 4 dead maxlen (0: none),
- *       5 number of records, then per record either
+ *       5 number of records, 6 consumer ("" : any), then per record either
  *         "retry", due ms, member (msgpack array [f1, v1, f2, v2 ...])
  *         "dead", 2n, f1, v1, ... fn, vn
- * Returns 1, or 0 when the entry was already acknowledged (nothing is
- * written then). */
+ * Returns 1, or 0 when the entry was already acknowledged or, with a
+ * consumer given, is no longer pending for that consumer (another worker
+ * claimed it after the visibility timeout and now owns its outcome; a late
+ * finish must not acknowledge it under that worker, nor put a retry of it
+ * in the retry set while it is still being worked on). Nothing is written
+ * then. */
 struct bs_redis_script bs_script_finish = { .source =
 	"local recs = {}\n"
-	"local i = 6\n"
+	"local i = 7\n"
 	"for _ = 1, tonumber(ARGV[5]) do\n"
 	"  local kind = ARGV[i]\n"
 	"  if kind == 'retry' then\n"
@@ -94,6 +111,10 @@ struct bs_redis_script bs_script_finish = { .source =
 	"  end\n"
 	"end\n"
 	"if i ~= #ARGV + 1 then return redis.error_reply('bad finish arguments') end\n"
+	"if ARGV[6] ~= '' then\n"
+	"  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
+	"  if not p[1] or p[1][2] ~= ARGV[6] then return 0 end\n"
+	"end\n"
 	"if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
 	"redis.call('XDEL', KEYS[1], ARGV[2])\n"
 	"local retried, dead = 0, 0\n"
@@ -154,8 +175,9 @@ struct bs_redis_script bs_script_promote = { .source =
 /* dead_replay: put one dead letter back into the jobs stream.
  * KEYS: 1 dead, 2 jobs, 3 replays, 4 stats
  * ARGV: 1 dead entry id, 2 actor, 3 now unix ms
- * The fields are copied unchanged except attempt, which restarts at "0"
- * (history is kept). Returns the new jobs id, or the error
+ * The fields are copied unchanged except attempt, which restarts at "0",
+ * and first_ms, which restarts at now (so retry.max_age counts from the
+ * replay, not from the first failure days ago); the history is kept. Returns the new jobs id, or the error
  * "no dead letter 'ID'". */
 struct bs_redis_script bs_script_dead_replay = { .source =
 	"local r = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
@@ -168,6 +190,7 @@ struct bs_redis_script bs_script_dead_replay = { .source =
 	"for i = 1, #f, 2 do\n"
 	"  local v = f[i + 1]\n"
 	"  if f[i] == 'attempt' then v = '0'; seen = true end\n"
+	"  if f[i] == 'first_ms' then v = ARGV[3] end\n"
 	"  args[#args + 1] = f[i]\n"
 	"  args[#args + 1] = v\n"
 	"end\n"

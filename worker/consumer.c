@@ -66,6 +66,14 @@ struct run {
 	int enriched;               /* pr_links has run */
 	int undecodable;
 	char decode_err[200];
+	/* The outcome, built once by finish_run and sent by send_finish (again
+	 * after a Redis drop: the finish script is safe to repeat). */
+	struct bs_finish_rec recs[MAX_TARGETS + 1];
+	size_t n_recs;
+	long long registered;
+	int finish_tries;
+	long long finish_until;     /* give up re-sending the finish after this */
+	struct event *finish_ev;
 };
 
 struct bs_consumer {
@@ -86,24 +94,83 @@ struct bs_consumer {
 
 
 static void kick(struct bs_consumer *c);
+static void send_finish(struct run *run);
 
 /* === Finishing a run ==================================================== */
+
+static void
+run_free(struct run *run)
+{
+	struct bs_consumer *c = run->c;
+	if (run->finish_ev)
+		event_free(run->finish_ev);
+	bs_job_release(&run->job);
+	bs_arena_release(&run->arena);
+	free(run);
+	c->busy--;
+	kick(c);
+}
+
+static void
+on_finish_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	send_finish(arg);
+}
 
 static void
 on_finished(int ok, const char *err, void *arg)
 {
 	struct run *run = arg;
 	struct bs_consumer *c = run->c;
-	if (!ok) {
-		bs_metrics_inc(&c->app->metrics, BS_M_REDIS_ERRORS);
-		log_warn("job %s: could not record its outcome (%s); it stays pending "
-		    "and will be claimed again", run->id, err ? err : "?");
+	if (ok) {
+		if (run->finish_tries > 1)
+			log_info("job %s: outcome recorded (try %d)", run->id,
+			    run->finish_tries);
+		run_free(run);
+		return;
 	}
-	bs_job_release(&run->job);
-	bs_arena_release(&run->arena);
-	free(run);
-	c->busy--;
-	kick(c);
+	bs_metrics_inc(&c->app->metrics, BS_M_REDIS_ERRORS);
+	/* A Redis drop or timeout (not a refusal by the script): the outcome
+	 * is still in memory, so record it once Redis is back instead of
+	 * leaving the entry to a claim after the whole visibility timeout and
+	 * a second Sleuth call. A finish that did run before the drop is not
+	 * redone (the script sees the entry acknowledged). Not while
+	 * draining: the entry stays pending for the next worker. */
+	long long now = bs_now_ms();
+	if ((err == bs_redis_err_down || err == bs_redis_err_timeout) &&
+	    !c->stopping && c->app->redis && now < run->finish_until) {
+		if (!run->finish_ev)
+			run->finish_ev = evtimer_new(c->app->base, on_finish_retry, run);
+		if (run->finish_ev) {
+			int ms = 250 << (run->finish_tries < 3 ? run->finish_tries : 3);
+			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+			if (run->finish_tries == 1)
+				log_warn("job %s: could not record its outcome (%s); "
+				    "trying again while redis is back", run->id, err);
+			evtimer_add(run->finish_ev, &tv);
+			return;
+		}
+	}
+	log_warn("job %s: could not record its outcome (%s); it stays pending "
+	    "and will be claimed again", run->id, err ? err : "?");
+	run_free(run);
+}
+
+static void
+send_finish(struct run *run)
+{
+	struct bs_consumer *c = run->c;
+	struct bs_app *app = c->app;
+	run->finish_tries++;
+	if (!app->redis) {
+		/* Shutting down: the entry stays pending for the next worker. */
+		on_finished(0, "shutting down", run);
+		return;
+	}
+	bs_jobs_finish(app->redis, &app->keys, run->id, c->name, run->recs,
+	    run->n_recs, run->registered, app->cfg->dead.max_len, on_finished, run);
 }
 
 /* history + one attempt object, as a new JSON array string. */
@@ -170,7 +237,7 @@ finish_run(struct run *run)
 	struct bs_app *app = c->app;
 	const struct bs_config *cfg = app->cfg;
 	long long now = bs_now_ms();
-	struct bs_finish_rec recs[MAX_TARGETS + 1];
+	struct bs_finish_rec *recs = run->recs;
 	size_t n = 0;
 	long long registered = 0;
 
@@ -250,13 +317,10 @@ finish_run(struct run *run)
 		recs[n++] = (struct bs_finish_rec){ .kind = kind, .due_ms = due,
 			.fields = f, .n_fields = k };
 	}
-	if (!app->redis) {
-		/* Shutting down: the entry stays pending for the next worker. */
-		on_finished(0, "shutting down", run);
-		return;
-	}
-	bs_jobs_finish(app->redis, &app->keys, run->id, recs, n, registered,
-	    cfg->dead.max_len, on_finished, run);
+	run->n_recs = n;
+	run->registered = registered;
+	run->finish_until = now + cfg->worker.visibility_timeout_ms / 2;
+	send_finish(run);
 }
 
 static void

@@ -76,8 +76,9 @@ def test_older_retry_is_superseded_by_newer_registered_push():
         sha = (req["json"] or {}).get("sha")
         if sha == SHA_A and not first_a.is_set():
             first_a.set()
-            # Retry-After keeps A's retry away until B is surely registered.
-            return (503, "busy", {"Retry-After": "2"})
+            # Retry-After keeps A's retry away until B is surely registered
+            # (5 s: room for a slow CI machine).
+            return (503, "busy", {"Retry-After": "5"})
         return (200, "Success", {})
     sleuth.responder = responder
     bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, [WEB], extra=FAST_RETRY))
@@ -90,8 +91,8 @@ def test_older_retry_is_superseded_by_newer_registered_push():
         assert st == 202, js
         H.wait_for(lambda: sleuth.answered(200), 10, what="B registered")
         assert redis.cmd("ZCARD", key("retry")) == 1, "B must be registered before A's retry is due"
-        # A's retry comes due (>= 2 s) and must not be sent.
-        H.wait_for(lambda: queue_empty(redis), 15, what="A's retry taken and acknowledged")
+        # A's retry comes due (>= 5 s) and must not be sent.
+        H.wait_for(lambda: queue_empty(redis), 25, what="A's retry taken and acknowledged")
         H.wait_for(lambda: stats(bs)["counters"].get("superseded") == 1, 10, what="superseded counted")
         time.sleep(0.5)
         a, b = sent(sleuth, sha=SHA_A), sent(sleuth, sha=SHA_B)
@@ -121,24 +122,28 @@ def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
             return "hang"
         return (200, "Success", {})
     sleuth.responder = responder
-    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, [WEB, API], extra=FAST_RETRY))
+    # foo-web's call hangs until sleuth.timeout_ms: 8 s, far longer than
+    # foo-api needs even on a slow machine.
+    cfg = H.make_config(redis.port, sleuth.url, [WEB, API], extra=FAST_RETRY).replace(
+        "  timeout_ms: 3000", "  timeout_ms: 8000")
+    bs = H.Bitsleuth(cfg)
     try:
         t0 = time.time()
         assert bs.post("repo:push", push_body(SHA_A), delivery="{p-1}")[0] == 202
         H.wait_for(lambda: hung, 10, what="foo-web to hang")
         assert bs.post("repo:push", push_body(SHA_B), delivery="{p-2}")[0] == 202
-        # foo-api gets both pushes, in order, while foo-web hangs (timeout 3 s).
+        # foo-api gets both pushes, in order, while foo-web hangs.
         H.wait_for(lambda: len(sleuth.answered(200)) == 2, 10, what="foo-api registrations")
         took = time.time() - t0
-        assert took < 2.0, "foo-api waited for the hanging foo-web (%.1fs)" % took
+        assert took < 7.0, "foo-api waited for the hanging foo-web (%.1fs)" % took
         api = sent(sleuth, path=API_PATH)
         assert [r["json"]["sha"] for r in api] == [SHA_A, SHA_B], api
         # One foo-web registration at a time: B's waits behind the hung A.
         web = sent(sleuth, path=WEB_PATH)
         assert [r["json"]["sha"] for r in web] == [SHA_A], [r["json"]["sha"] for r in web]
         # A times out (retry), then B goes and is registered; A's retry is superseded.
-        H.wait_for(lambda: sent(sleuth, path=WEB_PATH, sha=SHA_B), 10, what="foo-web B sent after A's timeout")
-        assert time.time() - t0 >= 2.5, "foo-web B must wait for A's call to end"
+        H.wait_for(lambda: sent(sleuth, path=WEB_PATH, sha=SHA_B), 20, what="foo-web B sent after A's timeout")
+        assert time.time() - t0 >= 7.5, "foo-web B must wait for A's call to end"
         H.wait_for(lambda: queue_empty(redis), 15, what="queue empty")
         H.wait_for(lambda: stats(bs)["counters"].get("superseded") == 1, 10, what="superseded counted")
         web = sent(sleuth, path=WEB_PATH)

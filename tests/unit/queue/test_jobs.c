@@ -297,7 +297,9 @@ main(void)
 		CHECK_INT(r->calls, 1);
 		CHECK_INT(r->n, 0);
 		CHECK_STR(r->err, "");
-		CHECK(took >= 1400 && took < 1900);
+		/* No upper bound on a busy machine: an empty reply (not a
+		 * timeout) with the connection still up is the proof. */
+		CHECK(took >= 1400);
 		CHECK(bs_redis_is_up(R));
 	}
 
@@ -317,6 +319,7 @@ main(void)
 		{ "event", "repo:push", 9 },
 		{ "target", "acme/shop-api/staging", 21 },
 		{ "attempt", "5", 1 },
+		{ "first_ms", "1764065000000", 13 },
 		{ "history", "[{\"status\":400}]", 16 },
 		{ "reason", "sleuth said 400: bad environment", 32 },
 	};
@@ -324,10 +327,10 @@ main(void)
 	TEST("finish: retry and dead records, ack and delete") {
 		struct bs_finish_rec recs[] = {
 			{ BS_FINISH_RETRY, now - 1, retry_f, 7 },
-			{ BS_FINISH_DEAD, 0, dead_f, 7 },
+			{ BS_FINISH_DEAD, 0, dead_f, 8 },
 		};
 		struct done_res d = { 0 };
-		bs_jobs_finish(R, &K, first_id, recs, 2, 3, 1000, on_done, &d);
+		bs_jobs_finish(R, &K, first_id, NULL, recs, 2, 3, 1000, on_done, &d);
 		wait_calls(&d.calls, 1);
 		CHECK_INT(d.calls, 1);
 		CHECK_INT(d.ok, 1);
@@ -344,9 +347,9 @@ main(void)
 	}
 
 	TEST("finish of an already acknowledged entry writes nothing") {
-		struct bs_finish_rec recs[] = { { BS_FINISH_DEAD, 0, dead_f, 7 } };
+		struct bs_finish_rec recs[] = { { BS_FINISH_DEAD, 0, dead_f, 8 } };
 		struct done_res d = { 0 };
-		bs_jobs_finish(R, &K, first_id, recs, 1, 1, 1000, on_done, &d);
+		bs_jobs_finish(R, &K, first_id, NULL, recs, 1, 1, 1000, on_done, &d);
 		wait_calls(&d.calls, 1);
 		CHECK_INT(d.calls, 1);
 		CHECK_INT(d.ok, 1);
@@ -356,7 +359,7 @@ main(void)
 		/* Malformed records are refused before anything is sent. */
 		struct bs_finish_rec bad[] = { { BS_FINISH_DEAD, 0, dead_f, 0 } };
 		struct done_res e = { 0 };
-		bs_jobs_finish(R, &K, first_id, bad, 1, 0, 0, on_done, &e);
+		bs_jobs_finish(R, &K, first_id, NULL, bad, 1, 0, 0, on_done, &e);
 		CHECK_INT(e.calls, 1);
 		CHECK_INT(e.ok, 0);
 		CHECK_STR(e.err, "bad finish record");
@@ -425,9 +428,23 @@ main(void)
 		CHECK_INT(c2.delivered[0], 2);
 		CHECK_STR(c2.target[0], "acme/shop-web/production");
 		CHECK_INT(stat_of("redelivered"), 1);
+		/* The first consumer comes back late: it no longer owns the
+		 * entry, so its finish (here a retry record) writes nothing. */
+		struct bs_field lf[] = { { "job", "x", 1 }, { "target", "late", 4 } };
+		struct bs_finish_rec late = { .kind = BS_FINISH_RETRY, .due_ms = 1,
+			.fields = lf, .n_fields = 2 };
+		struct done_res l = { 0 };
+		long long retry_before = q_int("ZCARD %s", K.retry);
+		bs_jobs_finish(R, &K, id, "w-dead", &late, 1, 1, 0, on_done, &l);
+		wait_calls(&l.calls, 1);
+		CHECK_INT(l.calls, 1);
+		CHECK_INT(l.ok, 1);
+		CHECK_INT(q_int("XLEN %s", K.jobs), 1);
+		CHECK_INT(q_int("ZCARD %s", K.retry), retry_before);
+		CHECK_INT(stat_of("registered"), 3);
 		/* w2 now owns it and acknowledges it. */
 		struct done_res d = { 0 };
-		bs_jobs_finish(R, &K, id, NULL, 0, 1, 0, on_done, &d);
+		bs_jobs_finish(R, &K, id, "w2", NULL, 0, 1, 0, on_done, &d);
 		wait_calls(&d.calls, 1);
 		CHECK_INT(d.ok, 1);
 		CHECK_INT(q_int("XLEN %s", K.jobs), 0);
@@ -520,7 +537,7 @@ main(void)
 		struct bs_admin_entry e;
 		CHECK_INT(bs_admin_dead_get(C, &K, dead_id, &e, err, sizeof(err)), 0);
 		CHECK_STR(e.id, dead_id);
-		CHECK_INT(e.n_fields, 7);
+		CHECK_INT(e.n_fields, 8);
 		bs_admin_entry_release(&e);
 		CHECK_INT(bs_admin_dead_get(C, &K, "1-1", &e, err, sizeof(err)), -1);
 		CHECK_STR(err, "no dead letter '1-1'");
@@ -535,18 +552,23 @@ main(void)
 		CHECK(x && x->elements == 1);
 		if (x && x->elements == 1) {
 			const redisReply *fv = x->element[0]->element[1];
-			int saw_attempt = 0, saw_history = 0;
+			int saw_attempt = 0, saw_history = 0, saw_first = 0;
 			for (size_t i = 0; i + 1 < fv->elements; i += 2) {
 				if (strcmp(fv->element[i]->str, "attempt") == 0) {
 					CHECK_STR(fv->element[i + 1]->str, "0");
 					saw_attempt = 1;
+				}
+				if (strcmp(fv->element[i]->str, "first_ms") == 0) {
+					/* max_age counts from the replay */
+					CHECK_STR(fv->element[i + 1]->str, "1764065000999");
+					saw_first = 1;
 				}
 				if (strcmp(fv->element[i]->str, "history") == 0) {
 					CHECK_STR(fv->element[i + 1]->str, "[{\"status\":400}]");
 					saw_history = 1;
 				}
 			}
-			CHECK(saw_attempt && saw_history);
+			CHECK(saw_attempt && saw_history && saw_first);
 		}
 		freeReplyObject(x);
 		x = redisCommand(C, "XRANGE %s - +", K.replays);
@@ -598,6 +620,60 @@ main(void)
 		CHECK_INT(c.calls, 1);
 		CHECK_INT(c.n, 0);
 		CHECK_STR(c.err, "");
+	}
+
+	TEST("a full jobs stream refuses the delivery; nothing is trimmed") {
+		struct enq_res a = { 0 }, b = { 0 };
+		struct bs_enqueue e = { .delivery = "d-full-1", .job = jbuf,
+			.job_len = jlen, .maxlen = 1 };
+		long long before = q_int("XLEN %s", K.jobs);
+		bs_jobs_enqueue(R, &K, &e, on_enq, &a);
+		wait_calls(&a.calls, 1);
+		if (before == 0)
+			CHECK_INT(a.st, BS_ENQ_QUEUED);
+		e.delivery = "d-full-2";
+		bs_jobs_enqueue(R, &K, &e, on_enq, &b);
+		wait_calls(&b.calls, 1);
+		CHECK_INT(b.calls, 1);
+		CHECK_INT(b.st, BS_ENQ_FAILED);
+		CHECK(strstr(b.err, "QUEUEFULL") != NULL);
+		CHECK_INT(q_int("XLEN %s", K.jobs), before ? before : 1);
+		char seen[256];
+		snprintf(seen, sizeof(seen), "%sd-full-2", K.seen);
+		CHECK_INT(q_int("EXISTS %s", seen), 0);  /* Bitbucket's resend is new */
+		CHECK_INT(stat_of("refused_full"), 1);
+	}
+
+	TEST("claim finds a stale entry behind many live ones") {
+		/* One XAUTOCLAIM with COUNT 1 looks at 10 PEL entries only: the
+		 * stale one sits behind 12 that live workers hold. */
+		char ids[13][64];
+		freeReplyObject(redisCommand(C, "XGROUP CREATE %s %s $ MKSTREAM", K.jobs,
+		    K.group));
+		for (int i = 0; i < 13; i++) {
+			redisReply *x = redisCommand(C, "XADD %s * job x delivery d-live-%d",
+			    K.jobs, i);
+			snprintf(ids[i], sizeof(ids[i]), "%s", x && x->str ? x->str : "");
+			freeReplyObject(x);
+		}
+		redisReply *x = redisCommand(C, "XREADGROUP GROUP %s w-stale COUNT 100 "
+		    "STREAMS %s >", K.group, K.jobs);
+		freeReplyObject(x);
+		bs_test_run_for(base, 350);
+		for (int i = 0; i < 12; i++) {
+			x = redisCommand(C, "XCLAIM %s %s w-live 0 %s JUSTID", K.jobs,
+			    K.group, ids[i]);
+			freeReplyObject(x);
+		}
+		struct ent_res c1;
+		memset(&c1, 0, sizeof(c1));
+		bs_jobs_claim(R, &K, "w-claimer", 300, 1, on_entries, &c1);
+		wait_calls(&c1.calls, 1);
+		CHECK_INT(c1.calls, 1);
+		CHECK_STR(c1.err, "");
+		CHECK_INT(c1.n, 1);
+		if (c1.n == 1)
+			CHECK_STR(c1.ids[0], ids[12]);
 	}
 
 	TEST("operations while redis is down fail at once, exactly once") {
