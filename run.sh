@@ -20,7 +20,7 @@ if ! redis-cli -u "$url" ping >/dev/null 2>&1; then
   mkdir -p .run/redis
   echo "starting redis-server on 127.0.0.1:$port (data in .run/redis, AOF on)" >&2
   redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/.run/redis" \
-    --appendonly yes --daemonize yes --logfile "$PWD/.run/redis/redis.log"
+    --appendonly yes --appendfsync always --daemonize yes --logfile "$PWD/.run/redis/redis.log"
   for _ in $(seq 50); do redis-cli -u "$url" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 

@@ -306,10 +306,18 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 	    bs_isotime_utc(job->received_ms, date, sizeof(date)) == 0)
 		put_kv(g, "date", date);
 
+	/* The author of the deployed commit when the payload lists it (the
+	 * newest commit is first, but a change may list older ones only), else
+	 * the newest commit's, else the pusher's. */
 	const char *email = NULL;
-	if (ch && ch->n_commits > 0 && known(ch->commits[0].author.email))
+	for (size_t i = 0; ch && i < ch->n_commits && !email; i++)
+		if (known(ch->commits[i].hash) && strcmp(ch->commits[i].hash,
+		    t->sha) == 0 && known(ch->commits[i].author.email))
+			email = ch->commits[i].author.email;
+	if (!email && ch && ch->n_commits > 0 &&
+	    known(ch->commits[0].author.email))
 		email = ch->commits[0].author.email;
-	else if (known(ev->actor.email))
+	if (!email && known(ev->actor.email))
 		email = ev->actor.email;
 	if (email)
 		put_kv(g, "email", email);

@@ -30,6 +30,7 @@ SECRET = "it-secret-Gkvl$k"
 TOKEN = "sleuth-test-token"
 
 _procs = []
+_dirs = []   # temp dirs of bitsleuth processes, removed at exit (BS_IT_KEEP=1 keeps them)
 
 
 def _cleanup():
@@ -40,6 +41,9 @@ def _cleanup():
                 p.wait(timeout=5)
             except Exception:
                 pass
+    if not os.environ.get("BS_IT_KEEP"):
+        while _dirs:
+            shutil.rmtree(_dirs.pop(), ignore_errors=True)
 
 
 atexit.register(_cleanup)
@@ -296,6 +300,8 @@ def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
 class Bitsleuth:
     def __init__(self, config_text, mode="run", env_extra=None, workdir=None, consumer=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="bs-it-")
+        if not workdir:
+            _dirs.append(self.dir)
         self.config = os.path.join(self.dir, "bitsleuth.yaml")
         with open(self.config, "w") as f:
             f.write(config_text)

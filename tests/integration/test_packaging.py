@@ -98,6 +98,8 @@ def test_image_config_passes_check():
 def test_compose_file_is_valid_and_consistent():
     text = open(COMPOSE).read()
     assert re.search(r'--appendonly", "yes"', text), "Redis in compose must have AOF on"
+    # 202 means on disk: fsync before Redis answers the enqueue.
+    assert re.search(r'--appendfsync", "always"', text), "compose Redis must fsync every write"
     assert '"8080:8080"' in text
     assert "stop_signal: SIGTERM" in text
     assert "BITBUCKET_WEBHOOK_SECRET: ${BITBUCKET_WEBHOOK_SECRET:?" in text

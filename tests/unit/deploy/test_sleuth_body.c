@@ -113,9 +113,10 @@ dep(const char *env)
 	return d;
 }
 
-/* Compares the body to the golden file (its trailing newline ignored). */
+/* Compares the body to the golden file (its trailing newline ignored);
+ * with report, a difference is printed. */
 static int
-golden_eq(const char *name, const char *body, size_t len)
+golden_cmp(const char *name, const char *body, size_t len, int report)
 {
 	char path[1024];
 	const char *src = getenv("BS_SOURCE_DIR");
@@ -130,11 +131,17 @@ golden_eq(const char *name, const char *body, size_t len)
 	while (glen > 0 && (g[glen - 1] == '\n' || g[glen - 1] == '\r'))
 		g[--glen] = '\0';
 	int ok = glen == len && memcmp(g, body, len) == 0;
-	if (!ok)
+	if (!ok && report)
 		fprintf(stderr, "golden %s differs:\n got: %.*s\nwant: %s\n", name,
 		    (int)len, body, g);
 	free(g);
 	return ok;
+}
+
+static int
+golden_eq(const char *name, const char *body, size_t len)
+{
+	return golden_cmp(name, body, len, 1);
 }
 
 static size_t
@@ -205,6 +212,35 @@ main(void)
 		/* NULL opts behave like defaults */
 		body = bs_sleuth_body(&job, &t, NULL, &len);
 		CHECK(golden_eq("truncated.json", body, len));
+		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: email is the deployed commit's author, else newest, else pusher") {
+		struct bs_job job;
+		cloud_push(&job);
+		struct bs_deployment d = dep("production");
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"email\":\"jane@example.com\"") != NULL);
+		free(body);
+		/* the deployed sha is the older listed commit: its author */
+		t.sha = SHA_PREV;
+		body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"email\":\"bob@example.com\"") != NULL);
+		free(body);
+		/* a sha the list does not hold: the newest commit's author */
+		t.sha = SHA_2;
+		body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"email\":\"jane@example.com\"") != NULL);
+		free(body);
+		/* no commit emails: the pusher */
+		job.ev.changes[0].commits[0].author.email = NULL;
+		job.ev.changes[0].commits[1].author.email = NULL;
+		body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"email\":\"actor@example.com\"") != NULL);
 		free(body);
 		bs_job_release(&job);
 	}
@@ -345,7 +381,7 @@ main(void)
 		char *body = bs_sleuth_body(&job, &t, &o, &len);
 		CHECK(golden_eq("minimal.json", body, len));
 		/* and a wrong golden must not match */
-		CHECK(!golden_eq("truncated.json", body, len));
+		CHECK(!golden_cmp("truncated.json", body, len, 0));
 		free(body);
 		bs_job_release(&job);
 	}
@@ -520,6 +556,14 @@ main(void)
 		const char *other = "date format isn't valid";
 		CHECK_INT(bs_sleuth_classify(400, other, strlen(other)),
 		    BS_OUTCOME_DEAD);
+		/* "sha" must be a word: an environment called "shared" is not a
+		 * missing commit */
+		const char *shared = "Environment 'shared' does not exist";
+		CHECK_INT(bs_sleuth_classify(400, shared, strlen(shared)),
+		    BS_OUTCOME_DEAD);
+		const char *cnf = "Commit not found";
+		CHECK_INT(bs_sleuth_classify(400, cnf, strlen(cnf)),
+		    BS_OUTCOME_RETRY_SLOW);
 		const char *nosha = "branch not found";
 		CHECK_INT(bs_sleuth_classify(400, nosha, strlen(nosha)),
 		    BS_OUTCOME_DEAD);
