@@ -185,18 +185,15 @@ static const unsigned char span[S_N][2] = {
 	[S_PR_HTML] = { F_PR_URL, F_PR_URL },
 };
 
-/* How a required value was last seen. */
-enum { SEEN_NONE = 0, SEEN_OK, SEEN_WRONG };
-
 struct cloud {
 	struct bs_event *ev;
 	const struct bs_parse_limits *lim;
 	char *s[F_NSTR];
 	bool root;                   /* top-level value is an object */
-	unsigned char full_name;     /* SEEN_* of repository.full_name */
-	unsigned char push;          /* SEEN_* of push (object) */
-	unsigned char changes;       /* SEEN_* of push.changes (array) */
-	unsigned char pr;            /* SEEN_* of pullrequest (object) */
+	unsigned char full_name;     /* BS_JSON_SEEN_* of repository.full_name */
+	unsigned char push;          /* BS_JSON_SEEN_* of push (object) */
+	unsigned char changes;       /* BS_JSON_SEEN_* of push.changes (array) */
+	unsigned char pr;            /* BS_JSON_SEEN_* of pullrequest (object) */
 	bool id_wrong;               /* pullrequest.id is not a number */
 	bool new_obj, old_obj;       /* change.new / change.old are objects */
 	bool created, closed, forced, truncated;
@@ -215,15 +212,15 @@ clear_state(struct cloud *c, int state)
 		    (size_t)(span[state][1] - span[state][0] + 1) * sizeof(char *));
 	switch (state) {
 	case S_REPO:
-		c->full_name = SEEN_NONE;
+		c->full_name = BS_JSON_SEEN_NONE;
 		break;
 	case S_PUSH:
-		c->push = SEEN_NONE;
-		c->changes = SEEN_NONE;
+		c->push = BS_JSON_SEEN_NONE;
+		c->changes = BS_JSON_SEEN_NONE;
 		c->ev->n_changes = 0;
 		break;
 	case S_CHANGES:
-		c->changes = SEEN_NONE;
+		c->changes = BS_JSON_SEEN_NONE;
 		c->ev->n_changes = 0;
 		break;
 	case S_CHANGE:
@@ -245,7 +242,7 @@ clear_state(struct cloud *c, int state)
 			c->commit->n_parents = 0;
 		break;
 	case S_PR:
-		c->pr = SEEN_NONE;
+		c->pr = BS_JSON_SEEN_NONE;
 		c->id_wrong = false;
 		break;
 	default:
@@ -259,9 +256,9 @@ static void
 mark_wrong(struct cloud *c, int state)
 {
 	switch (state) {
-	case S_PUSH: c->push = SEEN_WRONG; break;
-	case S_CHANGES: c->changes = SEEN_WRONG; break;
-	case S_PR: c->pr = SEEN_WRONG; break;
+	case S_PUSH: c->push = BS_JSON_SEEN_WRONG; break;
+	case S_CHANGES: c->changes = BS_JSON_SEEN_WRONG; break;
+	case S_PR: c->pr = BS_JSON_SEEN_WRONG; break;
 	default: break;
 	}
 }
@@ -273,7 +270,7 @@ slot_container(struct cloud *c, int f)
 	if (f < F_NSTR)
 		c->s[f] = NULL;
 	if (f == F_REPO_FULL_NAME)
-		c->full_name = SEEN_WRONG;
+		c->full_name = BS_JSON_SEEN_WRONG;
 	if (f == F_PR_ID)
 		c->id_wrong = true;
 	if (f == F_CREATED)
@@ -312,10 +309,10 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	case S_PUSH:
 		if (ev->type != BS_EVENT_PUSH)
 			return BS_JSON_SKIP;
-		c->push = SEEN_OK;
+		c->push = BS_JSON_SEEN_OK;
 		break;
 	case S_CHANGES:
-		c->changes = SEEN_OK;
+		c->changes = BS_JSON_SEEN_OK;
 		break;
 	case S_CHANGE:
 		c->change = bs_json_sax_push(sax, &ev->arena, (void **)&ev->changes,
@@ -352,7 +349,7 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	case S_PR:
 		if (ev->type != BS_EVENT_PR)
 			return BS_JSON_SKIP;
-		c->pr = SEEN_OK;
+		c->pr = BS_JSON_SEEN_OK;
 		break;
 	default:
 		break;
@@ -384,7 +381,7 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 			c->id_wrong = !keep;
 		c->s[f] = keep ? bs_json_sax_keep(sax, &c->ev->arena, s, len) : NULL;
 		if (f == F_REPO_FULL_NAME)
-			c->full_name = keep ? SEEN_OK : SEEN_WRONG;
+			c->full_name = keep ? BS_JSON_SEEN_OK : BS_JSON_SEEN_WRONG;
 		return;
 	}
 	bool yes = t == BS_JSON_BOOL && len == 1;
@@ -403,33 +400,41 @@ is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-/* Trimmed copy of s[0..n), NULL when nothing is left. */
+/* Copy of s[0..n) without leading/trailing spaces (and, with `brackets`,
+ * stray '<' '>'); NULL when nothing is left. */
 static char *
-trimmed(struct bs_arena *a, const char *s, size_t n)
+trimmed(struct bs_arena *a, const char *s, size_t n, bool brackets)
 {
-	while (n > 0 && is_space(s[0])) {
+#define TRIM(ch) (is_space(ch) || (brackets && ((ch) == '<' || (ch) == '>')))
+	while (n > 0 && TRIM(s[0])) {
 		s++;
 		n--;
 	}
-	while (n > 0 && is_space(s[n - 1]))
+	while (n > 0 && TRIM(s[n - 1]))
 		n--;
+#undef TRIM
 	return n ? bs_arena_strndup(a, s, n) : NULL;
 }
 
-/* "Name <email>" -> name, email; without a <...> part, all of it is the
- * name. */
+/* Cloud's author.raw, git's "Name <email>", -> name, email. The name is
+ * what precedes the first '<'; the email is the first closed <...> group
+ * that still holds something once spaces and stray brackets are trimmed
+ * ("Name <<a@b>>", "Name <> <a@b>"). Without a closed group ("Name",
+ * "Bad <open") all of raw is the name; "<a@b>" has no name. */
 static void
 split_raw(struct bs_arena *a, const char *raw, struct bs_person *p)
 {
-	size_t n = strlen(raw);
-	const char *lt = memchr(raw, '<', n);
-	const char *gt = lt ? memchr(lt + 1, '>', n - (size_t)(lt + 1 - raw))
-	    : NULL;
-	if (lt && gt) {
-		p->name = trimmed(a, raw, (size_t)(lt - raw));
-		p->email = trimmed(a, lt + 1, (size_t)(gt - lt - 1));
-	} else {
-		p->name = trimmed(a, raw, n);
+	const char *lt = strchr(raw, '<');
+	const char *gt = lt ? strchr(lt + 1, '>') : NULL;
+	if (!gt) {
+		p->name = trimmed(a, raw, strlen(raw), false);
+		return;
+	}
+	p->name = trimmed(a, raw, (size_t)(lt - raw), false);
+	while (lt && gt && !p->email) {
+		p->email = trimmed(a, lt + 1, (size_t)(gt - lt - 1), true);
+		lt = strchr(gt, '<');
+		gt = lt ? strchr(lt + 1, '>') : NULL;
 	}
 }
 
@@ -509,15 +514,12 @@ bs_cloud_parse(const char *body, size_t len, const struct bs_parse_limits *lim,
     struct bs_event *ev, char *err, size_t errlen)
 {
 	struct cloud c;
-	struct bs_json_sax sax;
 
 	memset(&c, 0, sizeof(c));
 	c.ev = ev;
 	c.lim = lim;
-	bs_json_sax_init(&sax, &ops, &c, keys, K_N, S_TOP, lim->max_depth,
-	    lim->max_string);
-	enum bs_parse_status st = bs_json_sax_run(&sax, body, len, err, errlen);
-	bs_json_sax_release(&sax);
+	enum bs_parse_status st = bs_json_sax_parse(&ops, &c, keys, K_N, S_TOP,
+	    lim, body, len, err, errlen);
 	if (st != BS_PARSE_OK)
 		return st;
 
@@ -525,36 +527,29 @@ bs_cloud_parse(const char *body, size_t len, const struct bs_parse_limits *lim,
 	if (!c.root) {
 		why = "top-level JSON value is not an object";
 	} else if (ev->type == BS_EVENT_PUSH) {
-		if (c.full_name == SEEN_WRONG)
+		if (c.full_name == BS_JSON_SEEN_WRONG)
 			why = "repository.full_name is not a string";
-		else if (c.full_name == SEEN_NONE)
+		else if (c.full_name == BS_JSON_SEEN_NONE)
 			why = "missing repository.full_name";
-		else if (c.push == SEEN_NONE)
+		else if (c.push == BS_JSON_SEEN_NONE)
 			why = "missing push";
-		else if (c.push == SEEN_WRONG)
+		else if (c.push == BS_JSON_SEEN_WRONG)
 			why = "push is not an object";
-		else if (c.changes == SEEN_NONE)
+		else if (c.changes == BS_JSON_SEEN_NONE)
 			why = "missing push.changes";
-		else if (c.changes == SEEN_WRONG)
+		else if (c.changes == BS_JSON_SEEN_WRONG)
 			why = "push.changes is not an array";
-	} else if (ev->type == BS_EVENT_PR) {
-		if (c.pr == SEEN_NONE)
-			why = "missing pullrequest object";
-		else if (c.pr == SEEN_WRONG)
-			why = "pullrequest is not an object";
-		else if (c.id_wrong)
-			why = "pullrequest.id is not an integer";
-		else if (!c.s[F_PR_ID])
-			why = "missing pullrequest.id";
-		else if (!bs_json_int64(c.s[F_PR_ID], &ev->pr->id))
-			why = "pullrequest.id is not an integer";
+	} else if (ev->type == BS_EVENT_PR &&
+	    !bs_json_pr_id(c.pr, c.id_wrong, c.s[F_PR_ID], "pullrequest",
+	    &ev->pr->id, err, errlen)) {
+		return BS_PARSE_SCHEMA;
 	}
 	if (why) {
 		snprintf(err, errlen, "%s", why);
 		return BS_PARSE_SCHEMA;
 	}
 
-	ev->repository = c.full_name == SEEN_OK ? c.s[F_REPO_FULL_NAME] : NULL;
+	ev->repository = c.full_name == BS_JSON_SEEN_OK ? c.s[F_REPO_FULL_NAME] : NULL;
 	ev->repository_url = c.s[F_REPO_URL];
 	ev->actor.name = c.s[F_ACTOR_NAME];
 	ev->actor.username = first(c.s[F_ACTOR_NICK], c.s[F_ACTOR_USER]);

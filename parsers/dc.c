@@ -5,8 +5,9 @@
  * for scalars, a flat slot array cleared per subtree when a key repeats
  * (last wins). Dates (top-level date, authorTimestamp, createdDate,
  * updatedDate) come as epoch milliseconds before DC 10 and as ISO strings
- * after: numbers are converted to "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), strings
- * kept as sent.
+ * with an offset after (+0200, -0400, .000Z): both are converted to
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC, see isodate.h); what does not parse as
+ * either is kept as sent.
  *
  * Newer DC sends the pushed commits once, at top level (commits[], capped
  * at 5 by Bitbucket, and toCommit), not per change. They are collected on
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parsers/isodate.h"
 #include "parsers/json_sax.h"
 
 enum {
@@ -177,14 +179,12 @@ static const unsigned char span[S_N][2] = {
 	[S_PR_SELF0] = { F_PR_URL, F_PR_URL },
 };
 
-enum { SEEN_NONE = 0, SEEN_OK, SEEN_WRONG };
-
 struct dc {
 	struct bs_event *ev;
 	const struct bs_parse_limits *lim;
 	char *s[F_NSTR];
 	bool root;
-	unsigned char repo, changes, pr;   /* SEEN_* of required values */
+	unsigned char repo, changes, pr;   /* BS_JSON_SEEN_* of required values */
 	bool id_wrong;                     /* pullRequest.id not a number */
 	size_t changes_cap, parents_cap;
 	struct bs_commit *commits;         /* top-level commits[] */
@@ -215,9 +215,9 @@ clear_state(struct dc *d, int state)
 		memset(&d->s[span[state][0]], 0,
 		    (size_t)(span[state][1] - span[state][0] + 1) * sizeof(char *));
 	switch (state) {
-	case S_REPO: d->repo = SEEN_NONE; break;
+	case S_REPO: d->repo = BS_JSON_SEEN_NONE; break;
 	case S_CHANGES:
-		d->changes = SEEN_NONE;
+		d->changes = BS_JSON_SEEN_NONE;
 		d->ev->n_changes = 0;
 		break;
 	case S_COMMITS: d->n_commits = 0; break;
@@ -226,7 +226,7 @@ clear_state(struct dc *d, int state)
 			d->commit->n_parents = 0;
 		break;
 	case S_PR:
-		d->pr = SEEN_NONE;
+		d->pr = BS_JSON_SEEN_NONE;
 		d->id_wrong = false;
 		break;
 	default: break;
@@ -237,9 +237,9 @@ static void
 mark_wrong(struct dc *d, int state)
 {
 	switch (state) {
-	case S_REPO: d->repo = SEEN_WRONG; break;
-	case S_CHANGES: d->changes = SEEN_WRONG; break;
-	case S_PR: d->pr = SEEN_WRONG; break;
+	case S_REPO: d->repo = BS_JSON_SEEN_WRONG; break;
+	case S_CHANGES: d->changes = BS_JSON_SEEN_WRONG; break;
+	case S_PR: d->pr = BS_JSON_SEEN_WRONG; break;
 	default: break;
 	}
 }
@@ -272,7 +272,7 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 		d->root = true;
 		break;
 	case S_REPO:
-		d->repo = SEEN_OK;
+		d->repo = BS_JSON_SEEN_OK;
 		break;
 	case S_CHANGES:
 	case S_COMMITS:
@@ -280,7 +280,7 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 		if (ev->type != BS_EVENT_PUSH)
 			return BS_JSON_SKIP;
 		if (child == S_CHANGES)
-			d->changes = SEEN_OK;
+			d->changes = BS_JSON_SEEN_OK;
 		if (child == S_COMMITS) {
 			d->commits = NULL;
 			d->commits_cap = 0;
@@ -308,7 +308,7 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	case S_PR:
 		if (ev->type != BS_EVENT_PR)
 			return BS_JSON_SKIP;
-		d->pr = SEEN_OK;
+		d->pr = BS_JSON_SEEN_OK;
 		break;
 	default:
 		break;
@@ -316,48 +316,18 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	return child;
 }
 
-/* Days since 1970-01-01 -> civil date (H. Hinnant's days_from_civil
- * inverse), for non-negative day counts. */
-static void
-civil(uint64_t days, unsigned *y, unsigned *m, unsigned *dd)
-{
-	uint64_t z = days + 719468;
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097;
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-	*dd = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (unsigned)(yoe + era * 400 + (*m <= 2));
-}
-
-/* 9999-12-31T23:59:59.999Z */
-#define MAX_EPOCH_MS UINT64_C(253402300799999)
-
-/* Epoch milliseconds (a JSON number text) -> ISO-8601 UTC with
- * milliseconds; anything else (fractions, exponents, negative, past year
- * 9999) is kept as sent. */
+/* A date value: epoch milliseconds (a JSON number, before DC 10) or an
+ * ISO-8601 string with an offset (DC 10) -> "YYYY-MM-DDTHH:MM:SS.mmmZ"
+ * (UTC); anything else (fractions, exponents, negative numbers, strings
+ * without an offset or out of range) is kept as sent. */
 static char *
-date_from_number(const struct bs_json_sax *sax, struct bs_arena *a,
-    const char *s, size_t len)
+date_value(const struct bs_json_sax *sax, struct bs_arena *a,
+    enum bs_json_type t, const char *s, size_t len)
 {
-	uint64_t v = 0;
-	bool ok = len > 0 && len <= 15;
-	for (size_t i = 0; ok && i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			ok = false;
-		else
-			v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (!ok || v > MAX_EPOCH_MS)
-		return bs_json_sax_keep(sax, a, s, len);
-	uint64_t secs = v / 1000, day_secs = secs % 86400;
-	unsigned y, m, dd;
-	civil(secs / 86400, &y, &m, &dd);
-	return bs_arena_printf(a, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m,
-	    dd, (unsigned)(day_secs / 3600), (unsigned)(day_secs / 60 % 60),
-	    (unsigned)(day_secs % 60), (unsigned)(v % 1000));
+	char iso[BS_ISODATE_LEN];
+	bool ok = t == BS_JSON_NUMBER ? bs_isodate_from_ms_text(s, len, iso)
+	    : bs_isodate_to_utc(s, len, iso);
+	return ok ? bs_arena_strdup(a, iso) : bs_json_sax_keep(sax, a, s, len);
 }
 
 static void
@@ -378,10 +348,10 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 	if (!f)
 		return;
 	char *v = NULL;
-	if (t == BS_JSON_STRING)
+	if ((t == BS_JSON_STRING || t == BS_JSON_NUMBER) && is_date(f))
+		v = date_value(sax, &d->ev->arena, t, s, len);
+	else if (t == BS_JSON_STRING)
 		v = bs_json_sax_keep(sax, &d->ev->arena, s, len);
-	else if (t == BS_JSON_NUMBER && is_date(f))
-		v = date_from_number(sax, &d->ev->arena, s, len);
 	if (f == F_PR_ID) {
 		/* Only a JSON number is an id; "7" is not. */
 		d->id_wrong = t != BS_JSON_NUMBER;
@@ -506,15 +476,12 @@ bs_dc_parse(const char *body, size_t len, const struct bs_parse_limits *lim,
     struct bs_event *ev, char *err, size_t errlen)
 {
 	struct dc d;
-	struct bs_json_sax sax;
 
 	memset(&d, 0, sizeof(d));
 	d.ev = ev;
 	d.lim = lim;
-	bs_json_sax_init(&sax, &ops, &d, keys, K_N, S_TOP, lim->max_depth,
-	    lim->max_string);
-	enum bs_parse_status st = bs_json_sax_run(&sax, body, len, err, errlen);
-	bs_json_sax_release(&sax);
+	enum bs_parse_status st = bs_json_sax_parse(&ops, &d, keys, K_N, S_TOP,
+	    lim, body, len, err, errlen);
 	if (st != BS_PARSE_OK)
 		return st;
 
@@ -522,29 +489,22 @@ bs_dc_parse(const char *body, size_t len, const struct bs_parse_limits *lim,
 	if (!d.root) {
 		why = "top-level JSON value is not an object";
 	} else if (ev->type == BS_EVENT_PUSH) {
-		if (d.repo == SEEN_NONE)
+		if (d.repo == BS_JSON_SEEN_NONE)
 			why = "missing repository";
-		else if (d.repo == SEEN_WRONG)
+		else if (d.repo == BS_JSON_SEEN_WRONG)
 			why = "repository is not an object";
 		else if (!d.s[F_REPO_KEY])
 			why = "missing repository.project.key";
 		else if (!d.s[F_REPO_SLUG])
 			why = "missing repository.slug";
-		else if (d.changes == SEEN_NONE)
+		else if (d.changes == BS_JSON_SEEN_NONE)
 			why = "missing changes";
-		else if (d.changes == SEEN_WRONG)
+		else if (d.changes == BS_JSON_SEEN_WRONG)
 			why = "changes is not an array";
-	} else if (ev->type == BS_EVENT_PR) {
-		if (d.pr == SEEN_NONE)
-			why = "missing pullRequest object";
-		else if (d.pr == SEEN_WRONG)
-			why = "pullRequest is not an object";
-		else if (d.id_wrong)
-			why = "pullRequest.id is not an integer";
-		else if (!d.s[F_PR_ID])
-			why = "missing pullRequest.id";
-		else if (!bs_json_int64(d.s[F_PR_ID], &ev->pr->id))
-			why = "pullRequest.id is not an integer";
+	} else if (ev->type == BS_EVENT_PR &&
+	    !bs_json_pr_id(d.pr, d.id_wrong, d.s[F_PR_ID], "pullRequest",
+	    &ev->pr->id, err, errlen)) {
+		return BS_PARSE_SCHEMA;
 	}
 	if (why) {
 		snprintf(err, errlen, "%s", why);

@@ -17,7 +17,17 @@
  *   - "UTF-8" has the jira shape and matches: the projects allow-list is
  *     what keeps such words out.
  * When a subject is longer than max_subject it is cut at a UTF-8 boundary
- * and a key touching the cut is dropped (it may be a truncated number). */
+ * and a key touching the cut is dropped (it may be a truncated number).
+ *
+ * The match limit bounds one pcre2_match call, not a scan: a custom
+ * pattern can stay just under it at every offset ("(?:(a|a)+b)?" over
+ * runs of 15 'a's costs ~2^15 steps per offset, a second per 64 KiB under
+ * ASan), and a job holds up to max_changes * max_commits messages. So a
+ * scan also has a monotonic-clock budget, checked between pcre2_match
+ * calls (each bounded by the match limit, so the overshoot is one call):
+ * time_limit_ms per text, job_time_limit_ms for all texts of one job.
+ * Running out is reported like a match limit (-1), keeping the keys found
+ * so far. */
 #include "parsers/issue_scan.h"
 #include "common/xalloc.h"
 
@@ -30,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define SCAN_DEFAULT_SUBJECT 65536
 #define SCAN_DEFAULT_MATCH 100000
@@ -37,6 +48,8 @@
 #define SCAN_MAX_PATTERNS 64
 #define SCAN_MAX_PROJECTS 4096
 #define SCAN_JIT_STACK_MAX (512 * 1024)
+#define SCAN_DEFAULT_TIME_MS 250
+#define SCAN_DEFAULT_JOB_TIME_MS 2000
 
 static const char jira_re[] =
     "(?<![A-Za-z0-9_\\-])(?<key>[A-Z][A-Z0-9_]+-[1-9][0-9]*)(?![A-Za-z0-9_])";
@@ -55,6 +68,7 @@ struct bs_scanner {
 	char **projects;
 	size_t n_projects;
 	size_t max_subject;
+	uint64_t time_ns, job_time_ns;   /* budgets, see the top comment */
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
 	pcre2_match_data *md;   /* shared: the scanner is used from one thread */
@@ -156,6 +170,10 @@ bs_scanner_new(const struct bs_scan_options *opt, char *err, size_t errlen)
 	struct bs_scanner *s = xcalloc(1, sizeof(*s));
 	s->max_subject = opt && opt->max_subject ? opt->max_subject :
 	    SCAN_DEFAULT_SUBJECT;
+	s->time_ns = (uint64_t)(opt && opt->time_limit_ms ? opt->time_limit_ms :
+	    SCAN_DEFAULT_TIME_MS) * 1000000u;
+	s->job_time_ns = (uint64_t)(opt && opt->job_time_limit_ms ?
+	    opt->job_time_limit_ms : SCAN_DEFAULT_JOB_TIME_MS) * 1000000u;
 	s->pats = xcalloc(npats, sizeof(*s->pats));
 	for (size_t i = 0; i < npats; i++) {
 		s->n_pats = i + 1;
@@ -247,15 +265,25 @@ hit_cmp(const void *a, const void *b)
 	return 0;
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Runs pattern p over subject[0..n) and appends its hits. Returns 0, or -1
- * when pcre2 gave up (limit) or failed. */
+ * when pcre2 gave up (limit), failed, or the clock passed `deadline`. */
 static int
 run_pattern(const struct bs_scanner *s, size_t pi, const char *subject,
-    size_t n, bool cut, struct hits *h)
+    size_t n, bool cut, struct hits *h, uint64_t deadline)
 {
 	const struct scan_pattern *p = &s->pats[pi];
 	size_t off = 0;
 	while (off <= n) {
+		if (now_ns() > deadline)
+			return -1;
 		int rc = pcre2_match(p->code, (PCRE2_SPTR)subject, n, off, 0,
 		    s->md, s->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
@@ -290,7 +318,7 @@ typedef void scan_sink(const struct hit *hit, bool allowed, void *arg);
 
 static int
 scan_core(const struct bs_scanner *s, const char *text, size_t len,
-    bool all, scan_sink *sink, void *arg)
+    bool all, scan_sink *sink, void *arg, uint64_t job_deadline)
 {
 	if (!s || (!text && len))
 		return 0;
@@ -300,8 +328,11 @@ scan_core(const struct bs_scanner *s, const char *text, size_t len,
 	bool cut = n < len;
 	struct hits h = { 0 };
 	int limited = 0;
+	uint64_t deadline = now_ns() + s->time_ns;
+	if (deadline > job_deadline)
+		deadline = job_deadline;
 	for (size_t i = 0; i < s->n_pats; i++)
-		if (run_pattern(s, i, text, n, cut, &h) != 0)
+		if (run_pattern(s, i, text, n, cut, &h, deadline) != 0)
 			limited = 1;
 	if (h.n > 1)
 		qsort(h.v, h.n, sizeof(*h.v), hit_cmp);
@@ -341,7 +372,7 @@ bs_scanner_scan(const struct bs_scanner *s, const char *text, size_t len,
     bs_scan_cb *cb, void *arg)
 {
 	struct scan_fwd f = { .text = text, .cb = cb, .s = s, .arg = arg };
-	return scan_core(s, text, len, false, sink_plain, &f);
+	return scan_core(s, text, len, false, sink_plain, &f, UINT64_MAX);
 }
 
 static void
@@ -358,7 +389,7 @@ bs_scanner_explain(const struct bs_scanner *s, const char *text, size_t len,
     bs_scan_explain_cb *cb, void *arg)
 {
 	struct scan_fwd f = { .text = text, .ecb = cb, .s = s, .arg = arg };
-	return scan_core(s, text, len, true, sink_explain, &f);
+	return scan_core(s, text, len, true, sink_explain, &f, UINT64_MAX);
 }
 
 size_t
@@ -375,6 +406,7 @@ bs_scanner_pattern_name(const struct bs_scanner *s, size_t i)
 
 struct job_fwd {
 	struct bs_job *job;
+	uint64_t deadline;   /* of the whole job */
 	enum bs_key_where where;
 	uint32_t change, commit;
 };
@@ -399,14 +431,19 @@ job_add(const char *key, size_t len, size_t pattern, size_t start, void *arg)
 static void
 scan_str(const struct bs_scanner *s, const char *str, struct job_fwd *f)
 {
-	if (str && f->job->n_keys < BS_SCAN_MAX_JOB_KEYS)
-		(void)bs_scanner_scan(s, str, strlen(str), job_add, f);
+	if (str && f->job->n_keys < BS_SCAN_MAX_JOB_KEYS) {
+		struct scan_fwd w = { .text = str, .cb = job_add, .s = s,
+		    .arg = f };
+		(void)scan_core(s, str, strlen(str), false, sink_plain, &w,
+		    f->deadline);
+	}
 }
 
 size_t
 bs_scanner_scan_job(const struct bs_scanner *s, struct bs_job *job)
 {
 	struct job_fwd f = { .job = job };
+	f.deadline = now_ns() + (s ? s->job_time_ns : 0);
 	const struct bs_event *ev = &job->ev;
 	for (size_t i = 0; i < ev->n_changes && i < UINT32_MAX; i++) {
 		const struct bs_change *c = &ev->changes[i];

@@ -1,8 +1,10 @@
 /* issue_scan: finds issue keys (JIRA-12, #45, custom) in text with pcre2.
  *
  * Patterns are compiled once (JIT when available) with match and depth
- * limits, and every subject is capped in length, so a hostile commit message
- * costs bounded time. Built-in patterns:
+ * limits, every subject is capped in length and every scan has a clock
+ * budget (per text and per job), so a hostile commit message, or a custom
+ * pattern that stays just under the match limit at every offset, costs
+ * bounded time. Built-in patterns:
  *   jira       [A-Z][A-Z0-9_]+-[1-9][0-9]*, not inside a longer word
  *              (so "xABC-1", "ABC-12x", "UTF-8a" do not match; "ABC-0" never)
  *   bitbucket  #[1-9][0-9]* (off by default: merge commits use #N for PRs)
@@ -26,6 +28,8 @@ struct bs_scan_options {
 	size_t max_subject;           /* bytes scanned per text (default 65536) */
 	unsigned match_limit;         /* pcre2 match limit (default 100000) */
 	unsigned depth_limit;         /* pcre2 depth limit (default 1000) */
+	unsigned time_limit_ms;       /* work per text (default 250) */
+	unsigned job_time_limit_ms;   /* work per bs_scanner_scan_job (default 2000) */
 };
 
 /* Compiles the patterns. Returns NULL and writes "pattern N: <pcre2
@@ -40,14 +44,16 @@ typedef void bs_scan_cb(const char *key, size_t len, size_t pattern,
     size_t start, void *arg);
 
 /* Scans text[0..len) and returns the number of keys reported, or -1 when a
- * pcre2 limit was hit (keys found before that were still reported). */
+ * pcre2 limit or the time budget was hit (keys found before that were
+ * still reported). */
 int bs_scanner_scan(const struct bs_scanner *s, const char *text, size_t len,
     bs_scan_cb *cb, void *arg);
 
 /* Scans everything of job->ev that can name an issue: commit messages,
  * pushed branch names, PR title, description and source branch; adds each
  * key with where it was found (bs_job_add_key). Returns the number of
- * distinct keys in the job afterwards. */
+ * distinct keys in the job afterwards. All texts of the job share
+ * job_time_limit_ms; once it is spent the remaining texts are skipped. */
 size_t bs_scanner_scan_job(const struct bs_scanner *s, struct bs_job *job);
 
 /* At most this many (key, where) entries are added to one job by

@@ -372,3 +372,34 @@ bs_json_sax_add_parent(struct bs_json_sax *sax, struct bs_event *ev,
 	if (p)
 		*p = hash;
 }
+
+enum bs_parse_status
+bs_json_sax_parse(const struct bs_json_sax_ops *ops, void *ctx,
+    const char *const *keys, size_t n_keys, int top_state,
+    const struct bs_parse_limits *lim, const char *body, size_t len,
+    char *err, size_t errlen)
+{
+	struct bs_json_sax sax;
+	bs_json_sax_init(&sax, ops, ctx, keys, n_keys, top_state,
+	    lim->max_depth, lim->max_string);
+	enum bs_parse_status st = bs_json_sax_run(&sax, body, len, err, errlen);
+	bs_json_sax_release(&sax);
+	return st;
+}
+
+bool
+bs_json_pr_id(int seen, bool id_wrong, const char *id_text,
+    const char *name, int64_t *id, char *err, size_t errlen)
+{
+	if (seen == BS_JSON_SEEN_NONE)
+		snprintf(err, errlen, "missing %s object", name);
+	else if (seen == BS_JSON_SEEN_WRONG)
+		snprintf(err, errlen, "%s is not an object", name);
+	else if (!id_wrong && !id_text)
+		snprintf(err, errlen, "missing %s.id", name);
+	else if (id_wrong || !bs_json_int64(id_text, id))
+		snprintf(err, errlen, "%s.id is not an integer", name);
+	else
+		return true;
+	return false;
+}

@@ -72,6 +72,13 @@ struct bs_json_sax {
 	char reason[160];
 };
 
+/* How an extractor last saw a required value (duplicate keys: last wins). */
+enum bs_json_seen {
+	BS_JSON_SEEN_NONE = 0,   /* absent */
+	BS_JSON_SEEN_OK,         /* present, of the expected JSON type */
+	BS_JSON_SEEN_WRONG,      /* present, of another type */
+};
+
 /* Prepares a parse. keys[0] and keys[1] are unused (may be NULL); keys[2..
  * n_keys) are the names the extractor wants ids for (n_keys at most
  * BS_JSON_MAX_KEYS; names must be distinct). top_state is the state the
@@ -87,6 +94,22 @@ void bs_json_sax_release(struct bs_json_sax *sax);
  * bs_json_sax_fail(), with a one-line reason in err. */
 enum bs_parse_status bs_json_sax_run(struct bs_json_sax *sax,
     const char *body, size_t len, char *err, size_t errlen);
+
+/* bs_json_sax_init + bs_json_sax_run + bs_json_sax_release with the depth
+ * and string caps of lim: one whole extraction of body[0..len). */
+enum bs_parse_status bs_json_sax_parse(const struct bs_json_sax_ops *ops,
+    void *ctx, const char *const *keys, size_t n_keys, int top_state,
+    const struct bs_parse_limits *lim, const char *body, size_t len,
+    char *err, size_t errlen);
+
+/* The checks both products make on a pull-request object `name`
+ * ("pullrequest" / "pullRequest"), seen as BS_JSON_SEEN_*, and on its id:
+ * id_text is the kept JSON number text (NULL when absent), id_wrong set
+ * when the id was of another JSON type. Stores the id and returns true, or
+ * writes "missing NAME object", "NAME is not an object", "missing NAME.id"
+ * or "NAME.id is not an integer" into err and returns false. */
+bool bs_json_pr_id(int seen, bool id_wrong, const char *id_text,
+    const char *name, int64_t *id, char *err, size_t errlen);
 
 /* Records a failure (the first one wins); the parse stops at the next
  * token. Callable from the callbacks only. */

@@ -16,7 +16,11 @@ if [ -n "${BS_FIXTURES:-}" ] && [ -d "$BS_FIXTURES" ]; then
   find "$BS_FIXTURES" -name '*.json' -size -256k | while read -r f; do
     cp "$f" "$work/corpus/fixture-$(echo "$f" | md5sum | cut -c1-12).json"
   done
+else
+  echo "run_fuzzer.sh: BS_FIXTURES not set or missing: no fixture seeds" >&2
 fi
+echo "run_fuzzer.sh: $name seeds: $(ls "$corpus" 2>/dev/null | wc -l) committed," \
+  "$(ls "$work/corpus" | grep -c '^fixture-') fixtures" >&2
 dict=()
 if [ -f "$here/json.dict" ]; then dict=(-dict="$here/json.dict"); fi
 exec "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

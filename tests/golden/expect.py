@@ -76,8 +76,54 @@ def coalesce(*vals):
     return None
 
 
+ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):"
+                 r"([0-9]{2})(?:[.,]([0-9]+))?(?:([Zz])|([+-])([0-9]{2})"
+                 r"(?::?([0-9]{2}))?)")
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+LAST = datetime.datetime(9999, 12, 31, 23, 59, 59, 999000,
+                         tzinfo=datetime.timezone.utc)
+
+
+def utc_ms(t):
+    """An aware datetime -> 'YYYY-MM-DDTHH:MM:SS.mmmZ' (UTC), or None."""
+    t = t.astimezone(datetime.timezone.utc)
+    if not EPOCH <= t <= LAST:
+        return None
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (t.microsecond // 1000)
+
+
+def iso_utc(s):
+    """DC 10 ISO-8601 with an offset -> UTC with ms; None if it is not one."""
+    m = ISO.fullmatch(s)
+    if not m:
+        return None
+    y, mo, d, h, mi, sec = (int(x) for x in m.group(1, 2, 3, 4, 5, 6))
+    frac = (m.group(7) or "")[:3].ljust(3, "0")
+    if m.group(8):
+        off = datetime.timedelta(0)
+    else:
+        oh, om = int(m.group(10)), int(m.group(11) or 0)
+        if oh > 23 or om > 59:
+            return None
+        off = datetime.timedelta(hours=oh, minutes=om)
+        if m.group(9) == "-":
+            off = -off
+    if y < 1970 or sec > 59:
+        return None
+    try:
+        t = datetime.datetime(y, mo, d, h, mi, sec, int(frac) * 1000,
+                              tzinfo=datetime.timezone(off))
+    except ValueError:
+        return None
+    try:
+        return utc_ms(t)
+    except OverflowError:
+        return None
+
+
 def date_value(v):
-    """DC dates: epoch-ms numbers -> ISO-8601 UTC with ms; strings as sent."""
+    """DC dates: epoch-ms numbers and ISO-8601 strings with an offset ->
+    ISO-8601 UTC with ms; anything else as sent."""
     if isinstance(v, Num):
         if re.fullmatch(r"[0-9]{1,15}", v) and int(v) <= 253402300799999:
             ms = int(v)
@@ -86,7 +132,7 @@ def date_value(v):
             return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
         return cut(str(v))
     if isinstance(v, str):
-        return cut(v)
+        return coalesce(iso_utc(v), cut(v))
     return None
 
 
@@ -166,13 +212,19 @@ def pr_id(v, what):
 # ------------------------------------------------------------------ Cloud
 
 def split_raw(raw):
+    """'Name <email>': the name precedes the first '<'; the email is the
+    first closed <...> group left non-empty after stripping spaces and stray
+    brackets; without a closed group all of raw is the name."""
     ws = " \t\r\n"
     lt = raw.find("<")
     gt = raw.find(">", lt + 1) if lt >= 0 else -1
-    if lt >= 0 and gt >= 0:
-        name, email = raw[:lt].strip(ws), raw[lt + 1:gt].strip(ws)
-    else:
-        name, email = raw.strip(ws), ""
+    if lt < 0 or gt < 0:
+        return (raw.strip(ws) or None), None
+    name, email = raw[:lt].strip(ws), ""
+    while lt >= 0 and gt >= 0 and not email:
+        email = raw[lt + 1:gt].strip(ws + "<>")
+        lt = raw.find("<", gt)
+        gt = raw.find(">", lt + 1) if lt >= 0 else -1
     return (name or None), (email or None)
 
 

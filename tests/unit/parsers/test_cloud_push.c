@@ -675,6 +675,40 @@ main(void)
 		free(b);
 	}
 
+	TEST("author.raw odd forms: extra <>, no name, no email") {
+		char *b = push_with("{\"new\":{\"type\":\"branch\",\"name\":\"m\"},"
+		    "\"commits\":["
+		    "{\"hash\":\"1\",\"author\":{\"raw\":\"Jo <<jo@x.org>>\"}},"
+		    "{\"hash\":\"2\",\"author\":{\"raw\":\"Jo <> <jo@y.org>\"}},"
+		    "{\"hash\":\"3\",\"author\":{\"raw\":\"Jo <>\"}},"
+		    "{\"hash\":\"4\",\"author\":{\"raw\":\"<>\",\"user\":"
+		    "{\"display_name\":\"Jo U\"}}},"
+		    "{\"hash\":\"5\",\"author\":{\"raw\":\" <jo@z.org> \",\"user\":"
+		    "{\"display_name\":\"Jo Z\"}}},"
+		    "{\"hash\":\"6\",\"author\":{\"raw\":\"Jo <a@b> <c@d>\"}},"
+		    "{\"hash\":\"7\",\"author\":{\"raw\":\"Jo > x <a@b\"}},"
+		    "{\"hash\":\"8\",\"author\":{\"raw\":\"\"}}]}");
+		CHECK_INT(parse("repo:push", b, &ev), BS_PARSE_OK);
+		const struct bs_commit *c = ev.changes[0].commits;
+		CHECK_INT(ev.changes[0].n_commits, 8);
+		CHECK_STR(c[0].author.name, "Jo");
+		CHECK_STR(c[0].author.email, "jo@x.org");
+		CHECK_STR(c[1].author.name, "Jo");
+		CHECK_STR(c[1].author.email, "jo@y.org");
+		CHECK_STR(c[2].author.name, "Jo");
+		CHECK(c[2].author.email == NULL);
+		CHECK_STR(c[3].author.name, "Jo U");
+		CHECK(c[3].author.email == NULL);
+		CHECK_STR(c[4].author.name, "Jo Z");
+		CHECK_STR(c[4].author.email, "jo@z.org");
+		CHECK_STR(c[5].author.name, "Jo");
+		CHECK_STR(c[5].author.email, "a@b");
+		CHECK_STR(c[6].author.name, "Jo > x <a@b");
+		CHECK(c[6].author.email == NULL);
+		CHECK(c[7].author.name == NULL && c[7].author.email == NULL);
+		free(b);
+	}
+
 	TEST("unknown enum values kept as text, unknown fields ignored") {
 		char *b = push_with("{\"new\":{\"type\":\"bookmark\",\"name\":\"bm\","
 		    "\"extra\":{\"deep\":[1,2,{\"x\":null}]}},\"created\":\"yes\","

@@ -30,7 +30,7 @@ struct exp_push {
 
 static const struct exp_push pushes[] = {
 	{ "drone-go-scm/dc_repo-refs_changed_update.json",
-	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:22:00+0000", 1, {
+	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:22:00.000Z", 1, {
 		{ "master", BS_REF_BRANCH,
 		    "5c64a07cd6c0f21b753bf261ef059c7e7633c50a",
 		    "823b2230a56056231c9425d63758fa87078a66b4",
@@ -40,7 +40,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "drone-go-scm/dc_repo-refs_changed_update_v5.json",
-	    "ISCLOUD/transamerica.cloud.individual.tftest", "Rangineni, Tanuja", "2023-05-30T15:40:47-0400", 1, {
+	    "ISCLOUD/transamerica.cloud.individual.tftest", "Rangineni, Tanuja", "2023-05-30T19:40:47.000Z", 1, {
 		{ "trangineni/devtfvars-1685475548410", BS_REF_BRANCH,
 		    "b2b710209761a3fab9fc867aad7b7725fd0fd028",
 		    "51a33664b6d7fb5aa15063064eb230362cd02e9e",
@@ -50,7 +50,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "drone-go-scm/dc_repo-refs_changed_branch-add.json",
-	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:24:15+0000", 1, {
+	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:24:15.000Z", 1, {
 		{ "develop", BS_REF_BRANCH,
 		    NULL,
 		    "208b0a5c05eddadad01f2aed8802fe0c3b3eaf5e",
@@ -60,7 +60,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "drone-go-scm/dc_repo-refs_changed_branch-delete.json",
-	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:25:37+0000", 1, {
+	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:25:37.000Z", 1, {
 		{ "develop", BS_REF_BRANCH,
 		    "208b0a5c05eddadad01f2aed8802fe0c3b3eaf5e",
 		    NULL,
@@ -70,7 +70,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "drone-go-scm/dc_repo-refs_changed_tag-add.json",
-	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:26:11+0000", 1, {
+	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:26:11.000Z", 1, {
 		{ "v1.1.0", BS_REF_TAG,
 		    NULL,
 		    "823b2230a56056231c9425d63758fa87078a66b4",
@@ -80,7 +80,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "drone-go-scm/dc_repo-refs_changed_tag-delete.json",
-	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:26:44+0000", 1, {
+	    "PRJ/my-repo", "Jane Citizen", "2018-07-05T18:26:44.000Z", 1, {
 		{ "v1.1.0", BS_REF_TAG,
 		    "823b2230a56056231c9425d63758fa87078a66b4",
 		    NULL,
@@ -90,7 +90,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "drone-go-scm/dc10.3_repo-refs_changed_branch-add_realworld.json",
-	    "TSG/nova-ui", "De Roubaix, Izak", "2026-05-21T14:56:36+0200", 1, {
+	    "TSG/nova-ui", "De Roubaix, Izak", "2026-05-21T12:56:36.000Z", 1, {
 		{ "idpdocs", BS_REF_BRANCH,
 		    NULL,
 		    "b8ba6d6045f85379a2dc5b556d8a9ea23a69ac13",
@@ -100,7 +100,7 @@ static const struct exp_push pushes[] = {
 		    "cbp_sonarqube", "iroubaix@fnb.co.za" },
 	} },
 	{ "drone-go-scm/dc10.3_repo-refs_changed_update_realworld.json",
-	    "PENGINE/product-engine", "Van Der Schyff, Marnus", "2026-05-24T16:11:04+0200", 1, {
+	    "PENGINE/product-engine", "Van Der Schyff, Marnus", "2026-05-24T14:11:04.000Z", 1, {
 		{ "develop", BS_REF_BRANCH,
 		    "c112673b9efd82794bf73a1ff6ff8ad6708e9df5",
 		    "d29fa17bbe9979c3f603e0f11574735da88bf27f",
@@ -110,7 +110,7 @@ static const struct exp_push pushes[] = {
 		    "Van Der Schyff, Marnus", "Marnus.VanDerSchyff@fnb.co.za" },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_update_with-commits.json",
-	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45+0000", 1, {
+	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45.000Z", 1, {
 		{ "main", BS_REF_BRANCH,
 		    "a8c13e8850dc60300be720019d1ffc1aa2fded87",
 		    "9fdd7b96d3f5c276d0b9e0bf38c879eb112d889a",
@@ -120,7 +120,7 @@ static const struct exp_push pushes[] = {
 		    "Antonio Muniz", "amuniz@acme.com" },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc10_repo-refs_changed_branch-add_with-commits.json",
-	    "AMUNIZ/test-repos", "Administrator", "2026-06-05T13:54:44+0000", 1, {
+	    "AMUNIZ/test-repos", "Administrator", "2026-06-05T13:54:44.000Z", 1, {
 		{ "feature/BB-1", BS_REF_BRANCH,
 		    NULL,
 		    "fb522a6f08c7c7df337312e4e65ec1b57710672e",
@@ -130,7 +130,7 @@ static const struct exp_push pushes[] = {
 		    "Antonio Muniz", "amuniz@example.com" },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_branch-delete.json",
-	    "AMUNIZ/test-repos", "Administrator", "2026-08-19T17:19:10+0000", 1, {
+	    "AMUNIZ/test-repos", "Administrator", "2026-08-19T17:19:10.000Z", 1, {
 		{ "feature/BB-1", BS_REF_BRANCH,
 		    "fb522a6f08c7c7df337312e4e65ec1b57710672e",
 		    NULL,
@@ -140,7 +140,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_branch-delete_signed.json",
-	    "AMUNIZ/test-repos", "Administrator", "2025-05-18T16:57:51+0000", 1, {
+	    "AMUNIZ/test-repos", "Administrator", "2025-05-18T16:57:51.000Z", 1, {
 		{ "feature/BB-1", BS_REF_BRANCH,
 		    "fb522a6f08c7c7df337312e4e65ec1b57710672e",
 		    NULL,
@@ -150,7 +150,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_tag-add.json",
-	    "AMUNIZ/test-repos", "Administrator", "2025-04-27T11:07:31+0000", 1, {
+	    "AMUNIZ/test-repos", "Administrator", "2025-04-27T11:07:31.000Z", 1, {
 		{ "simple-tag", BS_REF_TAG,
 		    NULL,
 		    "fb522a6f08c7c7df337312e4e65ec1b57710672e",
@@ -160,7 +160,7 @@ static const struct exp_push pushes[] = {
 		    "Antonio Muniz", "amuniz@example.com" },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_annotated-tag-add.json",
-	    "AMUNIZ/test-repos", "Administrator", "2025-04-27T11:55:16+0000", 1, {
+	    "AMUNIZ/test-repos", "Administrator", "2025-04-27T11:55:16.000Z", 1, {
 		{ "annotated-tag", BS_REF_TAG,
 		    NULL,
 		    "118cc36527dd376b94de5b0e6424b1dfbd4717ff",
@@ -170,7 +170,7 @@ static const struct exp_push pushes[] = {
 		    "Antonio Muniz", "amuniz@example.com" },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_tag-delete.json",
-	    "AMUNIZ/test-repos", "Administrator", "2025-04-27T11:04:00+0000", 1, {
+	    "AMUNIZ/test-repos", "Administrator", "2025-04-27T11:04:00.000Z", 1, {
 		{ "simple-tag", BS_REF_TAG,
 		    "fb522a6f08c7c7df337312e4e65ec1b57710672e",
 		    NULL,
@@ -180,9 +180,9 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_repo-refs_changed_empty-changes.json",
-	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45+0000", 0, { { 0 } } },
+	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45.000Z", 0, { { 0 } } },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_mirror-repo_synchronized.json",
-	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45+0000", 1, {
+	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45.000Z", 1, {
 		{ "main", BS_REF_BRANCH,
 		    "a8c13e8850dc60300be720019d1ffc1aa2fded87",
 		    "9fdd7b96d3f5c276d0b9e0bf38c879eb112d889a",
@@ -192,7 +192,7 @@ static const struct exp_push pushes[] = {
 		    NULL, NULL },
 	} },
 	{ "jenkinsci-bitbucket-branch-source-plugin/dc_mirror-repo_synchronized_ref-limit-exceeded.json",
-	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45+0000", 0, { { 0 } } },
+	    "AMUNIZ/test-repos", "Antonio Muniz", "2024-11-27T01:34:45.000Z", 0, { { 0 } } },
 };
 
 struct exp_pr {
@@ -221,7 +221,7 @@ static const struct exp_pr prs[] = {
 	    "master", "PRJ/my-repo", "823b2230a56056231c9425d63758fa87078a66b4",
 	    NULL,
 	    "Jane Citizen", "jane@example.com", "jcitizen",
-	    "2018-07-05T19:21:30+0000", "2018-07-05T19:21:30+0000" },
+	    "2018-07-05T19:21:30.000Z", "2018-07-05T19:21:30.000Z" },
 	{ "drone-go-scm/dc_pr-from_ref_updated.json", "pr:from_ref_updated", BS_PR_UPDATED,
 	    2, "added LICENSE", "OPEN",
 	    "feature-2", "PRJ/my-repo", "c00d0f269a9844dd168f72f6a9d78a9cff49a318",
@@ -256,7 +256,7 @@ static const struct exp_pr prs[] = {
 	    "master", "PRJ/my-repo", "823b2230a56056231c9425d63758fa87078a66b4",
 	    "83f836ca538dc4f43d29fda46a5b85ea49f1b8e7",
 	    "Jane Citizen", "jane@example.com", "jcitizen",
-	    "2018-07-05T19:33:14+0000", "2018-07-05T19:33:20+0000" },
+	    "2018-07-05T19:33:14.000Z", "2018-07-05T19:33:20.000Z" },
 	{ "drone-go-scm/dc_pr-declined.json", "pr:declined", BS_PR_DECLINED,
 	    2, "added LICENSE", "DECLINED",
 	    "develop", "PRJ/my-repo", "b9eaed50a03c073b20dfa82e5e753d295e7f0e56",
@@ -270,7 +270,7 @@ static const struct exp_pr prs[] = {
 	    "master", "PRJ/my-repo", "823b2230a56056231c9425d63758fa87078a66b4",
 	    NULL,
 	    "Jane Citizen", "jane@example.com", "jcitizen",
-	    "2018-07-05T19:21:30+0000", "2018-07-05T19:30:48+0000" },
+	    "2018-07-05T19:21:30.000Z", "2018-07-05T19:30:48.000Z" },
 	{ "drone-go-scm/dc_pr-deleted.json", "pr:deleted", BS_PR_DELETED,
 	    2, "added LICENSE", "DECLINED",
 	    "develop", "PRJ/my-repo", "b9eaed50a03c073b20dfa82e5e753d295e7f0e56",
@@ -472,7 +472,26 @@ main(void)
 			{ "253402300800000", "253402300800000" },
 			{ "-1", "-1" },
 			{ "1.5e3", "1.5e3" },
-			{ "\"2024-01-02T03:04:05+0200\"", "2024-01-02T03:04:05+0200" },
+			/* DC 10 ISO strings: converted to UTC, ms kept. */
+			{ "\"2024-01-02T03:04:05+0200\"", "2024-01-02T01:04:05.000Z" },
+			{ "\"2024-01-02T03:04:05.123Z\"", "2024-01-02T03:04:05.123Z" },
+			{ "\"2024-01-02T03:04:05Z\"", "2024-01-02T03:04:05.000Z" },
+			{ "\"2023-05-30T15:40:47-0400\"", "2023-05-30T19:40:47.000Z" },
+			{ "\"2023-12-31T22:30:00.5-09:30\"", "2024-01-01T08:00:00.500Z" },
+			{ "\"2024-01-01T01:00:00.999999+0200\"", "2023-12-31T23:00:00.999Z" },
+			{ "\"2024-03-01T00:59:59+01\"", "2024-02-29T23:59:59.000Z" },
+			{ "\"1970-01-01T00:00:00+0000\"", "1970-01-01T00:00:00.000Z" },
+			/* Not one of those: kept as sent. */
+			{ "\"1970-01-01T00:30:00+0100\"", "1970-01-01T00:30:00+0100" },
+			{ "\"2024-01-02T03:04:05\"", "2024-01-02T03:04:05" },
+			{ "\"2023-02-29T00:00:00Z\"", "2023-02-29T00:00:00Z" },
+			{ "\"2024-01-02T24:00:00Z\"", "2024-01-02T24:00:00Z" },
+			{ "\"2024-01-02T03:04:05+2400\"", "2024-01-02T03:04:05+2400" },
+			{ "\"2024-01-02T03:04:05+02:0\"", "2024-01-02T03:04:05+02:0" },
+			{ "\"2024-01-02T03:04:05.Z\"", "2024-01-02T03:04:05.Z" },
+			{ "\"2024-01-02T03:04:05Z \"", "2024-01-02T03:04:05Z " },
+			{ "\"yesterday\"", "yesterday" },
+			{ "\"\"", "" },
 		};
 		for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
 			char rest[128];

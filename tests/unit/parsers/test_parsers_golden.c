@@ -2,8 +2,10 @@
  * and X-Event-Key listed there, must dump (bs_event_dump) byte for byte to
  * tests/golden/<relative path with .json -> .txt>. The expected files are
  * written by tests/golden/expect.py, an independent Python implementation
- * of the mapping, never from this C output. A second pass checks that the
- * dump is stable: parsing the same body twice gives the same text. */
+ * of the mapping, never from this C output; tests/golden/README.md says
+ * how, and which of them were also checked by hand against the payload. A
+ * second pass checks that the dump is stable: parsing the same body twice
+ * gives the same text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
