@@ -1,9 +1,11 @@
 /* ingest: evhttp server for Bitbucket deliveries (see ingest.h).
  *
  * Limits: body (http.max_body), headers (http.max_headers), read/write
- * timeout (http.timeout_ms), methods GET/POST only. The request callback
- * pulls the body up once (HMAC, parse and the kept raw copy all need the
- * contiguous bytes), judges it with intake, and hands the job to
+ * timeout (http.timeout_ms), methods GET/POST only, concurrent connections
+ * (http.max_connections, through conn_limit, which also keeps the listener
+ * from spinning when accept() runs out of file descriptors). The request
+ * callback pulls the body up once (HMAC, parse and the kept raw copy all
+ * need the contiguous bytes), judges it with intake, and hands the job to
  * bs_jobs_enqueue; the evhttp request is owned by the pending enqueue until
  * its callback, which always replies exactly once. evhttp keeps the request
  * alive if the client hangs up meanwhile, and frees it on our reply. */
@@ -23,12 +25,14 @@
 #include "common/xalloc.h"
 #include "queue/jobs.h"
 #include "worker/app.h"
+#include "worker/conn_limit.h"
 #include "worker/intake.h"
 
 struct bs_ingest {
 	struct bs_app *app;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
+	struct bs_conn_limit *limit;    /* tracks every accepted connection */
 	int port;
 	size_t pending;
 };
@@ -308,6 +312,7 @@ on_request(struct evhttp_request *req, void *arg)
 			    "shutting down" : "redis is not reachable");
 	} else if (PATH_IS("/metrics")) {
 		app->metrics.redis_up = bs_redis_is_up(app->redis);
+		bs_conn_limit_reap(in->limit);  /* a fresh connections gauge */
 		struct evbuffer *out = evbuffer_new();
 		bs_metrics_render(&app->metrics, out);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -355,6 +360,11 @@ bs_ingest_new(struct bs_app *app, char *err, size_t errlen)
 		free(in);
 		return NULL;
 	}
+	/* Before the loop runs, so no connection is accepted untracked. */
+	in->limit = bs_conn_limit_new(app->base, cfg->http.max_connections,
+	    &app->metrics);
+	bs_conn_limit_attach(in->limit, in->http,
+	    evhttp_bound_socket_get_listener(in->sock));
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (getsockname(evhttp_bound_socket_get_fd(in->sock),
@@ -379,6 +389,8 @@ void
 bs_ingest_stop_accepting(struct bs_ingest *in)
 {
 	if (in->sock) {
+		/* The listener is freed with the bound socket. */
+		bs_conn_limit_detach(in->limit);
 		evhttp_del_accept_socket(in->http, in->sock);
 		in->sock = NULL;
 	}
@@ -395,6 +407,9 @@ bs_ingest_free(struct bs_ingest *in)
 {
 	if (!in)
 		return;
+	/* evhttp first: it lets go of every connection, then we drop the
+	 * references we kept (conn_limit.h). */
 	evhttp_free(in->http);
+	bs_conn_limit_free(in->limit);
 	free(in);
 }

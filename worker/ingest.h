@@ -1,6 +1,8 @@
 /* ingest: the HTTP side: POST /hooks/bitbucket, /healthz, /readyz, /metrics.
  *
- * evhttp with every limit set explicitly (body, headers, timeouts, methods).
+ * evhttp with every limit set explicitly (body, headers, timeouts, methods,
+ * and http.max_connections concurrent connections: beyond that, new ones
+ * wait in the kernel's listen backlog until one closes; see conn_limit.h).
  * A delivery is judged by intake, then enqueued; the reply is sent from the
  * enqueue callback, so 202 means Redis holds the job, and 503 means it does
  * not (Bitbucket resends on 5xx). */
@@ -19,6 +21,8 @@ int bs_ingest_port(const struct bs_ingest *in);
 void bs_ingest_stop_accepting(struct bs_ingest *in);
 /* Deliveries waiting for Redis to answer. */
 size_t bs_ingest_pending(const struct bs_ingest *in);
+/* Frees the server, its connections and their tracking. NULL is a no-op.
+ * Before event_base_free. */
 void bs_ingest_free(struct bs_ingest *in);
 
 #endif

@@ -29,6 +29,7 @@ static const struct {
 	[BS_M_SLEUTH_SUPERSEDED] = { "bitsleuth_sleuth_superseded_total", "Registrations not sent because a newer push to the target was registered" },
 	[BS_M_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", "Due retries moved back into the jobs stream" },
 	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
+	[BS_M_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", "Times accepting was paused: http.max_connections reached, or out of file descriptors" },
 };
 
 void
@@ -49,6 +50,10 @@ bs_metrics_render(const struct bs_metrics *m, struct evbuffer *out)
 	    "# HELP bitsleuth_redis_up Whether the Redis connection is up\n"
 	    "# TYPE bitsleuth_redis_up gauge\nbitsleuth_redis_up %lld\n"
 	    "# HELP bitsleuth_sleuth_in_flight Sleuth requests in flight\n"
-	    "# TYPE bitsleuth_sleuth_in_flight gauge\nbitsleuth_sleuth_in_flight %lld\n",
-	    m->redis_up, m->in_flight);
+	    "# TYPE bitsleuth_sleuth_in_flight gauge\nbitsleuth_sleuth_in_flight %lld\n"
+	    "# HELP bitsleuth_http_connections_open Ingest connections open "
+	    "(capped by http.max_connections)\n"
+	    "# TYPE bitsleuth_http_connections_open gauge\n"
+	    "bitsleuth_http_connections_open %lld\n",
+	    m->redis_up, m->in_flight, m->http_open);
 }

@@ -32,6 +32,7 @@ enum bs_metric {
 	BS_M_SLEUTH_SUPERSEDED,    /* not sent: a newer push to the target was registered */
 	BS_M_RETRIES_PROMOTED,     /* retry records moved back to the stream */
 	BS_M_REDIS_ERRORS,
+	BS_M_HTTP_ACCEPT_PAUSED,   /* accepting paused: http.max_connections or fd exhaustion */
 	BS_M__COUNT
 };
 
@@ -39,6 +40,7 @@ struct bs_metrics {
 	unsigned long long c[BS_M__COUNT];
 	long long redis_up;        /* gauges */
 	long long in_flight;
+	long long http_open;       /* ingest connections open (conn_limit) */
 };
 
 void bs_metrics_inc(struct bs_metrics *m, enum bs_metric which);
