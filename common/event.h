@@ -60,7 +60,8 @@ struct bs_commit {
 	char *hash;      /* 40 hex */
 	char *message;
 	struct bs_person author;
-	char *date;      /* ISO-8601 as sent, or converted from DC epoch ms (UTC, ...Z) */
+	char *date;      /* Cloud: ISO-8601 as sent; DC: UTC "YYYY-MM-DDTHH:MM:SS.mmmZ"
+	                  * (from epoch ms or ISO with an offset), else as sent */
 	char *url;       /* html link, when present */
 	char **parents;  /* parent hashes */
 	size_t n_parents;
@@ -99,8 +100,8 @@ struct bs_pr {
 	char *merge_hash;    /* merge commit, when merged (Cloud: 12 chars) */
 	struct bs_person author;
 	char *url;           /* html link */
-	char *created;       /* ISO-8601 */
-	char *updated;       /* ISO-8601 */
+	char *created;       /* ISO-8601; DC in UTC ...mmmZ, as bs_commit.date */
+	char *updated;       /* same */
 };
 
 struct bs_event {
@@ -110,7 +111,8 @@ struct bs_event {
 	char *repository;    /* Cloud full_name "ws/repo"; DC "PROJECT/slug" */
 	char *repository_url;
 	struct bs_person actor;
-	char *date;          /* DC top-level date; NULL on Cloud */
+	char *date;          /* DC top-level event date, UTC ...mmmZ as bs_commit.date
+	                      * (the push time sent to Sleuth); NULL on Cloud */
 	struct bs_change *changes;
 	size_t n_changes;
 	struct bs_pr *pr;    /* set iff type == BS_EVENT_PR */

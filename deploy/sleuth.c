@@ -270,6 +270,21 @@ put_commit(yajl_gen g, const struct bs_commit *c)
 	yajl_gen_map_close(g);
 }
 
+/* Whether s is a UTC date-time as the parsers normalise them:
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+static bool
+is_utc_date(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	if (!s || strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
 char *
 bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
     const struct bs_sleuth_opts *opt, size_t *len)
@@ -301,8 +316,14 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 	if (t->send_branch && t->branch)
 		put_kv(g, "branch", t->branch);
 
+	/* The push time: Data Center says when the event happened (parsed to
+	 * UTC "YYYY-MM-DDTHH:MM:SS.mmmZ"); Cloud does not, so the time the
+	 * delivery was received stands in (seconds after the push). A replayed
+	 * job keeps the time of the original delivery either way. */
 	char date[BS_ISOTIME_LEN];
-	if (job->received_ms > 0 &&
+	if (is_utc_date(ev->date))
+		put_kv(g, "date", ev->date);
+	else if (job->received_ms > 0 &&
 	    bs_isotime_utc(job->received_ms, date, sizeof(date)) == 0)
 		put_kv(g, "date", date);
 

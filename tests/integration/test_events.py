@@ -6,6 +6,7 @@ to the push that deploys its merge, and the answer to every fixture.
 Deliveries that deploy are posted one at a time and the queue is drained in
 between, so each fixture's registrations can be told apart (and a push is
 never "superseded" by a later one that overtook it)."""
+import datetime
 import fnmatch
 import hashlib
 import json
@@ -147,6 +148,18 @@ def dc_repo(r):
     return "%s/%s" % (r["project"]["key"], r["slug"])
 
 
+def dc_utc(d):
+    """A DC date (epoch ms before 10.x, ISO-8601 with an offset from 10.x)
+    as bitsleuth sends it: UTC with milliseconds."""
+    if isinstance(d, (int, float)):
+        t = datetime.datetime.fromtimestamp(d / 1000, datetime.timezone.utc)
+        ms = int(d) % 1000
+    else:
+        t = datetime.datetime.fromisoformat(d).astimezone(datetime.timezone.utc)
+        ms = t.microsecond // 1000
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % ms
+
+
 def dc_expected(ev, p):
     """The register_deploy calls one DC payload must cause, from the payload
     alone; also its content identity (None when it queues nothing)."""
@@ -223,6 +236,8 @@ def test_every_dc_fixture_registers_what_the_payload_says():
             got = sleuth.requests[before:]
             assert canon([as_call(r) for r in got]) == canon(want), (path, [as_call(r) for r in got], want)
             check_bodies(got)
+            for r in got:   # the push time is Data Center's own event date, in UTC
+                assert r["json"]["date"] == dc_utc(p["date"]), (path, r["json"]["date"], p["date"])
             total += len(want)
             deployed += 1 if want else 0
         assert len(sleuth.requests) == total

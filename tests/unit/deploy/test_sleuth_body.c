@@ -216,6 +216,29 @@ main(void)
 		bs_job_release(&job);
 	}
 
+	TEST("body: date is Data Center's event time, else the time received") {
+		struct bs_job job;
+		cloud_push(&job);
+		struct bs_deployment d = dep("production");
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"date\":\"2024-11-25T10:00:00Z\"") != NULL);
+		free(body);
+		job.ev.date = S(&job, "2024-11-25T08:58:01.250Z");
+		body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"date\":\"2024-11-25T08:58:01.250Z\"") != NULL);
+		CHECK_INT(count(body, "\"date\":\"2024-11-25T10:00:00Z\""), 0);
+		free(body);
+		/* a date the parser could not normalise is not sent as is */
+		job.ev.date = S(&job, "2024-11-25 08:58");
+		body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(strstr(body, "\"date\":\"2024-11-25T10:00:00Z\"") != NULL);
+		free(body);
+		bs_job_release(&job);
+	}
+
 	TEST("body: email is the deployed commit's author, else newest, else pusher") {
 		struct bs_job job;
 		cloud_push(&job);
