@@ -318,6 +318,7 @@ class Bitsleuth:
         self.start()
 
     def start(self):
+        self.killed = False   # set by kill9(): its exit status is the test's doing
         self.logf = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BIN, self.mode, "-c", self.config], stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=self.env)
@@ -381,12 +382,28 @@ class Bitsleuth:
         self.proc.kill()
         self.proc.wait(timeout=10)
         self.logf.close()
+        self.killed = True
 
     def assert_clean_log(self):
         log = self.log()
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
             if bad in log:
                 raise AssertionError("sanitizer report in bitsleuth log:\n" + log[-6000:])
+
+
+def shutdown(redis, sleuth, *procs):
+    """Stops each bitsleuth and checks that it drained cleanly (exit 0, no
+    sanitizer report; one the test killed with kill9() only for sanitizer
+    reports), then closes the Sleuth stand-in and Redis whatever happened."""
+    try:
+        for p in procs:
+            rc = p.stop()
+            p.assert_clean_log()
+            if not p.killed:
+                assert rc == 0, "bitsleuth exited %s:\n%s" % (rc, p.log()[-3000:])
+    finally:
+        sleuth.close()
+        redis.close()
 
 
 def http_request(port, method, path, body, headers, timeout=15):

@@ -53,16 +53,6 @@ def start(deployments, extra=""):
     return redis, sleuth, bs
 
 
-def stop(redis, sleuth, bs):
-    try:
-        rc = bs.stop()
-        bs.assert_clean_log()
-        assert rc == 0, "bitsleuth exited %s:\n%s" % (rc, bs.log()[-3000:])
-    finally:
-        sleuth.close()
-        redis.close()
-
-
 def dc_post(bs, ev, body):
     """As Data Center sends it: X-Request-Id, no X-Request-UUID, signed."""
     rid = hashlib.md5(body + str(time.time()).encode()).hexdigest()
@@ -262,7 +252,7 @@ def test_every_dc_fixture_registers_what_the_payload_says():
         assert redis.cmd("XLEN", key("dead")) == 0
         assert redis.cmd("ZCARD", key("retry")) == 0
     finally:
-        stop(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 # ---------------------------------------------------------------- 2. Cloud merges
@@ -320,7 +310,7 @@ def test_cloud_merges_register_the_merge_commit():
             ttl = redis.cmd("TTL", key(name))
             assert 29 * 86400 < ttl <= 30 * 86400, (name, ttl)
     finally:
-        stop(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 # ---------------------------------------------------------------- 3. PR keys reach the push
@@ -423,7 +413,7 @@ def test_pr_keys_reach_the_push_that_merges_it():
         assert [c["revision"] for c in b["commits"]] == [dpush["commits"][0]["id"]], b
         assert len(sleuth.requests) == 6
     finally:
-        stop(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 # ---------------------------------------------------------------- 4. every answer
@@ -480,7 +470,7 @@ def test_every_fixture_still_gets_the_right_answer():
         stored = [k.decode() for k in redis.cmd("KEYS", key("pr:*"))]
         assert sorted(stored) == sorted(key(n) for n in records), (stored, records)
     finally:
-        stop(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 if __name__ == "__main__":

@@ -47,16 +47,6 @@ def setup(max_connections, bin_path=None):
     return redis, sleuth, bs
 
 
-def teardown(redis, sleuth, bs):
-    try:
-        rc = bs.stop()
-        bs.assert_clean_log()
-        assert rc == 0, "bitsleuth exited %s:\n%s" % (rc, bs.log()[-3000:])
-    finally:
-        sleuth.close()
-        redis.close()
-
-
 def idle(port, n):
     """n connected sockets that never send anything."""
     return [socket.create_connection(("127.0.0.1", port), timeout=ANSWER_S) for _ in range(n)]
@@ -137,7 +127,7 @@ def test_connection_over_the_cap_waits_until_one_closes():
     finally:
         for s in held:
             s.close()
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_many_connections_in_turn_through_a_small_cap():
@@ -159,7 +149,7 @@ def test_many_connections_in_turn_through_a_small_cap():
         H.wait_for(lambda: metric(bs, "bitsleuth_http_connections_open") == 1, 10,
                    what="open connections back to the scrape's own")
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_listener_survives_running_out_of_file_descriptors():
@@ -205,7 +195,7 @@ def test_listener_survives_running_out_of_file_descriptors():
     finally:
         for s in held:
             s.close()
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
         os.unlink(wrapper)
         os.rmdir(wrapdir)
 

@@ -50,18 +50,6 @@ def sent(sleuth, path=None, sha=None):
                 if (path is None or r["path"] == path) and (sha is None or (r["json"] or {}).get("sha") == sha)]
 
 
-def finish(redis, sleuth, *procs):
-    try:
-        for p in procs:
-            if p.proc.poll() is None:
-                rc = p.stop()
-                assert rc == 0, p.log()[-3000:]
-            p.assert_clean_log()
-    finally:
-        sleuth.close()
-        redis.close()
-
-
 def queue_empty(redis):
     return (redis.cmd("XLEN", key("jobs")) == 0 and redis.cmd("ZCARD", key("retry")) == 0
             and redis.cmd("XPENDING", key("jobs"), "workers")[0] == 0)
@@ -108,7 +96,7 @@ def test_older_retry_is_superseded_by_newer_registered_push():
         assert order is not None and order.decode() == js["job"], (order, js)
         assert "superseded" in bs.log()
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
@@ -152,7 +140,7 @@ def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
         assert redis.cmd("XLEN", key("dead")) == 0
         assert stats(bs)["counters"]["registered"] == 3
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_two_worker_processes_take_turns_in_push_order():
@@ -197,12 +185,8 @@ def test_two_worker_processes_take_turns_in_push_order():
         took = [w.log().count("registered sha") + w.log().count("superseded)") for w in (w1, w2)]
         assert took[0] and took[1], ("both workers must have worked on the target", took)
         print("  two workers: registered %s, superseded %d, jobs per worker %s" % (order, superseded, took))
-        for p in (ingest, w1, w2):
-            assert p.stop() == 0
-            p.assert_clean_log()
     finally:
-        sleuth.close()
-        redis.close()
+        H.shutdown(redis, sleuth, ingest, w1, w2)
 
 
 if __name__ == "__main__":

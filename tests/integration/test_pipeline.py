@@ -78,16 +78,6 @@ def setup(extra="", deployments=DEPLOYMENTS, prefix="bstest"):
     return redis, sleuth, bs
 
 
-def teardown(redis, sleuth, bs):
-    try:
-        rc = bs.stop()
-        bs.assert_clean_log()
-        assert rc == 0, "bitsleuth exited %s:\n%s" % (rc, bs.log()[-3000:])
-    finally:
-        sleuth.close()
-        redis.close()
-
-
 def key(prefix, name):
     return "{%s}:%s" % (prefix, name)
 
@@ -139,7 +129,7 @@ def test_every_cloud_push_fixture_reaches_sleuth():
         assert redis.cmd("ZCARD", key("bstest", "retry")) == 0
         assert redis.cmd("XLEN", key("bstest", "dead")) == 0
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def dc_headers():
@@ -170,7 +160,7 @@ def test_every_fixture_gets_the_right_answer():
         H.wait_for(lambda: redis.cmd("XLEN", key("bstest", "jobs")) == 0, 30, what="stream drained")
         assert redis.cmd("XLEN", key("bstest", "dead")) == 0
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_bad_input_leaves_no_trace():
@@ -206,7 +196,7 @@ def test_bad_input_leaves_no_trace():
         assert b"bitsleuth_refused_signature_total 2" in metrics, metrics
         assert b"bitsleuth_refused_too_large_total 1" in metrics
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_header_size_and_timeout_limits_are_enforced():
@@ -250,7 +240,7 @@ def test_header_size_and_timeout_limits_are_enforced():
         # The server still works afterwards.
         assert bs.post("repo:push", body)[0] == 202
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_duplicate_delivery_is_queued_once():
@@ -271,7 +261,7 @@ def test_duplicate_delivery_is_queued_once():
         raw = redis.cmd("HGETALL", key("bstest", "raw:{dup-1}"))
         assert raw and b"body" in raw, raw
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_issue_keys_in_answer():
@@ -284,7 +274,7 @@ def test_issue_keys_in_answer():
         assert st == 202, raw
         assert js["issues"] == ["SHOP-12", "OPS-7"] or js["issues"] == ["SHOP-12", "UTF-8", "OPS-7"], js
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_redis_down_answers_503_then_recovers():
@@ -301,7 +291,7 @@ def test_redis_down_answers_503_then_recovers():
         assert st == 202, raw
         H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registration after recovery")
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_dry_run_sends_nothing_and_records():
@@ -322,7 +312,7 @@ def test_dry_run_sends_nothing_and_records():
         assert sleuth.requests == []
         assert "dry-run" in bs.log()
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_health_endpoints_and_drain():
@@ -334,7 +324,7 @@ def test_health_endpoints_and_drain():
         assert st == 200 and b"# TYPE bitsleuth_deliveries_queued_total counter" in m
         assert bs.post("repo:push", b"{}", path="/healthz")[0] == 405
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_several_orgs_tokens_and_per_deployment_dry_run():
@@ -367,7 +357,7 @@ def test_several_orgs_tokens_and_per_deployment_dry_run():
         fields = dict(zip(entry[::2], entry[1::2]))
         assert fields[b"target"] == b"acme/foo-new/production", fields
     finally:
-        teardown(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 if __name__ == "__main__":
