@@ -1,8 +1,9 @@
 /* admin: the synchronous queue queries and moves behind the operator
  * commands (`bitsleuth stats`, `dlq list|show|replay|purge`, `replay
- * --delivery`), over a redisContext from bs_redis_connect_sync. Moves that
- * touch several keys (dead-letter replay) are one Lua script, like the
- * worker's (see jobs.c and scripts.c). */
+ * --delivery`, `replay --log`), over a redisContext from
+ * bs_redis_connect_sync. Moves that touch several keys (dead-letter
+ * replay) are one Lua script, like the worker's (see jobs.c and
+ * scripts.c). */
 #include "queue/admin.h"
 
 #include <stdio.h>
@@ -341,11 +342,13 @@ bs_admin_dead_replay(redisContext *c, const struct bs_keys *k, const char *id,
     const char *actor, long long now, char *new_id, size_t new_id_len,
     char *err, size_t errlen)
 {
-	char nows[24];
+	char nows[24], maxlen[24];
 	snprintf(nows, sizeof(nows), "%lld", now);
+	snprintf(maxlen, sizeof(maxlen), "%d", BS_REPLAYS_MAXLEN);
 	const char *argv[] = { "EVAL", bs_script_dead_replay.source, "4", k->dead,
-		k->jobs, k->replays, k->stats, id, actor ? actor : "unknown", nows };
-	redisReply *rep = sync_cmd_s(c, 10, argv, err, errlen);
+		k->jobs, k->replays, k->stats, id,
+		actor && *actor ? actor : "unknown", nows, maxlen };
+	redisReply *rep = sync_cmd_s(c, 11, argv, err, errlen);
 	if (!rep)
 		return -1;
 	int rc = -1;
@@ -357,6 +360,64 @@ bs_admin_dead_replay(redisContext *c, const struct bs_keys *k, const char *id,
 	}
 	freeReplyObject(rep);
 	return rc;
+}
+
+int
+bs_admin_replay_record(redisContext *c, const struct bs_keys *k,
+    const char *kind, const char *actor, long long when_ms, const char *what,
+    const char *job, char *err, size_t errlen)
+{
+	char whens[24], maxlen[24];
+	snprintf(whens, sizeof(whens), "%lld", when_ms);
+	snprintf(maxlen, sizeof(maxlen), "%d", BS_REPLAYS_MAXLEN);
+	const char *argv[] = { "XADD", k->replays, "MAXLEN", "~", maxlen, "*",
+		"kind", kind, "who", actor && *actor ? actor : "unknown",
+		"when_ms", whens, "what", what ? what : "", "job", job ? job : "" };
+	redisReply *rep = sync_cmd_s(c, 16, argv, err, errlen);
+	if (!rep)
+		return -1;
+	int rc = rep->type == REDIS_REPLY_STRING ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "unexpected reply to XADD %s", k->replays);
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+bs_admin_replays(redisContext *c, const struct bs_keys *k, long long since_ms,
+    size_t limit, struct bs_admin_entries *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (limit == 0)
+		limit = 50;
+	if (limit > 1000)
+		limit = 1000;
+	char start[32], count[24];
+	if (since_ms > 0)
+		snprintf(start, sizeof(start), "%lld-0", since_ms);
+	else
+		snprintf(start, sizeof(start), "-");
+	snprintf(count, sizeof(count), "%zu", limit);
+	/* XREVRANGE of a missing key is an empty array. */
+	const char *argv[] = { "XREVRANGE", k->replays, "+", start, "COUNT", count };
+	redisReply *rep = sync_cmd_s(c, 6, argv, err, errlen);
+	if (!rep)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		snprintf(err, errlen, "unexpected reply to XREVRANGE");
+		return -1;
+	}
+	if (rep->elements)
+		out->v = xcalloc(rep->elements, sizeof(*out->v));
+	for (size_t i = 0; i < rep->elements && out->n < limit; i++) {
+		const redisReply *e = rep->element[i];
+		if (bs_reply_entry_shape(e, 0) < 0)
+			continue;
+		copy_entry(e, &out->v[out->n++]);
+	}
+	freeReplyObject(rep);
+	return 0;
 }
 
 int

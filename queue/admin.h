@@ -78,11 +78,44 @@ int bs_admin_dead_get(redisContext *c, const struct bs_keys *k,
     const char *id, struct bs_admin_entry *out, char *err, size_t errlen);
 
 /* In one script: copy dead letter `id` back into {p}:jobs with attempt
- * "0" (history kept), delete it from {p}:dead and log {who, when, what,
- * new_id} in {p}:replays. The new jobs id goes to new_id. */
+ * "0" (history kept), delete it from {p}:dead and record the replay in
+ * {p}:replays as {kind "dead", who, when_ms, what id, job NEW_ID} plus the
+ * dead letter's target when it has one (see bs_admin_replay_record). The
+ * new jobs id goes to new_id. */
 int bs_admin_dead_replay(redisContext *c, const struct bs_keys *k,
     const char *id, const char *actor, long long now_ms, char *new_id,
     size_t new_id_len, char *err, size_t errlen);
+
+/* ---- the replay log {p}:replays ---------------------------------------
+ *
+ * One record per replay, whatever replayed it:
+ *   kind     "dead" (dlq replay), "payload" (replay --event) or
+ *            "delivery" (replay --delivery)
+ *   who      the operator ($USER, else "unknown")
+ *   when_ms  unix ms of the replay
+ *   what     the dead letter id (dead) or the delivery id queued
+ *   job      the new {p}:jobs id
+ *   target   (dead only, when the dead letter has one) org/deployment/env
+ * Every XADD trims with MAXLEN ~ BS_REPLAYS_MAXLEN. Records written before
+ * this format ({who, when, what, new_id} or {kind, who, when_ms, delivery,
+ * job}) may still be in the stream; readers should accept them. */
+#define BS_REPLAYS_MAXLEN 100000
+
+/* Appends one record {kind, who actor, when_ms, what, job} to {p}:replays
+ * (actor NULL or "": "unknown"). Dead-letter replays are recorded by
+ * bs_admin_dead_replay itself, atomically with the move: this is for the
+ * replays that are not one script (payload, delivery). */
+int bs_admin_replay_record(redisContext *c, const struct bs_keys *k,
+    const char *kind, const char *actor, long long when_ms, const char *what,
+    const char *job, char *err, size_t errlen);
+
+/* The replay log, newest first: at most limit records (0: 50; more than
+ * 1000: 1000) whose stream id is at or after since_ms (0 or less: all),
+ * with their fields as stored (old-format records included). A missing
+ * stream is an empty log (out->n == 0), not an error. */
+int bs_admin_replays(redisContext *c, const struct bs_keys *k,
+    long long since_ms, size_t limit, struct bs_admin_entries *out, char *err,
+    size_t errlen);
 
 /* XDEL of the given dead letters; *deleted = how many existed. */
 int bs_admin_dead_purge(redisContext *c, const struct bs_keys *k,

@@ -174,12 +174,20 @@ struct bs_redis_script bs_script_promote = { .source =
 
 /* dead_replay: put one dead letter back into the jobs stream.
  * KEYS: 1 dead, 2 jobs, 3 replays, 4 stats
- * ARGV: 1 dead entry id, 2 actor, 3 now unix ms
+ * ARGV: 1 dead entry id, 2 actor, 3 now unix ms, 4 maxlen of replays
+ *       (decimal, > 0)
  * The fields are copied unchanged except attempt, which restarts at "0",
  * and first_ms, which restarts at now (so retry.max_age counts from the
- * replay, not from the first failure days ago); the history is kept. Returns the new jobs id, or the error
- * "no dead letter 'ID'". */
+ * replay, not from the first failure days ago); the history is kept. The
+ * replay is recorded in the same step with XADD replays MAXLEN ~ ARGV[4]
+ * as {kind "dead", who ARGV[2], when_ms ARGV[3], what ARGV[1], job NEW_ID}
+ * plus target when the dead letter has one (the record format of every
+ * replay, see bs_admin_replay_record). Returns the new jobs id, or the
+ * error "no dead letter 'ID'" or "bad replays maxlen" (nothing written). */
 struct bs_redis_script bs_script_dead_replay = { .source =
+	"if not string.match(ARGV[4] or '', '^[1-9][0-9]*$') then\n"
+	"  return redis.error_reply('bad replays maxlen')\n"
+	"end\n"
 	"local r = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
 	"if #r == 0 then\n"
 	"  return redis.error_reply(\"no dead letter '\" .. ARGV[1] .. \"'\")\n"
@@ -187,18 +195,23 @@ struct bs_redis_script bs_script_dead_replay = { .source =
 	"local f = r[1][2]\n"
 	"local args = {'XADD', KEYS[2], '*'}\n"
 	"local seen = false\n"
+	"local target = nil\n"
 	"for i = 1, #f, 2 do\n"
 	"  local v = f[i + 1]\n"
 	"  if f[i] == 'attempt' then v = '0'; seen = true end\n"
 	"  if f[i] == 'first_ms' then v = ARGV[3] end\n"
+	"  if f[i] == 'target' and not target then target = v end\n"
 	"  args[#args + 1] = f[i]\n"
 	"  args[#args + 1] = v\n"
 	"end\n"
 	"if not seen then args[#args + 1] = 'attempt'; args[#args + 1] = '0' end\n"
 	"local id = redis.call(unpack(args))\n"
 	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
-	"redis.call('XADD', KEYS[3], '*', 'who', ARGV[2], 'when', ARGV[3],\n"
-	"  'what', ARGV[1], 'new_id', id)\n"
+	"local rec = {'XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*',\n"
+	"  'kind', 'dead', 'who', ARGV[2], 'when_ms', ARGV[3], 'what', ARGV[1],\n"
+	"  'job', id}\n"
+	"if target then rec[#rec + 1] = 'target'; rec[#rec + 1] = target end\n"
+	"redis.call(unpack(rec))\n"
 	"redis.call('HINCRBY', KEYS[4], 'replayed', 1)\n"
 	"return id\n"
 };

@@ -51,22 +51,6 @@ admin_close(struct admin *a)
 	bs_config_release(&a->cfg);
 }
 
-/* "90s", "15m", "2h", "7d", "500ms" -> ms; -1 when malformed. */
-static long long
-parse_duration(const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0) return v;
-	if (*end == '\0' || strcmp(end, "s") == 0) return v * 1000;
-	if (strcmp(end, "m") == 0) return v * 60000;
-	if (strcmp(end, "h") == 0) return v * 3600000;
-	if (strcmp(end, "d") == 0) return v * 86400000;
-	return -1;
-}
-
 static void
 human_age(long long ms, char *out, size_t outlen)
 {
@@ -356,7 +340,7 @@ bs_cmd_dlq(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'j': json = 1; break;
 		case 's': {
-			long long d = parse_duration(optarg);
+			long long d = bs_parse_duration(optarg);
 			if (d < 0) {
 				fprintf(stderr, "bitsleuth dlq: bad --since '%s' (use e.g. 90s, 15m, 2h, 7d)\n", optarg);
 				return 2;

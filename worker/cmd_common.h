@@ -1,5 +1,5 @@
 /* cmd_common: what several subcommands share: option parsing of -c, config
- * loading with diagnostics on stderr. */
+ * loading with diagnostics on stderr, --since durations. */
 #ifndef BS_CMD_COMMON_H
 #define BS_CMD_COMMON_H
 
@@ -20,6 +20,11 @@ int bs_load_config_or_report(const char *path, unsigned uses,
 /* Reads a whole file (at most max bytes); returns malloc'd buffer or NULL
  * with a message on stderr. */
 char *bs_read_file(const char *path, size_t max, size_t *len);
+
+/* A duration as given to --since: "500ms", "90s" (or bare "90"), "15m",
+ * "2h", "7d" -> milliseconds; -1 when malformed, negative or too large
+ * for a long long. */
+long long bs_parse_duration(const char *s);
 
 
 #endif

@@ -1,7 +1,8 @@
 /* cmd_run: the subcommands that run the pipeline or a piece of it:
  * run/serve/work (the daemon), check (config validation and dry
  * explanation), scan (issue keys of a text) and replay (a saved payload or
- * a kept delivery through the same intake as HTTP). */
+ * a kept delivery through the same intake as HTTP, and --log: the record
+ * of every replay). */
 #include "worker/commands.h"
 
 #include <getopt.h>
@@ -12,11 +13,14 @@
 #include <strings.h>
 
 #include <hiredis/hiredis.h>
+#include <yajl/yajl_gen.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "deploy/isotime.h"
 #include "deploy/sleuth.h"
 #include "parsers/event_dump.h"
+#include "parsers/utf8.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
 #include "worker/app.h"
@@ -346,11 +350,12 @@ on_replay_timeout(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(rs->base);
 }
 
-/* Enqueues r through the same script as live deliveries. */
+/* Enqueues r through the same script as live deliveries and records it in
+ * {p}:replays as a replay of `kind` ("payload" or "delivery"). */
 static int
 replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
-    const char *event_key, const char *raw_headers, const char *body,
-    size_t len, int content_dedupe)
+    const char *kind, const char *event_key, const char *raw_headers,
+    const char *body, size_t len, int content_dedupe)
 {
 	struct replay_state rs;
 	memset(&rs, 0, sizeof(rs));
@@ -409,19 +414,15 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	printf("\n");
 	rcode = 0;
 
-	/* Who replayed what, for the operators who come after. */
+	/* Who replayed what, for the operators who come after. The job is
+	 * queued either way, so a failed record is a warning, not a failure. */
 	redisContext *sync = bs_redis_connect_sync(&rc, err, sizeof(err));
-	if (sync) {
-		char when[32], *who = getenv("USER");
-		snprintf(when, sizeof(when), "%lld", bs_now_ms());
-		redisReply *rep = redisCommand(sync,
-		    "XADD %s MAXLEN ~ 100000 * kind %s who %s when_ms %s delivery %s job %s",
-		    keys.replays, "payload", who ? who : "unknown", when, r->delivery,
-		    rs.id);
-		if (rep)
-			freeReplyObject(rep);
+	if (!sync || bs_admin_replay_record(sync, &keys, kind, getenv("USER"),
+	    bs_now_ms(), r->delivery, rs.id, err, sizeof(err)) != 0)
+		fprintf(stderr, "bitsleuth replay: warning: queued but not recorded "
+		    "in %s: %s\n", keys.replays, err);
+	if (sync)
 		redisFree(sync);
-	}
 out:
 	event_free(timer);
 	bs_redis_free(rs.redis);
@@ -505,8 +506,8 @@ replay_kept(const char *path, const char *delivery)
 	struct bs_intake_result r;
 	bs_intake_process(&in, &d, bs_now_ms(), &r);
 	if (r.verdict == BS_INTAKE_QUEUE) {
-		code = replay_enqueue(&cfg, &r, event_key, raw.headers, raw.body,
-		    raw.body_len, 0);
+		code = replay_enqueue(&cfg, &r, "delivery", event_key, raw.headers,
+		    raw.body, raw.body_len, 0);
 	} else {
 		printf("%s: %s\n", r.code, r.reason);
 		code = r.verdict == BS_INTAKE_REFUSED ? 1 : 0;
@@ -518,22 +519,232 @@ replay_kept(const char *path, const char *delivery)
 	return code;
 }
 
+/* --- replay --log ------------------------------------------------------ */
+
+#define REPLAY_LOG_DEFAULT 50
+#define REPLAY_LOG_MAX 1000
+
+static const char *
+log_field(const struct bs_admin_entry *e, const char *name, size_t *len)
+{
+	for (size_t i = 0; i < e->n_fields; i++) {
+		if (strcmp(e->fields[i].name, name) == 0) {
+			if (len)
+				*len = e->fields[i].len;
+			return e->fields[i].val;
+		}
+	}
+	return NULL;
+}
+
+/* The first of the names that the record has (records written before the
+ * one format used other names), else NULL. */
+static const char *
+log_first(const struct bs_admin_entry *e, const char *a, const char *b)
+{
+	const char *v = log_field(e, a, NULL);
+	return v ? v : b ? log_field(e, b, NULL) : NULL;
+}
+
+/* Prints s with control characters (a delivery id comes from a webhook
+ * header) shown as '?', so that a record cannot drive the terminal. */
+static void
+print_clean(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : "-"); *p; p++)
+		putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
+}
+
+/* A JSON string of bytes from Redis: as they are when they are valid
+ * UTF-8, else with every non-ASCII byte as '?' (yajl_gen_validate_utf8
+ * would refuse the string and leave the document broken). */
+static void
+gen_bytes(yajl_gen g, const char *s, size_t len)
+{
+	if (bs_utf8_valid(s, len) == 0 &&
+	    yajl_gen_string(g, (const unsigned char *)s, len) == yajl_gen_status_ok)
+		return;
+	char *t = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		t[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	yajl_gen_string(g, (const unsigned char *)t, len);
+	free(t);
+}
+
+static void
+print_log_json(const struct bs_admin_entries *es)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < es->n; i++) {
+		const struct bs_admin_entry *e = &es->v[i];
+		yajl_gen_map_open(g);
+		gen_bytes(g, "id", 2);
+		gen_bytes(g, e->id, strlen(e->id));
+		for (size_t j = 0; j < e->n_fields; j++) {
+			if (strcmp(e->fields[j].name, "id") == 0)
+				continue;   /* the stream id above */
+			gen_bytes(g, e->fields[j].name, strlen(e->fields[j].name));
+			gen_bytes(g, e->fields[j].val, e->fields[j].len);
+		}
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	fwrite(buf, 1, len, stdout);
+	fputc('\n', stdout);
+	yajl_gen_free(g);
+}
+
+/* TIME WHO KIND WHAT -> job ID [TARGET], one line per record. */
+static void
+print_log_line(const struct bs_admin_entry *e)
+{
+	const char *ms = log_first(e, "when_ms", "when");
+	char when[BS_ISOTIME_LEN];
+	if (bs_isotime_utc(ms ? strtoll(ms, NULL, 10) : strtoll(e->id, NULL, 10),
+	    when, sizeof(when)) != 0)
+		snprintf(when, sizeof(when), "-");
+	const char *kind = log_field(e, "kind", NULL);
+	if (!kind)
+		kind = log_field(e, "new_id", NULL) ? "dead" : "-";
+	const char *target = log_field(e, "target", NULL);
+	printf("%s ", when);
+	print_clean(log_field(e, "who", NULL));
+	putchar(' ');
+	print_clean(kind);
+	putchar(' ');
+	print_clean(log_first(e, "what", "delivery"));
+	fputs(" -> job ", stdout);
+	print_clean(log_first(e, "job", "new_id"));
+	if (target) {
+		putchar(' ');
+		print_clean(target);
+	}
+	putchar('\n');
+}
+
+/* bitsleuth replay --log: the replay records, newest first. */
+static int
+replay_log(const char *path, long long since_ms, size_t limit, int json)
+{
+	struct bs_config cfg;
+	if (bs_load_config_or_report(path, BS_USES_REDIS, &cfg, 0) != 0)
+		return 1;
+	struct bs_keys keys;
+	bs_keys_init(&keys, cfg.redis.prefix);
+	struct bs_redis_config rc;
+	bs_app_redis_config(&cfg, &rc);
+	char err[256];
+	redisContext *sync = bs_redis_connect_sync(&rc, err, sizeof(err));
+	if (!sync) {
+		fprintf(stderr, "bitsleuth replay: %s\n", err);
+		bs_config_release(&cfg);
+		return 1;
+	}
+	struct bs_admin_entries es;
+	int code = 0;
+	if (bs_admin_replays(sync, &keys, since_ms, limit, &es, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "bitsleuth replay --log: %s\n", err);
+		code = 1;
+	} else {
+		if (json)
+			print_log_json(&es);
+		else
+			for (size_t i = 0; i < es.n; i++)
+				print_log_line(&es.v[i]);
+		bs_admin_entries_release(&es);
+	}
+	redisFree(sync);
+	bs_config_release(&cfg);
+	return code;
+}
+
+static int
+replay_usage(void)
+{
+	fprintf(stderr, "usage: bitsleuth replay -c FILE --event KEY PAYLOAD.json "
+	    "[--delivery-id ID]\n"
+	    "       bitsleuth replay -c FILE --delivery ID\n"
+	    "       bitsleuth replay -c FILE --log [--since DURATION] [--limit N] "
+	    "[--json]\n");
+	return 2;
+}
+
 int
 bs_cmd_replay(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "delivery", required_argument, NULL, 'd' },
+		{ "delivery-id", required_argument, NULL, 'i' },
+		{ "log", no_argument, NULL, 'L' },
+		{ "since", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *path = bs_default_config_path();
 	const char *event_key = NULL, *delivery_id = NULL, *delivery = NULL;
-	int o;
+	int show_log = 0, log_opts = 0, json = 0, o;
+	long long since_ms = 0;
+	size_t limit = REPLAY_LOG_DEFAULT;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:h", config_opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'e': event_key = optarg; break;
 		case 'i': delivery_id = optarg; break;
 		case 'd': delivery = optarg; break;
+		case 'L': show_log = 1; break;
+		case 's': {
+			long long d = bs_parse_duration(optarg);
+			if (d < 0) {
+				fprintf(stderr, "bitsleuth replay: bad --since '%s' (use e.g. "
+				    "90s, 15m, 2h, 7d)\n", optarg);
+				return 2;
+			}
+			since_ms = bs_now_ms() - d;
+			if (since_ms < 1)
+				since_ms = 1;    /* 0 would mean "no filter": same set */
+			log_opts = 1;
+			break;
+		}
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v <= 0 || v > REPLAY_LOG_MAX) {
+				fprintf(stderr, "bitsleuth replay: bad --limit '%s' (1 to %d)\n",
+				    optarg, REPLAY_LOG_MAX);
+				return 2;
+			}
+			limit = (size_t)v;
+			log_opts = 1;
+			break;
+		}
+		case 'j': json = 1; log_opts = 1; break;
 		case 'h': return bs_cmd_help("replay");
 		default: return 2;
 		}
+	}
+	if (show_log) {
+		if (event_key || delivery || delivery_id || optind != argc) {
+			fprintf(stderr, "bitsleuth replay: --log does not go with "
+			    "--event, --delivery or a payload\n");
+			return replay_usage();
+		}
+		return replay_log(path, since_ms, limit, json);
+	}
+	if (log_opts) {
+		fprintf(stderr, "bitsleuth replay: --since, --limit and --json go "
+		    "with --log\n");
+		return replay_usage();
 	}
 	if (delivery) {
 		if (event_key || optind != argc) {
@@ -542,11 +753,8 @@ bs_cmd_replay(int argc, char **argv)
 		}
 		return replay_kept(path, delivery);
 	}
-	if (!event_key || optind != argc - 1) {
-		fprintf(stderr, "usage: bitsleuth replay -c FILE --event KEY PAYLOAD.json\n"
-		    "       bitsleuth replay -c FILE --delivery ID\n");
-		return 2;
-	}
+	if (!event_key || optind != argc - 1)
+		return replay_usage();
 	struct bs_config cfg;
 	if (bs_load_config_or_report(path, BS_USES_REDIS, &cfg, 0) != 0)
 		return 1;
@@ -571,7 +779,8 @@ bs_cmd_replay(int argc, char **argv)
 		char headers[256];
 		snprintf(headers, sizeof(headers), "X-Event-Key: %s\nUser-Agent: "
 		    "bitsleuth-replay\n", event_key);
-		rc = replay_enqueue(&cfg, &r, event_key, headers, body, len, 0);
+		rc = replay_enqueue(&cfg, &r, "payload", event_key, headers, body,
+		    len, 0);
 	} else {
 		printf("%s: %s\n", r.code, r.reason);
 		rc = r.verdict == BS_INTAKE_REFUSED ? 1 : 0;

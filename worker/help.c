@@ -25,6 +25,8 @@ static const char overview[] =
 "                        ingest a saved payload as if Bitbucket sent it\n"
 "  replay -c FILE --delivery ID\n"
 "                        re-ingest a kept delivery with today's parser\n"
+"  replay -c FILE --log [--since DURATION] [--limit N] [--json]\n"
+"                        who replayed what, newest first\n"
 "  stats  -c FILE [--json]\n"
 "                        queue depth, pending, retries, dead letters\n"
 "  dlq    list|show|replay|purge -c FILE ...\n"
@@ -100,6 +102,7 @@ static const struct {
 	{ "replay",
 "usage: bitsleuth replay -c FILE --event KEY PAYLOAD.json [--delivery-id ID]\n"
 "       bitsleuth replay -c FILE --delivery ID\n"
+"       bitsleuth replay -c FILE --log [--since DURATION] [--limit N] [--json]\n"
 "\n"
 "Ingests a payload saved from Bitbucket's request log through the same code\n"
 "path as HTTP (parse, issue keys, dedupe, enqueue); the signature is not\n"
@@ -113,7 +116,16 @@ static const struct {
 "                      (queue.raw_ttl, 7 days by default) through today's\n"
 "                      parser and mapping, as the new delivery ID.replay.MS\n"
 "\n"
-"Every replay is recorded in the {prefix}:replays stream (who, when, what).\n" },
+"Every replay (these two and `dlq replay`) is recorded in the\n"
+"{prefix}:replays stream as kind (payload, delivery or dead), who ($USER),\n"
+"when_ms, what (the delivery or dead letter id), job (the new job id) and,\n"
+"for dead letters, target. --log prints those records, newest first, one\n"
+"line each: TIME (UTC) WHO KIND WHAT -> job ID [TARGET].\n"
+"\n"
+"  --log               print the replay records instead of replaying\n"
+"  --since DURATION    only those of the last DURATION (90s, 15m, 2h, 7d)\n"
+"  --limit N           at most N records (default 50, at most 1000)\n"
+"  --json              a JSON array of objects: id and every field\n" },
 	{ "stats",
 "usage: bitsleuth stats -c FILE [--json]\n"
 "\n"

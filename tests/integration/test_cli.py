@@ -210,8 +210,12 @@ def test_replay_event_and_kept_delivery():
     bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
     try:
         fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")
+        rc, out, err = run("replay", "-c", bs.config, "--log", "--json")
+        assert rc == 0 and json.loads(out) == [], (out, err)      # no stream yet: empty
+        before_ms = int(time.time() * 1000)
         rc, out, err = run("replay", "-c", bs.config, "--event", "repo:push", fx)
         assert rc == 0 and out.startswith("queued:"), (out, err)
+        payload_delivery, payload_job = out.split()[2], out.split()[5].rstrip(",")
         H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="replayed payload registered")
         rc, out, err = run("replay", "-c", bs.config, "--event", "repo:push", fx)
         assert rc == 0 and out.startswith("duplicate"), (out, err)
@@ -223,8 +227,36 @@ def test_replay_event_and_kept_delivery():
         H.wait_for(lambda: len(sleuth.requests) == 2, 15, what="live delivery registered")
         rc, out, err = run("replay", "-c", bs.config, "--delivery", "{kept-1}")
         assert rc == 0 and "queued" in out and "{kept-1}.replay." in out, (out, err)
+        kept_delivery, kept_job = out.split()[2], out.split()[5].rstrip(",")
         H.wait_for(lambda: len(sleuth.requests) == 3, 15, what="kept delivery registered again")
         assert redis.cmd("XLEN", "{bstest}:replays") == 2
+        # The replay log, newest first; the duplicate was not a replay.
+        who = os.environ.get("USER") or "unknown"
+        rc, out, err = run("replay", "-c", bs.config, "--log", "--json")
+        assert rc == 0, (out, err)
+        log = json.loads(out)
+        assert [(r["kind"], r["what"], r["job"], r["who"]) for r in log] == [
+            ("delivery", kept_delivery, kept_job, who),
+            ("payload", payload_delivery, payload_job, who)], log
+        assert kept_delivery.startswith("{kept-1}.replay."), kept_delivery
+        assert all(set(r) == {"id", "kind", "who", "when_ms", "what", "job"} for r in log), log
+        assert before_ms <= int(log[1]["when_ms"]) <= int(log[0]["when_ms"]) <= time.time() * 1000, log
+        rc, out, _ = run("replay", "-c", bs.config, "--log", "--json", "--limit", "1")
+        assert rc == 0 and json.loads(out) == log[:1], out
+        rc, out, _ = run("replay", "-c", bs.config, "--log", "--json", "--since", "1h")
+        assert rc == 0 and json.loads(out) == log, out
+        rc, out, err = run("replay", "-c", bs.config, "--log")
+        assert rc == 0, (out, err)
+        lines = out.splitlines()
+        assert len(lines) == 2 and lines[0].split()[1:] == [who, "delivery", kept_delivery, "->", "job", kept_job], out
+        assert lines[1].split()[2:] == ["payload", payload_delivery, "->", "job", payload_job], out
+        iso = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(r["when_ms"]) // 1000)) for r in log]
+        assert [ln.split()[0] for ln in lines] == iso, (out, iso)
+        for bad in (("--log", "--event", "repo:push", fx), ("--log", "--delivery", "{kept-1}"),
+                    ("--log", "--limit", "0"), ("--log", "--limit", "1001"), ("--log", "--since", "soon"),
+                    ("--json",), ("--since", "1h", "--event", "repo:push", fx)):
+            rc, out, err = run("replay", "-c", bs.config, *bad)
+            assert rc == 2 and err.strip() and not out, (bad, rc, out, err)
         rc, out, err = run("replay", "-c", bs.config, "--delivery", "{never}")
         assert rc == 1 and "no raw delivery" in err, (out, err)
         rc, out, err = run("stats", "-c", bs.config, "--json")

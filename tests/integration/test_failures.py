@@ -71,18 +71,6 @@ def start(extra=FAST_RETRY, mode="run", appendonly=False):
     return redis, sleuth, bs
 
 
-def finish(redis, sleuth, *procs):
-    try:
-        for p in procs:
-            if p.proc.poll() is None:
-                rc = p.stop()
-                assert rc == 0, p.log()[-3000:]
-            p.assert_clean_log()
-    finally:
-        sleuth.close()
-        redis.close()
-
-
 def test_503_twice_then_200_registers_once():
     redis, sleuth, bs = start()
     calls = []
@@ -109,7 +97,7 @@ def test_503_twice_then_200_registers_once():
         c = stats(bs)["counters"]
         assert c.get("retried") == 2 and c.get("registered") == 1 and c.get("dead", 0) == 0, c
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_429_retry_after_is_honoured():
@@ -133,7 +121,7 @@ def test_429_retry_after_is_honoured():
         assert calls[2] - calls[1] >= 1.9, "Retry-After: <HTTP-date> not honoured (%.2fs)" % (calls[2] - calls[1])
         assert len(calls) == 3, len(calls)
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_401_dead_letter_then_replay():
@@ -159,15 +147,37 @@ def test_401_dead_letter_then_replay():
         rc, out, err = cli(bs, "dlq", "show", dead_id)
         assert rc == 0 and "API key not valid" in out, (out, err)
         broken[0] = False
+        before_ms = int(time.time() * 1000)
         rc, out, err = cli(bs, "dlq", "replay", dead_id)
         assert rc == 0, (out, err)
+        new_job = re.search(r"replayed \S+ as job (\S+)", out).group(1)
         H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="registration after replay")
         H.wait_for(lambda: settled(redis), 10, what="the replayed job acknowledged")
         assert redis.cmd("XLEN", key("dead")) == 0
         assert redis.cmd("XLEN", key("replays")) == 1
+        # The replay log: one record in the one format, the target kept.
+        rc, out, err = cli(bs, "replay", "--log", "--json")
+        assert rc == 0, (out, err)
+        log = json.loads(out)
+        assert len(log) == 1, log
+        rec = log[0]
+        assert rec["kind"] == "dead" and rec["what"] == dead_id and rec["job"] == new_job, rec
+        assert rec["who"] == (os.environ.get("USER") or "unknown"), rec
+        assert rec["target"] == "acme/foo-web/production", rec
+        assert before_ms <= int(rec["when_ms"]) <= int(time.time() * 1000), rec
+        assert set(rec) == {"id", "kind", "who", "when_ms", "what", "job", "target"}, rec
+        rc, out, _ = cli(bs, "replay", "--log", "--json", "--since", "1h", "--limit", "1")
+        assert rc == 0 and json.loads(out) == log, out
+        time.sleep(0.01)
+        rc, out, _ = cli(bs, "replay", "--log", "--json", "--since", "5ms")
+        assert rc == 0 and json.loads(out) == [], out
+        rc, out, err = cli(bs, "replay", "--log")
+        assert rc == 0 and len(out.splitlines()) == 1, (out, err)
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ dead %s -> job %s acme/foo-web/production$"
+                        % (re.escape(dead_id), re.escape(new_job)), out.strip()), out
         assert len(sleuth.requests) == 2 and sleuth.requests[1]["json"]["sha"] == sha(3)
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_dlq_filters_dry_run_and_purge():
@@ -206,7 +216,7 @@ def test_dlq_filters_dry_run_and_purge():
         rc, out, err = cli(bs, "dlq", "show", dead[0]["id"])
         assert rc == 1 and "no dead letter" in err, (out, err)
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_redis_lost_its_data_group_recreated():
@@ -222,7 +232,7 @@ def test_redis_lost_its_data_group_recreated():
         groups = redis.cmd("XINFO", "GROUPS", key("jobs"))
         assert groups and b"workers" in groups[0], groups
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_kill9_worker_while_sleuth_hangs():
@@ -251,7 +261,7 @@ def test_kill9_worker_while_sleuth_hangs():
         assert "claimed" in w2.log()
         c = stats(w2)["counters"]
         assert c.get("redelivered", 0) >= 1 and c.get("registered") == 1, c
-        finish(redis, sleuth, ingest, w2)
+        H.shutdown(redis, sleuth, ingest, w2)
     finally:
         sleuth.close()
         redis.close()
@@ -316,7 +326,7 @@ def test_redis_restart_during_burst_loses_nothing():
               % (sent, len(acked), len(refused), len(want & got), len(want), len(got - want), dup,
                  c.get("queued"), c.get("redelivered", 0), pending(redis)), flush=True)
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_outcome_recorded_after_redis_restart_without_a_second_send():
@@ -346,7 +356,7 @@ def test_outcome_recorded_after_redis_restart_without_a_second_send():
         assert c.get("registered") == 1 and c.get("redelivered", 0) == 0 and c.get("retried", 0) == 0, c
         assert "outcome recorded" in bs.log()
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 def test_accounting_with_random_faults():
@@ -410,7 +420,7 @@ def test_accounting_with_random_faults():
         # the outcome of a run whose entry was claimed meanwhile (redelivered).
         assert c.get("retried", 0) + c.get("redelivered", 0) >= sum(faults.values()), (c, faults)
     finally:
-        finish(redis, sleuth, bs)
+        H.shutdown(redis, sleuth, bs)
 
 
 if __name__ == "__main__":
