@@ -7,7 +7,7 @@ want=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcurl4-open
       libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev redis-server
       redis-tools curl openssl)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev python3 docker-compose)
+  want+=(clang libclang-rt-14-dev python3 docker-compose shellcheck)
 fi
 missing=()
 for p in "${want[@]}"; do

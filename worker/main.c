@@ -1,8 +1,15 @@
-/* main: the bitsleuth binary's entry point: dispatch to a subcommand. */
+/* main: the bitsleuth binary's entry point: dispatch to a subcommand.
+ *
+ * BITSLEUTH_EVENT_DEBUG=1 turns on libevent's debug mode before any event
+ * exists: misuse of events (adding an unassigned one, re-assigning a
+ * pending one, freeing one twice) then aborts at once instead of corrupting
+ * the loop. The test suite runs an integration pass with it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <event2/event.h>
 
 #include "worker/commands.h"
 
@@ -34,6 +41,9 @@ main(int argc, char **argv)
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (strcmp(cmd, table[i].name) == 0) {
+			const char *dbg = getenv("BITSLEUTH_EVENT_DEBUG");
+			if (dbg && strcmp(dbg, "1") == 0)
+				event_enable_debug_mode();
 			curl_global_init(CURL_GLOBAL_DEFAULT);
 			int rc = table[i].fn(argc - 1, argv + 1);
 			curl_global_cleanup();

@@ -19,8 +19,8 @@ if [ -n "${BS_FIXTURES:-}" ] && [ -d "$BS_FIXTURES" ]; then
 else
   echo "run_fuzzer.sh: BS_FIXTURES not set or missing: no fixture seeds" >&2
 fi
-echo "run_fuzzer.sh: $name seeds: $(ls "$corpus" 2>/dev/null | wc -l) committed," \
-  "$(ls "$work/corpus" | grep -c '^fixture-') fixtures" >&2
+echo "run_fuzzer.sh: $name seeds: $(find "$corpus" -type f 2>/dev/null | wc -l) committed," \
+  "$(find "$work/corpus" -type f -name 'fixture-*' | wc -l) fixtures" >&2
 dict=()
 if [ -f "$here/json.dict" ]; then dict=(-dict="$here/json.dict"); fi
 exec "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

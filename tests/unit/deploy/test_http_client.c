@@ -328,7 +328,9 @@ main(void)
 		CHECK_INT(c.status, 0);
 		CHECK_INT(c.curl_code, 28);  /* CURLE_OPERATION_TIMEDOUT */
 		CHECK(c.error[0] != '\0');
-		CHECK(took >= 0.28 && took < 3.0);
+		/* the server holds the request until released below: only the
+		 * timeout can have ended it (the upper bound is run_until's) */
+		CHECK(took >= 0.28);
 		server_release_held(&srv);
 	}
 

@@ -102,11 +102,14 @@ main(void)
 		char s[4097], p[64];
 		memset(s, 'a', sizeof(s) - 1);
 		s[sizeof(s) - 1] = '\0';
-		strcpy(p, "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b");
+		snprintf(p, sizeof(p), "%s", "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b");
 		clock_t t0 = clock();
 		CHECK(!bs_glob_match(p, s));
 		double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
-		CHECK(secs < 1.0);
+		/* Exponential backtracking would not end in any reasonable time;
+		 * linear matching takes microseconds. The bound only tells the
+		 * two apart, it is not a speed test. */
+		CHECK(secs < 30.0);
 		s[sizeof(s) - 2] = 'b';
 		CHECK(bs_glob_match(p, s));
 	}

@@ -37,10 +37,13 @@ scan(const struct bs_scanner *s, const char *text)
 		return "LIMIT";
 	if ((size_t)rc != g.n)
 		return "COUNT MISMATCH";
-	for (size_t i = 0; i < g.n; i++) {
-		if (i)
-			strcat(out, ",");
-		strcat(out, g.keys[i]);
+	size_t used = 0;
+	for (size_t i = 0; i < g.n && used < sizeof(out); i++) {
+		int w = snprintf(out + used, sizeof(out) - used, "%s%s", i ? "," : "",
+		    g.keys[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
 	}
 	return out;
 }

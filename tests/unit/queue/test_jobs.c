@@ -131,7 +131,7 @@ static long long
 stat_of(const char *name)
 {
 	redisReply *r = redisCommand(C, "HGET %s %s", K.stats, name);
-	long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
+	long long v = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
 	freeReplyObject(r);
 	return v;
 }

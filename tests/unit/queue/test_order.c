@@ -124,7 +124,7 @@ static long long
 superseded_count(void)
 {
 	redisReply *r = redisCommand(C, "HGET %s superseded", K.stats);
-	long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
+	long long v = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
 	freeReplyObject(r);
 	return v;
 }

@@ -200,8 +200,8 @@ main(void)
 		CHECK_INT(bs_test_run_until(base, &slow.calls, 1, 3000), 0);
 		long long took = bs_test_now_ms() - t0;
 		/* The timeout (not the end of the 2 s sleep) completed it: err
-		 * says so; the bound on `took` stays generous for busy CI. */
-		CHECK(took >= 250 && took < 3000);
+		 * says so. No upper bound: a busy machine may be slow. */
+		CHECK(took >= 250);
 		CHECK(slow.err == bs_redis_err_timeout);
 		for (int i = 0; i < 20; i++) {
 			CHECK_INT(behind[i].calls, 1);
