@@ -190,12 +190,14 @@ bs_detect_product(const char *event_key, const char *request_uuid,
 	    has_prefix(event_key, "pr:") || has_prefix(event_key, "mirror:") ||
 	    strcmp(event_key, "diagnostics:ping") == 0))
 		return BS_PRODUCT_DC;
+	/* Keys only Cloud sends decide before the body probe, which would
+	 * otherwise walk every Cloud push to its end looking for "eventKey". */
+	if (event_key && (strcmp(event_key, "repo:push") == 0 ||
+	    has_prefix(event_key, "pullrequest:")))
+		return BS_PRODUCT_CLOUD;
 	if (body_has_event_key(body, len))
 		return BS_PRODUCT_DC;
 	if (request_uuid)
-		return BS_PRODUCT_CLOUD;
-	if (event_key && (strcmp(event_key, "repo:push") == 0 ||
-	    has_prefix(event_key, "pullrequest:")))
 		return BS_PRODUCT_CLOUD;
 	return BS_PRODUCT_UNKNOWN;
 }

@@ -30,8 +30,12 @@ enum bs_parse_status {
 	BS_PARSE_SCHEMA,       /* 400: well-formed but not a payload of that event */
 };
 
-/* Which product sent a delivery, from its headers (and, when ambiguous,
- * the body: DC bodies carry "eventKey"). Header values may be NULL. */
+/* Which product sent a delivery. In order: X-Request-Id without
+ * X-Request-UUID, or a key only DC sends (repo:refs_changed, pr:*,
+ * mirror:*, diagnostics:ping): DC; a key only Cloud sends (repo:push,
+ * pullrequest:*): Cloud; else a top-level "eventKey" in the body: DC; else
+ * X-Request-UUID: Cloud; else unknown. The body is only walked when the
+ * headers cannot tell. Header values may be NULL. */
 enum bs_product bs_detect_product(const char *event_key,
     const char *request_uuid /* X-Request-UUID */,
     const char *request_id /* X-Request-Id */,

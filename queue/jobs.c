@@ -15,6 +15,7 @@
  * operator queries are in admin.c. */
 #include "queue/jobs.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +169,10 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	for (int i = 0; i < 15; i++)
 		argvlen[i] = (i == 5 || i == 12 || i == 13) ? 0 : strlen(argv[i]);
 	argvlen[5] = e->job_len;
-	argvlen[12] = e->raw_headers ? e->raw_headers_len : 0;
-	argvlen[13] = e->raw_body ? e->raw_body_len : 0;
+	/* Nothing is kept without a raw TTL: do not ship the body for nothing. */
+	bool keep_raw = e->raw_ttl_s > 0;
+	argvlen[12] = keep_raw && e->raw_headers ? e->raw_headers_len : 0;
+	argvlen[13] = keep_raw && e->raw_body ? e->raw_body_len : 0;
 	struct enq_op *op = xmalloc(sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;

@@ -713,6 +713,14 @@ main(void)
 		    "Bitbucket-Webhooks/2.0", "{}", 2), BS_PRODUCT_CLOUD);
 		CHECK_INT(bs_detect_product("repo:fork", NULL, NULL, NULL, "{}", 2),
 		    BS_PRODUCT_UNKNOWN);
+		/* A key only Cloud sends wins over the body; an ambiguous key
+		 * with a UUID but a DC body is DC. */
+		CHECK_INT(bs_detect_product("repo:push", NULL, NULL, NULL, dc_body,
+		    strlen(dc_body)), BS_PRODUCT_CLOUD);
+		CHECK_INT(bs_detect_product("repo:modified", "uuid", NULL, NULL,
+		    dc_body, strlen(dc_body)), BS_PRODUCT_DC);
+		CHECK_INT(bs_detect_product("repo:fork", "uuid", NULL, NULL, "{}",
+		    2), BS_PRODUCT_CLOUD);
 		CHECK_INT(bs_detect_product(NULL, NULL, NULL, NULL, NULL, 0),
 		    BS_PRODUCT_UNKNOWN);
 		/* A deep body does not make the probe dig forever. */
