@@ -215,12 +215,17 @@ copy_entry(const redisReply *e, struct bs_admin_entry *out)
 	}
 }
 
-static const char *
-admin_field(const struct bs_admin_entry *e, const char *name)
+const char *
+bs_admin_entry_field(const struct bs_admin_entry *e, const char *name,
+    size_t *len)
 {
-	for (size_t i = 0; i < e->n_fields; i++)
-		if (strcmp(e->fields[i].name, name) == 0)
+	for (size_t i = 0; i < e->n_fields; i++) {
+		if (strcmp(e->fields[i].name, name) == 0) {
+			if (len)
+				*len = e->fields[i].len;
 			return e->fields[i].val;
+		}
+	}
 	return NULL;
 }
 
@@ -228,17 +233,17 @@ static int
 dead_matches(const struct bs_admin_entry *e, const struct bs_dead_filter *f)
 {
 	if (f->deployment && *f->deployment) {
-		const char *t = admin_field(e, "target");
+		const char *t = bs_admin_entry_field(e, "target", NULL);
 		if (!t || strncmp(t, f->deployment, strlen(f->deployment)) != 0)
 			return 0;
 	}
 	if (f->reason && *f->reason) {
-		const char *r = admin_field(e, "reason");
+		const char *r = bs_admin_entry_field(e, "reason", NULL);
 		if (!r || !strstr(r, f->reason))
 			return 0;
 	}
 	if (f->repo && *f->repo) {
-		const char *repo = admin_field(e, "repository");
+		const char *repo = bs_admin_entry_field(e, "repository", NULL);
 		int hit = repo && strstr(repo, f->repo);
 		if (!repo) {
 			for (size_t i = 0; i < e->n_fields; i++) {

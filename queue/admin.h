@@ -56,6 +56,11 @@ struct bs_admin_entries {
 };
 
 void bs_admin_entry_release(struct bs_admin_entry *e);
+
+/* The value of field `name` of e (NUL-terminated; *len, when not NULL, gets
+ * its length), or NULL when e has no such field. */
+const char *bs_admin_entry_field(const struct bs_admin_entry *e,
+    const char *name, size_t *len);
 void bs_admin_entries_release(struct bs_admin_entries *e);
 
 /* Filters of bs_admin_dead_list; zero/NULL members do not filter. */

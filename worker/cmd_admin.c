@@ -19,38 +19,6 @@
 #include "worker/app.h"
 #include "worker/cmd_common.h"
 
-struct admin {
-	struct bs_config cfg;
-	struct bs_keys keys;
-	redisContext *rc;
-};
-
-static int
-admin_open(struct admin *a, const char *path)
-{
-	memset(a, 0, sizeof(*a));
-	if (bs_load_config_or_report(path, BS_USES_REDIS, &a->cfg, 0) != 0)
-		return -1;
-	bs_keys_init(&a->keys, a->cfg.redis.prefix);
-	struct bs_redis_config rcfg;
-	bs_app_redis_config(&a->cfg, &rcfg);
-	char err[256];
-	a->rc = bs_redis_connect_sync(&rcfg, err, sizeof(err));
-	if (!a->rc) {
-		fprintf(stderr, "bitsleuth: %s\n", err);
-		bs_config_release(&a->cfg);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-admin_close(struct admin *a)
-{
-	redisFree(a->rc);
-	bs_config_release(&a->cfg);
-}
-
 static void
 human_age(long long ms, char *out, size_t outlen)
 {
@@ -72,42 +40,9 @@ gstr(yajl_gen g, const char *s)
 	yajl_gen_string(g, (const unsigned char *)(s ? s : ""), s ? strlen(s) : 0);
 }
 
-static void
-gprint(yajl_gen g)
-{
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	fwrite(buf, 1, len, stdout);
-	fputc('\n', stdout);
-	yajl_gen_free(g);
-}
 
-static yajl_gen
-gnew(void)
-{
-	yajl_gen g = yajl_gen_alloc(NULL);
-	/* Field values are bytes from Redis: never let bad UTF-8 make the
-	 * document invalid; yajl refuses it, so values are checked first. */
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	return g;
-}
 
-static const struct bs_field *
-efield(const struct bs_admin_entry *e, const char *name)
-{
-	for (size_t i = 0; i < e->n_fields; i++)
-		if (strcmp(e->fields[i].name, name) == 0)
-			return &e->fields[i];
-	return NULL;
-}
 
-static const char *
-fval(const struct bs_admin_entry *e, const char *name)
-{
-	const struct bs_field *f = efield(e, name);
-	return f ? f->val : NULL;
-}
 
 /* "1732520000000-0" -> 1732520000000 */
 static long long
@@ -138,19 +73,19 @@ bs_cmd_stats(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	struct admin a;
-	if (admin_open(&a, path) != 0)
+	struct bs_cmd_redis a;
+	if (bs_cmd_redis_open(&a, path, argv[0]) != 0)
 		return 1;
 	struct bs_admin_stats s;
 	char err[256];
 	long long now = bs_now_ms();
 	if (bs_admin_stats(a.rc, &a.keys, now, &s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bitsleuth stats: %s\n", err);
-		admin_close(&a);
+		bs_cmd_redis_close(&a);
 		return 1;
 	}
 	if (json) {
-		yajl_gen g = gnew();
+		yajl_gen g = bs_cmd_json_new();
 		yajl_gen_map_open(g);
 		gstr(g, "jobs"); yajl_gen_integer(g, s.jobs_len);
 		gstr(g, "pending"); yajl_gen_integer(g, s.pending);
@@ -171,7 +106,7 @@ bs_cmd_stats(int argc, char **argv)
 		}
 		yajl_gen_map_close(g);
 		yajl_gen_map_close(g);
-		gprint(g);
+		bs_cmd_json_print(g);
 	} else {
 		char age[32], due[32];
 		human_age(s.oldest_age_ms, age, sizeof(age));
@@ -192,7 +127,7 @@ bs_cmd_stats(int argc, char **argv)
 		printf("\n");
 	}
 	bs_admin_stats_release(&s);
-	admin_close(&a);
+	bs_cmd_redis_close(&a);
 	return 0;
 }
 
@@ -203,10 +138,10 @@ print_entry_line(const struct bs_admin_entry *e, long long now)
 {
 	char age[32];
 	human_age(now - id_ms(e->id), age, sizeof(age));
-	const char *reason = fval(e, "reason");
+	const char *reason = bs_admin_entry_field(e, "reason", NULL);
 	printf("%-17s %-8s %-36s attempts %-3s %s\n", e->id, age,
-	    fval(e, "target") ? fval(e, "target") : "-",
-	    fval(e, "attempt") ? fval(e, "attempt") : "?",
+	    bs_admin_entry_field(e, "target", NULL) ? bs_admin_entry_field(e, "target", NULL) : "-",
+	    bs_admin_entry_field(e, "attempt", NULL) ? bs_admin_entry_field(e, "attempt", NULL) : "?",
 	    reason ? reason : "");
 }
 
@@ -224,11 +159,12 @@ gen_entry(yajl_gen g, const struct bs_admin_entry *e, int with_job)
 		gstr(g, f->val);    /* "history" too: a JSON array kept as text */
 	}
 	if (with_job) {
-		const struct bs_field *jf = efield(e, "job");
+		size_t jlen = 0;
+		const char *jv = bs_admin_entry_field(e, "job", &jlen);
 		struct bs_job job;
 		bs_job_init(&job);
 		char err[200];
-		if (jf && bs_job_decode(jf->val, jf->len, &job, err, sizeof(err)) == 0) {
+		if (jv && bs_job_decode(jv, jlen, &job, err, sizeof(err)) == 0) {
 			gstr(g, "job");
 			yajl_gen_map_open(g);
 			gstr(g, "event"); gstr(g, job.ev.event_key);
@@ -265,11 +201,12 @@ print_entry_full(const struct bs_admin_entry *e)
 			continue;
 		printf("  %-11s %s\n", f->name, f->val);
 	}
-	const struct bs_field *jf = efield(e, "job");
+	size_t jlen = 0;
+	const char *jv = bs_admin_entry_field(e, "job", &jlen);
 	struct bs_job job;
 	bs_job_init(&job);
 	char err[200];
-	if (jf && bs_job_decode(jf->val, jf->len, &job, err, sizeof(err)) == 0) {
+	if (jv && bs_job_decode(jv, jlen, &job, err, sizeof(err)) == 0) {
 		printf("  job         %s %s (delivery %s)\n", job.ev.event_key,
 		    job.ev.repository ? job.ev.repository : "-",
 		    job.delivery ? job.delivery : "-");
@@ -294,11 +231,11 @@ print_entry_full(const struct bs_admin_entry *e)
 				printf(" %s", keys[i]);
 			printf("\n");
 		}
-	} else if (jf) {
+	} else if (jv) {
 		printf("  job         (undecodable: %s)\n", err);
 	}
 	bs_job_release(&job);
-	const char *h = fval(e, "history");
+	const char *h = bs_admin_entry_field(e, "history", NULL);
 	if (h)
 		printf("  attempts    %s\n", h);
 }
@@ -384,8 +321,8 @@ bs_cmd_dlq(int argc, char **argv)
 		return 2;
 	}
 
-	struct admin a;
-	if (admin_open(&a, path) != 0)
+	struct bs_cmd_redis a;
+	if (bs_cmd_redis_open(&a, path, argv[0]) != 0)
 		return 1;
 	char err[256];
 	int rc = 0;
@@ -401,15 +338,15 @@ bs_cmd_dlq(int argc, char **argv)
 			rc = 1;
 		} else {
 			if (json) {
-				yajl_gen g = gnew();
+				yajl_gen g = bs_cmd_json_new();
 				gen_entry(g, &e, 1);
-				gprint(g);
+				bs_cmd_json_print(g);
 			} else {
 				print_entry_full(&e);
 			}
 			bs_admin_entry_release(&e);
 		}
-		admin_close(&a);
+		bs_cmd_redis_close(&a);
 		return rc;
 	}
 
@@ -422,19 +359,19 @@ bs_cmd_dlq(int argc, char **argv)
 			f.limit = f.limit == 50 ? 100000 : f.limit;
 		if (bs_admin_dead_list(a.rc, &a.keys, &f, &es, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bitsleuth dlq %s: %s\n", sub, err);
-			admin_close(&a);
+			bs_cmd_redis_close(&a);
 			return 1;
 		}
 	}
 
 	if (is_list) {
 		if (json) {
-			yajl_gen g = gnew();
+			yajl_gen g = bs_cmd_json_new();
 			yajl_gen_array_open(g);
 			for (size_t i = 0; i < es.n; i++)
 				gen_entry(g, &es.v[i], 0);
 			yajl_gen_array_close(g);
-			gprint(g);
+			bs_cmd_json_print(g);
 		} else {
 			printf("%-17s %-8s %-36s %-12s %s\n", "ID", "AGE", "TARGET",
 			    "ATTEMPTS", "REASON");
@@ -497,6 +434,6 @@ bs_cmd_dlq(int argc, char **argv)
 		}
 	}
 	bs_admin_entries_release(&es);
-	admin_close(&a);
+	bs_cmd_redis_close(&a);
 	return rc;
 }

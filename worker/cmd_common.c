@@ -9,6 +9,8 @@
 #include <sys/time.h>
 
 #include "common/xalloc.h"
+#include "queue/redis_client.h"
+#include "worker/app.h"
 
 const char *
 bs_default_config_path(void)
@@ -95,4 +97,52 @@ bs_parse_duration(const char *s)
 	if (v > LLONG_MAX / unit)
 		return -1;
 	return v * unit;
+}
+
+int
+bs_cmd_redis_open(struct bs_cmd_redis *a, const char *path, const char *cmd)
+{
+	memset(a, 0, sizeof(*a));
+	if (bs_load_config_or_report(path, BS_USES_REDIS, &a->cfg, 0) != 0)
+		return -1;
+	bs_keys_init(&a->keys, a->cfg.redis.prefix);
+	struct bs_redis_config rcfg;
+	bs_app_redis_config(&a->cfg, &rcfg);
+	char err[256];
+	a->rc = bs_redis_connect_sync(&rcfg, err, sizeof(err));
+	if (!a->rc) {
+		fprintf(stderr, "bitsleuth %s: %s\n", cmd, err);
+		bs_config_release(&a->cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+bs_cmd_redis_close(struct bs_cmd_redis *a)
+{
+	redisFree(a->rc);
+	a->rc = NULL;
+	bs_config_release(&a->cfg);
+}
+
+yajl_gen
+bs_cmd_json_new(void)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		abort();    /* only on out-of-memory */
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	return g;
+}
+
+void
+bs_cmd_json_print(yajl_gen g)
+{
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	fwrite(buf, 1, len, stdout);
+	fputc('\n', stdout);
+	yajl_gen_free(g);
 }

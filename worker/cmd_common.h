@@ -3,7 +3,11 @@
 #ifndef BS_CMD_COMMON_H
 #define BS_CMD_COMMON_H
 
+#include <hiredis/hiredis.h>
+#include <yajl/yajl_gen.h>
+
 #include "common/clock.h"
+#include "queue/keys.h"
 #include "worker/config.h"
 
 /* Default config path when -c is not given: $BITSLEUTH_CONFIG, else
@@ -26,5 +30,25 @@ char *bs_read_file(const char *path, size_t max, size_t *len);
  * for a long long. */
 long long bs_parse_duration(const char *s);
 
+
+/* What an operator command works with: the config (loaded needing only
+ * Redis' own secret), its keys and a synchronous Redis connection. */
+struct bs_cmd_redis {
+	struct bs_config cfg;
+	struct bs_keys keys;
+	redisContext *rc;
+};
+
+/* Loads path and connects. Returns 0, or -1 after printing the reason
+ * ("bitsleuth CMD: ...") to stderr, with nothing left to close. */
+int bs_cmd_redis_open(struct bs_cmd_redis *a, const char *path,
+    const char *cmd);
+void bs_cmd_redis_close(struct bs_cmd_redis *a);
+
+/* A yajl generator for --json output that refuses invalid UTF-8 (values
+ * are checked or cleaned before they are written). */
+yajl_gen bs_cmd_json_new(void);
+/* Writes g's document and a newline to stdout, then frees g. */
+void bs_cmd_json_print(yajl_gen g);
 
 #endif

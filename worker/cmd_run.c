@@ -457,37 +457,26 @@ kept_header(const char *headers, const char *name, char *out, size_t outlen)
 static int
 replay_kept(const char *path, const char *delivery)
 {
-	struct bs_config cfg;
-	if (bs_load_config_or_report(path, BS_USES_REDIS, &cfg, 0) != 0)
+	struct bs_cmd_redis a;
+	if (bs_cmd_redis_open(&a, path, "replay") != 0)
 		return 1;
-	struct bs_keys keys;
-	bs_keys_init(&keys, cfg.redis.prefix);
-	struct bs_redis_config rc;
-	bs_app_redis_config(&cfg, &rc);
+	struct bs_config *cfg = &a.cfg;
 	char err[256];
 	int code = 1;
-	redisContext *sync = bs_redis_connect_sync(&rc, err, sizeof(err));
-	if (!sync) {
-		fprintf(stderr, "bitsleuth replay: %s\n", err);
-		bs_config_release(&cfg);
-		return 1;
-	}
 	struct bs_admin_raw raw;
-	if (bs_admin_raw_get(sync, &keys, delivery, &raw, err, sizeof(err)) != 0) {
+	if (bs_admin_raw_get(a.rc, &a.keys, delivery, &raw, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bitsleuth replay: %s\n", err);
-		redisFree(sync);
-		bs_config_release(&cfg);
+		bs_cmd_redis_close(&a);
 		return 1;
 	}
-	redisFree(sync);
 	char ev[80], ct[128], ua[128], uuid[128], rid[128];
 	const char *event_key = kept_header(raw.headers, "X-Event-Key", ev, sizeof(ev));
 	if (!event_key)
 		event_key = raw.event;
 	char new_id[128];
 	snprintf(new_id, sizeof(new_id), "%.80s.replay.%lld", delivery, bs_now_ms());
-	struct bs_scanner *sc = bs_app_scanner(&cfg, err, sizeof(err));
-	struct bs_intake in = { .cfg = &cfg, .scanner = sc };
+	struct bs_scanner *sc = bs_app_scanner(cfg, err, sizeof(err));
+	struct bs_intake in = { .cfg = cfg, .scanner = sc };
 	struct bs_delivery d = {
 		.event_key = event_key,
 		.content_type = kept_header(raw.headers, "Content-Type", ct, sizeof(ct)),
@@ -506,7 +495,7 @@ replay_kept(const char *path, const char *delivery)
 	struct bs_intake_result r;
 	bs_intake_process(&in, &d, bs_now_ms(), &r);
 	if (r.verdict == BS_INTAKE_QUEUE) {
-		code = replay_enqueue(&cfg, &r, "delivery", event_key, raw.headers,
+		code = replay_enqueue(cfg, &r, "delivery", event_key, raw.headers,
 		    raw.body, raw.body_len, 0);
 	} else {
 		printf("%s: %s\n", r.code, r.reason);
@@ -515,7 +504,7 @@ replay_kept(const char *path, const char *delivery)
 	bs_intake_result_release(&r);
 	bs_scanner_free(sc);
 	bs_admin_raw_release(&raw);
-	bs_config_release(&cfg);
+	bs_cmd_redis_close(&a);
 	return code;
 }
 
@@ -524,26 +513,14 @@ replay_kept(const char *path, const char *delivery)
 #define REPLAY_LOG_DEFAULT 50
 #define REPLAY_LOG_MAX 1000
 
-static const char *
-log_field(const struct bs_admin_entry *e, const char *name, size_t *len)
-{
-	for (size_t i = 0; i < e->n_fields; i++) {
-		if (strcmp(e->fields[i].name, name) == 0) {
-			if (len)
-				*len = e->fields[i].len;
-			return e->fields[i].val;
-		}
-	}
-	return NULL;
-}
 
 /* The first of the names that the record has (records written before the
  * one format used other names), else NULL. */
 static const char *
 log_first(const struct bs_admin_entry *e, const char *a, const char *b)
 {
-	const char *v = log_field(e, a, NULL);
-	return v ? v : b ? log_field(e, b, NULL) : NULL;
+	const char *v = bs_admin_entry_field(e, a, NULL);
+	return v ? v : b ? bs_admin_entry_field(e, b, NULL) : NULL;
 }
 
 /* Prints s with control characters (a delivery id comes from a webhook
@@ -574,8 +551,7 @@ gen_bytes(yajl_gen g, const char *s, size_t len)
 static void
 print_log_json(const struct bs_admin_entries *es)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	yajl_gen g = bs_cmd_json_new();
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < es->n; i++) {
 		const struct bs_admin_entry *e = &es->v[i];
@@ -591,12 +567,7 @@ print_log_json(const struct bs_admin_entries *es)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	fwrite(buf, 1, len, stdout);
-	fputc('\n', stdout);
-	yajl_gen_free(g);
+	bs_cmd_json_print(g);
 }
 
 /* TIME WHO KIND WHAT -> job ID [TARGET], one line per record. */
@@ -608,12 +579,12 @@ print_log_line(const struct bs_admin_entry *e)
 	if (bs_isotime_utc(ms ? strtoll(ms, NULL, 10) : strtoll(e->id, NULL, 10),
 	    when, sizeof(when)) != 0)
 		snprintf(when, sizeof(when), "-");
-	const char *kind = log_field(e, "kind", NULL);
+	const char *kind = bs_admin_entry_field(e, "kind", NULL);
 	if (!kind)
-		kind = log_field(e, "new_id", NULL) ? "dead" : "-";
-	const char *target = log_field(e, "target", NULL);
+		kind = bs_admin_entry_field(e, "new_id", NULL) ? "dead" : "-";
+	const char *target = bs_admin_entry_field(e, "target", NULL);
 	printf("%s ", when);
-	print_clean(log_field(e, "who", NULL));
+	print_clean(bs_admin_entry_field(e, "who", NULL));
 	putchar(' ');
 	print_clean(kind);
 	putchar(' ');
@@ -631,23 +602,13 @@ print_log_line(const struct bs_admin_entry *e)
 static int
 replay_log(const char *path, long long since_ms, size_t limit, int json)
 {
-	struct bs_config cfg;
-	if (bs_load_config_or_report(path, BS_USES_REDIS, &cfg, 0) != 0)
+	struct bs_cmd_redis a;
+	if (bs_cmd_redis_open(&a, path, "replay") != 0)
 		return 1;
-	struct bs_keys keys;
-	bs_keys_init(&keys, cfg.redis.prefix);
-	struct bs_redis_config rc;
-	bs_app_redis_config(&cfg, &rc);
 	char err[256];
-	redisContext *sync = bs_redis_connect_sync(&rc, err, sizeof(err));
-	if (!sync) {
-		fprintf(stderr, "bitsleuth replay: %s\n", err);
-		bs_config_release(&cfg);
-		return 1;
-	}
 	struct bs_admin_entries es;
 	int code = 0;
-	if (bs_admin_replays(sync, &keys, since_ms, limit, &es, err,
+	if (bs_admin_replays(a.rc, &a.keys, since_ms, limit, &es, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "bitsleuth replay --log: %s\n", err);
 		code = 1;
@@ -659,8 +620,7 @@ replay_log(const char *path, long long since_ms, size_t limit, int json)
 				print_log_line(&es.v[i]);
 		bs_admin_entries_release(&es);
 	}
-	redisFree(sync);
-	bs_config_release(&cfg);
+	bs_cmd_redis_close(&a);
 	return code;
 }
 
