@@ -115,6 +115,9 @@ struct bs_event {
 	                      * (the push time sent to Sleuth); NULL on Cloud */
 	struct bs_change *changes;
 	size_t n_changes;
+	bool ref_limit_exceeded;  /* DC mirror:repo_synchronized said
+	                           * refLimitExceeded: true: more refs changed
+	                           * than Bitbucket reports, changes is empty */
 	struct bs_pr *pr;    /* set iff type == BS_EVENT_PR */
 	struct bs_arena arena;
 };

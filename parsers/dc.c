@@ -31,7 +31,7 @@ enum {
 	K_commits, K_id, K_message, K_author, K_authorTimestamp, K_parents,
 	K_toCommit, K_pullRequest, K_title, K_description, K_state,
 	K_fromRef, K_toRef, K_latestCommit, K_properties, K_mergeCommit,
-	K_user, K_createdDate, K_updatedDate, K_N
+	K_user, K_createdDate, K_updatedDate, K_refLimitExceeded, K_N
 };
 
 static const char *const keys[K_N] = {
@@ -51,6 +51,7 @@ static const char *const keys[K_N] = {
 	[K_latestCommit] = "latestCommit", [K_properties] = "properties",
 	[K_mergeCommit] = "mergeCommit", [K_user] = "user",
 	[K_createdDate] = "createdDate", [K_updatedDate] = "updatedDate",
+	[K_refLimitExceeded] = "refLimitExceeded",
 };
 
 enum {
@@ -342,6 +343,11 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 			return;
 		clear_state(d, tr & 0x7F);
 		mark_wrong(d, tr & 0x7F);
+		return;
+	}
+	if (state == S_ROOT && key == K_refLimitExceeded) {
+		/* mirror:repo_synchronized: Bitbucket left the changes out */
+		d->ev->ref_limit_exceeded = t == BS_JSON_BOOL && len == 1;
 		return;
 	}
 	int f = field[state][key];

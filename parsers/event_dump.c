@@ -131,6 +131,8 @@ bs_event_dump(const struct bs_event *ev, FILE *f)
 	line_str(f, "", "repository_url", ev->repository_url);
 	person(f, "", "actor", &ev->actor);
 	line_str(f, "", "date", ev->date);
+	if (ev->ref_limit_exceeded)   /* only printed when set */
+		fputs("ref_limit_exceeded: true\n", f);
 	fprintf(f, "changes: %zu\n", ev->n_changes);
 	for (size_t i = 0; i < ev->n_changes; i++)
 		change(f, i, &ev->changes[i]);

@@ -233,6 +233,10 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 		break;
 	case BS_INTAKE_IGNORED:
 		bs_metrics_inc(&app->metrics, BS_M_DELIVERIES_IGNORED);
+		if (r.ref_limit) {
+			bs_metrics_inc(&app->metrics, BS_M_DELIVERIES_REF_LIMIT);
+			log_warn("delivery %s: %s", r.delivery, r.reason);
+		}
 		reply_status(req, 202, "ignored", "reason", r.reason, NULL, NULL, NULL, 0);
 		break;
 	case BS_INTAKE_PING:

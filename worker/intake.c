@@ -225,7 +225,17 @@ bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
 		out->verdict = BS_INTAKE_IGNORED;
 		out->status = 202;
 		out->code = "ignored";
-		snprintf(out->reason, sizeof(out->reason), "push without changes");
+		if (ev->ref_limit_exceeded) {
+			/* Pushes happened that Bitbucket did not list: nothing can
+			 * be registered for them, and the operator should know. */
+			out->ref_limit = true;
+			snprintf(out->reason, sizeof(out->reason), "mirror sync over "
+			    "Bitbucket's ref limit (refLimitExceeded): no changes "
+			    "listed, nothing registered");
+		} else {
+			snprintf(out->reason, sizeof(out->reason),
+			    "push without changes");
+		}
 		return;
 	}
 

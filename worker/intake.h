@@ -45,6 +45,8 @@ struct bs_intake_result {
 	size_t blob_len;
 	char delivery[128];         /* delivery id used for dedupe */
 	char content_key[80];       /* content dedupe key, "" when none */
+	bool ref_limit;             /* IGNORED: a DC mirror sync over the ref
+	                             * limit (its pushes cannot be registered) */
 };
 
 struct bs_intake {

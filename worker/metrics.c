@@ -30,6 +30,7 @@ static const struct {
 	[BS_M_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", "Due retries moved back into the jobs stream" },
 	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
 	[BS_M_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", "Times accepting was paused: http.max_connections reached, or out of file descriptors" },
+	[BS_M_DELIVERIES_REF_LIMIT] = { "bitsleuth_deliveries_ref_limit_total", "Data Center mirror syncs over the ref limit: their pushes were not listed and not registered (202 ignored)" },
 };
 
 void

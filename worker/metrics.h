@@ -33,6 +33,7 @@ enum bs_metric {
 	BS_M_RETRIES_PROMOTED,     /* retry records moved back to the stream */
 	BS_M_REDIS_ERRORS,
 	BS_M_HTTP_ACCEPT_PAUSED,   /* accepting paused: http.max_connections or fd exhaustion */
+	BS_M_DELIVERIES_REF_LIMIT, /* DC mirror syncs over the ref limit (202 ignored) */
 	BS_M__COUNT
 };
 

@@ -143,7 +143,7 @@ def person(name=None, email=None, username=None):
 def new_event(product, etype, key):
     return {"product": product, "type": etype, "event_key": key,
             "repository": None, "repository_url": None, "actor": person(),
-            "date": None, "changes": [], "pr": None}
+            "date": None, "changes": [], "pr": None, "ref_limit_exceeded": False}
 
 
 def new_change():
@@ -389,6 +389,7 @@ def dc_change(c):
 
 def dc(ev, d, action):
     ev["date"] = date_value(d.get("date"))
+    ev["ref_limit_exceeded"] = d.get("refLimitExceeded") is True
     a = d.get("actor")
     ev["actor"] = person(sget(a, "displayName"), sget(a, "emailAddress"),
                          sget(a, "name"))
@@ -485,6 +486,8 @@ def dump(ev):
     s("repository_url", ev["repository_url"])
     pers("actor", ev["actor"])
     s("date", ev["date"])
+    if ev["ref_limit_exceeded"]:   # printed only when set
+        out.append("ref_limit_exceeded: true")
     out.append("changes: %d" % len(ev["changes"]))
     for i, c in enumerate(ev["changes"]):
         pre = "change[%d]." % i

@@ -216,6 +216,7 @@ def test_every_dc_fixture_registers_what_the_payload_says():
                 want = []
             elif js["status"] == "ignored":
                 assert st == 202 and ident is None and not want, (path, js)
+                assert ("refLimitExceeded" in js["reason"]) == (p.get("refLimitExceeded") is True), (path, js)
             else:
                 assert st == 202 and js["status"] == "queued", (path, st, js)
                 assert not (ev in ("repo:refs_changed", "mirror:repo_synchronized") and ident in seen), \
@@ -249,6 +250,8 @@ def test_every_dc_fixture_registers_what_the_payload_says():
         assert any(r["json"]["sha"] == a["toCommit"]["id"] for r in sleuth.requests)
         assert not any(r["json"]["sha"] == a["changes"][0]["toHash"] for r in sleuth.requests)
         assert total >= 10 and deployed >= 9, (total, deployed)
+        st, _, metrics, _ = bs.get("/metrics")
+        assert b"bitsleuth_deliveries_ref_limit_total 1\n" in metrics, metrics
         assert redis.cmd("XLEN", key("dead")) == 0
         assert redis.cmd("ZCARD", key("retry")) == 0
     finally:

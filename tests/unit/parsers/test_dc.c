@@ -596,6 +596,19 @@ main(void)
 		    BS_PARSE_SCHEMA);
 		CHECK_STR(err, "changes is not an array");
 		free(b);
+		/* refLimitExceeded: only a top-level JSON true sets it */
+		b = body_of("\"changes\":[],\"refLimitExceeded\":true");
+		CHECK_INT(parse("mirror:repo_synchronized", b, &ev), BS_PARSE_OK);
+		CHECK(ev.ref_limit_exceeded);
+		free(b);
+		b = body_of("\"changes\":[],\"refLimitExceeded\":\"true\"");
+		CHECK_INT(parse("mirror:repo_synchronized", b, &ev), BS_PARSE_OK);
+		CHECK(!ev.ref_limit_exceeded);
+		free(b);
+		b = body_of("\"changes\":[],\"x\":{\"refLimitExceeded\":true}");
+		CHECK_INT(parse("mirror:repo_synchronized", b, &ev), BS_PARSE_OK);
+		CHECK(!ev.ref_limit_exceeded);
+		free(b);
 		CHECK_INT(parse("pr:merged", "{\"eventKey\":\"pr:merged\"}", &ev),
 		    BS_PARSE_SCHEMA);
 		CHECK_STR(err, "missing pullRequest object");

@@ -120,6 +120,20 @@ main(void)
 		judge("repo:fork", body, len, sig, "application/json", "{f}", &r);
 		CHECK_INT(r.verdict, BS_INTAKE_IGNORED);
 		CHECK_INT(r.status, 202);
+		CHECK(!r.ref_limit);
+		bs_intake_result_release(&r);
+		/* A mirror sync over the ref limit is ignored, and says why. */
+		const char *m = "{\"eventKey\":\"mirror:repo_synchronized\","
+		    "\"repository\":{\"slug\":\"r\",\"project\":{\"key\":\"P\"}},"
+		    "\"changes\":[],\"refLimitExceeded\":true}";
+		char msig[80];
+		bs_signature_sign("s3cret", 6, m, strlen(m), msig, sizeof(msig));
+		judge("mirror:repo_synchronized", m, strlen(m), msig,
+		    "application/json", "{m}", &r);
+		CHECK_INT(r.verdict, BS_INTAKE_IGNORED);
+		CHECK_INT(r.status, 202);
+		CHECK(r.ref_limit);
+		CHECK(strstr(r.reason, "refLimitExceeded") != NULL);
 		bs_intake_result_release(&r);
 	}
 	TEST("no delivery id: derived from the body, stable") {
