@@ -327,7 +327,7 @@ bs_cmd_dlq(int argc, char **argv)
 	char err[256];
 	int rc = 0;
 	long long now = bs_now_ms();
-	const char *who = getenv("USER");
+	const char *who = bs_cmd_actor();
 	if (!who || !*who)
 		who = "unknown";
 

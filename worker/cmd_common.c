@@ -2,11 +2,13 @@
 #include "worker/cmd_common.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "common/xalloc.h"
 #include "queue/redis_client.h"
@@ -145,4 +147,21 @@ bs_cmd_json_print(yajl_gen g)
 	fwrite(buf, 1, len, stdout);
 	fputc('\n', stdout);
 	yajl_gen_free(g);
+}
+
+const char *
+bs_cmd_actor(void)
+{
+	static char uid[32];
+	const char *names[] = { "USER", "LOGNAME" };
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = getenv(names[i]);
+		if (v && *v)
+			return v;
+	}
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_name && *pw->pw_name)
+		return pw->pw_name;
+	snprintf(uid, sizeof(uid), "uid %u", (unsigned)getuid());
+	return uid;
 }

@@ -31,6 +31,11 @@ char *bs_read_file(const char *path, size_t max, size_t *len);
 long long bs_parse_duration(const char *s);
 
 
+/* Who runs this command, for the replay log: $USER, else $LOGNAME, else
+ * the account name of the real uid, else "uid N". Points to static or
+ * environment storage. */
+const char *bs_cmd_actor(void);
+
 /* What an operator command works with: the config (loaded needing only
  * Redis' own secret), its keys and a synchronous Redis connection. */
 struct bs_cmd_redis {

@@ -417,7 +417,7 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	/* Who replayed what, for the operators who come after. The job is
 	 * queued either way, so a failed record is a warning, not a failure. */
 	redisContext *sync = bs_redis_connect_sync(&rc, err, sizeof(err));
-	if (!sync || bs_admin_replay_record(sync, &keys, kind, getenv("USER"),
+	if (!sync || bs_admin_replay_record(sync, &keys, kind, bs_cmd_actor(),
 	    bs_now_ms(), r->delivery, rs.id, err, sizeof(err)) != 0)
 		fprintf(stderr, "bitsleuth replay: warning: queued but not recorded "
 		    "in %s: %s\n", keys.replays, err);

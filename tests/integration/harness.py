@@ -12,6 +12,7 @@ import http.client
 import http.server
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -389,6 +390,13 @@ class Bitsleuth:
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
             if bad in log:
                 raise AssertionError("sanitizer report in bitsleuth log:\n" + log[-6000:])
+
+
+def actor(env=None):
+    """Who bitsleuth records as having replayed something: $USER, else
+    $LOGNAME, else the account name of the uid."""
+    e = os.environ if env is None else env
+    return e.get("USER") or e.get("LOGNAME") or pwd.getpwuid(os.getuid()).pw_name
 
 
 def shutdown(redis, sleuth, *procs):

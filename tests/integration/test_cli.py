@@ -231,7 +231,7 @@ def test_replay_event_and_kept_delivery():
         H.wait_for(lambda: len(sleuth.requests) == 3, 15, what="kept delivery registered again")
         assert redis.cmd("XLEN", "{bstest}:replays") == 2
         # The replay log, newest first; the duplicate was not a replay.
-        who = os.environ.get("USER") or "unknown"
+        who = H.actor()
         rc, out, err = run("replay", "-c", bs.config, "--log", "--json")
         assert rc == 0, (out, err)
         log = json.loads(out)

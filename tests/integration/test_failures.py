@@ -162,7 +162,7 @@ def test_401_dead_letter_then_replay():
         assert len(log) == 1, log
         rec = log[0]
         assert rec["kind"] == "dead" and rec["what"] == dead_id and rec["job"] == new_job, rec
-        assert rec["who"] == (os.environ.get("USER") or "unknown"), rec
+        assert rec["who"] == H.actor(bs.env), rec
         assert rec["target"] == "acme/foo-web/production", rec
         assert before_ms <= int(rec["when_ms"]) <= int(time.time() * 1000), rec
         assert set(rec) == {"id", "kind", "who", "when_ms", "what", "job", "target"}, rec
