@@ -394,9 +394,9 @@ bs_admin_replays(redisContext *c, const struct bs_keys *k, long long since_ms,
 {
 	memset(out, 0, sizeof(*out));
 	if (limit == 0)
-		limit = 50;
-	if (limit > 1000)
-		limit = 1000;
+		limit = BS_REPLAYS_LOG_DEFAULT;
+	if (limit > BS_REPLAYS_LOG_MAX)
+		limit = BS_REPLAYS_LOG_MAX;
 	char start[32], count[24];
 	if (since_ms > 0)
 		snprintf(start, sizeof(start), "%lld-0", since_ms);

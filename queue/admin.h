@@ -96,7 +96,7 @@ int bs_admin_dead_replay(redisContext *c, const struct bs_keys *k,
  * One record per replay, whatever replayed it:
  *   kind     "dead" (dlq replay), "payload" (replay --event) or
  *            "delivery" (replay --delivery)
- *   who      the operator ($USER, else "unknown")
+ *   who      the operator ($USER, $LOGNAME or the uid's account name)
  *   when_ms  unix ms of the replay
  *   what     the dead letter id (dead) or the delivery id queued
  *   job      the new {p}:jobs id
@@ -105,6 +105,8 @@ int bs_admin_dead_replay(redisContext *c, const struct bs_keys *k,
  * this format ({who, when, what, new_id} or {kind, who, when_ms, delivery,
  * job}) may still be in the stream; readers should accept them. */
 #define BS_REPLAYS_MAXLEN 100000
+#define BS_REPLAYS_LOG_DEFAULT 50    /* records bs_admin_replays gives by default */
+#define BS_REPLAYS_LOG_MAX 1000      /* and at most */
 
 /* Appends one record {kind, who actor, when_ms, what, job} to {p}:replays
  * (actor NULL or "": "unknown"). Dead-letter replays are recorded by
@@ -114,8 +116,8 @@ int bs_admin_replay_record(redisContext *c, const struct bs_keys *k,
     const char *kind, const char *actor, long long when_ms, const char *what,
     const char *job, char *err, size_t errlen);
 
-/* The replay log, newest first: at most limit records (0: 50; more than
- * 1000: 1000) whose stream id is at or after since_ms (0 or less: all),
+/* The replay log, newest first: at most limit records (0:
+ * BS_REPLAYS_LOG_DEFAULT; capped at BS_REPLAYS_LOG_MAX) whose stream id is at or after since_ms (0 or less: all),
  * with their fields as stored (old-format records included). A missing
  * stream is an empty log (out->n == 0), not an error. */
 int bs_admin_replays(redisContext *c, const struct bs_keys *k,

@@ -37,7 +37,7 @@ human_age(long long ms, char *out, size_t outlen)
 static void
 gstr(yajl_gen g, const char *s)
 {
-	yajl_gen_string(g, (const unsigned char *)(s ? s : ""), s ? strlen(s) : 0);
+	bs_cmd_json_str(g, s, s ? strlen(s) : 0);
 }
 
 
@@ -156,7 +156,8 @@ gen_entry(yajl_gen g, const struct bs_admin_entry *e, int with_job)
 		if (strcmp(f->name, "job") == 0)
 			continue;
 		gstr(g, f->name);
-		gstr(g, f->val);    /* "history" too: a JSON array kept as text */
+		/* "history" too: a JSON array kept as text */
+		bs_cmd_json_str(g, f->val, f->len);
 	}
 	if (with_job) {
 		size_t jlen = 0;

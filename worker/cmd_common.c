@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/xalloc.h"
+#include "parsers/utf8.h"
 #include "queue/redis_client.h"
 #include "worker/app.h"
 
@@ -78,27 +79,8 @@ bs_read_file(const char *path, size_t max, size_t *len)
 long long
 bs_parse_duration(const char *s)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || v < 0 || errno == ERANGE)
-		return -1;
-	long long unit;
-	if (strcmp(end, "ms") == 0)
-		unit = 1;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		unit = 1000;
-	else if (strcmp(end, "m") == 0)
-		unit = 60000;
-	else if (strcmp(end, "h") == 0)
-		unit = 3600000;
-	else if (strcmp(end, "d") == 0)
-		unit = 86400000;
-	else
-		return -1;
-	if (v > LLONG_MAX / unit)
-		return -1;
-	return v * unit;
+	long long ms;
+	return bs_config_parse_duration(s, strlen(s), 1000, &ms) == 0 ? ms : -1;
 }
 
 int
@@ -164,4 +146,21 @@ bs_cmd_actor(void)
 		return pw->pw_name;
 	snprintf(uid, sizeof(uid), "uid %u", (unsigned)getuid());
 	return uid;
+}
+
+void
+bs_cmd_json_str(yajl_gen g, const char *s, size_t len)
+{
+	if (!s) {
+		s = "";
+		len = 0;
+	}
+	if (bs_utf8_valid(s, len) == 0 &&
+	    yajl_gen_string(g, (const unsigned char *)s, len) == yajl_gen_status_ok)
+		return;
+	char *t = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		t[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	yajl_gen_string(g, (const unsigned char *)t, len);
+	free(t);
 }

@@ -25,9 +25,9 @@ int bs_load_config_or_report(const char *path, unsigned uses,
  * with a message on stderr. */
 char *bs_read_file(const char *path, size_t max, size_t *len);
 
-/* A duration as given to --since: "500ms", "90s" (or bare "90"), "15m",
- * "2h", "7d" -> milliseconds; -1 when malformed, negative or too large
- * for a long long. */
+/* A duration as given to --since, in the config's forms (see
+ * bs_config_parse_duration; a bare number is seconds) -> milliseconds; -1
+ * when malformed or too large. */
 long long bs_parse_duration(const char *s);
 
 
@@ -55,5 +55,9 @@ void bs_cmd_redis_close(struct bs_cmd_redis *a);
 yajl_gen bs_cmd_json_new(void);
 /* Writes g's document and a newline to stdout, then frees g. */
 void bs_cmd_json_print(yajl_gen g);
+/* Writes s[0..len) (NULL: "") as a JSON string: as it is when valid UTF-8,
+ * else with every non-ASCII byte as '?', so that bytes read from Redis can
+ * never leave the document broken. */
+void bs_cmd_json_str(yajl_gen g, const char *s, size_t len);
 
 #endif

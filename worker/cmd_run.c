@@ -20,7 +20,6 @@
 #include "deploy/isotime.h"
 #include "deploy/sleuth.h"
 #include "parsers/event_dump.h"
-#include "parsers/utf8.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
 #include "worker/app.h"
@@ -510,8 +509,6 @@ replay_kept(const char *path, const char *delivery)
 
 /* --- replay --log ------------------------------------------------------ */
 
-#define REPLAY_LOG_DEFAULT 50
-#define REPLAY_LOG_MAX 1000
 
 
 /* The first of the names that the record has (records written before the
@@ -532,21 +529,6 @@ print_clean(const char *s)
 		putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
 }
 
-/* A JSON string of bytes from Redis: as they are when they are valid
- * UTF-8, else with every non-ASCII byte as '?' (yajl_gen_validate_utf8
- * would refuse the string and leave the document broken). */
-static void
-gen_bytes(yajl_gen g, const char *s, size_t len)
-{
-	if (bs_utf8_valid(s, len) == 0 &&
-	    yajl_gen_string(g, (const unsigned char *)s, len) == yajl_gen_status_ok)
-		return;
-	char *t = xmalloc(len + 1);
-	for (size_t i = 0; i < len; i++)
-		t[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-	yajl_gen_string(g, (const unsigned char *)t, len);
-	free(t);
-}
 
 static void
 print_log_json(const struct bs_admin_entries *es)
@@ -556,13 +538,13 @@ print_log_json(const struct bs_admin_entries *es)
 	for (size_t i = 0; i < es->n; i++) {
 		const struct bs_admin_entry *e = &es->v[i];
 		yajl_gen_map_open(g);
-		gen_bytes(g, "id", 2);
-		gen_bytes(g, e->id, strlen(e->id));
+		bs_cmd_json_str(g, "id", 2);
+		bs_cmd_json_str(g, e->id, strlen(e->id));
 		for (size_t j = 0; j < e->n_fields; j++) {
 			if (strcmp(e->fields[j].name, "id") == 0)
 				continue;   /* the stream id above */
-			gen_bytes(g, e->fields[j].name, strlen(e->fields[j].name));
-			gen_bytes(g, e->fields[j].val, e->fields[j].len);
+			bs_cmd_json_str(g, e->fields[j].name, strlen(e->fields[j].name));
+			bs_cmd_json_str(g, e->fields[j].val, e->fields[j].len);
 		}
 		yajl_gen_map_close(g);
 	}
@@ -654,7 +636,7 @@ bs_cmd_replay(int argc, char **argv)
 	const char *event_key = NULL, *delivery_id = NULL, *delivery = NULL;
 	int show_log = 0, log_opts = 0, json = 0, o;
 	long long since_ms = 0;
-	size_t limit = REPLAY_LOG_DEFAULT;
+	size_t limit = BS_REPLAYS_LOG_DEFAULT;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -679,9 +661,9 @@ bs_cmd_replay(int argc, char **argv)
 		case 'n': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v <= 0 || v > REPLAY_LOG_MAX) {
+			if (end == optarg || *end || v <= 0 || v > BS_REPLAYS_LOG_MAX) {
 				fprintf(stderr, "bitsleuth replay: bad --limit '%s' (1 to %d)\n",
-				    optarg, REPLAY_LOG_MAX);
+				    optarg, BS_REPLAYS_LOG_MAX);
 				return 2;
 			}
 			limit = (size_t)v;

@@ -72,9 +72,9 @@ split_num(const char *s, size_t len, long long *num, const char **unit)
 	return 0;
 }
 
-/* Duration in ms; a bare integer is multiplied by bare_ms. */
-static int
-parse_duration(const char *s, size_t len, long long bare_ms, long long *ms)
+int
+bs_config_parse_duration(const char *s, size_t len, long long bare_ms,
+    long long *ms)
 {
 	long long v;
 	const char *u;
@@ -506,7 +506,7 @@ set_field(struct ctx *c, const struct bs_ynode *v, const char *path,
 	case K_MS64:
 		if (!expect_scalar(c, v, path, "a duration"))
 			return;
-		if (parse_duration(v->str, v->len, k->kind == K_MS ? 1 : MS_S,
+		if (bs_config_parse_duration(v->str, v->len, k->kind == K_MS ? 1 : MS_S,
 		    &ms) != 0) {
 			ERR(c, v, "%s: expected a duration like 500ms, 30s, 5m, 48h, "
 			    "7d or an integer (%s), got '%s'", path,

@@ -151,6 +151,12 @@ int bs_config_parse_for(const char *name, const char *yaml, size_t len,
     unsigned uses, struct bs_config *cfg, struct bs_diags *d);
 void bs_config_release(struct bs_config *cfg);
 
+/* A duration as the config writes them ("500ms", "30s", "5m", "48h",
+ * "7d"; a bare integer is multiplied by bare_ms) in s[0..len) -> *ms.
+ * Returns 0, or -1 when malformed or too large. */
+int bs_config_parse_duration(const char *s, size_t len, long long bare_ms,
+    long long *ms);
+
 /* Calls fn with the path of every key the loader accepts, in table order:
  * "listen", "redis.url", ..., "deployments[].branch" (for the tests that
  * keep README's reference and examples/full.yaml complete). */
