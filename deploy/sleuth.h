@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "common/job.h"
-#include "deploy/deployment.h"
+#include "deploy/match.h"
 
 struct bs_sleuth_opts {
 	const char *issue_url;      /* "https://x.atlassian.net/browse/{key}" or NULL */

@@ -20,6 +20,8 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include "common/redis_url.h"
+
 struct bs_redis;
 
 struct bs_redis_config {
@@ -28,20 +30,6 @@ struct bs_redis_config {
 	int connect_timeout_ms;     /* default 2000 */
 	int command_timeout_ms;     /* default 5000 */
 };
-
-/* Parsed form of a redis URL. */
-struct bs_redis_addr {
-	char host[256];
-	int port;                   /* 6379 when absent */
-	char unix_path[256];        /* set for unix:// URLs, host empty then */
-	int db;                     /* 0 when absent */
-	char password[256];
-	char user[128];             /* ACL user of redis://user:pass@..., else empty */
-};
-
-/* Returns 0, or -1 with "bad redis url '...': reason" in err. */
-int bs_redis_parse_url(const char *url, struct bs_redis_addr *out,
-    char *err, size_t errlen);
 
 /* err strings passed to callbacks (compare by identity or print). */
 extern const char bs_redis_err_down[];      /* "redis connection down" */

@@ -27,7 +27,7 @@
 #include "deploy/sleuth.h"
 #include "queue/job_codec.h"
 #include "queue/jobs.h"
-#include "worker/app.h"
+#include "worker/context.h"
 #include "worker/ordering.h"
 #include "worker/pr_links.h"
 
@@ -77,7 +77,7 @@ struct run {
 };
 
 struct bs_consumer {
-	struct bs_app *app;
+	struct bs_wctx *ctx;
 	char name[128];
 	struct event *kick;
 	struct event *tick;
@@ -131,7 +131,7 @@ on_finished(int ok, const char *err, void *arg)
 		run_free(run);
 		return;
 	}
-	bs_metrics_inc(&c->app->metrics, BS_M_REDIS_ERRORS);
+	bs_metrics_inc(c->ctx->metrics, BS_M_REDIS_ERRORS);
 	/* A Redis drop or timeout (not a refusal by the script): the outcome
 	 * is still in memory, so record it once Redis is back instead of
 	 * leaving the entry to a claim after the whole visibility timeout and
@@ -140,9 +140,9 @@ on_finished(int ok, const char *err, void *arg)
 	 * draining: the entry stays pending for the next worker. */
 	long long now = bs_now_ms();
 	if ((err == bs_redis_err_down || err == bs_redis_err_timeout) &&
-	    !c->stopping && c->app->redis && now < run->finish_until) {
+	    !c->stopping && c->ctx->redis && now < run->finish_until) {
 		if (!run->finish_ev)
-			run->finish_ev = evtimer_new(c->app->base, on_finish_retry, run);
+			run->finish_ev = evtimer_new(c->ctx->base, on_finish_retry, run);
 		if (run->finish_ev) {
 			int ms = 250 << (run->finish_tries < 3 ? run->finish_tries : 3);
 			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
@@ -162,15 +162,15 @@ static void
 send_finish(struct run *run)
 {
 	struct bs_consumer *c = run->c;
-	struct bs_app *app = c->app;
+	struct bs_wctx *ctx = c->ctx;
 	run->finish_tries++;
-	if (!app->redis) {
+	if (!ctx->redis) {
 		/* Shutting down: the entry stays pending for the next worker. */
 		on_finished(0, "shutting down", run);
 		return;
 	}
-	bs_jobs_finish(app->redis, &app->keys, run->id, c->name, run->recs,
-	    run->n_recs, run->registered, app->cfg->dead.max_len, on_finished, run);
+	bs_jobs_finish(ctx->redis, ctx->keys, run->id, c->name, run->recs,
+	    run->n_recs, run->registered, ctx->live->cfg->dead.max_len, on_finished, run);
 }
 
 /* history + one attempt object, as a new JSON array string. */
@@ -234,8 +234,8 @@ static void
 finish_run(struct run *run)
 {
 	struct bs_consumer *c = run->c;
-	struct bs_app *app = c->app;
-	const struct bs_config *cfg = app->cfg;
+	struct bs_wctx *ctx = c->ctx;
+	const struct bs_config *cfg = ctx->live->cfg;
 	long long now = bs_now_ms();
 	struct bs_finish_rec *recs = run->recs;
 	size_t n = 0;
@@ -254,7 +254,7 @@ finish_run(struct run *run)
 		set_str(&f[k++], "attempt", "0");
 		recs[n++] = (struct bs_finish_rec){ .kind = BS_FINISH_DEAD,
 			.fields = f, .n_fields = k };
-		bs_metrics_inc(&app->metrics, BS_M_JOBS_UNDECODABLE);
+		bs_metrics_inc(ctx->metrics, BS_M_JOBS_UNDECODABLE);
 	}
 
 	for (size_t i = 0; i < run->n_tasks; i++) {
@@ -306,11 +306,11 @@ finish_run(struct run *run)
 			set_str(&f[k++], "status", bs_arena_printf(&run->arena, "%ld",
 			    t->status));
 			set_str(&f[k++], "dead_ms", bs_arena_printf(&run->arena, "%lld", now));
-			bs_metrics_inc(&app->metrics, BS_M_SLEUTH_DEAD);
+			bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DEAD);
 			log_warn("job %s -> %s: dead letter: %s", run->id, t->name, reason);
 		} else {
 			set_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld", due));
-			bs_metrics_inc(&app->metrics, BS_M_SLEUTH_RETRY);
+			bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_RETRY);
 			log_info("job %s -> %s: retry %ld in %lld ms: %s", run->id, t->name,
 			    made, due - now, t->reason);
 		}
@@ -342,8 +342,8 @@ static void
 on_sleuth(const struct bs_http_response *resp, void *arg)
 {
 	struct task *t = arg;
-	struct bs_app *app = t->run->c->app;
-	app->metrics.in_flight--;
+	struct bs_wctx *ctx = t->run->c->ctx;
+	ctx->metrics->in_flight--;
 	t->status = resp->status;
 	t->retry_after_s = resp->retry_after_s;
 	if (resp->status == 0) {
@@ -359,10 +359,10 @@ on_sleuth(const struct bs_http_response *resp, void *arg)
 		snprintf(t->reason, sizeof(t->reason), "sleuth answered %ld: %s",
 		    resp->status, body);
 	}
-	bs_ordering_done(app->ordering, t->name, t->run->origin,
+	bs_ordering_done(ctx->ordering, t->name, t->run->origin,
 	    t->outcome == BS_OUTCOME_OK);
 	if (t->outcome == BS_OUTCOME_OK) {
-		bs_metrics_inc(&app->metrics, BS_M_SLEUTH_OK);
+		bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_OK);
 		log_info("job %s -> %s: registered sha %s (%.0f ms)", t->run->id,
 		    t->name, t->target.sha, resp->total_s * 1000);
 	}
@@ -385,7 +385,7 @@ on_dryrun_recorded(int ok, const char *err, void *arg)
 static void
 build_request(const struct task *t, char **url, char **body, size_t *blen)
 {
-	const struct bs_config *cfg = t->run->c->app->cfg;
+	const struct bs_config *cfg = t->run->c->ctx->live->cfg;
 	struct bs_sleuth_opts opt = {
 		.issue_url = cfg->issues.url,
 		.max_commits = cfg->sleuth.max_commits,
@@ -399,17 +399,17 @@ static void
 send_task(struct task *t)
 {
 	struct run *run = t->run;
-	struct bs_app *app = run->c->app;
-	const struct bs_config *cfg = app->cfg;
+	struct bs_wctx *ctx = run->c->ctx;
+	const struct bs_config *cfg = ctx->live->cfg;
 	const struct bs_deployment *dep = t->target.dep;
 	size_t blen;
 	char *body, *url;
 	build_request(t, &url, &body, &blen);
-	if (!app->http_out) {
+	if (!ctx->http) {
 		/* Shutting down: an outcome without a call keeps the entry pending. */
 		t->outcome = BS_OUTCOME_RETRY;
 		snprintf(t->reason, sizeof(t->reason), "shutting down");
-		bs_ordering_done(app->ordering, t->name, run->origin, 0);
+		bs_ordering_done(ctx->ordering, t->name, run->origin, 0);
 		free(body);
 		free(url);
 		task_done(t);
@@ -429,8 +429,8 @@ send_task(struct task *t)
 		.timeout_ms = cfg->sleuth.timeout_ms,
 		.max_response = 4096,
 	};
-	app->metrics.in_flight++;
-	bs_http_post(app->http_out, &req, on_sleuth, t);
+	ctx->metrics->in_flight++;
+	bs_http_post(ctx->http, &req, on_sleuth, t);
 	free(body);
 	free(url);
 }
@@ -448,7 +448,7 @@ on_order(enum bs_order_verdict v, void *arg)
 	}
 	t->superseded = 1;
 	t->outcome = BS_OUTCOME_OK;
-	bs_metrics_inc(&t->run->c->app->metrics, BS_M_SLEUTH_SUPERSEDED);
+	bs_metrics_inc(t->run->c->ctx->metrics, BS_M_SLEUTH_SUPERSEDED);
 	snprintf(t->reason, sizeof(t->reason), "superseded by a newer push");
 	log_info("job %s -> %s: not sent, a newer push to this target is "
 	    "already registered (superseded)", t->run->id, t->name);
@@ -459,7 +459,7 @@ static void
 start_task(struct task *t)
 {
 	struct run *run = t->run;
-	struct bs_app *app = run->c->app;
+	struct bs_wctx *ctx = run->c->ctx;
 	if (!t->dry) {
 		if (t->order_go)
 			send_task(t);
@@ -470,7 +470,7 @@ start_task(struct task *t)
 	build_request(t, &url, &body, &blen);
 	log_info("dry-run: job %s -> %s: POST %s %.*s", run->id, t->name, url,
 	    (int)(blen > 2000 ? 2000 : blen), body);
-	bs_metrics_inc(&app->metrics, BS_M_SLEUTH_DRYRUN);
+	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DRYRUN);
 	t->outcome = BS_OUTCOME_OK;
 	struct bs_field f[5];
 	set_str(&f[0], "url", url);
@@ -478,8 +478,8 @@ start_task(struct task *t)
 	set_str(&f[2], "delivery", run->delivery);
 	set_str(&f[3], "job", run->id);
 	set_field(&f[4], "body", body, blen);
-	if (app->redis)
-		bs_jobs_record_dryrun(app->redis, &app->keys, f, 5, 100000,
+	if (ctx->redis)
+		bs_jobs_record_dryrun(ctx->redis, ctx->keys, f, 5, 100000,
 		    on_dryrun_recorded, t);
 	else
 		on_dryrun_recorded(0, "shutting down", t);
@@ -559,8 +559,8 @@ on_enriched(void *arg)
 static void
 plan_run(struct run *run)
 {
-	struct bs_app *app = run->c->app;
-	const struct bs_config *cfg = app->cfg;
+	struct bs_wctx *ctx = run->c->ctx;
+	const struct bs_config *cfg = ctx->live->cfg;
 	struct bs_target targets[MAX_TARGETS];
 	size_t nt = bs_match_job(cfg->deployments, cfg->n_deployments,
 	    &run->job, targets, MAX_TARGETS);
@@ -590,9 +590,9 @@ plan_run(struct run *run)
 	run->pending = run->n_tasks + 2;
 	for (size_t i = 0; i < run->n_tasks; i++)
 		if (!run->tasks[i].dry)
-			bs_ordering_acquire(app->ordering, run->tasks[i].name, run->origin,
+			bs_ordering_acquire(ctx->ordering, run->tasks[i].name, run->origin,
 			    on_order, &run->tasks[i]);
-	bs_pr_links_run(app, &run->job, on_enriched, run);
+	bs_pr_links_run(ctx, &run->job, on_enriched, run);
 	run_unref(run);
 }
 
@@ -602,17 +602,17 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
     int claimed)
 {
 	struct bs_consumer *c = arg;
-	struct bs_app *app = c->app;
+	struct bs_wctx *ctx = c->ctx;
 	if (err) {
-		bs_metrics_inc(&app->metrics, BS_M_REDIS_ERRORS);
+		bs_metrics_inc(ctx->metrics, BS_M_REDIS_ERRORS);
 		log_debug("reading jobs: %s", err);
 		c->read_backoff_until = bs_now_ms() + 500;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bs_metrics_inc(&app->metrics, BS_M_JOBS_READ);
+		bs_metrics_inc(ctx->metrics, BS_M_JOBS_READ);
 		if (claimed) {
-			bs_metrics_inc(&app->metrics, BS_M_JOBS_REDELIVERED);
+			bs_metrics_inc(ctx->metrics, BS_M_JOBS_REDELIVERED);
 			log_info("job %s: claimed from a stopped consumer", entries[i].id);
 		}
 		start_run(c, &entries[i]);
@@ -647,7 +647,7 @@ on_promoted(long long n, const char *err, void *arg)
 		return;
 	}
 	for (long long i = 0; i < n; i++)
-		bs_metrics_inc(&c->app->metrics, BS_M_RETRIES_PROMOTED);
+		bs_metrics_inc(c->ctx->metrics, BS_M_RETRIES_PROMOTED);
 }
 
 static void
@@ -656,10 +656,10 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct bs_consumer *c = arg;
-	struct bs_app *app = c->app;
+	struct bs_wctx *ctx = c->ctx;
 	if (c->stopping || c->reading)
 		return;
-	int room = app->cfg->worker.concurrency - c->busy;
+	int room = ctx->live->cfg->worker.concurrency - c->busy;
 	if (room <= 0)
 		return;
 	long long now = bs_now_ms();
@@ -669,8 +669,8 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->reading = 1;
-	bs_jobs_read(app->redis_block, &app->keys, c->name, room,
-	    app->cfg->worker.block_ms, on_read, c);
+	bs_jobs_read(ctx->redis_block, ctx->keys, c->name, room,
+	    ctx->live->cfg->worker.block_ms, on_read, c);
 }
 
 static void
@@ -697,32 +697,32 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct bs_consumer *c = arg;
-	struct bs_app *app = c->app;
-	if (c->stopping || !bs_redis_is_up(app->redis))
+	struct bs_wctx *ctx = c->ctx;
+	if (c->stopping || !bs_redis_is_up(ctx->redis))
 		return;
 	long long now = bs_now_ms();
 	if (!c->promoting) {
 		c->promoting = 1;
-		bs_jobs_promote(app->redis, &app->keys, now, 100, on_promoted, c);
+		bs_jobs_promote(ctx->redis, ctx->keys, now, 100, on_promoted, c);
 	}
-	long long vis = app->cfg->worker.visibility_timeout_ms;
-	int room = app->cfg->worker.concurrency - c->busy;
+	long long vis = ctx->live->cfg->worker.visibility_timeout_ms;
+	int room = ctx->live->cfg->worker.concurrency - c->busy;
 	if (!c->claiming && room > 0 && now - c->last_claim_ms >= vis / 2) {
 		c->last_claim_ms = now;
 		c->claiming = 1;
-		bs_jobs_claim(app->redis, &app->keys, c->name, vis, room, on_claimed, c);
+		bs_jobs_claim(ctx->redis, ctx->keys, c->name, vis, room, on_claimed, c);
 	}
 	if (now - c->last_trim_ms >= 60000) {
 		/* Dead letters older than dead.max_age go (stream ids are ms). */
 		c->last_trim_ms = now;
 		char minid[32];
 		snprintf(minid, sizeof(minid), "%lld",
-		    now - (long long)app->cfg->dead.max_age_ms);
-		const char *argv[] = { "XTRIM", app->keys.dead, "MINID", "~", minid };
+		    now - (long long)ctx->live->cfg->dead.max_age_ms);
+		const char *argv[] = { "XTRIM", ctx->keys->dead, "MINID", "~", minid };
 		size_t argvlen[5];
 		for (int i = 0; i < 5; i++)
 			argvlen[i] = strlen(argv[i]);
-		bs_redis_command(app->redis, 5, argv, argvlen, on_trimmed, c);
+		bs_redis_command(ctx->redis, 5, argv, argvlen, on_trimmed, c);
 	}
 	kick(c);
 }
@@ -730,24 +730,24 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 /* === Lifecycle ========================================================== */
 
 struct bs_consumer *
-bs_consumer_new(struct bs_app *app, const char *name)
+bs_consumer_new(struct bs_wctx *ctx, const char *name)
 {
 	struct bs_consumer *c = xcalloc(1, sizeof(*c));
-	c->app = app;
+	c->ctx = ctx;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->kick = event_new(app->base, -1, 0, on_kick, c);
-	c->tick = event_new(app->base, -1, EV_PERSIST, on_tick, c);
+	c->kick = event_new(ctx->base, -1, 0, on_kick, c);
+	c->tick = event_new(ctx->base, -1, EV_PERSIST, on_tick, c);
 	if (!c->kick || !c->tick) {
 		log_error("cannot create consumer events");
 		abort();
 	}
-	bs_backoff_init(&c->backoff, app->cfg->retry.base_ms, app->cfg->retry.cap_ms,
+	bs_backoff_init(&c->backoff, ctx->live->cfg->retry.base_ms, ctx->live->cfg->retry.cap_ms,
 	    (uint64_t)bs_now_ms() ^ (uint64_t)(uintptr_t)c);
 	struct timeval tv = { 1, 0 };
 	event_add(c->tick, &tv);
 	kick(c);
 	log_info("worker '%s' consuming %s (concurrency %d)", c->name,
-	    app->keys.jobs, app->cfg->worker.concurrency);
+	    ctx->keys->jobs, ctx->live->cfg->worker.concurrency);
 	return c;
 }
 

@@ -10,11 +10,11 @@
 #ifndef BS_CONSUMER_H
 #define BS_CONSUMER_H
 
-struct bs_app;
+struct bs_wctx;
 struct bs_consumer;
 
 /* `name` is the consumer name in the group (host-pid by default). */
-struct bs_consumer *bs_consumer_new(struct bs_app *app, const char *name);
+struct bs_consumer *bs_consumer_new(struct bs_wctx *ctx, const char *name);
 /* Stops taking new entries; in-flight ones finish. */
 void bs_consumer_stop(struct bs_consumer *c);
 /* Entries taken and not yet finished. */

@@ -12,7 +12,7 @@
  * pushes Sleuth sees for a target are always in push order. Verdicts
  * go through a `ready` list drained from a zero-timeout event, so no
  * callback runs inside acquire or inside a Redis reply callback. At exit
- * (bs_ordering_shutdown, or app->redis / app->http_out cleared) verdicts are
+ * (bs_ordering_shutdown, or ctx->redis / ctx->http cleared) verdicts are
  * GO without Redis and delivered at once; a `delivering` flag turns nested
  * deliveries into appends. Target names over ORDERING_MAX_NAME: not ordered. */
 #include "worker/ordering.h"
@@ -29,7 +29,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/order.h"
-#include "worker/app.h"
+#include "worker/context.h"
 
 #define ORDERING_MAX_NAME 512
 #define ORDERING_MIN_BUCKETS 64
@@ -58,7 +58,7 @@ struct slot {
 };
 
 struct bs_ordering {
-	struct bs_app *app;
+	struct bs_wctx *ctx;
 	struct slot **buckets;
 	size_t n_buckets;           /* a power of two */
 	size_t n_slots;
@@ -144,7 +144,7 @@ slot_remove(struct bs_ordering *o, struct slot *s)
 static int
 sync_mode(const struct bs_ordering *o)
 {
-	return o->shutdown || !o->app->redis || !o->app->http_out;
+	return o->shutdown || !o->ctx->redis || !o->ctx->http;
 }
 
 static void release(struct bs_ordering *o, struct slot *s);
@@ -238,7 +238,7 @@ on_claim(enum bs_order_claim_verdict v, const char *newest, const char *err,
 		/* Another worker process is registering this target: ask again
 		 * shortly (its lock expires even if it died). */
 		if (!w->retry_ev)
-			w->retry_ev = evtimer_new(o->app->base, on_retry, w);
+			w->retry_ev = evtimer_new(o->ctx->base, on_retry, w);
 		if (w->retry_ev) {
 			struct timeval tv = { 0, 100000 + (suseconds_t)(rand() % 100000) };
 			w->next_retry = o->retrying;
@@ -266,14 +266,14 @@ start_check(struct bs_ordering *o, struct waiter *w)
 		ready_push(o, w);
 		return;
 	}
-	const struct bs_config *cfg = o->app->cfg;
+	const struct bs_config *cfg = o->ctx->live->cfg;
 	/* Long enough for the longest Sleuth call, but a dead holder's lock
 	 * must be gone by the time its job can be claimed by another worker. */
 	long long lock_ms = (long long)cfg->sleuth.timeout_ms +
 	    2LL * cfg->redis.command_timeout_ms + 5000;
 	if (lock_ms > cfg->worker.visibility_timeout_ms)
 		lock_ms = cfg->worker.visibility_timeout_ms;
-	bs_order_claim(o->app->redis, &o->app->keys, w->slot->name, w->origin,
+	bs_order_claim(o->ctx->redis, o->ctx->keys, w->slot->name, w->origin,
 	    o->owner, lock_ms, on_claim, w);
 }
 
@@ -296,10 +296,10 @@ release(struct bs_ordering *o, struct slot *s)
 /* === API ================================================================ */
 
 struct bs_ordering *
-bs_ordering_new(struct bs_app *app)
+bs_ordering_new(struct bs_wctx *ctx)
 {
 	struct bs_ordering *o = xcalloc(1, sizeof(*o));
-	o->app = app;
+	o->ctx = ctx;
 	o->n_buckets = ORDERING_MIN_BUCKETS;
 	char host[64] = "host";
 	gethostname(host, sizeof(host) - 1);
@@ -307,7 +307,7 @@ bs_ordering_new(struct bs_app *app)
 	snprintf(o->owner, sizeof(o->owner), "%s-%ld-%p", host, (long)getpid(),
 	    (void *)o);
 	o->buckets = xcalloc(o->n_buckets, sizeof(*o->buckets));
-	o->ready_ev = event_new(app->base, -1, 0, on_ready, o);
+	o->ready_ev = event_new(ctx->base, -1, 0, on_ready, o);
 	if (!o->ready_ev) {
 		log_error("cannot create the ordering event");
 		abort();
@@ -372,7 +372,7 @@ bs_ordering_done(struct bs_ordering *o, const char *target,
 	 * Redis sees the new newest first; also gives the target back to
 	 * the other processes. */
 	if (!sync_mode(o))
-		bs_order_release(o->app->redis, &o->app->keys, target,
+		bs_order_release(o->ctx->redis, o->ctx->keys, target,
 		    registered && bs_order_id_parse(origin, NULL, NULL) == 0 ?
 		    origin : NULL, o->owner, on_set, xstrdup(target));
 	s->busy = 0;

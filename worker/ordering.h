@@ -1,12 +1,12 @@
 /* ordering: registrations for one target go out in push order. See ordering.c. */
 #ifndef BS_ORDERING_H
 #define BS_ORDERING_H
-struct bs_app;
+struct bs_wctx;
 struct bs_ordering;
 enum bs_order_verdict { BS_ORDER_GO = 0, BS_ORDER_SUPERSEDED = 1 };
 typedef void bs_order_cb(enum bs_order_verdict v, void *arg);
-/* Per-process ordering on app's loop, Redis (app->redis, app->keys). */
-struct bs_ordering *bs_ordering_new(struct bs_app *app);
+/* Per-process ordering on ctx's loop, Redis (ctx->redis, ctx->keys). */
+struct bs_ordering *bs_ordering_new(struct bs_wctx *ctx);
 /* Call only at exit, after every run has finished: then no task holds a
  * target and no acquisition waits (asserted in debug builds). Anything left
  * anyway (a broken caller) is dropped without callback and freed. */
@@ -16,7 +16,7 @@ void bs_ordering_free(struct bs_ordering *o);
  * target is already registered (nothing to release). Tasks for one target run one at a time,
  * the others wait in FIFO order; different targets never wait for each other. A Redis error
  * or a malformed origin gives GO (fail open). Exception to "never before returning": after
- * bs_ordering_shutdown, or while app->redis or app->http_out is NULL (the clients are being
+ * bs_ordering_shutdown, or while ctx->redis or ctx->http is NULL (the clients are being
  * freed at exit and the loop no longer runs), cb runs at once with GO, without Redis. */
 void bs_ordering_acquire(struct bs_ordering *o, const char *target, const char *origin,
     bs_order_cb *cb, void *arg);

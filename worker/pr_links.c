@@ -25,7 +25,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/prs.h"
-#include "worker/app.h"
+#include "worker/context.h"
 
 #define PR_MAX BS_PRS_MAX_FETCH   /* distinct PRs looked up per job */
 #define LINK_MAX 64               /* (PR, change) pairs per job */
@@ -98,7 +98,7 @@ set_field(struct bs_field *f, const char *name, const char *val)
 }
 
 static void
-store(struct bs_app *app, struct op *op)
+store(struct bs_wctx *ctx, struct op *op)
 {
 	const struct bs_job *job = op->job;
 	const struct bs_pr *pr = job->ev.pr;
@@ -111,8 +111,8 @@ store(struct bs_app *app, struct op *op)
 	set_field(&f[3], "state", pr->state);
 	set_field(&f[4], "event", job->ev.event_key);
 	f[5] = (struct bs_field){ "keys", keys, klen };
-	bs_prs_store(app->redis, &app->keys, pr_repo(&job->ev), pr->id, f, 6,
-	    app->cfg->queue.pr_ttl_s, on_stored, op);
+	bs_prs_store(ctx->redis, ctx->keys, pr_repo(&job->ev), pr->id, f, 6,
+	    ctx->live->cfg->queue.pr_ttl_s, on_stored, op);
 	free(keys);
 }
 
@@ -237,7 +237,7 @@ on_fetched(const struct bs_pr_record *recs, size_t n, const char *err,
 }
 
 static void
-enrich(struct bs_app *app, struct op *op)
+enrich(struct bs_wctx *ctx, struct op *op)
 {
 	const struct bs_event *ev = &op->job->ev;
 	for (size_t c = 0; c < ev->n_changes && c <= UINT32_MAX; c++) {
@@ -255,31 +255,31 @@ enrich(struct bs_app *app, struct op *op)
 		finish(op);
 		return;
 	}
-	bs_prs_fetch(app->redis, &app->keys, ev->repository, op->ids, op->n_ids,
+	bs_prs_fetch(ctx->redis, ctx->keys, ev->repository, op->ids, op->n_ids,
 	    on_fetched, op);
 }
 
 void
-bs_pr_links_run(struct bs_app *app, struct bs_job *job, bs_pr_links_cb *cb,
+bs_pr_links_run(struct bs_wctx *ctx, struct bs_job *job, bs_pr_links_cb *cb,
     void *arg)
 {
 	struct op *op = xcalloc(1, sizeof(*op));
 	op->job = job;
 	op->cb = cb;
 	op->arg = arg;
-	op->ev = event_new(app->base, -1, 0, on_deferred, op);
+	op->ev = event_new(ctx->base, -1, 0, on_deferred, op);
 	if (!op->ev) {
 		log_error("cannot create an event");
 		abort();
 	}
 	const struct bs_event *ev = &job->ev;
-	if (!app->redis || app->cfg->queue.pr_ttl_s <= 0) {
+	if (!ctx->redis || ctx->live->cfg->queue.pr_ttl_s <= 0) {
 		finish(op);
 	} else if (ev->type == BS_EVENT_PR && ev->pr && ev->pr->id > 0 &&
 	    pr_repo(ev)) {
-		store(app, op);
+		store(ctx, op);
 	} else if (ev->type == BS_EVENT_PUSH && ev->repository) {
-		enrich(app, op);
+		enrich(ctx, op);
 	} else {
 		finish(op);
 	}

@@ -7,12 +7,12 @@
  * of the change whose commit named the PR, so the deploy of that change carries them. */
 #ifndef BS_PR_LINKS_H
 #define BS_PR_LINKS_H
-struct bs_app;
+struct bs_wctx;
 struct bs_job;
 typedef void bs_pr_links_cb(void *arg);
 /* Stores (PR job) or enriches (push job) `job`; other jobs: nothing. cb runs exactly once, never
  * before this function returns (defer with event_active or run from a redis callback), also when
  * Redis fails (then the job is unchanged and a debug line is logged). `job` must stay alive until
  * cb. */
-void bs_pr_links_run(struct bs_app *app, struct bs_job *job, bs_pr_links_cb *cb, void *arg);
+void bs_pr_links_run(struct bs_wctx *ctx, struct bs_job *job, bs_pr_links_cb *cb, void *arg);
 #endif

@@ -1,7 +1,7 @@
 /* fuzz_config: bs_config_parse on arbitrary bytes. It must never crash,
  * read out of bounds or leak; every diagnostic must have a message and a
  * sane place, and rc must agree with the error count. */
-#include "worker/config.h"
+#include "config/config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* test_match: bs_glob_match and bs_match_job over hand-built jobs. */
-#include "deploy/deployment.h"
+#include "deploy/match.h"
 #include "tests/unit/test.h"
 
 #include <time.h>

@@ -1,0 +1,439 @@
+/* cmd_admin: the operator commands over a synchronous Redis connection:
+ * `stats` and `dlq list|show|replay|purge`. Human output by default,
+ * --json for scripts. Replays are recorded (who, when, what) by the queue
+ * script itself, so the record and the move are one atomic step. */
+#include "cmd/commands.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "common/xalloc.h"
+#include "queue/job_codec.h"
+#include "queue/admin.h"
+#include "queue/jobs.h"
+#include "cmd/cmd_common.h"
+
+static void
+human_age(long long ms, char *out, size_t outlen)
+{
+	if (ms < 0)
+		snprintf(out, outlen, "-");
+	else if (ms < 10000)
+		snprintf(out, outlen, "%.1fs", ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(out, outlen, "%lldm%02llds", ms / 60000, ms / 1000 % 60);
+	else if (ms < 172800000)
+		snprintf(out, outlen, "%lldh%02lldm", ms / 3600000, ms / 60000 % 60);
+	else
+		snprintf(out, outlen, "%lldd", ms / 86400000);
+}
+
+static void
+gstr(yajl_gen g, const char *s)
+{
+	bs_cmd_json_str(g, s, s ? strlen(s) : 0);
+}
+
+
+
+
+
+/* "1732520000000-0" -> 1732520000000 */
+static long long
+id_ms(const char *id)
+{
+	return strtoll(id, NULL, 10);
+}
+
+/* === stats ============================================================== */
+
+int
+bs_cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = bs_default_config_path();
+	int json = 0, o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': return bs_cmd_help("stats");
+		default: return 2;
+		}
+	}
+	struct bs_cmd_redis a;
+	if (bs_cmd_redis_open(&a, path, argv[0]) != 0)
+		return 1;
+	struct bs_admin_stats s;
+	char err[256];
+	long long now = bs_now_ms();
+	if (bs_admin_stats(a.rc, &a.keys, now, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bitsleuth stats: %s\n", err);
+		bs_cmd_redis_close(&a);
+		return 1;
+	}
+	if (json) {
+		yajl_gen g = bs_cmd_json_new();
+		yajl_gen_map_open(g);
+		gstr(g, "jobs"); yajl_gen_integer(g, s.jobs_len);
+		gstr(g, "pending"); yajl_gen_integer(g, s.pending);
+		gstr(g, "consumers"); yajl_gen_map_open(g);
+		for (size_t i = 0; i < s.n_consumers; i++) {
+			gstr(g, s.consumers[i].name);
+			yajl_gen_integer(g, s.consumers[i].pending);
+		}
+		yajl_gen_map_close(g);
+		gstr(g, "retry"); yajl_gen_integer(g, s.retry_len);
+		gstr(g, "next_retry_ms"); yajl_gen_integer(g, s.next_retry_ms);
+		gstr(g, "dead"); yajl_gen_integer(g, s.dead_len);
+		gstr(g, "oldest_age_ms"); yajl_gen_integer(g, s.oldest_age_ms);
+		gstr(g, "counters"); yajl_gen_map_open(g);
+		for (size_t i = 0; i < s.n_counters; i++) {
+			gstr(g, s.counters[i].name);
+			yajl_gen_integer(g, s.counters[i].value);
+		}
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+		bs_cmd_json_print(g);
+	} else {
+		char age[32], due[32];
+		human_age(s.oldest_age_ms, age, sizeof(age));
+		human_age(s.next_retry_ms < 0 ? -1 : s.next_retry_ms - now, due,
+		    sizeof(due));
+		printf("jobs stream   %s: %lld entries, %lld pending, oldest %s\n",
+		    a.keys.jobs, s.jobs_len, s.pending, age);
+		for (size_t i = 0; i < s.n_consumers; i++)
+			printf("  consumer    %s: %lld pending\n", s.consumers[i].name,
+			    s.consumers[i].pending);
+		printf("retry set     %s: %lld waiting%s%s\n", a.keys.retry, s.retry_len,
+		    s.next_retry_ms >= 0 ? ", next due in " : "",
+		    s.next_retry_ms >= 0 ? due : "");
+		printf("dead letters  %s: %lld\n", a.keys.dead, s.dead_len);
+		printf("counters     ");
+		for (size_t i = 0; i < s.n_counters; i++)
+			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);
+		printf("\n");
+	}
+	bs_admin_stats_release(&s);
+	bs_cmd_redis_close(&a);
+	return 0;
+}
+
+/* === dlq ================================================================ */
+
+static void
+print_entry_line(const struct bs_admin_entry *e, long long now)
+{
+	char age[32];
+	human_age(now - id_ms(e->id), age, sizeof(age));
+	const char *reason = bs_admin_entry_field(e, "reason", NULL);
+	printf("%-17s %-8s %-36s attempts %-3s %s\n", e->id, age,
+	    bs_admin_entry_field(e, "target", NULL) ? bs_admin_entry_field(e, "target", NULL) : "-",
+	    bs_admin_entry_field(e, "attempt", NULL) ? bs_admin_entry_field(e, "attempt", NULL) : "?",
+	    reason ? reason : "");
+}
+
+static void
+gen_entry(yajl_gen g, const struct bs_admin_entry *e, int with_job)
+{
+	yajl_gen_map_open(g);
+	gstr(g, "id");
+	gstr(g, e->id);
+	for (size_t i = 0; i < e->n_fields; i++) {
+		const struct bs_field *f = &e->fields[i];
+		if (strcmp(f->name, "job") == 0)
+			continue;
+		gstr(g, f->name);
+		/* "history" too: a JSON array kept as text */
+		bs_cmd_json_str(g, f->val, f->len);
+	}
+	if (with_job) {
+		size_t jlen = 0;
+		const char *jv = bs_admin_entry_field(e, "job", &jlen);
+		struct bs_job job;
+		bs_job_init(&job);
+		char err[200];
+		if (jv && bs_job_decode(jv, jlen, &job, err, sizeof(err)) == 0) {
+			gstr(g, "job");
+			yajl_gen_map_open(g);
+			gstr(g, "event"); gstr(g, job.ev.event_key);
+			gstr(g, "repository"); gstr(g, job.ev.repository);
+			gstr(g, "delivery"); gstr(g, job.delivery);
+			gstr(g, "changes"); yajl_gen_array_open(g);
+			for (size_t i = 0; i < job.ev.n_changes; i++) {
+				const struct bs_change *c = &job.ev.changes[i];
+				yajl_gen_map_open(g);
+				gstr(g, "ref"); gstr(g, c->ref_name);
+				gstr(g, "type"); gstr(g, bs_ref_type_name(c->ref_type));
+				gstr(g, "new"); gstr(g, c->new_commit ? c->new_commit : c->new_hash);
+				gstr(g, "commits"); yajl_gen_integer(g, (long long)c->n_commits);
+				yajl_gen_map_close(g);
+			}
+			yajl_gen_array_close(g);
+			yajl_gen_map_close(g);
+		}
+		bs_job_release(&job);
+	}
+	yajl_gen_map_close(g);
+}
+
+static void
+print_entry_full(const struct bs_admin_entry *e)
+{
+	long long now = bs_now_ms();
+	char age[32];
+	human_age(now - id_ms(e->id), age, sizeof(age));
+	printf("dead letter %s (%s ago)\n", e->id, age);
+	for (size_t i = 0; i < e->n_fields; i++) {
+		const struct bs_field *f = &e->fields[i];
+		if (strcmp(f->name, "job") == 0 || strcmp(f->name, "history") == 0)
+			continue;
+		printf("  %-11s %s\n", f->name, f->val);
+	}
+	size_t jlen = 0;
+	const char *jv = bs_admin_entry_field(e, "job", &jlen);
+	struct bs_job job;
+	bs_job_init(&job);
+	char err[200];
+	if (jv && bs_job_decode(jv, jlen, &job, err, sizeof(err)) == 0) {
+		printf("  job         %s %s (delivery %s)\n", job.ev.event_key,
+		    job.ev.repository ? job.ev.repository : "-",
+		    job.delivery ? job.delivery : "-");
+		for (size_t i = 0; i < job.ev.n_changes; i++) {
+			const struct bs_change *c = &job.ev.changes[i];
+			printf("    change    %s %s -> %s (%zu commits%s)\n",
+			    bs_ref_type_name(c->ref_type), c->ref_name ? c->ref_name : "-",
+			    c->new_commit ? c->new_commit : c->new_hash ? c->new_hash : "deleted",
+			    c->n_commits, c->truncated ? ", truncated" : "");
+			for (size_t j = 0; j < c->n_commits && j < 5; j++) {
+				const char *m = c->commits[j].message ? c->commits[j].message : "";
+				int ml = (int)strcspn(m, "\n");
+				printf("      %.12s %.*s\n", c->commits[j].hash ?
+				    c->commits[j].hash : "?", ml > 70 ? 70 : ml, m);
+			}
+		}
+		const char **keys;
+		size_t nk = bs_job_distinct_keys(&job, &keys);
+		if (nk) {
+			printf("    issues   ");
+			for (size_t i = 0; i < nk; i++)
+				printf(" %s", keys[i]);
+			printf("\n");
+		}
+	} else if (jv) {
+		printf("  job         (undecodable: %s)\n", err);
+	}
+	bs_job_release(&job);
+	const char *h = bs_admin_entry_field(e, "history", NULL);
+	if (h)
+		printf("  attempts    %s\n", h);
+}
+
+static int
+dlq_usage(void)
+{
+	bs_cmd_help("dlq");
+	return 2;
+}
+
+int
+bs_cmd_dlq(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "since", required_argument, NULL, 's' },
+		{ "repo", required_argument, NULL, 'r' },
+		{ "deployment", required_argument, NULL, 'd' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return argc < 2 ? dlq_usage() : bs_cmd_help("dlq");
+	const char *sub = argv[1];
+	const char *path = bs_default_config_path();
+	int json = 0, all = 0, dry = 0, yes = 0, o;
+	struct bs_dead_filter f = { .limit = 50 };
+	int filtered = 0;
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'j': json = 1; break;
+		case 's': {
+			long long d = bs_parse_duration(optarg);
+			if (d < 0) {
+				fprintf(stderr, "bitsleuth dlq: bad --since '%s' (use e.g. 90s, 15m, 2h, 7d)\n", optarg);
+				return 2;
+			}
+			f.since_ms = bs_now_ms() - d;
+			filtered = 1;
+			break;
+		}
+		case 'r': f.repo = optarg; filtered = 1; break;
+		case 'd': f.deployment = optarg; filtered = 1; break;
+		case 'R': f.reason = optarg; filtered = 1; break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0) {
+				fprintf(stderr, "bitsleuth dlq: bad --limit '%s'\n", optarg);
+				return 2;
+			}
+			f.limit = (size_t)v;
+			break;
+		}
+		case 'a': all = 1; break;
+		case 'D': dry = 1; break;
+		case 'y': yes = 1; break;
+		case 'h': return bs_cmd_help("dlq");
+		default: return 2;
+		}
+	}
+	int is_list = strcmp(sub, "list") == 0, is_show = strcmp(sub, "show") == 0;
+	int is_replay = strcmp(sub, "replay") == 0, is_purge = strcmp(sub, "purge") == 0;
+	if (!is_list && !is_show && !is_replay && !is_purge) {
+		fprintf(stderr, "bitsleuth dlq: unknown subcommand '%s'\n", sub);
+		return dlq_usage();
+	}
+	if (is_show && optind != argc - 1) {
+		fprintf(stderr, "usage: bitsleuth dlq show -c FILE ID\n");
+		return 2;
+	}
+	if (is_replay && !all && optind >= argc) {
+		fprintf(stderr, "usage: bitsleuth dlq replay -c FILE ID... | --all [filters] [--dry-run]\n");
+		return 2;
+	}
+
+	struct bs_cmd_redis a;
+	if (bs_cmd_redis_open(&a, path, argv[0]) != 0)
+		return 1;
+	char err[256];
+	int rc = 0;
+	long long now = bs_now_ms();
+	const char *who = bs_cmd_actor();
+	if (!who || !*who)
+		who = "unknown";
+
+	if (is_show) {
+		struct bs_admin_entry e;
+		if (bs_admin_dead_get(a.rc, &a.keys, argv[optind], &e, err, sizeof(err)) != 0) {
+			fprintf(stderr, "bitsleuth dlq show: %s\n", err);
+			rc = 1;
+		} else {
+			if (json) {
+				yajl_gen g = bs_cmd_json_new();
+				gen_entry(g, &e, 1);
+				bs_cmd_json_print(g);
+			} else {
+				print_entry_full(&e);
+			}
+			bs_admin_entry_release(&e);
+		}
+		bs_cmd_redis_close(&a);
+		return rc;
+	}
+
+	/* list, replay --all, purge: the filtered set; replay/purge with ids:
+	 * exactly those. */
+	struct bs_admin_entries es = {0};
+	int by_ids = (is_replay || is_purge) && optind < argc;
+	if (!by_ids) {
+		if (!is_list && !filtered)
+			f.limit = f.limit == 50 ? 100000 : f.limit;
+		if (bs_admin_dead_list(a.rc, &a.keys, &f, &es, err, sizeof(err)) != 0) {
+			fprintf(stderr, "bitsleuth dlq %s: %s\n", sub, err);
+			bs_cmd_redis_close(&a);
+			return 1;
+		}
+	}
+
+	if (is_list) {
+		if (json) {
+			yajl_gen g = bs_cmd_json_new();
+			yajl_gen_array_open(g);
+			for (size_t i = 0; i < es.n; i++)
+				gen_entry(g, &es.v[i], 0);
+			yajl_gen_array_close(g);
+			bs_cmd_json_print(g);
+		} else {
+			printf("%-17s %-8s %-36s %-12s %s\n", "ID", "AGE", "TARGET",
+			    "ATTEMPTS", "REASON");
+			for (size_t i = 0; i < es.n; i++)
+				print_entry_line(&es.v[i], now);
+			printf("%zu dead letter%s\n", es.n, es.n == 1 ? "" : "s");
+		}
+	} else if (is_replay) {
+		size_t n = by_ids ? (size_t)(argc - optind) : es.n;
+		if (dry) {
+			printf("would replay %zu dead letter%s:\n", n, n == 1 ? "" : "s");
+			for (size_t i = 0; i < n; i++) {
+				if (by_ids)
+					printf("  %s\n", argv[optind + (int)i]);
+				else
+					print_entry_line(&es.v[i], now);
+			}
+		} else {
+			size_t ok = 0;
+			for (size_t i = 0; i < n; i++) {
+				const char *id = by_ids ? argv[optind + (int)i] : es.v[i].id;
+				char new_id[64];
+				if (bs_admin_dead_replay(a.rc, &a.keys, id, who, now, new_id,
+				    sizeof(new_id), err, sizeof(err)) != 0) {
+					fprintf(stderr, "bitsleuth dlq replay %s: %s\n", id, err);
+					rc = 1;
+				} else {
+					printf("replayed %s as job %s\n", id, new_id);
+					ok++;
+				}
+			}
+			printf("%zu of %zu replayed\n", ok, n);
+		}
+	} else if (is_purge) {
+		size_t n = by_ids ? (size_t)(argc - optind) : es.n;
+		if (!yes) {
+			printf("would purge %zu dead letter%s (add --yes to do it):\n", n,
+			    n == 1 ? "" : "s");
+			for (size_t i = 0; i < n; i++) {
+				if (by_ids)
+					printf("  %s\n", argv[optind + (int)i]);
+				else
+					print_entry_line(&es.v[i], now);
+			}
+			rc = n ? 1 : 0;
+		} else {
+			const char **ids = xcalloc(n + 1, sizeof(*ids));
+			for (size_t i = 0; i < n; i++)
+				ids[i] = by_ids ? argv[optind + (int)i] : es.v[i].id;
+			long long deleted = 0;
+			if (bs_admin_dead_purge(a.rc, &a.keys, ids, n, &deleted, err,
+			    sizeof(err)) != 0) {
+				fprintf(stderr, "bitsleuth dlq purge: %s\n", err);
+				rc = 1;
+			} else {
+				printf("purged %lld dead letter%s\n", deleted,
+				    deleted == 1 ? "" : "s");
+			}
+			free(ids);
+		}
+	}
+	bs_admin_entries_release(&es);
+	bs_cmd_redis_close(&a);
+	return rc;
+}

@@ -1,0 +1,253 @@
+/* cmd_check: the subcommands that look without running: `check` (the
+ * config's diagnostics and a summary of what it would do, and
+ * --explain-event: what one payload would register) and `scan` (the issue
+ * keys of a text, with the config's patterns). */
+#include "cmd/commands.h"
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd/cmd_common.h"
+#include "common/xalloc.h"
+#include "config/live.h"
+#include "deploy/match.h"
+#include "deploy/sleuth.h"
+#include "ingest/intake.h"
+#include "parsers/event_dump.h"
+
+/* === check ============================================================== */
+
+static void
+print_summary(const struct bs_config *cfg)
+{
+	printf("listen:       http://%s:%d/hooks/bitbucket\n", cfg->listen_host,
+	    cfg->listen_port);
+	printf("redis:        %s (keys {%s}:*)\n", cfg->redis.url, cfg->redis.prefix);
+	printf("signatures:   %s\n", cfg->bitbucket.secret ? "required (secret set)" :
+	    "NOT checked (allow_unsigned: true)");
+	printf("sleuth:       %s%s\n", cfg->sleuth.base_url,
+	    cfg->sleuth.dry_run ? " (dry_run: nothing is sent)" : "");
+	printf("issue keys:  ");
+	for (size_t i = 0; i < cfg->issues.n_patterns; i++)
+		printf(" %s", cfg->issues.patterns[i]);
+	printf("\n");
+	printf("deployments:  %zu\n", cfg->n_deployments);
+	for (size_t i = 0; i < cfg->n_deployments; i++) {
+		const struct bs_deployment *d = &cfg->deployments[i];
+		printf("  - %s/%s env %s <- %s %s", d->org, d->deployment,
+		    d->environment, d->repository,
+		    d->track == BS_TRACK_PUSH ? "push to" :
+		    d->track == BS_TRACK_MERGE ? "merge into" : "tag");
+		if (d->track == BS_TRACK_TAG)
+			printf(" %s", d->tag_pattern ? d->tag_pattern : "*");
+		else
+			for (size_t b = 0; b < d->n_branches; b++)
+				printf("%s%s", b ? ", " : " ", d->branches[b]);
+		int dry = d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
+		printf("%s\n", dry ? " (dry run)" : "");
+	}
+}
+
+/* Parses PAYLOAD as event KEY and prints what would be registered. */
+static int
+explain_event(const struct bs_config *cfg, const char *key, const char *file)
+{
+	size_t len;
+	char *body = bs_read_file(file, BS_CMD_MAX_PAYLOAD, &len);
+	if (!body)
+		return 1;
+	char err[256];
+	struct bs_scanner *sc = bs_config_scanner(cfg, err, sizeof(err));
+	if (!sc) {
+		fprintf(stderr, "bitsleuth: %s\n", err);
+		free(body);
+		return 1;
+	}
+	struct bs_intake in = { .cfg = cfg, .scanner = sc };
+	struct bs_delivery d = {
+		.event_key = key, .content_type = "application/json", .body = body,
+		.len = len, .skip_signature = 1,
+	};
+	struct bs_intake_result r;
+	bs_intake_process(&in, &d, bs_now_ms(), &r);
+	int rc = 0;
+	if (r.verdict != BS_INTAKE_QUEUE) {
+		printf("%d %s: %s\n", r.status, r.code, r.reason);
+		rc = r.verdict == BS_INTAKE_REFUSED ? 1 : 0;
+	} else {
+		printf("== event\n");
+		bs_event_dump(&r.job.ev, stdout);
+		printf("== issue keys\n");
+		for (size_t i = 0; i < r.job.n_keys; i++)
+			printf("%s (%s, change %u, commit %u)\n", r.job.keys[i].key,
+			    bs_key_where_name(r.job.keys[i].where), r.job.keys[i].change,
+			    r.job.keys[i].commit);
+		size_t n = bs_match_job(cfg->deployments, cfg->n_deployments, &r.job,
+		    NULL, 0);
+		struct bs_target *t = xcalloc(n ? n : 1, sizeof(*t));
+		n = bs_match_job(cfg->deployments, cfg->n_deployments, &r.job, t, n);
+		printf("== %zu deploy%s\n", n, n == 1 ? "" : "s");
+		struct bs_sleuth_opts opt = { .issue_url = cfg->issues.url,
+			.max_commits = cfg->sleuth.max_commits };
+		for (size_t i = 0; i < n; i++) {
+			const struct bs_deployment *dep = t[i].dep;
+			char name[512];
+			bs_target_name(&t[i], name, sizeof(name));
+			int dry = dep->dry_run == 1 ||
+			    (dep->dry_run == -1 && cfg->sleuth.dry_run);
+			printf("# %s (deployments[%zu] at line %d, %s %s%s): %s, "
+			    "Authorization: Bearer $%s\n", name, t[i].dep_index,
+			    dep->line, t[i].change == SIZE_MAX ? "merge into" :
+			    dep->track == BS_TRACK_TAG ? "tag" : "push to",
+			    t[i].branch ? t[i].branch : "?",
+			    t[i].send_branch ? ", matched by a pattern" : "",
+			    dry ? "dry run, would not be sent" : "would be sent",
+			    dep->token_env ? dep->token_env : cfg->sleuth.token_env);
+			size_t blen;
+			char *url = bs_sleuth_url(cfg->sleuth.base_url, dep);
+			char *b = bs_sleuth_body(&r.job, &t[i], &opt, &blen);
+			printf("POST %s\n%.*s\n", url, (int)blen, b);
+			free(url);
+			free(b);
+		}
+		free(t);
+	}
+	bs_intake_result_release(&r);
+	bs_scanner_free(sc);
+	free(body);
+	return rc;
+}
+
+int
+bs_cmd_check(int argc, char **argv)
+{
+	const char *path = bs_default_config_path();
+	const char *explain = NULL;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:h", bs_cmd_config_opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'E': explain = optarg; break;
+		case 'h': return bs_cmd_help("check");
+		default: return 2;
+		}
+	}
+	if (explain && optind >= argc) {
+		fprintf(stderr, "bitsleuth check: --explain-event KEY needs a PAYLOAD.json\n");
+		return 2;
+	}
+	struct bs_config cfg;
+	if (bs_load_config_or_report(path, BS_USES_ALL, &cfg, 1) != 0)
+		return 1;
+	int rc = 0;
+	if (explain)
+		rc = explain_event(&cfg, explain, argv[optind]);
+	else {
+		printf("%s: ok\n", path);
+		print_summary(&cfg);
+	}
+	bs_config_release(&cfg);
+	return rc;
+}
+
+
+/* === scan =============================================================== */
+
+static void
+on_key(const char *key, size_t len, size_t pattern, size_t start, void *arg)
+{
+	(void)pattern;
+	(void)start;
+	(void)arg;
+	printf("%.*s\n", (int)len, key);
+}
+
+static void
+on_explain(const char *pattern_name, const char *key, size_t len,
+    size_t start, int allowed, void *arg)
+{
+	(void)arg;
+	printf("%.*s\tpattern %s\tbytes %zu-%zu%s\n", (int)len, key, pattern_name,
+	    start, start + len, allowed ? "" : "\tdropped: project not in issues.projects");
+}
+
+int
+bs_cmd_scan(int argc, char **argv)
+{
+	const char *path = NULL;
+	int explain = 0;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:hx", bs_cmd_config_opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'x': explain = 1; break;
+		case 'h': return bs_cmd_help("scan");
+		default: return 2;
+		}
+	}
+	char *text = NULL;
+	size_t len = 0;
+	if (optind >= argc || strcmp(argv[optind], "-") == 0) {
+		text = bs_read_file("-", 1u << 20, &len);
+	} else {
+		/* All remaining arguments, joined by spaces. */
+		size_t cap = 1;
+		for (int i = optind; i < argc; i++)
+			cap += strlen(argv[i]) + 1;
+		text = xmalloc(cap);
+		len = 0;
+		for (int i = optind; i < argc; i++) {
+			size_t n = strlen(argv[i]);
+			if (i > optind)
+				text[len++] = ' ';
+			memcpy(text + len, argv[i], n);
+			len += n;
+		}
+		text[len] = '\0';
+	}
+	if (!text)
+		return 1;
+	struct bs_config cfg;
+	int have_cfg = 0;
+	if (path) {
+		if (bs_load_config_or_report(path, 0, &cfg, 0) != 0) {
+			free(text);
+			return 1;
+		}
+		have_cfg = 1;
+	}
+	static const char *const jira[] = { "jira" };
+	struct bs_scan_options opt = { .patterns = jira, .n_patterns = 1 };
+	if (have_cfg) {
+		opt.patterns = (const char *const *)cfg.issues.patterns;
+		opt.n_patterns = cfg.issues.n_patterns;
+		opt.projects = (const char *const *)cfg.issues.projects;
+		opt.n_projects = cfg.issues.n_projects;
+	}
+	char err[256];
+	struct bs_scanner *sc = bs_scanner_new(&opt, err, sizeof(err));
+	int rc = 0;
+	if (!sc) {
+		fprintf(stderr, "bitsleuth scan: %s\n", err);
+		rc = 1;
+	} else {
+		int n = explain ? bs_scanner_explain(sc, text, len, on_explain, NULL) :
+		    bs_scanner_scan(sc, text, len, on_key, NULL);
+		if (n < 0) {
+			fprintf(stderr, "bitsleuth scan: a pattern hit its match limit; "
+			    "keys after that point were not looked for\n");
+			rc = 1;
+		}
+		bs_scanner_free(sc);
+	}
+	if (have_cfg)
+		bs_config_release(&cfg);
+	free(text);
+	return rc;
+}

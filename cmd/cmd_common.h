@@ -1,0 +1,78 @@
+/* cmd_common: what several subcommands share: option parsing of -c, config
+ * loading with diagnostics on stderr, --since durations. */
+#ifndef BS_CMD_COMMON_H
+#define BS_CMD_COMMON_H
+
+#include <getopt.h>
+
+#include <hiredis/hiredis.h>
+#include <yajl/yajl_gen.h>
+
+#include "common/clock.h"
+#include "queue/keys.h"
+#include "queue/redis_client.h"
+#include "config/config.h"
+
+/* Largest payload file a command reads (replay, check --explain-event). */
+#define BS_CMD_MAX_PAYLOAD (64u << 20)
+
+/* The long options of the config-reading commands, for getopt_long: -c
+ * --config, -h --help, and those of check/scan/replay (each command's
+ * optstring says which it takes). */
+extern const struct option bs_cmd_config_opts[];
+
+/* The Redis connection settings of cfg (pointers into cfg). */
+void bs_cmd_redis_config(const struct bs_config *cfg,
+    struct bs_redis_config *out);
+
+/* Default config path when -c is not given: $BITSLEUTH_CONFIG, else
+ * ./bitsleuth.yaml. */
+const char *bs_default_config_path(void);
+
+/* Loads path for a command that uses `uses` (enum bs_config_uses: only
+ * those secrets are required); prints every error (and with
+ * print_warnings every warning) as FILE:LINE:COL to stderr. Returns 0 on
+ * success (cfg loaded), -1 on errors (cfg released). */
+int bs_load_config_or_report(const char *path, unsigned uses,
+    struct bs_config *cfg, int print_warnings);
+
+/* Reads a whole file (at most max bytes); returns malloc'd buffer or NULL
+ * with a message on stderr. */
+char *bs_read_file(const char *path, size_t max, size_t *len);
+
+/* A duration as given to --since, in the config's forms (see
+ * bs_config_parse_duration; a bare number is seconds) -> milliseconds; -1
+ * when malformed or too large. */
+long long bs_parse_duration(const char *s);
+
+
+/* Who runs this command, for the replay log: $USER, else $LOGNAME, else
+ * the account name of the real uid, else "uid N". Points to static or
+ * environment storage. */
+const char *bs_cmd_actor(void);
+
+/* What an operator command works with: the config (loaded needing only
+ * Redis' own secret), its keys and a synchronous Redis connection. */
+struct bs_cmd_redis {
+	struct bs_config cfg;
+	struct bs_keys keys;
+	redisContext *rc;
+};
+
+/* Loads path and connects. Returns 0, or -1 after printing the reason
+ * ("bitsleuth CMD: ...") to stderr, with nothing left to close. */
+int bs_cmd_redis_open(struct bs_cmd_redis *a, const char *path,
+    const char *cmd);
+void bs_cmd_redis_close(struct bs_cmd_redis *a);
+
+/* A yajl generator for --json output that refuses invalid UTF-8 (values
+ * are checked or cleaned before they are written). */
+yajl_gen bs_cmd_json_new(void);
+/* Writes g's document and a newline to stdout, then frees g. */
+void bs_cmd_json_print(yajl_gen g);
+/* Writes s[0..len) (NULL: "") as a JSON string: as it is when valid UTF-8,
+ * else with every non-ASCII byte as '?', so that bytes read from Redis can
+ * never leave the document broken. */
+void bs_cmd_json_str(yajl_gen g, const char *s, size_t len);
+
+#endif

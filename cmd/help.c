@@ -1,0 +1,169 @@
+/* help: the --help texts. Kept in one table so README's CLI section and
+ * `bitsleuth help CMD` stay the same words (tests/integration checks that
+ * every subcommand answers --help). */
+#include "cmd/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char overview[] =
+"bitsleuth " BS_VERSION " - Bitbucket webhooks in, Sleuth deploys out\n"
+"\n"
+"usage: bitsleuth COMMAND [OPTIONS]\n"
+"\n"
+"Daemon:\n"
+"  run    -c FILE        ingest (HTTP) and worker in one process\n"
+"  serve  -c FILE        ingest only: POST /hooks/bitbucket -> Redis\n"
+"  work   -c FILE        worker only: Redis -> Sleuth register_deploy\n"
+"\n"
+"Tools:\n"
+"  check  -c FILE [--explain-event KEY PAYLOAD.json]\n"
+"                        validate the config (file:line:col for every error)\n"
+"  scan   [-c FILE] [--explain] [TEXT... | -]\n"
+"                        print the issue keys found in a message\n"
+"  replay -c FILE --event KEY PAYLOAD.json [--delivery-id ID]\n"
+"                        ingest a saved payload as if Bitbucket sent it\n"
+"  replay -c FILE --delivery ID\n"
+"                        re-ingest a kept delivery with today's parser\n"
+"  replay -c FILE --log [--since DURATION] [--limit N] [--json]\n"
+"                        who replayed what, newest first\n"
+"  stats  -c FILE [--json]\n"
+"                        queue depth, pending, retries, dead letters\n"
+"  dlq    list|show|replay|purge -c FILE ...\n"
+"                        inspect and replay failed registrations\n"
+"\n"
+"  help COMMAND | COMMAND --help    details of one command\n"
+"  --version                        print the version\n"
+"\n"
+"The config file defaults to $BITSLEUTH_CONFIG, else ./bitsleuth.yaml.\n";
+
+static const struct {
+	const char *cmd;
+	const char *text;
+} texts[] = {
+	{ "run",
+"usage: bitsleuth run -c FILE\n"
+"\n"
+"Runs the HTTP ingest (POST /hooks/bitbucket, /healthz, /readyz, /metrics)\n"
+"and a worker in one process. A delivery is answered 202 once Redis holds\n"
+"its job, 503 when Redis did not take it. The worker registers each job's\n"
+"deploys with Sleuth, retries failures with backoff and moves what cannot\n"
+"succeed to the dead letters.\n"
+"\n"
+"Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the config file\n"
+"(a config with errors is refused and the running one stays).\n"
+"\n"
+"  -c, --config FILE   the YAML config (default $BITSLEUTH_CONFIG or ./bitsleuth.yaml)\n" },
+	{ "serve",
+"usage: bitsleuth serve -c FILE\n"
+"\n"
+"Runs only the HTTP ingest (see `bitsleuth help run`). Scale ingest and\n"
+"workers apart by running `serve` and `work` processes against one Redis.\n"
+"\n"
+"  -c, --config FILE   the YAML config\n" },
+	{ "work",
+"usage: bitsleuth work -c FILE\n"
+"\n"
+"Runs only a worker: reads jobs from the stream in the consumer group\n"
+"`workers`, registers deploys with Sleuth, retries and dead-letters, and\n"
+"claims jobs of workers that died. Run as many as you like. The consumer\n"
+"name is $BITSLEUTH_CONSUMER, else HOSTNAME-PID.\n"
+"\n"
+"  -c, --config FILE   the YAML config\n" },
+	{ "check",
+"usage: bitsleuth check -c FILE [--explain-event KEY PAYLOAD.json]\n"
+"\n"
+"Validates the config and prints what bitsleuth would do with it. Every\n"
+"error and warning is printed as FILE:LINE:COL: error|warning: message;\n"
+"the exit status is 1 when there is an error. Errors: unknown keys (with a\n"
+"suggestion), missing keys, wrong types, bad URLs and regexes, unset secret\n"
+"variables, secrets written into the file. Warnings: branches no push can\n"
+"match, two deployments with the same target, secret variables left unset\n"
+"where that is allowed, issue patterns that match nothing in a sample,\n"
+"http.max_body below Bitbucket's 256 KB. `run`, `serve` and `work` refuse\n"
+"to start on any error.\n"
+"\n"
+"  -c, --config FILE             the YAML config\n"
+"  --explain-event KEY PAYLOAD   parse a saved payload sent with X-Event-Key KEY\n"
+"                                and print the event, its issue keys, the\n"
+"                                deployments it hits and the exact request\n"
+"                                bodies; nothing is sent or queued (the date\n"
+"                                is now, and the keys of merged PRs that the\n"
+"                                worker looks up in Redis are not added)\n" },
+	{ "scan",
+"usage: bitsleuth scan [-c FILE] [--explain] [TEXT... | -]\n"
+"\n"
+"Prints the issue keys found in TEXT (or standard input), one per line,\n"
+"using the config's issues.patterns and issues.projects (without -c: the\n"
+"built-in jira pattern).\n"
+"\n"
+"  -c, --config FILE   take the patterns from this config\n"
+"  --explain           also print which pattern matched and where (bytes)\n" },
+	{ "replay",
+"usage: bitsleuth replay -c FILE --event KEY PAYLOAD.json [--delivery-id ID]\n"
+"       bitsleuth replay -c FILE --delivery ID\n"
+"       bitsleuth replay -c FILE --log [--since DURATION] [--limit N] [--json]\n"
+"\n"
+"Ingests a payload saved from Bitbucket's request log through the same code\n"
+"path as HTTP (parse, issue keys, dedupe, enqueue); the signature is not\n"
+"checked since an operator supplies the file. The delivery id is ID, else\n"
+"derived from the body, so replaying one file twice queues it once.\n"
+"\n"
+"  -c, --config FILE   the YAML config\n"
+"  --event KEY         the X-Event-Key it was sent with, e.g. repo:push\n"
+"  --delivery-id ID    the delivery id to use for dedupe\n"
+"  --delivery ID       re-ingest the delivery kept in Redis under this id\n"
+"                      (queue.raw_ttl, 7 days by default) through today's\n"
+"                      parser and mapping, as the new delivery ID.replay.MS\n"
+"\n"
+"Every replay (these two and `dlq replay`) is recorded in the\n"
+"{prefix}:replays stream as kind (payload, delivery or dead), who ($USER),\n"
+"when_ms, what (the delivery or dead letter id), job (the new job id) and,\n"
+"for dead letters, target. --log prints those records, newest first, one\n"
+"line each: TIME (UTC) WHO KIND WHAT -> job ID [TARGET].\n"
+"\n"
+"  --log               print the replay records instead of replaying\n"
+"  --since DURATION    only those of the last DURATION (90s, 15m, 2h, 7d)\n"
+"  --limit N           at most N records (default 50, at most 1000)\n"
+"  --json              a JSON array of objects: id and every field\n" },
+	{ "stats",
+"usage: bitsleuth stats -c FILE [--json]\n"
+"\n"
+"Prints the jobs stream length, pending entries per consumer, the retry set\n"
+"size and next due time, the dead letters, the oldest unprocessed job's age\n"
+"and the durable counters.\n"
+"\n"
+"  -c, --config FILE   the YAML config\n"
+"  --json              machine-readable output\n" },
+	{ "dlq",
+"usage: bitsleuth dlq list   -c FILE [--since DURATION] [--repo R] [--deployment D]\n"
+"                             [--reason TEXT] [--limit N] [--json]\n"
+"       bitsleuth dlq show   -c FILE ID [--json]\n"
+"       bitsleuth dlq replay -c FILE ID... [--dry-run]\n"
+"       bitsleuth dlq replay -c FILE --all [filters] [--dry-run]\n"
+"       bitsleuth dlq purge  -c FILE [filters | ID...] --yes\n"
+"\n"
+"Dead letters are registrations that failed for good (4xx from Sleuth, or\n"
+"retries exhausted). `replay` moves them back into the jobs stream with a\n"
+"fresh attempt count; every replay is recorded in the replays stream.\n"
+"`purge` without --yes only shows what it would delete (exit 1 if any).\n"
+"Filters: --since 2h, --repo (substring of the repository), --deployment\n"
+"(org/deployment prefix), --reason (substring), --limit (default 50).\n" },
+};
+
+int
+bs_cmd_help(const char *cmd)
+{
+	if (!cmd) {
+		fputs(overview, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (strcmp(cmd, texts[i].cmd) == 0) {
+			fputs(texts[i].text, stdout);
+			return 0;
+		}
+	}
+	fprintf(stderr, "bitsleuth: no help for unknown command '%s'\n", cmd);
+	return 2;
+}

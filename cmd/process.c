@@ -1,0 +1,264 @@
+/* process: process set-up, signals and the draining shutdown (see
+ * process.h).
+ *
+ * SIGTERM/SIGINT: stop accepting connections and taking jobs, let the
+ * deliveries waiting for Redis get their answer and the Sleuth calls in
+ * flight finish and be recorded, then leave the loop. Jobs that did not get
+ * that far stay pending in the stream for the next worker. A second signal,
+ * or the drain deadline, leaves at once (still safe: nothing acknowledged
+ * lives only in memory). SIGHUP reloads the configuration file (see
+ * config/live.h for what changes live): deployments, issue patterns,
+ * dry-run switches, retry policy, limits and the webhook secret apply
+ * without a restart; the listen address, Redis URL and prefix do not. */
+#include "cmd/process.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cmd/cmd_common.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "config/live.h"
+#include "ingest/ingest.h"
+#include "queue/keys.h"
+#include "queue/redis_client.h"
+#include "worker/worker.h"
+
+#define DRAIN_POLL_MS 50
+
+struct process {
+	enum bs_mode mode;
+	struct event_base *base;
+	struct bs_live *live;
+	struct bs_keys keys;
+	struct bs_metrics metrics;
+	struct bs_redis *redis;       /* short commands, shared by both halves */
+	struct bs_ingest *ingest;     /* NULL in work mode */
+	struct bs_worker *worker;     /* NULL in serve mode */
+	struct event *sigterm, *sigint, *sighup, *drain_timer;
+	long long drain_deadline_ms;
+	int stopping;
+};
+
+unsigned
+bs_mode_config_uses(enum bs_mode mode)
+{
+	switch (mode) {
+	case BS_MODE_SERVE: return BS_USES_INGEST | BS_USES_REDIS;
+	case BS_MODE_WORK:  return BS_USES_WORKER | BS_USES_REDIS;
+	case BS_MODE_RUN:   break;
+	}
+	return BS_USES_ALL;
+}
+
+static void
+on_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct process *p = arg;
+	size_t waiting = 0;
+	if (p->ingest)
+		waiting += bs_ingest_pending(p->ingest);
+	if (p->worker)
+		waiting += (size_t)bs_worker_busy(p->worker);
+	if (waiting == 0 || bs_now_ms() >= p->drain_deadline_ms) {
+		if (waiting)
+			log_warn("drain deadline reached with %zu operations unfinished; "
+			    "unacknowledged jobs stay pending for the next worker", waiting);
+		event_base_loopbreak(p->base);
+		return;
+	}
+	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+	event_add(p->drain_timer, &tv);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct process *p = arg;
+	if (p->stopping) {
+		log_warn("second signal: leaving now");
+		event_base_loopbreak(p->base);
+		return;
+	}
+	log_info("signal %d: draining (no new deliveries or jobs)", (int)sig);
+	p->stopping = 1;
+	if (p->ingest)
+		bs_ingest_stop_accepting(p->ingest);
+	if (p->worker)
+		bs_worker_stop(p->worker);
+	const struct bs_config *cfg = p->live->cfg;
+	p->drain_deadline_ms = bs_now_ms() + cfg->sleuth.timeout_ms +
+	    cfg->redis.command_timeout_ms + 1000;
+	on_drain_check(-1, 0, p);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct process *p = arg;
+	bs_live_reload(p->live);
+}
+
+static void
+on_redis_state(int up, void *arg)
+{
+	struct process *p = arg;
+	p->metrics.redis_up = up;
+	if (up)
+		log_info("redis is up");
+	else
+		log_warn("redis is down; deliveries are answered 503 until it is back");
+}
+
+/* The consumer's name in the group: $BITSLEUTH_CONSUMER, else host-pid. */
+static void
+consumer_name(char *out, size_t outlen)
+{
+	const char *env = getenv("BITSLEUTH_CONSUMER");
+	if (env && *env) {
+		snprintf(out, outlen, "%s", env);
+		return;
+	}
+	char host[64] = "host";
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, outlen, "%s-%ld", host, (long)getpid());
+}
+
+/* Creates the halves of p->mode; 0, or -1 after logging why. */
+static int
+start_halves(struct process *p, const struct bs_redis_config *rc)
+{
+	char err[256];
+	if (p->mode != BS_MODE_WORK) {
+		struct bs_ingest_env env = {
+			.base = p->base, .live = p->live, .redis = p->redis,
+			.keys = &p->keys, .metrics = &p->metrics,
+		};
+		p->ingest = bs_ingest_new(&env, err, sizeof(err));
+		if (!p->ingest) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
+	if (p->mode != BS_MODE_SERVE) {
+		char name[128];
+		consumer_name(name, sizeof(name));
+		struct bs_worker_env env = {
+			.base = p->base, .live = p->live, .redis = p->redis,
+			.redis_config = rc, .keys = &p->keys, .metrics = &p->metrics,
+			.name = name,
+		};
+		p->worker = bs_worker_new(&env, err, sizeof(err));
+		if (!p->worker) {
+			log_error("cannot set up the worker: %s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+add_signals(struct process *p)
+{
+	p->sigterm = evsignal_new(p->base, SIGTERM, on_stop_signal, p);
+	p->sigint = evsignal_new(p->base, SIGINT, on_stop_signal, p);
+	p->sighup = evsignal_new(p->base, SIGHUP, on_hup, p);
+	p->drain_timer = evtimer_new(p->base, on_drain_check, p);
+	if (!p->sigterm || !p->sigint || !p->sighup || !p->drain_timer) {
+		log_error("cannot install signal handlers");
+		return -1;
+	}
+	event_add(p->sigterm, NULL);
+	event_add(p->sigint, NULL);
+	event_add(p->sighup, NULL);
+	return 0;
+}
+
+static void
+event_free_opt(struct event *ev)
+{
+	if (ev)
+		event_free(ev);
+}
+
+/* Order: the worker's clients first (bs_worker_close: its Sleuth calls
+ * still record their outcomes through the shared connection), then the
+ * shared connection, whose flushed callbacks answer the deliveries still
+ * waiting and find the worker closed, then the halves themselves. */
+static void
+teardown(struct process *p)
+{
+	if (p->worker)
+		bs_worker_close(p->worker);
+	bs_redis_free(p->redis);
+	p->redis = NULL;
+	bs_worker_free(p->worker);
+	bs_ingest_free(p->ingest);
+	event_free_opt(p->sigterm);
+	event_free_opt(p->sigint);
+	event_free_opt(p->sighup);
+	event_free_opt(p->drain_timer);
+	if (p->base)
+		event_base_free(p->base);
+	bs_live_free(p->live);
+}
+
+int
+bs_process_main(enum bs_mode mode, struct bs_config *cfg,
+    const char *config_path)
+{
+	struct process p;
+	memset(&p, 0, sizeof(p));
+	p.mode = mode;
+	int status = 1;
+	char err[256];
+
+	signal(SIGPIPE, SIG_IGN);
+	p.base = event_base_new();
+	if (!p.base) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	if (bs_keys_init(&p.keys, cfg->redis.prefix) != 0) {
+		log_error("bad redis.prefix '%s'", cfg->redis.prefix);
+		goto out;
+	}
+	p.live = bs_live_new(cfg, config_path, bs_mode_config_uses(mode), err,
+	    sizeof(err));
+	if (!p.live) {
+		log_error("issues.patterns: %s", err);
+		goto out;
+	}
+	struct bs_redis_config rc;
+	bs_cmd_redis_config(cfg, &rc);
+	p.redis = bs_redis_new(p.base, &rc, on_redis_state, &p, err, sizeof(err));
+	if (!p.redis) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (start_halves(&p, &rc) != 0 || add_signals(&p) != 0)
+		goto out;
+	log_info("bitsleuth %s running (%s)%s", BS_VERSION,
+	    mode == BS_MODE_RUN ? "ingest + worker" : mode == BS_MODE_SERVE ?
+	    "ingest only" : "worker only",
+	    cfg->sleuth.dry_run ? ", sleuth dry_run: nothing is sent" : "");
+
+	event_base_dispatch(p.base);
+	log_info("stopped");
+	status = 0;
+out:
+	teardown(&p);
+	return status;
+}

@@ -1,0 +1,78 @@
+/* metrics: counters and their Prometheus rendering (see metrics.h). Names
+ * and help texts are one table so that adding a counter is one line. */
+#include "common/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const struct {
+	const char *name;
+	const char *help;
+} defs[BS_M__COUNT] = {
+	[BS_M_HTTP_REQUESTS] = { "bitsleuth_http_requests_total", "Requests received on the ingest port" },
+	[BS_M_DELIVERIES_QUEUED] = { "bitsleuth_deliveries_queued_total", "Deliveries queued as jobs (202)" },
+	[BS_M_DELIVERIES_DUPLICATE] = { "bitsleuth_deliveries_duplicate_total", "Deliveries recognised as repeats (200)" },
+	[BS_M_DELIVERIES_IGNORED] = { "bitsleuth_deliveries_ignored_total", "Deliveries of events bitsleuth does not use (202)" },
+	[BS_M_DELIVERIES_PING] = { "bitsleuth_deliveries_ping_total", "diagnostics:ping deliveries (200)" },
+	[BS_M_REFUSED_SIGNATURE] = { "bitsleuth_refused_signature_total", "Deliveries refused for a missing or wrong signature (401)" },
+	[BS_M_REFUSED_PAYLOAD] = { "bitsleuth_refused_payload_total", "Deliveries refused for bad UTF-8, JSON, shape or limits (400)" },
+	[BS_M_REFUSED_TOO_LARGE] = { "bitsleuth_refused_too_large_total", "Deliveries over the body limit (413)" },
+	[BS_M_REFUSED_MEDIA_TYPE] = { "bitsleuth_refused_media_type_total", "Deliveries with a content type other than JSON (415)" },
+	[BS_M_REFUSED_OTHER] = { "bitsleuth_refused_other_total", "Requests to unknown paths or with wrong methods (404/405)" },
+	[BS_M_QUEUE_UNAVAILABLE] = { "bitsleuth_queue_unavailable_total", "Deliveries answered 503 because Redis did not take them" },
+	[BS_M_JOBS_READ] = { "bitsleuth_jobs_read_total", "Stream entries read by this worker" },
+	[BS_M_JOBS_REDELIVERED] = { "bitsleuth_jobs_redelivered_total", "Entries claimed from consumers that stopped" },
+	[BS_M_JOBS_UNDECODABLE] = { "bitsleuth_jobs_undecodable_total", "Entries that could not be decoded (dead-lettered)" },
+	[BS_M_SLEUTH_OK] = { "bitsleuth_sleuth_registered_total", "Deploys Sleuth accepted" },
+	[BS_M_SLEUTH_RETRY] = { "bitsleuth_sleuth_retry_total", "Registrations scheduled for a retry" },
+	[BS_M_SLEUTH_DEAD] = { "bitsleuth_sleuth_dead_total", "Registrations moved to the dead letters" },
+	[BS_M_SLEUTH_DRYRUN] = { "bitsleuth_sleuth_dryrun_total", "Registrations recorded instead of sent (dry_run)" },
+	[BS_M_SLEUTH_SUPERSEDED] = { "bitsleuth_sleuth_superseded_total", "Registrations not sent because a newer push to the target was registered" },
+	[BS_M_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", "Due retries moved back into the jobs stream" },
+	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
+	[BS_M_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", "Times accepting was paused: http.max_connections reached, or out of file descriptors" },
+	[BS_M_DELIVERIES_REF_LIMIT] = { "bitsleuth_deliveries_ref_limit_total", "Data Center mirror syncs over the ref limit: their pushes were not listed and not registered (202 ignored)" },
+};
+
+void
+bs_metrics_inc(struct bs_metrics *m, enum bs_metric which)
+{
+	if (which < BS_M__COUNT)
+		m->c[which]++;
+}
+
+/* Formats into a stack buffer and hands it to out (one call per block). */
+static void
+emit(bs_metrics_out *out, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+emit(bs_metrics_out *out, void *arg, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out(arg, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void
+bs_metrics_render(const struct bs_metrics *m, bs_metrics_out *out, void *arg)
+{
+	for (int i = 0; i < BS_M__COUNT; i++) {
+		emit(out, arg, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+		    defs[i].name, defs[i].help, defs[i].name, defs[i].name, m->c[i]);
+	}
+	emit(out, arg,
+	    "# HELP bitsleuth_redis_up Whether the Redis connection is up\n"
+	    "# TYPE bitsleuth_redis_up gauge\nbitsleuth_redis_up %lld\n"
+	    "# HELP bitsleuth_sleuth_in_flight Sleuth requests in flight\n"
+	    "# TYPE bitsleuth_sleuth_in_flight gauge\nbitsleuth_sleuth_in_flight %lld\n"
+	    "# HELP bitsleuth_http_connections_open Ingest connections open "
+	    "(capped by http.max_connections)\n"
+	    "# TYPE bitsleuth_http_connections_open gauge\n"
+	    "bitsleuth_http_connections_open %lld\n",
+	    m->redis_up, m->in_flight, m->http_open);
+}

@@ -1,0 +1,53 @@
+/* metrics: this process's counters, rendered in Prometheus text format on
+ * GET /metrics. Every refusal, drop and limit hit has a counter (memcached's
+ * rule), so tests and operators can see what happened without logs.
+ * Durable, cluster-wide counts live in Redis ({p}:stats, `bitsleuth stats`);
+ * these are per process and reset on restart. Loop thread only. */
+#ifndef BS_METRICS_H
+#define BS_METRICS_H
+
+#include <stddef.h>
+
+
+enum bs_metric {
+	BS_M_HTTP_REQUESTS = 0,    /* every request on the ingest port */
+	BS_M_DELIVERIES_QUEUED,    /* 202 queued */
+	BS_M_DELIVERIES_DUPLICATE, /* 200 duplicate */
+	BS_M_DELIVERIES_IGNORED,   /* 202 ignored */
+	BS_M_DELIVERIES_PING,
+	BS_M_REFUSED_SIGNATURE,    /* 401 */
+	BS_M_REFUSED_PAYLOAD,      /* 400 */
+	BS_M_REFUSED_TOO_LARGE,    /* 413 */
+	BS_M_REFUSED_MEDIA_TYPE,   /* 415 */
+	BS_M_REFUSED_OTHER,        /* 404, 405 */
+	BS_M_QUEUE_UNAVAILABLE,    /* 503 */
+	BS_M_JOBS_READ,            /* entries taken from the stream */
+	BS_M_JOBS_REDELIVERED,     /* entries claimed from dead consumers */
+	BS_M_JOBS_UNDECODABLE,     /* entries that failed to decode: dead-lettered */
+	BS_M_SLEUTH_OK,            /* register_deploy answered 2xx */
+	BS_M_SLEUTH_RETRY,         /* answers/failures that schedule a retry */
+	BS_M_SLEUTH_DEAD,          /* dead letters written */
+	BS_M_SLEUTH_DRYRUN,        /* requests recorded instead of sent */
+	BS_M_SLEUTH_SUPERSEDED,    /* not sent: a newer push to the target was registered */
+	BS_M_RETRIES_PROMOTED,     /* retry records moved back to the stream */
+	BS_M_REDIS_ERRORS,
+	BS_M_HTTP_ACCEPT_PAUSED,   /* accepting paused: http.max_connections or fd exhaustion */
+	BS_M_DELIVERIES_REF_LIMIT, /* DC mirror syncs over the ref limit (202 ignored) */
+	BS_M__COUNT
+};
+
+struct bs_metrics {
+	unsigned long long c[BS_M__COUNT];
+	long long redis_up;        /* gauges */
+	long long in_flight;
+	long long http_open;       /* ingest connections open (conn_limit) */
+};
+
+void bs_metrics_inc(struct bs_metrics *m, enum bs_metric which);
+/* Receives the exposition text in pieces, in order. */
+typedef void bs_metrics_out(void *arg, const char *text, size_t len);
+/* Writes the Prometheus text exposition of m through out. */
+void bs_metrics_render(const struct bs_metrics *m, bs_metrics_out *out,
+    void *arg);
+
+#endif

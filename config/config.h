@@ -1,0 +1,165 @@
+/* config: the YAML configuration file, loaded and validated.
+ *
+ * One file (see README "Configuration reference" and examples/); secrets
+ * come only from environment variables named by *_env keys. Loading never
+ * stops at the first problem: every error and warning is collected with
+ * file, line and column so that `bitsleuth check` can list them all. */
+#ifndef BS_CONFIG_H
+#define BS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/deployment.h"
+#include "parsers/bitbucket.h"
+
+struct bs_config {
+	char *path;
+
+	char *listen;               /* "host:port" as written */
+	char *listen_host;          /* default 127.0.0.1 */
+	int listen_port;            /* default 8080; 0 = any free port */
+
+	struct {
+		char *url;              /* default redis://127.0.0.1:6379/0 */
+		char *password_env;     /* optional */
+		char *password;         /* resolved */
+		char *prefix;           /* default "bitsleuth" */
+		int connect_timeout_ms; /* default 2000 */
+		int command_timeout_ms; /* default 5000 */
+	} redis;
+
+	struct {
+		char *secret_env;       /* default BITBUCKET_WEBHOOK_SECRET */
+		char *secret;           /* resolved; NULL when unset */
+		bool allow_unsigned;    /* default false */
+	} bitbucket;
+
+	struct {
+		char *base_url;         /* default https://app.sleuth.io */
+		char *token_env;        /* default SLEUTH_API_TOKEN */
+		char *token;            /* resolved */
+		bool dry_run;           /* default false */
+		int connect_timeout_ms; /* default 5000 */
+		int timeout_ms;         /* default 30000 */
+		size_t max_commits;     /* default 250 */
+	} sleuth;
+
+	struct {
+		char **patterns;        /* default {"jira"} */
+		size_t n_patterns;
+		char **projects;        /* allow-list, may be empty */
+		size_t n_projects;
+		char *url;              /* issue link template with {key}, may be NULL */
+	} issues;
+
+	struct {
+		size_t max_body;        /* default 1 MiB, >= 256 KiB warned below */
+		size_t max_headers;     /* default 16 KiB */
+		int timeout_ms;         /* read/write, default 10000 */
+		int max_connections;    /* default 1024 */
+	} http;
+
+	struct bs_parse_limits limits;  /* limits.max_depth ... */
+
+	struct {
+		int seen_ttl_s;         /* delivery-id dedupe memory, default 7 days */
+		int raw_ttl_s;          /* raw delivery kept, default 7 days; 0 = not kept */
+		bool content_dedupe;    /* also dedupe by content (event+repo+refs), default true */
+		int pr_ttl_s;           /* how long a PR's issue keys are remembered, default 30 days */
+		long long max_stream;   /* approximate cap of the jobs stream, default 1000000 */
+	} queue;
+
+	struct {
+		int concurrency;        /* Sleuth calls in flight per process, default 16 */
+		int block_ms;           /* XREADGROUP block, default 1000 */
+		int64_t visibility_timeout_ms; /* claim others' entries idle this long, default 5 min */
+	} worker;
+
+	struct {
+		int max_attempts;       /* default 20 */
+		int64_t max_age_ms;     /* default 48 h */
+		int64_t base_ms;        /* default 5 s */
+		int64_t cap_ms;         /* default 1 h */
+		int slow_attempts;      /* "sha not found" retries, default 5 */
+		int64_t slow_delay_ms;  /* default 60 s */
+	} retry;
+
+	struct {
+		long long max_len;      /* dead letter stream cap, default 100000 */
+		int64_t max_age_ms;     /* dead letters older than this are trimmed, default 30 days */
+	} dead;
+
+	char *log_level;            /* default info */
+
+	struct bs_deployment *deployments;
+	size_t n_deployments;
+
+	struct bs_arena arena;      /* owns everything above */
+};
+
+enum bs_diag_severity { BS_DIAG_ERROR = 0, BS_DIAG_WARNING = 1 };
+
+struct bs_diag {
+	enum bs_diag_severity severity;
+	int line;                   /* 1-based, 0 when not tied to a place */
+	int column;                 /* 1-based */
+	char *message;
+};
+
+struct bs_diags {
+	struct bs_diag *items;
+	size_t n;
+	size_t _cap;
+	size_t errors;
+	size_t warnings;
+	struct bs_arena arena;
+};
+
+void bs_diags_init(struct bs_diags *d);
+void bs_diags_release(struct bs_diags *d);
+/* Prints "FILE:LINE:COL: error: message" lines to f. */
+void bs_diags_print(const struct bs_diags *d, const char *file, void *f);
+
+/* What the loading command will use, so that only the secrets it needs are
+ * required: `serve` needs the webhook secret, `work` the Sleuth tokens,
+ * both Redis; `stats`, `dlq` and `replay` only Redis; `check` and `run`
+ * everything. A secret the command does not use is resolved when set and
+ * neither an error nor a warning when unset. */
+enum bs_config_uses {
+	BS_USES_INGEST = 1,         /* bitbucket.secret_env */
+	BS_USES_WORKER = 2,         /* sleuth.token_env, deployments[].token_env */
+	BS_USES_REDIS = 4,          /* redis.password_env */
+	BS_USES_ALL = 7,
+};
+
+/* Loads and validates path into *cfg, resolving *_env secrets from the
+ * process environment. Returns 0 when there are no errors (warnings may
+ * exist), -1 otherwise; every problem is in *d. cfg must be released with
+ * bs_config_release either way. bs_config_load is bs_config_load_for with
+ * BS_USES_ALL. */
+int bs_config_load(const char *path, struct bs_config *cfg,
+    struct bs_diags *d);
+int bs_config_load_for(const char *path, unsigned uses,
+    struct bs_config *cfg, struct bs_diags *d);
+/* Same from a buffer (for tests); `name` is used in messages. */
+int bs_config_parse(const char *name, const char *yaml, size_t len,
+    struct bs_config *cfg, struct bs_diags *d);
+int bs_config_parse_for(const char *name, const char *yaml, size_t len,
+    unsigned uses, struct bs_config *cfg, struct bs_diags *d);
+void bs_config_release(struct bs_config *cfg);
+
+/* A duration as the config writes them ("500ms", "30s", "5m", "48h",
+ * "7d"; a bare integer is multiplied by bare_ms) in s[0..len) -> *ms.
+ * Returns 0, or -1 when malformed or too large. */
+int bs_config_parse_duration(const char *s, size_t len, long long bare_ms,
+    long long *ms);
+
+/* Calls fn with the path of every key the loader accepts, in table order:
+ * "listen", "redis.url", ..., "deployments[].branch" (for the tests that
+ * keep README's reference and examples/full.yaml complete). */
+void bs_config_each_key(void (*fn)(const char *path, void *arg), void *arg);
+
+#endif

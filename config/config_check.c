@@ -1,0 +1,396 @@
+/* config_check: the checks that look at several keys at once, run after
+ * the tree was mapped onto struct bs_config: listen address, URLs, issue
+ * patterns (compile, sample text, nested quantifiers), secrets in the
+ * environment (and never in the file), deployments' tokens and limits.
+ * Each message points at the node at fault. A single deployment's own
+ * checks are in deployments.c. Calls scalars.c, config_diag.c and
+ * yaml_doc.c only. */
+#include "config/config_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+
+#include "parsers/issue_scan.h"
+#include "common/redis_url.h"
+
+/* === cross-field checks =================================================== */
+
+static const struct bs_ynode *
+node_at(const struct ctx *c, const char *section, const char *key)
+{
+	const struct bs_ynode *s = bs_ynode_get(c->root, section, NULL);
+	if (!key || !s)
+		return s;
+	const struct bs_ynode *v = bs_ynode_get(s, key, NULL);
+	return v ? v : s;
+}
+
+/* The environment variable's value (arena copy), NULL when unset/empty. */
+static char *
+env_value(struct ctx *c, const char *name)
+{
+	const char *v = name ? getenv(name) : NULL;
+	return v && *v ? bs_arena_strdup(c->a, v) : NULL;
+}
+
+static void
+check_listen(struct ctx *c)
+{
+	struct bs_config *cfg = c->cfg;
+	const struct bs_ynode *at = bs_ynode_get(c->root, "listen", NULL);
+	const char *s = cfg->listen;
+	const char *colon = strrchr(s, ':');
+	const char *host = s, *hend = colon;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		colon = rb && rb[1] == ':' ? rb + 1 : NULL;
+		host = s + 1;
+		hend = rb;
+	} else if (colon && memchr(s, ':', (size_t)(colon - s))) {
+		colon = NULL;    /* an IPv6 address needs brackets */
+	}
+	long long port = -1;
+	if (colon && colon[1] && bs_config_parse_ll(colon + 1, strlen(colon + 1), &port) ==
+	    0 && colon[1] != '+' && colon[1] != '-' && port >= 0 &&
+	    port <= 65535 && hend > host) {
+		cfg->listen_host = bs_arena_strndup(c->a, host,
+		    (size_t)(hend - host));
+		cfg->listen_port = (int)port;
+		if (!strchr(cfg->listen_host, ' '))
+			return;
+	}
+	char sh[64];
+	ERR(c, at, "listen: expected host:port like 127.0.0.1:8080, got '%s'",
+	    bs_config_show(sh, sizeof(sh), s, strlen(s)));
+}
+
+static void
+check_urls(struct ctx *c)
+{
+	struct bs_config *cfg = c->cfg;
+	char sh[64], err[512];
+
+	struct bs_redis_addr addr;
+	if (bs_redis_parse_url(cfg->redis.url, &addr, err, sizeof(err)) != 0) {
+		ERR(c, node_at(c, "redis", "url"), "redis.url: %s", err);
+	} else if (addr.password[0]) {
+		ERR(c, node_at(c, "redis", "url"), "redis.url: secrets come from "
+		    "the environment: use password_env, not a password in the url");
+	}
+	memset(&addr, 0, sizeof(addr));
+
+	const char *p = cfg->redis.prefix;
+	bool ok = *p && strlen(p) <= 64;
+	for (; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '{' || *p == '}' ||
+		    *p == 0x7f)
+			ok = false;
+	if (!ok)
+		ERR(c, node_at(c, "redis", "prefix"), "redis.prefix: must be 1 to "
+		    "64 characters without spaces, '{' or '}'");
+
+	const char *u = cfg->sleuth.base_url;
+	size_t skip = strncasecmp(u, "https://", 8) == 0 ? 8 :
+	    strncasecmp(u, "http://", 7) == 0 ? 7 : 0;
+	ok = skip > 0;
+	if (ok) {
+		size_t hl = strcspn(u + skip, "/?#");
+		ok = hl > 0 && u[skip] != ':';
+		for (const char *q = u; *q; q++)
+			if ((unsigned char)*q <= ' ' || *q == 0x7f)
+				ok = false;
+		for (size_t i = 0; i < hl; i++)
+			if (u[skip + i] == '@')
+				ok = false;
+	}
+	if (!ok)
+		ERR(c, node_at(c, "sleuth", "base_url"), "sleuth.base_url: "
+		    "expected http(s)://host[:port][/path], got '%s'",
+		    bs_config_show(sh, sizeof(sh), u, strlen(u)));
+
+	if (cfg->issues.url && !strstr(cfg->issues.url, "{key}"))
+		WARN(c, node_at(c, "issues", "url"), "issues.url: has no {key}: "
+		    "every issue would link to the same page");
+}
+
+/* A heuristic for catastrophic backtracking: a group with '+' or '*'
+ * inside that is itself followed by '+', '*' or '{'. Escapes are skipped;
+ * nested groups are judged by their innermost content. */
+static bool
+nested_quantifier(const char *re)
+{
+	int depth = 0;
+	bool quant[64] = { false };
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\') {
+			if (p[1])
+				p++;
+			continue;
+		}
+		if (*p == '(') {
+			if (depth < 63)
+				quant[++depth] = false;
+		} else if (*p == ')' && depth > 0) {
+			bool inner = quant[depth--];
+			if (inner && (p[1] == '+' || p[1] == '*' || p[1] == '{'))
+				return true;
+			if (inner)
+				quant[depth] = true;
+		} else if ((*p == '+' || *p == '*') && depth > 0) {
+			quant[depth] = true;
+		}
+	}
+	return false;
+}
+
+/* Realistic commit messages and branch names for the "matches nothing"
+ * check of issues.patterns: JIRA-style keys in several places and #N. */
+static const char issue_sample[] =
+    "SHOP-123 Fix rounding of order totals\n"
+    "Merged in feature/OPS-42-retry-queue (pull request #12)\n"
+    "feature/ABC-7-login-page\n"
+    "bugfix/PROJ-1024_null-pointer\n"
+    "Fixes #12 and #345: handle empty payloads\n"
+    "[CORE-9] Bump dependencies, see JIRA-123\n"
+    "hotfix/web-77-typo\n"
+    "release/2024.11\n"
+    "Revert \"DATA_ENG-88: drop the old index\" (#56)\n";
+
+static void
+count_hit(const char *key, size_t len, size_t pattern, size_t start,
+    void *arg)
+{
+	(void)key;
+	(void)len;
+	(void)pattern;
+	(void)start;
+	(*(size_t *)arg)++;
+}
+
+static void
+check_issues(struct ctx *c)
+{
+	struct bs_config *cfg = c->cfg;
+	const struct bs_ynode *pn = node_at(c, "issues", "patterns");
+	for (size_t i = 0; i < cfg->issues.n_patterns; i++) {
+		char err[512];
+		const char *one[1] = { cfg->issues.patterns[i] };
+		struct bs_scan_options o = { .patterns = one, .n_patterns = 1 };
+		struct bs_scanner *s = bs_scanner_new(&o, err, sizeof(err));
+		if (s) {
+			const struct bs_ynode *at = pn && pn->type == BS_YNODE_SEQ &&
+			    i < pn->n ? pn->items[i] : pn;
+			size_t hits = 0;
+			int rc = bs_scanner_scan(s, issue_sample,
+			    sizeof(issue_sample) - 1, count_hit, &hits);
+			bs_scanner_free(s);
+			if (nested_quantifier(cfg->issues.patterns[i]))
+				WARN(c, at, "issues.patterns[%zu]: a quantified "
+				    "group containing a quantifier, like (a+)+, can "
+				    "backtrack up to the match limit at every position of "
+				    "a message", i);
+			if (rc == 0 && hits == 0)
+				WARN(c, at, "issues.patterns[%zu]: issue pattern %zu "
+				    "matches nothing in the sample text (commit messages "
+				    "and branch names with keys like SHOP-123 and #12): "
+				    "check it finds your keys with bitsleuth scan", i, i);
+			continue;
+		}
+		const char *msg = err;
+		if (strncmp(msg, "pattern 0: ", 11) == 0)
+			msg += 11;
+		ERR(c, pn && pn->type == BS_YNODE_SEQ && i < pn->n ? pn->items[i] :
+		    pn, "issues.patterns[%zu]: bad regex: %s", i, msg);
+	}
+	const struct bs_ynode *jn = node_at(c, "issues", "projects");
+	for (size_t i = 0; i < cfg->issues.n_projects; i++) {
+		const char *p = cfg->issues.projects[i];
+		if (!*p || strchr(p, '-'))
+			ERR(c, jn && jn->type == BS_YNODE_SEQ && i < jn->n ?
+			    jn->items[i] : jn, "issues.projects[%zu]: a project key "
+			    "is the part before '-' and cannot be empty or contain "
+			    "'-'", i);
+	}
+}
+
+/* A value of a *_env key that reads like a secret rather than a variable
+ * name: long, no '_', and mixed case or letters with digits (variable
+ * names are conventionally UPPER_CASE with underscores). Only judged when
+ * no such variable is set. */
+static bool
+looks_like_secret(const char *s)
+{
+	size_t n = strlen(s);
+	bool lower = false, upper = false, digit = false;
+	if (n < 20 || strchr(s, '_'))
+		return false;
+	for (; *s; s++) {
+		lower |= *s >= 'a' && *s <= 'z';
+		upper |= *s >= 'A' && *s <= 'Z';
+		digit |= *s >= '0' && *s <= '9';
+	}
+	return (lower && upper) || ((lower || upper) && digit);
+}
+
+static bool
+dep_dry(const struct bs_config *cfg, const struct bs_deployment *d)
+{
+	return d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
+}
+
+static void
+check_secrets(struct ctx *c)
+{
+	struct bs_config *cfg = c->cfg;
+
+	struct {
+		const char *name, *section, *key;
+	} envs[] = {
+		{ cfg->bitbucket.secret_env, "bitbucket", "secret_env" },
+		{ cfg->sleuth.token_env, "sleuth", "token_env" },
+		{ cfg->redis.password_env, "redis", "password_env" },
+	};
+	bool bad[3] = { false };
+	for (size_t i = 0; i < 3; i++) {
+		if (envs[i].name && !bs_config_is_env_name(envs[i].name)) {
+			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: must "
+			    "name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
+			    "not hold the secret", envs[i].section, envs[i].key);
+			bad[i] = true;
+		}
+	}
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!bad[i] && envs[i].name && looks_like_secret(envs[i].name) &&
+		    !getenv(envs[i].name)) {
+			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: names "
+			    "no set variable and looks like the secret itself: secrets "
+			    "come from the environment, write the variable's name here",
+			    envs[i].section, envs[i].key);
+			bad[i] = true;
+		}
+	}
+
+	cfg->bitbucket.secret = bad[0] ? NULL :
+	    env_value(c, cfg->bitbucket.secret_env);
+	bool ingest = c->uses & BS_USES_INGEST;
+	if (!ingest || bad[0] || cfg->bitbucket.secret) {
+		/* not needed by this command, reported, or set */
+	} else if (!cfg->bitbucket.allow_unsigned)
+		ERR(c, node_at(c, "bitbucket", "secret_env"), "environment variable "
+		    "%s (bitbucket.secret_env) is not set: set it, or allow "
+		    "unsigned deliveries with bitbucket.allow_unsigned: true",
+		    cfg->bitbucket.secret_env);
+	else
+		WARN(c, node_at(c, "bitbucket", "allow_unsigned"), "environment "
+		    "variable %s (bitbucket.secret_env) is not set: with "
+		    "allow_unsigned: true every delivery is accepted without a "
+		    "signature check", cfg->bitbucket.secret_env);
+
+	if (cfg->redis.password_env && !bad[2]) {
+		cfg->redis.password = env_value(c, cfg->redis.password_env);
+		if (!cfg->redis.password && (c->uses & BS_USES_REDIS))
+			ERR(c, node_at(c, "redis", "password_env"), "environment "
+			    "variable %s (redis.password_env) is not set",
+			    cfg->redis.password_env);
+	}
+
+	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
+	/* A command that registers nothing needs no token: unset ones are
+	 * neither errors nor warnings there. */
+	bool worker = c->uses & BS_USES_WORKER;
+	bool global_reported = bad[1] || !worker, global_needed = false;
+	for (size_t i = 0; i < cfg->n_deployments; i++) {
+		struct bs_deployment *d = &cfg->deployments[i];
+		const struct bs_ynode *tn = d->token_env ?
+		    bs_ynode_get(c->dep_nodes[i], "token_env", NULL) : NULL;
+		if (d->token_env) {
+			if (!bs_config_is_env_name(d->token_env))
+				continue;   /* reported by deployments.c */
+			if (looks_like_secret(d->token_env) && !getenv(d->token_env)) {
+				ERR(c, tn, "deployments[%zu].token_env: names no set "
+				    "variable and looks like the token itself: secrets "
+				    "come from the environment, write the variable's name "
+				    "here", c->dep_index[i]);
+				continue;
+			}
+			d->token = env_value(c, d->token_env);
+		}
+		if (!d->token_env)
+			global_needed = true;
+		if (!worker)
+			continue;
+		if (dep_dry(cfg, d)) {
+			if (d->token_env && !d->token)
+				WARN(c, tn, "environment variable %s (deployments[%zu]."
+				    "token_env) is not set: fine while the deployment is "
+				    "dry_run, needed once it is not", d->token_env,
+				    c->dep_index[i]);
+			continue;
+		}
+		if (d->token_env && !d->token) {
+			ERR(c, bs_ynode_get(c->dep_nodes[i], "token_env", NULL),
+			    "environment variable %s (deployments[%zu].token_env) is not "
+			    "set: set it, or make the deployment dry_run: true",
+			    d->token_env, c->dep_index[i]);
+		} else if (!d->token_env && !cfg->sleuth.token && !global_reported) {
+			global_reported = true;
+			ERR(c, node_at(c, "sleuth", "token_env"), "environment variable "
+			    "%s (sleuth.token_env) is not set: set it, or use "
+			    "sleuth.dry_run: true", cfg->sleuth.token_env);
+		}
+	}
+	if (global_needed && !global_reported && !cfg->sleuth.token)
+		WARN(c, node_at(c, "sleuth", "token_env"), "environment variable %s "
+		    "(sleuth.token_env) is not set: fine while the deployments that "
+		    "use it are dry_run, needed once they are not",
+		    cfg->sleuth.token_env);
+}
+
+static void
+check_misc(struct ctx *c)
+{
+	struct bs_config *cfg = c->cfg;
+	enum bs_log_level lvl;
+	if (bs_log_parse_level(cfg->log_level, &lvl) != 0) {
+		char sh[64];
+		ERR(c, bs_ynode_get(c->root, "log_level", NULL), "log_level: "
+		    "unknown level '%s' (debug, info, warn or error)",
+		    bs_config_show(sh, sizeof(sh), cfg->log_level, strlen(cfg->log_level)));
+	}
+	if (cfg->worker.visibility_timeout_ms <= cfg->sleuth.timeout_ms)
+		WARN(c, node_at(c, "worker", "visibility_timeout"),
+		    "worker.visibility_timeout (%lld ms) is not above "
+		    "sleuth.timeout_ms (%d ms): a job still in flight at a live "
+		    "worker may be claimed and sent again by another",
+		    (long long)cfg->worker.visibility_timeout_ms,
+		    cfg->sleuth.timeout_ms);
+	if (cfg->http.max_body < CONFIG_MIN_BODY)
+		WARN(c, node_at(c, "http", "max_body"), "http.max_body: %zu bytes "
+		    "is below 256 KiB: Bitbucket payloads up to 256 KB would be "
+		    "refused", cfg->http.max_body);
+	if (cfg->retry.base_ms > cfg->retry.cap_ms)
+		ERR(c, node_at(c, "retry", "base"), "retry.base (%lld ms) is above "
+		    "retry.cap (%lld ms)", (long long)cfg->retry.base_ms,
+		    (long long)cfg->retry.cap_ms);
+	const struct bs_ynode *dn = bs_ynode_get(c->root, "deployments", NULL);
+	if (cfg->n_deployments == 0 && (!dn || bs_ynode_is_null(dn) ||
+	    (dn->type == BS_YNODE_SEQ && dn->n == 0)))
+		WARN(c, NULL, "no deployments: deliveries are queued but nothing "
+		    "is registered with Sleuth");
+}
+
+
+void
+bs_config_check(struct ctx *c)
+{
+	check_listen(c);
+	check_urls(c);
+	check_issues(c);
+	check_secrets(c);
+	check_misc(c);
+}

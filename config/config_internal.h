@@ -1,0 +1,113 @@
+/* config_internal: what the config loader's files share. Private to
+ * config/. One section per file that defines the names, in call order
+ * (a file calls only the sections below its own, never up):
+ *   config.c        defaults, load/parse/release: calls the walker, the
+ *                   checks and the diagnostics (defines nothing here)
+ *   config_check.c  the cross-field checks, after the tree was mapped
+ *   keys.c          the key tables and the walker that maps the tree
+ *   deployments.c   the checks of one deployment, called by the walker
+ *   scalars.c       scalar conversions and string predicates (leaf)
+ *   config_diag.c   diagnostics and value quoting (leaf) */
+#ifndef BS_CONFIG_INTERNAL_H
+#define BS_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "config/yaml_doc.h"
+
+#define CONFIG_MAX_FILE (1024 * 1024)   /* bytes of one config file */
+#define CONFIG_MAX_DIAGS 500            /* stored; more are only counted */
+#define CONFIG_MAX_DEPLOYMENTS 10000
+#define CONFIG_MAX_LIST 1000            /* items of one list (branches, tags) */
+#define CONFIG_MIN_BODY (256 * 1024)    /* Bitbucket sends up to 256 KB */
+#define CONFIG_MAX_SLUG 128
+
+#define MS_S 1000LL
+#define MS_M (60 * MS_S)
+#define MS_H (60 * MS_M)
+#define MS_D (24 * MS_H)
+
+/* The walker's context: what is being filled and where messages go. */
+struct ctx {
+	struct bs_config *cfg;
+	struct bs_diags *d;
+	struct bs_arena *a;
+	struct bs_ynode *root;
+	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
+	size_t *dep_index;                  /* its index in the yaml list */
+	unsigned uses;                      /* enum bs_config_uses */
+};
+
+/* === config_check.c ======================================================= */
+
+/* The cross-field checks, after the tree was mapped: listen, URLs, issue
+ * patterns, secrets and the rest. Resolves the *_env secrets into c->cfg;
+ * looks nodes up in c->root (may be NULL) for the messages' places. */
+void bs_config_check(struct ctx *c);
+
+/* === keys.c =============================================================== */
+
+/* Maps the mapping c->root (not NULL) onto c->cfg through the key tables,
+ * deployments included (c->dep_nodes, c->dep_index are set for them);
+ * every problem goes to c->d. */
+void bs_config_walk(struct ctx *c);
+
+/* bs_config_each_key (config.h) is defined there too. */
+
+/* === deployments.c ======================================================== */
+
+/* Checks dep, just mapped from the idx-th item m of the deployments list:
+ * required keys, slugs, repository, branches, tag_pattern (set to "*" when
+ * absent), token_env, tags (rewritten to '#tag'), and a warning when one
+ * of c->cfg->deployments[0 .. n_deployments), the earlier ones, has the
+ * same org, deployment and environment. */
+void bs_config_check_deployment(struct ctx *c, const struct bs_ynode *m,
+    size_t idx, struct bs_deployment *dep);
+
+/* === scalars.c ============================================================ */
+
+/* A decimal integer of exactly len bytes (at most 20); 0 or -1. */
+int bs_config_parse_ll(const char *s, size_t len, long long *out);
+
+/* A size in s[0..len): bytes, or with B, KB, MB, GB, KiB, MiB, GiB (any
+ * case) -> *bytes. Returns 0, or -1 when malformed or too large. */
+int bs_config_parse_size(const char *s, size_t len, long long *bytes);
+
+/* A plain scalar true/yes/on or false/no/off (three spellings each) ->
+ * *out. Returns 0, or -1 for anything else (quoted, a list, ...). */
+int bs_config_parse_bool(const struct bs_ynode *n, bool *out);
+
+/* bs_config_parse_duration (config.h) is defined there too. */
+
+/* Whether s looks like an environment variable name ([A-Za-z_][A-Za-z0-9_]*,
+ * at most 128 bytes). */
+bool bs_config_is_env_name(const char *s);
+
+/* Whether s[0..len) ends with suffix. */
+bool bs_config_ends_with(const char *s, size_t len, const char *suffix);
+
+/* === config_diag.c ======================================================== */
+
+/* Adds a diagnostic at node `at` (NULL: not tied to a place). */
+void bs_config_diag_at(struct ctx *c, enum bs_diag_severity sev,
+    const struct bs_ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define ERR(c, at, ...)  bs_config_diag_at((c), BS_DIAG_ERROR, (at), __VA_ARGS__)
+#define WARN(c, at, ...) bs_config_diag_at((c), BS_DIAG_WARNING, (at), __VA_ARGS__)
+
+/* Sorts d->items[from..] by place, stably; those not tied to a place
+ * last. */
+void bs_config_sort_diags(struct bs_diags *d, size_t from);
+
+/* A printable, shortened copy of a user value for messages. */
+const char *bs_config_show(char *out, size_t outlen, const char *s, size_t len);
+#define SHOW(n) bs_config_show((char[64]){ 0 }, 64, (n)->str, (n)->len)
+
+/* "a mapping", "a list" or "a scalar". */
+const char *bs_config_type_name(const struct bs_ynode *n);
+
+#endif

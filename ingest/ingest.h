@@ -1,0 +1,46 @@
+/* ingest: the HTTP side: POST /hooks/bitbucket, /healthz, /readyz, /metrics.
+ *
+ * evhttp with every limit set explicitly (body, headers, timeouts, methods,
+ * and http.max_connections concurrent connections: beyond that, new ones
+ * wait in the kernel's listen backlog until one closes; see conn_limit.h).
+ * A delivery is judged by intake, then enqueued; the reply is sent from the
+ * enqueue callback, so 202 means Redis holds the job, and 503 means it does
+ * not (Bitbucket resends on 5xx). */
+#ifndef BS_INGEST_H
+#define BS_INGEST_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "common/metrics.h"
+#include "config/live.h"
+#include "queue/keys.h"
+#include "queue/redis_client.h"
+
+struct bs_ingest;
+
+/* What the process shares with the ingest half, given at creation. */
+struct bs_ingest_env {
+	struct event_base *base;
+	const struct bs_live *live;     /* config and scanner, read per request */
+	struct bs_redis *redis;         /* enqueues; /readyz asks whether it is up */
+	const struct bs_keys *keys;     /* outlives the ingest */
+	struct bs_metrics *metrics;     /* outlives the ingest */
+};
+
+/* Binds live->cfg's listen address on env->base (env is copied, the
+ * pointers in it are not). Returns NULL with a reason in err. */
+struct bs_ingest *bs_ingest_new(const struct bs_ingest_env *env, char *err,
+    size_t errlen);
+int bs_ingest_port(const struct bs_ingest *in);
+/* Stops accepting new connections; requests already read still finish,
+ * and /readyz answers 503 "shutting down" from now on. */
+void bs_ingest_stop_accepting(struct bs_ingest *in);
+/* Deliveries waiting for Redis to answer. */
+size_t bs_ingest_pending(const struct bs_ingest *in);
+/* Frees the server, its connections and their tracking. NULL is a no-op.
+ * Before event_base_free. */
+void bs_ingest_free(struct bs_ingest *in);
+
+#endif

@@ -1,0 +1,66 @@
+/* Unit tests of common/metrics: counters and the Prometheus text they
+ * render, in pieces, through the caller's writer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/metrics.h"
+#include "tests/unit/test.h"
+
+struct text {
+	char buf[16384];
+	size_t len;
+	int calls;
+};
+
+static void
+collect(void *arg, const char *s, size_t n)
+{
+	struct text *t = arg;
+	if (t->len + n < sizeof(t->buf)) {
+		memcpy(t->buf + t->len, s, n);
+		t->len += n;
+		t->buf[t->len] = '\0';
+	}
+	t->calls++;
+}
+
+int
+main(void)
+{
+	TEST("metrics render in Prometheus text format") {
+		struct bs_metrics m = {0};
+		bs_metrics_inc(&m, BS_M_DELIVERIES_QUEUED);
+		bs_metrics_inc(&m, BS_M_DELIVERIES_QUEUED);
+		m.redis_up = 1;
+		m.http_open = 7;
+		struct text t = {0};
+		bs_metrics_render(&m, collect, &t);
+		CHECK(t.calls == BS_M__COUNT + 1);
+		CHECK(strstr(t.buf, "# TYPE bitsleuth_deliveries_queued_total counter\n"
+		    "bitsleuth_deliveries_queued_total 2\n") != NULL);
+		CHECK(strstr(t.buf, "bitsleuth_redis_up 1\n") != NULL);
+		CHECK(strstr(t.buf, "bitsleuth_http_connections_open 7\n") != NULL);
+		CHECK(strstr(t.buf, "bitsleuth_http_requests_total 0\n") != NULL);
+		CHECK(t.buf[t.len - 1] == '\n');
+	}
+	TEST("every counter has a name and help: one HELP and TYPE line each") {
+		struct bs_metrics m = {0};
+		struct text t = {0};
+		bs_metrics_render(&m, collect, &t);
+		size_t help = 0, type = 0;
+		for (const char *p = t.buf; (p = strstr(p, "# HELP ")); p++)
+			help++;
+		for (const char *p = t.buf; (p = strstr(p, "# TYPE ")); p++)
+			type++;
+		CHECK(help == BS_M__COUNT + 3);
+		CHECK(type == BS_M__COUNT + 3);
+		CHECK(strstr(t.buf, "(null)") == NULL);
+	}
+	TEST("an out-of-range counter is ignored") {
+		struct bs_metrics m = {0};
+		bs_metrics_inc(&m, BS_M__COUNT);
+		for (int i = 0; i < BS_M__COUNT; i++)
+			CHECK(m.c[i] == 0);
+	}
+	return TEST_REPORT();
+}

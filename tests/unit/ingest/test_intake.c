@@ -1,0 +1,150 @@
+/* Unit tests of worker/intake.c: the judgement of one delivery, without
+ * HTTP or Redis, and of worker/metrics.c's rendering. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "parsers/signature.h"
+#include "tests/unit/test.h"
+#include "config/config.h"
+#include "ingest/intake.h"
+
+static const char yaml[] =
+    "bitbucket:\n  secret_env: BS_UNIT_SECRET\n"
+    "sleuth:\n  dry_run: true\n"
+    "deployments:\n"
+    "  - {org: acme, deployment: web, repository: brydzewski/foo, branch: master, environment: production}\n";
+
+static struct bs_config cfg;
+static struct bs_scanner *scanner;
+
+static void
+judge(const char *key, const char *body, size_t len, const char *sig,
+    const char *ct, const char *uuid, struct bs_intake_result *r)
+{
+	struct bs_intake in = { .cfg = &cfg, .scanner = scanner };
+	struct bs_delivery d = {
+		.event_key = key, .request_uuid = uuid, .signature = sig,
+		.content_type = ct, .body = body, .len = len,
+	};
+	bs_intake_process(&in, &d, 1700000000000LL, r);
+}
+
+int
+main(void)
+{
+	setenv("BS_UNIT_SECRET", "s3cret", 1);
+	struct bs_diags d;
+	bs_diags_init(&d);
+	if (bs_config_parse("unit.yaml", yaml, strlen(yaml), &cfg, &d) != 0) {
+		bs_diags_print(&d, "unit.yaml", stderr);
+		return 1;
+	}
+	bs_diags_release(&d);
+	struct bs_scan_options so = {0};
+	char err[256];
+	scanner = bs_scanner_new(&so, err, sizeof(err));
+
+	char path[512];
+	size_t len = 0;
+	char *body = bs_test_read_file(bs_test_fixture(path, sizeof(path),
+	    "drone-go-scm/cloud_repo-push_branch.json"), &len);
+	if (!body) {
+		fprintf(stderr, "cannot read the fixture (BS_FIXTURES?)\n");
+		return 1;
+	}
+	char sig[80];
+	bs_signature_sign("s3cret", 6, body, len, sig, sizeof(sig));
+	struct bs_intake_result r;
+
+	TEST("a signed push is queued with a job, delivery id and content key") {
+		judge("repo:push", body, len, sig, "application/json; charset=utf-8",
+		    "{abc-1}", &r);
+		CHECK_INT(r.verdict, BS_INTAKE_QUEUE);
+		CHECK_INT(r.status, 202);
+		CHECK_STR(r.delivery, "{abc-1}");
+		CHECK(r.blob && r.blob_len > 100);
+		CHECK_INT(strlen(r.content_key), 40);
+		CHECK_INT(r.job.received_ms, 1700000000000LL);
+		CHECK_STR(r.job.ev.repository, "brydzewski/foo");
+		char first[80];
+		snprintf(first, sizeof(first), "%s", r.content_key);
+		bs_intake_result_release(&r);
+		/* Same content, other delivery: same content key. */
+		judge("repo:push", body, len, sig, "application/json", "{abc-2}", &r);
+		CHECK_STR(r.content_key, first);
+		bs_intake_result_release(&r);
+	}
+	TEST("refusals: content type, signature, event key, delivery id") {
+		judge("repo:push", body, len, sig, "text/plain", "{a}", &r);
+		CHECK_INT(r.status, 415);
+		bs_intake_result_release(&r);
+		judge("repo:push", body, len, NULL, "application/json", "{a}", &r);
+		CHECK_INT(r.status, 401);
+		CHECK_STR(r.code, "bad_signature");
+		CHECK(strstr(r.reason, "missing") != NULL);
+		bs_intake_result_release(&r);
+		char bad[80];
+		snprintf(bad, sizeof(bad), "%s", sig);
+		bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+		judge("repo:push", body, len, bad, "application/json", "{a}", &r);
+		CHECK_INT(r.status, 401);
+		bs_intake_result_release(&r);
+		judge(NULL, body, len, sig, "application/json", "{a}", &r);
+		CHECK_INT(r.status, 400);
+		CHECK_STR(r.code, "missing_event_key");
+		bs_intake_result_release(&r);
+		judge("repo:push", body, len, sig, "application/json", "a b", &r);
+		CHECK_INT(r.status, 400);
+		CHECK_STR(r.code, "bad_delivery_id");
+		bs_intake_result_release(&r);
+	}
+	TEST("bad bodies are 400 with a reason that quotes no payload bytes") {
+		const char junk[] = "{\"push\": \xff\xfe}";
+		char s2[80];
+		bs_signature_sign("s3cret", 6, junk, sizeof(junk) - 1, s2, sizeof(s2));
+		judge("repo:push", junk, sizeof(junk) - 1, s2, "application/json", "{j}", &r);
+		CHECK_INT(r.status, 400);
+		CHECK_STR(r.code, "bad_utf8");
+		CHECK(strchr(r.reason, '\xff') == NULL);
+		bs_intake_result_release(&r);
+	}
+	TEST("ping is 200 without a signature, other events are ignored") {
+		judge("diagnostics:ping", "{\"test\": true}", 14, NULL,
+		    "application/json", NULL, &r);
+		CHECK_INT(r.verdict, BS_INTAKE_PING);
+		CHECK_INT(r.status, 200);
+		bs_intake_result_release(&r);
+		judge("repo:fork", body, len, sig, "application/json", "{f}", &r);
+		CHECK_INT(r.verdict, BS_INTAKE_IGNORED);
+		CHECK_INT(r.status, 202);
+		CHECK(!r.ref_limit);
+		bs_intake_result_release(&r);
+		/* A mirror sync over the ref limit is ignored, and says why. */
+		const char *m = "{\"eventKey\":\"mirror:repo_synchronized\","
+		    "\"repository\":{\"slug\":\"r\",\"project\":{\"key\":\"P\"}},"
+		    "\"changes\":[],\"refLimitExceeded\":true}";
+		char msig[80];
+		bs_signature_sign("s3cret", 6, m, strlen(m), msig, sizeof(msig));
+		judge("mirror:repo_synchronized", m, strlen(m), msig,
+		    "application/json", "{m}", &r);
+		CHECK_INT(r.verdict, BS_INTAKE_IGNORED);
+		CHECK_INT(r.status, 202);
+		CHECK(r.ref_limit);
+		CHECK(strstr(r.reason, "refLimitExceeded") != NULL);
+		bs_intake_result_release(&r);
+	}
+	TEST("no delivery id: derived from the body, stable") {
+		judge("repo:push", body, len, sig, "application/json", NULL, &r);
+		CHECK(strncmp(r.delivery, "body-", 5) == 0);
+		char first[128];
+		snprintf(first, sizeof(first), "%s", r.delivery);
+		bs_intake_result_release(&r);
+		judge("repo:push", body, len, sig, "application/json", NULL, &r);
+		CHECK_STR(r.delivery, first);
+		bs_intake_result_release(&r);
+	}
+	free(body);
+	bs_scanner_free(scanner);
+	bs_config_release(&cfg);
+	return TEST_REPORT();
+}

@@ -1,0 +1,33 @@
+/* context: what the worker's parts (consumer, ordering, pr_links) share,
+ * private to worker/. worker.c fills it from the bs_worker_env it is
+ * given and owns the connections marked so below.
+ *
+ * Shutdown is told through these pointers: `http` is cleared before the
+ * Sleuth client is freed and `redis` before the process frees the shared
+ * connection, so a callback that runs during those frees sees the client
+ * gone and does not call into it (bs_worker_close). Loop thread only. */
+#ifndef BS_WORKER_CONTEXT_H
+#define BS_WORKER_CONTEXT_H
+
+#include <event2/event.h>
+
+#include "common/metrics.h"
+#include "config/live.h"
+#include "deploy/http_client.h"
+#include "queue/keys.h"
+#include "queue/redis_client.h"
+
+struct bs_ordering;
+
+struct bs_wctx {
+	struct event_base *base;
+	const struct bs_live *live;   /* live->cfg: the config in force */
+	struct bs_redis *redis;       /* shared, short commands; NULL once closed */
+	struct bs_redis *redis_block; /* ours, the blocking XREADGROUP; NULL once closed */
+	struct bs_http *http;         /* ours, the Sleuth client; NULL once closed */
+	const struct bs_keys *keys;
+	struct bs_metrics *metrics;
+	struct bs_ordering *ordering; /* ours: per-target push order */
+};
+
+#endif
