@@ -12,7 +12,10 @@ COPY common common
 COPY parsers parsers
 COPY queue queue
 COPY deploy deploy
+COPY config config
+COPY ingest ingest
 COPY worker worker
+COPY cmd cmd
 COPY tests tests
 COPY bench bench
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBS_WERROR=ON \

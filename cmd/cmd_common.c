@@ -19,10 +19,6 @@ const struct option bs_cmd_config_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "explain-event", required_argument, NULL, 'E' },
 	{ "explain", no_argument, NULL, 'x' },
-	{ "event", required_argument, NULL, 'e' },
-	{ "delivery", required_argument, NULL, 'd' },
-	{ "delivery-id", required_argument, NULL, 'i' },
-	{ "json", no_argument, NULL, 'j' },
 	{ NULL, 0, NULL, 0 },
 };
 

@@ -16,9 +16,8 @@
 /* Largest payload file a command reads (replay, check --explain-event). */
 #define BS_CMD_MAX_PAYLOAD (64u << 20)
 
-/* The long options of the config-reading commands, for getopt_long: -c
- * --config, -h --help, and those of check/scan/replay (each command's
- * optstring says which it takes). */
+/* The long options of run/serve/work, check and scan, for getopt_long: -c
+ * --config, -h --help, check's --explain-event and scan's --explain. */
 extern const struct option bs_cmd_config_opts[];
 
 /* The Redis connection settings of cfg (pointers into cfg). */

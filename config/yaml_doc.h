@@ -1,5 +1,6 @@
 /* yaml_doc: a small YAML document tree with a line and column per node,
- * built from libyaml's event parser, for the config loader.
+ * built from libyaml's event parser, for the config loader. Private to
+ * config/.
  *
  * Only what a configuration file needs: scalars (kept as text, with a flag
  * telling plain from quoted), sequences and mappings with scalar keys.

@@ -1,6 +1,7 @@
 /* conn_limit: a cap on concurrent ingest connections (http.max_connections)
  * and a listener that survives fd exhaustion, for libevent 2.1's evhttp,
  * which has neither (no evhttp_set_max_connections, no connection hooks).
+ * Private to ingest/ (the server uses it).
  *
  * How: evhttp's bufferevent callback (evhttp_set_bevcb) is called once per
  * accepted connection; we create the socket bufferevent there, take a

@@ -3,7 +3,8 @@
  * Reads with XREADGROUP while fewer than worker.concurrency registrations
  * are in flight, claims entries of consumers that died (idle longer than
  * worker.visibility_timeout), promotes due retries every second, and for
- * each entry registers every target it hits. An entry is finished (acked,
+ * each entry registers every target it hits. Private to worker/ (worker.c
+ * creates it). An entry is finished (acked,
  * with its failed targets moved to the retry set or the dead letters) in one
  * atomic step only when all its targets have an outcome; an entry whose
  * worker dies stays pending and is claimed by another. */

@@ -1,4 +1,5 @@
-/* ordering: registrations for one target go out in push order. See ordering.c. */
+/* ordering: registrations for one target go out in push order. See
+ * ordering.c. Private to worker/ (the consumer uses it). */
 #ifndef BS_ORDERING_H
 #define BS_ORDERING_H
 struct bs_wctx;
@@ -25,7 +26,8 @@ void bs_ordering_acquire(struct bs_ordering *o, const char *target, const char *
  * (not when its whole run finishes: a run may hold two tasks for one target). */
 void bs_ordering_done(struct bs_ordering *o, const char *target, const char *origin,
     int registered);
-/* Added: call when the loop has stopped, before freeing http_out and the Redis clients.
+/* Call when the loop has stopped, before the Sleuth client and the Redis clients are freed
+ * (bs_worker_close does).
  * Every verdict already decided but not yet delivered (they wait for the loop) is delivered
  * now, and from then on every verdict at once, with GO and no Redis check, so that every run
  * can still finish while the clients are freed. Idempotent. */

@@ -1,4 +1,5 @@
-/* pr_links: a PR's issue keys travel to the deploy of its merge.
+/* pr_links: a PR's issue keys travel to the deploy of its merge. Private
+ * to worker/ (the consumer runs it for every job).
  * PR jobs store their PR in {p}:pr:<repository lower-case>:<id> (hash, TTL
  * queue.pr_ttl_s): title, source branch, merge hash, state and the PR's issue keys. Push jobs
  * look up the PRs their commits name (Cloud merge commits "Merged in x (pull request #N)", DC

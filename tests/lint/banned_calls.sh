@@ -11,7 +11,7 @@ cd "$src"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   mapfile -t files < <(git ls-files '*.c' '*.h')
 else
-  mapfile -t files < <(find common parsers queue deploy worker tests bench -name '*.[ch]')
+  mapfile -t files < <(find common parsers queue deploy config ingest worker cmd tests bench -name '*.[ch]')
 fi
 python3 - "${files[@]}" <<'PY'
 import re, sys

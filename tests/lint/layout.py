@@ -24,7 +24,7 @@ FOLDERS = ["common", "parsers", "queue", "deploy", "config", "ingest",
            "worker", "cmd"]
 MAX_LINES = 850
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-PRIVATE = re.compile(r"[Pp]rivate to (\w+)/")
+PRIVATE = re.compile(r"[Pp]rivate(?:\s|\*)+to(?:\s|\*)+(\w+)/")
 
 
 def may_use(src, folder, problems):
