@@ -25,7 +25,7 @@ import time
 import traceback
 
 SOURCE_DIR = os.environ.get("BS_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-FIXTURES = os.environ.get("BS_FIXTURES", os.path.join(SOURCE_DIR, "..", "shared", "fixtures", "bitbucket"))
+FIXTURES = os.environ.get("BS_FIXTURES", os.path.join(SOURCE_DIR, "tests", "fixtures", "bitbucket"))
 BIN = os.environ.get("BS_BIN", os.path.join(SOURCE_DIR, "build", "bitsleuth"))
 SECRET = "it-secret-Gkvl$k"
 TOKEN = "sleuth-test-token"
@@ -184,6 +184,16 @@ class RedisServer:
 
 # ---------------------------------------------------------------- sleuth
 
+class _SleuthServer(http.server.ThreadingHTTPServer):
+    # The stand-in must never be the slow part: with socketserver's default
+    # backlog of 5, a burst of parallel registrations overflows the accept
+    # queue, the kernel drops the SYNs, and bitsleuth's connects wait for a
+    # retransmission (1 s, then 3 s) and may time out into retries. Set
+    # before the listen() in the constructor.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SleuthStandIn:
     """A real HTTP server on loopback recording register_deploy requests.
 
@@ -236,8 +246,7 @@ class SleuthStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _SleuthServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -259,14 +268,17 @@ def yaml_str(s):
     return json.dumps(s)
 
 
-def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
+def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra="", sleuth_timeout_ms=3000):
+    """A config for the test's Redis and Sleuth stand-in. The connect
+    timeouts are 3 s: on a loaded machine a loopback connect can wait for a
+    SYN retransmission (1 s), which must not turn into a retry."""
     lines = [
         "listen: 127.0.0.1:0",
         "log_level: debug",
         "redis:",
         "  url: redis://127.0.0.1:%d/0" % redis_port,
         "  prefix: %s" % prefix,
-        "  connect_timeout_ms: 500",
+        "  connect_timeout_ms: 3000",
         "  command_timeout_ms: 2000",
         "bitbucket:",
         "  secret_env: BS_IT_SECRET",
@@ -274,8 +286,8 @@ def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
         "  base_url: %s" % sleuth_url,
         "  token_env: BS_IT_TOKEN",
         "  dry_run: false",
-        "  connect_timeout_ms: 1000",
-        "  timeout_ms: 3000",
+        "  connect_timeout_ms: 3000",
+        "  timeout_ms: %d" % sleuth_timeout_ms,
         "issues:",
         "  patterns: [jira]",
     ]

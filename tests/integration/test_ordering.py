@@ -112,8 +112,7 @@ def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
     sleuth.responder = responder
     # foo-web's call hangs until sleuth.timeout_ms: 8 s, far longer than
     # foo-api needs even on a slow machine.
-    cfg = H.make_config(redis.port, sleuth.url, [WEB, API], extra=FAST_RETRY).replace(
-        "  timeout_ms: 3000", "  timeout_ms: 8000")
+    cfg = H.make_config(redis.port, sleuth.url, [WEB, API], extra=FAST_RETRY, sleuth_timeout_ms=8000)
     bs = H.Bitsleuth(cfg)
     try:
         t0 = time.time()
