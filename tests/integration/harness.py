@@ -196,12 +196,22 @@ class Resp:
 class RedisServer:
     def __init__(self, appendonly=False):
         self.dir = tempfile.mkdtemp(prefix="bs-redis-")
-        self.port = free_port()
+        _dirs.append(self.dir)     # removed at exit: dump_logs may still read its log
         self.appendonly = appendonly
         self.proc = None
-        self.start()
+        _live_redis.append(self)
+        # free_port() only says the port was free a moment ago: another test
+        # running at once may take it first. Then this redis-server cannot
+        # bind and exits, and another port is tried.
+        for attempt in range(5):
+            self.port = free_port()
+            if self.start(may_fail=attempt < 4):
+                break
 
-    def start(self):
+    def start(self, may_fail=False):
+        """Starts redis-server on self.port and waits until it answers.
+        Returns False if it exited at once (may_fail: the port was taken),
+        else True."""
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--save", "", "--daemonize", "no",
                 "--appendonly", "yes" if self.appendonly else "no",
@@ -210,14 +220,25 @@ class RedisServer:
         _procs.append(self.proc)
 
         def up():
+            if self.proc.poll() is not None:
+                return "exited"
             try:
                 c = Resp(self.port, timeout=1)
-                ok = c.cmd("PING") == "PONG"
-                c.close()
-                return ok
+                try:
+                    # Ours, not another test's redis-server on the same port.
+                    ok = c.cmd("CONFIG", "GET", "dir") == [b"dir", os.path.realpath(self.dir).encode()]
+                finally:
+                    c.close()
+                return "up" if ok else None
             except Exception:
+                return None
+        got = wait_for(up, 10, what="redis-server on port %d" % self.port)
+        if got == "exited":
+            self.proc.wait()
+            if may_fail:
                 return False
-        wait_for(up, 10, what="redis-server on port %d" % self.port)
+            fail("redis-server on port %d exited with %s" % (self.port, self.proc.returncode))
+        return True
 
     def client(self):
         return Resp(self.port)
@@ -245,7 +266,6 @@ class RedisServer:
 
     def close(self):
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- sleuth

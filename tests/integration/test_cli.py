@@ -22,11 +22,25 @@ def run(*args, env=None, stdin=None):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+_tmp = []
+
+
 def write(text):
-    fd, path = tempfile.mkstemp(suffix=".yaml")
+    """A file of the test's own in a temp dir of this process (removed at
+    exit, like the harness's)."""
+    if not _tmp:
+        _tmp.append(tempfile.mkdtemp(prefix="bs-cli-"))
+        H._dirs.append(_tmp[0])
+    fd, path = tempfile.mkstemp(suffix=".yaml", dir=_tmp[0])
     with os.fdopen(fd, "w") as f:
         f.write(text)
     return path
+
+
+# A Redis port for configs whose command never connects (check, or run
+# refusing the config): free when chosen, like every port of these tests.
+# Their Sleuth, http://127.0.0.1:9 (discard), is never called either.
+NO_REDIS_PORT = H.free_port()
 
 
 def test_help_for_every_command():
@@ -42,9 +56,9 @@ def test_help_for_every_command():
 
 
 def test_check_reports_errors_with_lines():
-    cfg = ("listen: 127.0.0.1:8080\n"
+    cfg = ("listen: 127.0.0.1:0\n"
            "redis:\n"
-           "  url: redis://127.0.0.1:6379/0\n"
+           "  url: redis://127.0.0.1:%d/0\n" % NO_REDIS_PORT +
            "  prefx: x\n"
            "sleuth:\n"
            "  base_url: ftp://nope\n"
@@ -64,8 +78,7 @@ def test_check_reports_errors_with_lines():
 
 
 def test_check_ok_and_explain_event():
-    redis_port = 6399
-    cfg = write(H.make_config(redis_port, "http://127.0.0.1:9", DEPLOY))
+    cfg = write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY))
     rc, out, err = run("check", "-c", cfg)
     assert rc == 0 and "ok" in out and "acme/foo-web" in out, (out, err)
     fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")
@@ -85,7 +98,7 @@ def test_explain_event_every_deployment_hit_with_its_body():
         {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "develop",
          "environment": "dev"},
     ]
-    cfg = write(H.make_config(6399, "http://127.0.0.1:9", deps))
+    cfg = write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", deps))
     fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")   # master
     rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", fx, env={"BS_IT_TOKEN2": "t2"})
     assert rc == 0, err
@@ -106,7 +119,7 @@ def test_explain_event_every_deployment_hit_with_its_body():
     assert "t2" not in out and H.TOKEN not in out, "token values are never printed"
     # An event nobody maps: no deploys, exit 0; a malformed payload: the refusal, exit 1.
     fx2 = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch-created.json")   # develop
-    rc, out, err = run("check", "-c", write(H.make_config(6399, "http://127.0.0.1:9", DEPLOY)),
+    rc, out, err = run("check", "-c", write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY)),
                        "--explain-event", "repo:push", fx2)
     assert rc == 0 and "== 0 deploys" in out, (out, err)
     rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", write("{\"a\":"),
@@ -151,7 +164,7 @@ def test_check_warns_on_what_is_legal_but_suspicious():
 
 
 def test_run_refuses_an_unsafe_config():
-    base = H.make_config(6399, "http://127.0.0.1:9", DEPLOY)
+    base = H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY)
     # No webhook secret and no allow_unsigned: true.
     rc, out, err = run("run", "-c", write(base), env={"BS_IT_SECRET": ""})
     assert rc == 1, (out, err)
