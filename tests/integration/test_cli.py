@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -331,17 +332,24 @@ def test_sighup_mid_flight_finishes_under_the_old_config():
     redis = H.RedisServer()
     sleuth = H.SleuthStandIn()
 
+    in_flight = threading.Event()
+
     def slow(req):
+        in_flight.set()
         time.sleep(2.0)
         return (200, "Success", {})
     sleuth.responder = slow
-    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
+    # The answer's 2 s stay well inside the call's timeout on a loaded
+    # machine: a timeout would make it a retry, not the in-flight finish.
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY, sleuth_timeout_ms=10000))
     try:
         assert bs.post("repo:push", H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))[0] == 202
-        time.sleep(0.7)                       # the registration is in flight now (answer takes 2 s)
+        # The registration is in flight (its answer takes 2 s), however
+        # long it took to get there.
+        H.wait_for(in_flight.is_set, 15, what="the registration to reach Sleuth")
         other = [{"org": "acme", "deployment": "other", "repository": "x/y", "branch": "main"}]
         with open(bs.config, "w") as f:
-            f.write(H.make_config(redis.port, sleuth.url, other))
+            f.write(H.make_config(redis.port, sleuth.url, other, sleuth_timeout_ms=10000))
         bs.signal(signal.SIGHUP)
         H.wait_for(lambda: "reloaded" in bs.log(), 10, what="reload")
         H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="in-flight registration to finish")

@@ -169,7 +169,7 @@ def test_two_worker_processes_take_turns_in_push_order():
     try:
         for i in range(n):
             assert ingest.post("repo:push", push_body(shas[i]), delivery="{two-%d}" % i)[0] == 202
-        H.wait_for(lambda: redis.cmd("XLEN", key("jobs")) == 0, 30, what="all jobs finished")
+        H.wait_for(lambda: queue_empty(redis), 60, what="all jobs finished (stream, retry set, pending)")
         rc, out, err = cli(ingest, "stats", "--json")
         assert rc == 0, err
         superseded = json.loads(out)["counters"].get("superseded", 0)
