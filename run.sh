@@ -26,12 +26,32 @@ fi
 
 # A development secret when none is set, so signed test deliveries work.
 export BITBUCKET_WEBHOOK_SECRET=${BITBUCKET_WEBHOOK_SECRET:-dev-secret}
+
+# The demo delivery: a real Bitbucket Cloud push from the repository's
+# fixtures, by absolute path (it works from any directory), to the address
+# the config listens on (top-level `listen: host:port`), with a new
+# X-Request-UUID made by the printed command itself on every paste.
+listen=$(sed -n "s/^listen:[[:space:]]*[\"']\{0,1\}\([^\"'[:space:]#]*\).*/\1/p" "$config" | head -n1)
+listen=${listen:-127.0.0.1:8080}
+lhost=${listen%:*} lport=${listen##*:}
+case $lhost in
+  '' | 0.0.0.0) lhost=127.0.0.1 ;;   # a wildcard address: reach it on loopback
+  '[::]') lhost='[::1]' ;;
+esac
+hook="http://$lhost:$lport/hooks/bitbucket"
+if [ "$lport" = 0 ]; then   # the kernel picks the port: bitsleuth logs it
+  hook="http://$lhost:PORT/hooks/bitbucket   # PORT: see bitsleuth's 'listening on' line"
+fi
+printf -v fixture '%q' "$PWD/tests/fixtures/bitbucket/jenkinsci-bitbucket-branch-source-plugin/cloud_repo-push_update.json"
+printf -v secret '%q' "$BITBUCKET_WEBHOOK_SECRET"
 cat >&2 <<MSG
 bitsleuth is starting with $config (webhook secret: \$BITBUCKET_WEBHOOK_SECRET).
-Send it a real Bitbucket push from another terminal:
-  f=../shared/fixtures/bitbucket/jenkinsci-bitbucket-branch-source-plugin/cloud_repo-push_update.json
-  sig=\$(openssl dgst -sha256 -hmac "$BITBUCKET_WEBHOOK_SECRET" "\$f" | awk '{print \$2}')
+Send it a real Bitbucket push from another terminal (each paste is a new delivery id;
+the same push again is answered "duplicate" by content, as a Resend is):
+  f=$fixture
+  sig=\$(openssl dgst -sha256 -hmac $secret "\$f" | awk '{print \$2}')
   curl -s -H 'Content-Type: application/json' -H 'X-Event-Key: repo:push' \\
-       -H "X-Hub-Signature: sha256=\$sig" --data-binary @"\$f" http://127.0.0.1:8080/hooks/bitbucket
+       -H "X-Request-UUID: {\$(cat /proc/sys/kernel/random/uuid)}" \\
+       -H "X-Hub-Signature: sha256=\$sig" --data-binary @"\$f" $hook
 MSG
 exec build/bitsleuth run -c "$config"

@@ -18,7 +18,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 fi
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
-export BS_FIXTURES=${BS_FIXTURES:-$PWD/../shared/fixtures/bitbucket}
+export BS_FIXTURES=${BS_FIXTURES:-$PWD/tests/fixtures/bitbucket}
 for t in "${targets[@]}"; do
   echo "== $t for ${seconds}s"
   tests/fuzz/run_fuzzer.sh "$build/$t" "tests/fuzz/corpus/$t" "$seconds" 2>&1 | tail -n 3

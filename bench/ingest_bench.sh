@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest throughput: bitsleuth `serve` against the Fastify + ioredis peer
-# (../shared/bench/peer-node), side by side in one run, same payload
-# (../shared/bench/push5.json, signed), same connection count, same Redis.
+# (bench/peer-node/), side by side in one run, same payload
+# (bench/push5.json, signed), same connection count, same Redis.
 # Both do HMAC check, JSON parse, issue-key scan and XADD, then 202.
 # Rounds alternate (bitsleuth, peer, bitsleuth, peer, ...) so that drift in
 # a shared, noisy machine hits both; the printed ratio is what counts.
@@ -11,8 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10} conns=${2:-32} rounds=${3:-3}
-shared=${BS_SHARED_DIR:-../shared}
-body=$shared/bench/push5.json
+body=bench/push5.json
 work=bench/.work
 mkdir -p "$work"
 
@@ -22,7 +21,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target bitsleuth >/dev/null
 
 if [ ! -d "$work/peer-node/node_modules" ]; then
-  rm -rf "$work/peer-node" && cp -r "$shared/bench/peer-node" "$work/peer-node"
+  # A copy, so that npm's node_modules stays out of the source tree.
+  rm -rf "$work/peer-node" && cp -r bench/peer-node "$work/peer-node"
   (cd "$work/peer-node" && npm install --no-audit --no-fund --silent >/dev/null)
 fi
 

@@ -3,7 +3,7 @@
  *   build/parse_bench [FILE] [EVENT_KEY]
  *
  * Times bs_parse_event (which includes the strict UTF-8 check) on FILE
- * (default ../shared/bench/push5.json) as EVENT_KEY (default repo:push,
+ * (default bench/push5.json) as EVENT_KEY (default repo:push,
  * Cloud) in a calibrated loop of about one second, five times, and prints
  * the median microseconds per parse. */
 #include <stdio.h>
@@ -31,7 +31,7 @@ cmp(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "../shared/bench/push5.json";
+	const char *path = argc > 1 ? argv[1] : "bench/push5.json";
 	const char *key = argc > 2 ? argv[2] : "repo:push";
 	FILE *f = fopen(path, "rb");
 	if (!f) {

@@ -1,6 +1,6 @@
 -- wrk script: POST one signed Bitbucket push with a fresh X-Request-UUID per
 -- request (so the delivery-id dedupe does not short-cut the work).
---   BODY_FILE=../shared/bench/push5.json SIG=sha256=... wrk -s bench/post.lua URL
+--   BODY_FILE=bench/push5.json SIG=sha256=... wrk -s bench/post.lua URL
 local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
 local body = f:read("*a")
 f:close()

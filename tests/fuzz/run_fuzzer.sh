@@ -23,6 +23,7 @@ echo "run_fuzzer.sh: $name seeds: $(find "$corpus" -type f 2>/dev/null | wc -l) 
   "$(find "$work/corpus" -type f -name 'fixture-*' | wc -l) fixtures" >&2
 dict=()
 if [ -f "$here/json.dict" ]; then dict=(-dict="$here/json.dict"); fi
-exec "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+# Not exec: the EXIT trap must still remove the scratch corpus.
+"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -max_len=65536 -print_final_stats=1 "${dict[@]}" \
   -artifact_prefix="$here/work/$name-" "$work/corpus"

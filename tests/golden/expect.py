@@ -542,7 +542,7 @@ def main():
     check = "--check" in args
     args = [a for a in args if a != "--check"]
     fixtures = args[0] if args else os.environ.get(
-        "BS_FIXTURES", os.path.join(HERE, "../../../shared/fixtures/bitbucket"))
+        "BS_FIXTURES", os.path.join(HERE, "..", "fixtures", "bitbucket"))
     bad = 0
     with open(os.path.join(fixtures, "index.tsv")) as f:
         rows = [l.rstrip("\n").split("\t") for l in f][1:]

@@ -2,12 +2,16 @@
 real HTTP server on loopback that plays Sleuth.
 
 Everything runs on 127.0.0.1 with ports chosen by the kernel, in a temp
-directory that is removed afterwards. Every wait is bounded. Only the Python
-standard library is used.
+directory of its own that is removed afterwards, so that several test files
+can run at once (ctest -j). Every wait is bounded; when a wait or a check of
+the harness fails, the tail of each bitsleuth log of the running test is
+printed to stderr first (dump_logs), so that a CI failure can be read from
+ctest --output-on-failure. Only the Python standard library is used.
 """
 import atexit
 import hashlib
 import hmac
+import itertools
 import http.client
 import http.server
 import json
@@ -25,13 +29,20 @@ import time
 import traceback
 
 SOURCE_DIR = os.environ.get("BS_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-FIXTURES = os.environ.get("BS_FIXTURES", os.path.join(SOURCE_DIR, "..", "shared", "fixtures", "bitbucket"))
+FIXTURES = os.environ.get("BS_FIXTURES", os.path.join(SOURCE_DIR, "tests", "fixtures", "bitbucket"))
 BIN = os.environ.get("BS_BIN", os.path.join(SOURCE_DIR, "build", "bitsleuth"))
 SECRET = "it-secret-Gkvl$k"
 TOKEN = "sleuth-test-token"
 
 _procs = []
 _dirs = []   # temp dirs of bitsleuth processes, removed at exit (BS_IT_KEEP=1 keeps them)
+# What the running test started, for dump_logs (run_tests empties them
+# before each test).
+_live_bitsleuth = []
+_live_redis = []
+_live_sleuth = []
+_log_seq = itertools.count(1)
+LOG_TAIL_LINES = 60
 
 
 def _cleanup():
@@ -58,14 +69,69 @@ def free_port():
     return port
 
 
+def _tail(path, n):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return ["(cannot read %s: %s)" % (path, e)]
+    return lines[-n:]
+
+
+def dump_logs():
+    """Prints to stderr, for every bitsleuth process the running test
+    started, the last LOG_TAIL_LINES lines of its log (its stdout and
+    stderr), and a short account of Redis and the Sleuth stand-in. Called
+    by fail() and by run_tests for any other failure: the one place that
+    makes a failed test diagnosable from ctest --output-on-failure."""
+    out = []
+    for b in list(_live_bitsleuth):
+        if b.proc is None:
+            state = "not started"
+        elif b.proc.poll() is None:
+            state = "pid %d, running" % b.proc.pid
+        else:
+            state = "pid %d, exited %s" % (b.proc.pid, b.proc.returncode)
+        out.append("---- bitsleuth %s (%s): last %d lines of %s ----"
+                   % (b.mode, state, LOG_TAIL_LINES, b.log_path))
+        out.extend(_tail(b.log_path, LOG_TAIL_LINES))
+    for r in list(_live_redis):
+        out.append("---- redis-server on port %d: last 15 lines of its log ----" % r.port)
+        out.extend(_tail(os.path.join(r.dir, "redis.log"), 15))
+    for sl in list(_live_sleuth):
+        with sl.lock:
+            reqs = list(sl.requests)
+        out.append("---- Sleuth stand-in on port %d: %d requests ----" % (sl.port, len(reqs)))
+        for r in reqs[-20:]:
+            js = r["json"] if isinstance(r["json"], dict) else {}
+            out.append("  %.3f %s sha=%s environment=%s answered=%s"
+                       % (r["at"], r["path"], js.get("sha"), js.get("environment"), r.get("answered")))
+    if out:
+        out.append("---- end of logs ----")
+        sys.stderr.write("\n".join(out) + "\n")
+        sys.stderr.flush()
+
+
+def fail(msg):
+    """Raises AssertionError(msg) after dump_logs(): what every failing
+    wait and check of the harness calls."""
+    dump_logs()
+    e = AssertionError(msg)
+    e.bs_logs_shown = True
+    raise e
+
+
 def wait_for(cond, timeout=10.0, interval=0.05, what="condition"):
+    """Polls cond() until it returns something true, which is returned.
+    `what` names what is awaited; it may be a function, called once the
+    wait failed, so that the message can say what was there instead."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         v = cond()
         if v:
             return v
         time.sleep(interval)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+    fail("timed out after %.1fs waiting for %s" % (timeout, what() if callable(what) else what))
 
 
 # ---------------------------------------------------------------- redis
@@ -130,12 +196,22 @@ class Resp:
 class RedisServer:
     def __init__(self, appendonly=False):
         self.dir = tempfile.mkdtemp(prefix="bs-redis-")
-        self.port = free_port()
+        _dirs.append(self.dir)     # removed at exit: dump_logs may still read its log
         self.appendonly = appendonly
         self.proc = None
-        self.start()
+        _live_redis.append(self)
+        # free_port() only says the port was free a moment ago: another test
+        # running at once may take it first. Then this redis-server cannot
+        # bind and exits, and another port is tried.
+        for attempt in range(5):
+            self.port = free_port()
+            if self.start(may_fail=attempt < 4):
+                break
 
-    def start(self):
+    def start(self, may_fail=False):
+        """Starts redis-server on self.port and waits until it answers.
+        Returns False if it exited at once (may_fail: the port was taken),
+        else True."""
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--save", "", "--daemonize", "no",
                 "--appendonly", "yes" if self.appendonly else "no",
@@ -144,14 +220,25 @@ class RedisServer:
         _procs.append(self.proc)
 
         def up():
+            if self.proc.poll() is not None:
+                return "exited"
             try:
                 c = Resp(self.port, timeout=1)
-                ok = c.cmd("PING") == "PONG"
-                c.close()
-                return ok
+                try:
+                    # Ours, not another test's redis-server on the same port.
+                    ok = c.cmd("CONFIG", "GET", "dir") == [b"dir", os.path.realpath(self.dir).encode()]
+                finally:
+                    c.close()
+                return "up" if ok else None
             except Exception:
+                return None
+        got = wait_for(up, 10, what="redis-server on port %d" % self.port)
+        if got == "exited":
+            self.proc.wait()
+            if may_fail:
                 return False
-        wait_for(up, 10, what="redis-server on port %d" % self.port)
+            fail("redis-server on port %d exited with %s" % (self.port, self.proc.returncode))
+        return True
 
     def client(self):
         return Resp(self.port)
@@ -179,10 +266,19 @@ class RedisServer:
 
     def close(self):
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- sleuth
+
+class _SleuthServer(http.server.ThreadingHTTPServer):
+    # The stand-in must never be the slow part: with socketserver's default
+    # backlog of 5, a burst of parallel registrations overflows the accept
+    # queue, the kernel drops the SYNs, and bitsleuth's connects wait for a
+    # retransmission (1 s, then 3 s) and may time out into retries. Set
+    # before the listen() in the constructor.
+    request_queue_size = 128
+    daemon_threads = True
+
 
 class SleuthStandIn:
     """A real HTTP server on loopback recording register_deploy requests.
@@ -195,6 +291,7 @@ class SleuthStandIn:
     def __init__(self):
         self.requests = []
         self.lock = threading.Lock()
+        _live_sleuth.append(self)
         self.responder = None
         self.hang_event = threading.Event()
         outer = self
@@ -236,8 +333,7 @@ class SleuthStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _SleuthServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -259,14 +355,17 @@ def yaml_str(s):
     return json.dumps(s)
 
 
-def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
+def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra="", sleuth_timeout_ms=3000):
+    """A config for the test's Redis and Sleuth stand-in. The connect
+    timeouts are 3 s: on a loaded machine a loopback connect can wait for a
+    SYN retransmission (1 s), which must not turn into a retry."""
     lines = [
         "listen: 127.0.0.1:0",
         "log_level: debug",
         "redis:",
         "  url: redis://127.0.0.1:%d/0" % redis_port,
         "  prefix: %s" % prefix,
-        "  connect_timeout_ms: 500",
+        "  connect_timeout_ms: 3000",
         "  command_timeout_ms: 2000",
         "bitbucket:",
         "  secret_env: BS_IT_SECRET",
@@ -274,8 +373,8 @@ def make_config(redis_port, sleuth_url, deployments, prefix="bstest", extra=""):
         "  base_url: %s" % sleuth_url,
         "  token_env: BS_IT_TOKEN",
         "  dry_run: false",
-        "  connect_timeout_ms: 1000",
-        "  timeout_ms: 3000",
+        "  connect_timeout_ms: 3000",
+        "  timeout_ms: %d" % sleuth_timeout_ms,
         "issues:",
         "  patterns: [jira]",
     ]
@@ -314,8 +413,10 @@ class Bitsleuth:
         if env_extra:
             self.env.update(env_extra)
         self.port = None
-        self.log_path = os.path.join(self.dir, "bitsleuth-%s-%d.log" % (mode, int(time.time() * 1000)))
+        # Unique within the directory, which several processes may share.
+        self.log_path = os.path.join(self.dir, "bitsleuth-%s-%d-%d.log" % (mode, os.getpid(), next(_log_seq)))
         self.proc = None
+        _live_bitsleuth.append(self)
         self.start()
 
     def start(self):
@@ -328,7 +429,7 @@ class Bitsleuth:
             def listening():
                 m = re.search(r"listening on http://[^:]+:(\d+)", self.log())
                 if self.proc.poll() is not None:
-                    raise AssertionError("bitsleuth exited early:\n" + self.log())
+                    fail("bitsleuth %s exited early with %s" % (self.mode, self.proc.returncode))
                 return int(m.group(1)) if m else None
             self.port = wait_for(listening, 20, what="bitsleuth to listen")
         else:
@@ -336,7 +437,7 @@ class Bitsleuth:
 
     def _dead(self):
         if self.proc.poll() is not None:
-            raise AssertionError("bitsleuth exited early:\n" + self.log())
+            fail("bitsleuth %s exited early with %s" % (self.mode, self.proc.returncode))
         return False
 
     def log(self):
@@ -375,7 +476,7 @@ class Bitsleuth:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError("bitsleuth did not drain within %ds" % timeout)
+                fail("bitsleuth %s did not drain within %ds" % (self.mode, timeout))
         self.logf.close()
         return self.proc.returncode
 
@@ -389,7 +490,7 @@ class Bitsleuth:
         log = self.log()
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
             if bad in log:
-                raise AssertionError("sanitizer report in bitsleuth log:\n" + log[-6000:])
+                fail("sanitizer report in the log of bitsleuth %s (%s):\n%s" % (self.mode, self.log_path, log[-6000:]))
 
 
 def actor(env=None):
@@ -407,8 +508,8 @@ def shutdown(redis, sleuth, *procs):
         for p in procs:
             rc = p.stop()
             p.assert_clean_log()
-            if not p.killed:
-                assert rc == 0, "bitsleuth exited %s:\n%s" % (rc, p.log()[-3000:])
+            if not p.killed and rc != 0:
+                fail("bitsleuth %s exited %s" % (p.mode, rc))
     finally:
         sleuth.close()
         redis.close()
@@ -464,16 +565,20 @@ def run_tests(tests):
     for name, fn in tests:
         if only and only not in name:
             continue
+        del _live_bitsleuth[:], _live_redis[:], _live_sleuth[:]
         t0 = time.time()
         try:
             fn()
             passed += 1
             print("ok   %s (%.1fs)" % (name, time.time() - t0), flush=True)
-        except Exception:
+        except Exception as e:
             failed += 1
             print("FAIL %s (%.1fs)" % (name, time.time() - t0), flush=True)
-            traceback.print_exc()
             sys.stdout.flush()
+            if not getattr(e, "bs_logs_shown", False):
+                dump_logs()   # a failed assertion of the test itself
+            traceback.print_exc()
+            sys.stderr.flush()
     print("%d passed, %d failed" % (passed, failed))
     _cleanup()
     sys.exit(1 if failed else 0)

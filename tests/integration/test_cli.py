@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -22,11 +23,25 @@ def run(*args, env=None, stdin=None):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+_tmp = []
+
+
 def write(text):
-    fd, path = tempfile.mkstemp(suffix=".yaml")
+    """A file of the test's own in a temp dir of this process (removed at
+    exit, like the harness's)."""
+    if not _tmp:
+        _tmp.append(tempfile.mkdtemp(prefix="bs-cli-"))
+        H._dirs.append(_tmp[0])
+    fd, path = tempfile.mkstemp(suffix=".yaml", dir=_tmp[0])
     with os.fdopen(fd, "w") as f:
         f.write(text)
     return path
+
+
+# A Redis port for configs whose command never connects (check, or run
+# refusing the config): free when chosen, like every port of these tests.
+# Their Sleuth, http://127.0.0.1:9 (discard), is never called either.
+NO_REDIS_PORT = H.free_port()
 
 
 def test_help_for_every_command():
@@ -42,9 +57,9 @@ def test_help_for_every_command():
 
 
 def test_check_reports_errors_with_lines():
-    cfg = ("listen: 127.0.0.1:8080\n"
+    cfg = ("listen: 127.0.0.1:0\n"
            "redis:\n"
-           "  url: redis://127.0.0.1:6379/0\n"
+           "  url: redis://127.0.0.1:%d/0\n" % NO_REDIS_PORT +
            "  prefx: x\n"
            "sleuth:\n"
            "  base_url: ftp://nope\n"
@@ -64,8 +79,7 @@ def test_check_reports_errors_with_lines():
 
 
 def test_check_ok_and_explain_event():
-    redis_port = 6399
-    cfg = write(H.make_config(redis_port, "http://127.0.0.1:9", DEPLOY))
+    cfg = write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY))
     rc, out, err = run("check", "-c", cfg)
     assert rc == 0 and "ok" in out and "acme/foo-web" in out, (out, err)
     fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")
@@ -85,7 +99,7 @@ def test_explain_event_every_deployment_hit_with_its_body():
         {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "develop",
          "environment": "dev"},
     ]
-    cfg = write(H.make_config(6399, "http://127.0.0.1:9", deps))
+    cfg = write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", deps))
     fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")   # master
     rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", fx, env={"BS_IT_TOKEN2": "t2"})
     assert rc == 0, err
@@ -106,7 +120,7 @@ def test_explain_event_every_deployment_hit_with_its_body():
     assert "t2" not in out and H.TOKEN not in out, "token values are never printed"
     # An event nobody maps: no deploys, exit 0; a malformed payload: the refusal, exit 1.
     fx2 = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch-created.json")   # develop
-    rc, out, err = run("check", "-c", write(H.make_config(6399, "http://127.0.0.1:9", DEPLOY)),
+    rc, out, err = run("check", "-c", write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY)),
                        "--explain-event", "repo:push", fx2)
     assert rc == 0 and "== 0 deploys" in out, (out, err)
     rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", write("{\"a\":"),
@@ -151,7 +165,7 @@ def test_check_warns_on_what_is_legal_but_suspicious():
 
 
 def test_run_refuses_an_unsafe_config():
-    base = H.make_config(6399, "http://127.0.0.1:9", DEPLOY)
+    base = H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY)
     # No webhook secret and no allow_unsigned: true.
     rc, out, err = run("run", "-c", write(base), env={"BS_IT_SECRET": ""})
     assert rc == 1, (out, err)
@@ -318,17 +332,24 @@ def test_sighup_mid_flight_finishes_under_the_old_config():
     redis = H.RedisServer()
     sleuth = H.SleuthStandIn()
 
+    in_flight = threading.Event()
+
     def slow(req):
+        in_flight.set()
         time.sleep(2.0)
         return (200, "Success", {})
     sleuth.responder = slow
-    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
+    # The answer's 2 s stay well inside the call's timeout on a loaded
+    # machine: a timeout would make it a retry, not the in-flight finish.
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY, sleuth_timeout_ms=10000))
     try:
         assert bs.post("repo:push", H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))[0] == 202
-        time.sleep(0.7)                       # the registration is in flight now (answer takes 2 s)
+        # The registration is in flight (its answer takes 2 s), however
+        # long it took to get there.
+        H.wait_for(in_flight.is_set, 15, what="the registration to reach Sleuth")
         other = [{"org": "acme", "deployment": "other", "repository": "x/y", "branch": "main"}]
         with open(bs.config, "w") as f:
-            f.write(H.make_config(redis.port, sleuth.url, other))
+            f.write(H.make_config(redis.port, sleuth.url, other, sleuth_timeout_ms=10000))
         bs.signal(signal.SIGHUP)
         H.wait_for(lambda: "reloaded" in bs.log(), 10, what="reload")
         H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="in-flight registration to finish")

@@ -247,7 +247,7 @@ def test_kill9_worker_while_sleuth_hangs():
             return "hang"
         return (200, "Success", {})
     sleuth.responder = responder
-    cfg = H.make_config(redis.port, sleuth.url, DEPLOY, extra=extra).replace("timeout_ms: 3000", "timeout_ms: 60000")
+    cfg = H.make_config(redis.port, sleuth.url, DEPLOY, extra=extra, sleuth_timeout_ms=60000)
     ingest = H.Bitsleuth(cfg, mode="serve")
     w1 = H.Bitsleuth(cfg, mode="work", workdir=ingest.dir, consumer="w1")
     try:
@@ -388,7 +388,7 @@ def test_accounting_with_random_faults():
     n = 150
     deps = [{"org": "acme", "deployment": "svc-%d" % i, "repository": "brydzewski/foo",
              "branch": "acct-%d" % i} for i in range(n)]
-    cfg = H.make_config(redis.port, sleuth.url, deps, extra=extra).replace("timeout_ms: 3000", "timeout_ms: 1000")
+    cfg = H.make_config(redis.port, sleuth.url, deps, extra=extra, sleuth_timeout_ms=1000)
     bs = H.Bitsleuth(cfg)
     t0 = time.time()
     try:

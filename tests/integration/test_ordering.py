@@ -112,8 +112,7 @@ def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
     sleuth.responder = responder
     # foo-web's call hangs until sleuth.timeout_ms: 8 s, far longer than
     # foo-api needs even on a slow machine.
-    cfg = H.make_config(redis.port, sleuth.url, [WEB, API], extra=FAST_RETRY).replace(
-        "  timeout_ms: 3000", "  timeout_ms: 8000")
+    cfg = H.make_config(redis.port, sleuth.url, [WEB, API], extra=FAST_RETRY, sleuth_timeout_ms=8000)
     bs = H.Bitsleuth(cfg)
     try:
         t0 = time.time()
@@ -170,7 +169,7 @@ def test_two_worker_processes_take_turns_in_push_order():
     try:
         for i in range(n):
             assert ingest.post("repo:push", push_body(shas[i]), delivery="{two-%d}" % i)[0] == 202
-        H.wait_for(lambda: redis.cmd("XLEN", key("jobs")) == 0, 30, what="all jobs finished")
+        H.wait_for(lambda: queue_empty(redis), 60, what="all jobs finished (stream, retry set, pending)")
         rc, out, err = cli(ingest, "stats", "--json")
         assert rc == 0, err
         superseded = json.loads(out)["counters"].get("superseded", 0)

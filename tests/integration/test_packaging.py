@@ -79,6 +79,21 @@ def test_build_stage_installs_what_deps_sh_installs():
     assert not missing, "Dockerfile build stage lacks: " + ", ".join(missing)
 
 
+def test_build_stage_copies_every_source_folder():
+    """The image builds what the tree holds: every folder the layout lint
+    knows (and CMake globs) is copied into the build stage."""
+    sys.path.insert(0, os.path.join(H.SOURCE_DIR, "tests", "lint"))
+    import layout  # noqa: E402
+    text = open(DOCKERFILE).read()
+    copied = set(re.findall(r"(?m)^COPY (\S+) \1$", text))
+    missing = [f for f in layout.FOLDERS if f not in copied]
+    assert not missing, "Dockerfile's build stage does not COPY %s" % missing
+    with open(os.path.join(H.SOURCE_DIR, "CMakeLists.txt")) as f:
+        cmake = f.read()
+    for folder in layout.FOLDERS:
+        assert re.search(r"\b%s/\*\.c|bs_folder_lib\(%s\b" % (folder, folder), cmake), folder
+
+
 def test_image_config_passes_check():
     text = open(DOCKERFILE).read()
     m = re.search(r"COPY (examples/\S+) /etc/bitsleuth/bitsleuth.yaml", text)

@@ -102,12 +102,12 @@ bs_test_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Path of a fixture below $BS_FIXTURES (the shared fixtures/bitbucket). */
+/* Path of a fixture below $BS_FIXTURES (default tests/fixtures/bitbucket, from the repository's root). */
 static inline const char *
 bs_test_fixture(char *out, size_t outlen, const char *rel)
 {
 	const char *dir = getenv("BS_FIXTURES");
-	snprintf(out, outlen, "%s/%s", dir ? dir : "../shared/fixtures/bitbucket",
+	snprintf(out, outlen, "%s/%s", dir ? dir : "tests/fixtures/bitbucket",
 	    rel);
 	return out;
 }

@@ -1,5 +1,5 @@
-/* Unit tests of worker/intake.c: the judgement of one delivery, without
- * HTTP or Redis, and of worker/metrics.c's rendering. */
+/* Unit tests of ingest/intake.c: the judgement of one delivery, without
+ * HTTP or Redis. */
 #include <stdlib.h>
 #include <string.h>
 
