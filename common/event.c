@@ -28,6 +28,17 @@ bs_product_name(enum bs_product p)
 }
 
 const char *
+bs_event_type_name(enum bs_event_type t)
+{
+	switch (t) {
+	case BS_EVENT_PUSH: return "push";
+	case BS_EVENT_PR: return "pr";
+	case BS_EVENT_PING: return "ping";
+	default: return "other";
+	}
+}
+
+const char *
 bs_ref_type_name(enum bs_ref_type t)
 {
 	switch (t) {

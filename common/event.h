@@ -127,6 +127,7 @@ void bs_event_release(struct bs_event *ev);
 
 const char *bs_product_name(enum bs_product p);   /* "cloud", "dc", "unknown" */
 const char *bs_ref_type_name(enum bs_ref_type t); /* "branch", "tag", "other" */
+const char *bs_event_type_name(enum bs_event_type t); /* "push", "pr", "ping", "other" */
 const char *bs_pr_action_name(enum bs_pr_action a);
 
 #endif
