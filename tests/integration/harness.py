@@ -552,6 +552,16 @@ def read_fixture(path):
         return f.read()
 
 
+def settled(redis, prefix="bstest"):
+    """Every job finished: none in the stream (finished entries are
+    deleted), none waiting in the retry set, none pending at a worker; only
+    the dead letters may hold something. (The stream alone can be empty
+    while a retry waits, and a later push would then overtake it.)"""
+    jobs = "{%s}:jobs" % prefix
+    return (redis.cmd("XLEN", jobs) == 0 and redis.cmd("ZCARD", "{%s}:retry" % prefix) == 0
+            and redis.cmd("XPENDING", jobs, "workers")[0] == 0)
+
+
 def stream_len(redis, key):
     return redis.cmd("XLEN", key)
 

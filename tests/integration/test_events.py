@@ -59,19 +59,10 @@ def dc_post(bs, ev, body):
     return bs.post(ev, body, headers={"X-Request-Id": rid}, delivery=False)
 
 
-def settled(redis):
-    """Every job finished: none in the stream (finished entries are
-    deleted), none waiting in the retry set, none pending at a worker. (The
-    stream alone can be empty while a retry waits, and a later push would
-    then overtake it.)"""
-    return (redis.cmd("XLEN", key("jobs")) == 0 and redis.cmd("ZCARD", key("retry")) == 0
-            and redis.cmd("XPENDING", key("jobs"), "workers")[0] == 0)
-
-
 def drain(redis, sleuth, want_total, what):
     """Waits until every queued job is finished and the stand-in holds
     want_total requests."""
-    H.wait_for(lambda: settled(redis), 60, interval=0.02,
+    H.wait_for(lambda: H.settled(redis, PREFIX), 60, interval=0.02,
                what="%s: every job finished (stream, retry set, pending)" % what)
     H.wait_for(lambda: len(sleuth.requests) >= want_total, 5, interval=0.02,
                what="%s: %d registrations" % (what, want_total))
@@ -474,7 +465,7 @@ def test_every_fixture_still_gets_the_right_answer():
                         records[rec[0]] = rec[1]
             else:
                 assert st == 202 and js["status"] == "ignored", (path, st, js)
-        H.wait_for(lambda: settled(redis), 60, what="every job finished (stream, retry set, pending)")
+        H.wait_for(lambda: H.settled(redis, PREFIX), 60, what="every job finished (stream, retry set, pending)")
         assert redis.cmd("XLEN", key("dead")) == 0
         # Every queued PR event left its PR (the last event's title wins;
         # the fixtures of one PR id share a title or differ only by event).

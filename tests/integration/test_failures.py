@@ -51,12 +51,6 @@ def pending(redis):
     return redis.cmd("XPENDING", key("jobs"), "workers")[0]
 
 
-def settled(redis):
-    """Nothing left anywhere but in the dead letters: the stream is empty
-    (finished entries are deleted), no retry is waiting, nothing pending."""
-    return redis.cmd("XLEN", key("jobs")) == 0 and redis.cmd("ZCARD", key("retry")) == 0 and pending(redis) == 0
-
-
 def registered(sleuth):
     """Distinct (path, sha, environment) Sleuth accepted, as Sleuth's
     ignore_if_duplicate sees them, and the raw count of accepted sends."""
@@ -85,7 +79,7 @@ def test_503_twice_then_200_registers_once():
         time.sleep(1.0)
         assert len(sleuth.requests) == 3, len(sleuth.requests)
         assert redis.cmd("ZCARD", key("retry")) == 0 and redis.cmd("XLEN", key("dead")) == 0
-        H.wait_for(lambda: settled(redis), 10, what="acked")
+        H.wait_for(lambda: H.settled(redis), 10, what="acked")
         # Each retry waited at least the backoff it was given (full jitter:
         # the delay itself may be small, but never skipped), and went
         # through the retry set, not an in-memory loop.
@@ -133,7 +127,7 @@ def test_401_dead_letter_then_replay():
         H.wait_for(lambda: redis.cmd("XLEN", key("dead")) == 1, 15, what="dead letter")
         time.sleep(1.5)   # longer than the 1 s retry tick: a retry would show
         assert len(sleuth.requests) == 1, "a 401 must not be retried"
-        assert settled(redis), "a dead letter leaves nothing pending or waiting"
+        assert H.settled(redis), "a dead letter leaves nothing pending or waiting"
         entry = redis.cmd("XRANGE", key("dead"), "-", "+")[0]
         dead_id = entry[0].decode()
         fields = dict(zip(entry[1][::2], entry[1][1::2]))
@@ -152,7 +146,7 @@ def test_401_dead_letter_then_replay():
         assert rc == 0, (out, err)
         new_job = re.search(r"replayed \S+ as job (\S+)", out).group(1)
         H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="registration after replay")
-        H.wait_for(lambda: settled(redis), 10, what="the replayed job acknowledged")
+        H.wait_for(lambda: H.settled(redis), 10, what="the replayed job acknowledged")
         assert redis.cmd("XLEN", key("dead")) == 0
         assert redis.cmd("XLEN", key("replays")) == 1
         # The replay log: one record in the one format, the target kept.
@@ -256,7 +250,7 @@ def test_kill9_worker_while_sleuth_hangs():
         w1.kill9()
         w2 = H.Bitsleuth(cfg, mode="work", workdir=ingest.dir, consumer="w2")
         H.wait_for(lambda: len(sleuth.answered(200)) == 1, 20, what="another worker to register it")
-        H.wait_for(lambda: settled(redis), 10, what="nothing pending")
+        H.wait_for(lambda: H.settled(redis), 10, what="nothing pending")
         assert sleuth.requests[-1]["json"]["sha"] == sha(4)
         assert "claimed" in w2.log()
         c = stats(w2)["counters"]
@@ -307,7 +301,7 @@ def test_redis_restart_during_burst_loses_nothing():
             "deliveries taken before and after the outage"
         want = {("/api/1/deployments/acme/foo-web/register_deploy", sha(1000 + i), "production") for i in acked}
         H.wait_for(lambda: want <= registered(sleuth)[0], 60, what="every acknowledged delivery registered")
-        H.wait_for(lambda: settled(redis), 60, what="nothing left pending or waiting")
+        H.wait_for(lambda: H.settled(redis), 60, what="nothing left pending or waiting")
         got, sends = registered(sleuth)
         # Exactly once as Sleuth counts it (ignore_if_duplicate): one
         # registration per acknowledged sha. A delivery refused with 503 may
@@ -350,7 +344,7 @@ def test_outcome_recorded_after_redis_restart_without_a_second_send():
         H.wait_for(lambda: "could not record its outcome" in bs.log(), 15, what="the failed finish")
         time.sleep(0.5)
         redis.start()
-        H.wait_for(lambda: settled(redis), 30, what="the outcome recorded after the restart")
+        H.wait_for(lambda: H.settled(redis), 30, what="the outcome recorded after the restart")
         assert len(sleuth.requests) == 1, "sent again: %d requests" % len(sleuth.requests)
         c = stats(bs)["counters"]
         assert c.get("registered") == 1 and c.get("redelivered", 0) == 0 and c.get("retried", 0) == 0, c
@@ -397,7 +391,7 @@ def test_accounting_with_random_faults():
             assert st == 202, st
         want = {("/api/1/deployments/acme/svc-%d/register_deploy" % i, sha(5000 + i), "production") for i in range(n)}
 
-        H.wait_for(lambda: settled(redis), 180, what="every delivery settled")
+        H.wait_for(lambda: H.settled(redis), 180, what="every delivery settled")
         got, sends = registered(sleuth)
         st = stats(bs)
         c = st["counters"]

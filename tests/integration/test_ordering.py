@@ -50,11 +50,6 @@ def sent(sleuth, path=None, sha=None):
                 if (path is None or r["path"] == path) and (sha is None or (r["json"] or {}).get("sha") == sha)]
 
 
-def queue_empty(redis):
-    return (redis.cmd("XLEN", key("jobs")) == 0 and redis.cmd("ZCARD", key("retry")) == 0
-            and redis.cmd("XPENDING", key("jobs"), "workers")[0] == 0)
-
-
 def test_older_retry_is_superseded_by_newer_registered_push():
     redis = H.RedisServer()
     sleuth = H.SleuthStandIn()
@@ -80,7 +75,7 @@ def test_older_retry_is_superseded_by_newer_registered_push():
         H.wait_for(lambda: sleuth.answered(200), 10, what="B registered")
         assert redis.cmd("ZCARD", key("retry")) == 1, "B must be registered before A's retry is due"
         # A's retry comes due (>= 5 s) and must not be sent.
-        H.wait_for(lambda: queue_empty(redis), 25, what="A's retry taken and acknowledged")
+        H.wait_for(lambda: H.settled(redis), 25, what="A's retry taken and acknowledged")
         H.wait_for(lambda: stats(bs)["counters"].get("superseded") == 1, 10, what="superseded counted")
         time.sleep(0.5)
         a, b = sent(sleuth, sha=SHA_A), sent(sleuth, sha=SHA_B)
@@ -131,7 +126,7 @@ def test_hanging_target_does_not_delay_another_and_one_target_is_serial():
         # A times out (retry), then B goes and is registered; A's retry is superseded.
         H.wait_for(lambda: sent(sleuth, path=WEB_PATH, sha=SHA_B), 20, what="foo-web B sent after A's timeout")
         assert time.time() - t0 >= 7.5, "foo-web B must wait for A's call to end"
-        H.wait_for(lambda: queue_empty(redis), 15, what="queue empty")
+        H.wait_for(lambda: H.settled(redis), 15, what="queue empty")
         H.wait_for(lambda: stats(bs)["counters"].get("superseded") == 1, 10, what="superseded counted")
         web = sent(sleuth, path=WEB_PATH)
         assert [(r["json"]["sha"], r["answered"]) for r in web] == [(SHA_A, None), (SHA_B, 200)], \
@@ -169,7 +164,7 @@ def test_two_worker_processes_take_turns_in_push_order():
     try:
         for i in range(n):
             assert ingest.post("repo:push", push_body(shas[i]), delivery="{two-%d}" % i)[0] == 202
-        H.wait_for(lambda: queue_empty(redis), 60, what="all jobs finished (stream, retry set, pending)")
+        H.wait_for(lambda: H.settled(redis), 60, what="all jobs finished (stream, retry set, pending)")
         rc, out, err = cli(ingest, "stats", "--json")
         assert rc == 0, err
         superseded = json.loads(out)["counters"].get("superseded", 0)

@@ -88,13 +88,6 @@ def counters(redis, prefix="bstest"):
     return {k.decode(): int(v) for k, v in zip(h[::2], h[1::2])}
 
 
-def settled(redis, prefix="bstest"):
-    """Every job finished: none in the stream (finished entries are
-    deleted), none waiting in the retry set, none pending at a worker."""
-    return (redis.cmd("XLEN", key(prefix, "jobs")) == 0 and redis.cmd("ZCARD", key(prefix, "retry")) == 0
-            and redis.cmd("XPENDING", key(prefix, "jobs"), "workers")[0] == 0)
-
-
 def test_every_cloud_push_fixture_reaches_sleuth():
     redis, sleuth, bs = setup()
     try:
@@ -124,7 +117,7 @@ def test_every_cloud_push_fixture_reaches_sleuth():
 
         def done():
             c = counters(redis)
-            return c.get("registered", 0) + c.get("superseded", 0) >= len(want) and settled(redis)
+            return c.get("registered", 0) + c.get("superseded", 0) >= len(want) and H.settled(redis)
 
         def short():
             c = counters(redis)
@@ -211,7 +204,7 @@ def test_every_fixture_gets_the_right_answer():
                     assert want_reason in js["reason"], (path, js)
             else:
                 assert st == 202 and js["status"] == "ignored", (path, st, js)
-        H.wait_for(lambda: settled(redis), 60, what="every job finished (stream, retry set, pending)")
+        H.wait_for(lambda: H.settled(redis), 60, what="every job finished (stream, retry set, pending)")
         assert redis.cmd("XLEN", key("bstest", "dead")) == 0
     finally:
         H.shutdown(redis, sleuth, bs)
