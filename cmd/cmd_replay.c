@@ -4,7 +4,6 @@
 #include "cmd/commands.h"
 
 #include <getopt.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,6 @@
 #include <yajl/yajl_gen.h>
 
 #include "cmd/cmd_common.h"
-#include "common/log.h"
-#include "common/xalloc.h"
 #include "config/live.h"
 #include "deploy/isotime.h"
 #include "ingest/intake.h"

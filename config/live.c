@@ -20,15 +20,6 @@ bs_config_scanner(const struct bs_config *cfg, char *err, size_t errlen)
 	return bs_scanner_new(&opt, err, errlen);
 }
 
-static void
-set_current(struct bs_live *l, struct bs_config *cfg, struct bs_scanner *sc)
-{
-	l->_cfg = cfg;
-	l->cfg = cfg;
-	l->_scanner = sc;
-	l->scanner = sc;
-}
-
 struct bs_live *
 bs_live_new(struct bs_config *cfg, const char *path, unsigned uses,
     char *err, size_t errlen)
@@ -37,7 +28,8 @@ bs_live_new(struct bs_config *cfg, const char *path, unsigned uses,
 	if (!sc)
 		return NULL;
 	struct bs_live *l = xcalloc(1, sizeof(*l));
-	set_current(l, cfg, sc);
+	l->cfg = cfg;
+	l->scanner = sc;
 	l->_path = xstrdup(path);
 	l->_uses = uses;
 	l->_owns_current = 0;
@@ -83,13 +75,13 @@ bs_live_reload(struct bs_live *l)
 		config_free(next);
 		return -1;
 	}
-	struct bs_config *old = l->_cfg;
+	struct bs_config *old = l->cfg;
 	if (strcmp(next->listen, old->listen) != 0 ||
 	    strcmp(next->redis.url, old->redis.url) != 0 ||
 	    strcmp(next->redis.prefix, old->redis.prefix) != 0)
 		log_warn("listen, redis.url and redis.prefix changes need a restart");
 	next->listen_port = old->listen_port;
-	bs_scanner_free(l->_scanner);
+	bs_scanner_free(l->scanner);
 	/* The first config is the caller's; later ones are retired, not
 	 * freed: jobs in flight may point into their deployments. */
 	if (l->_owns_current) {
@@ -98,7 +90,8 @@ bs_live_reload(struct bs_live *l)
 		l->_retired[l->_n_retired++] = old;
 	}
 	l->_owns_current = 1;
-	set_current(l, next, sc);
+	l->cfg = next;
+	l->scanner = sc;
 	log_info("reloaded %s: %zu deployments", l->_path, next->n_deployments);
 	return 0;
 }
@@ -108,9 +101,9 @@ bs_live_free(struct bs_live *l)
 {
 	if (!l)
 		return;
-	bs_scanner_free(l->_scanner);
+	bs_scanner_free(l->scanner);
 	if (l->_owns_current)
-		config_free(l->_cfg);
+		config_free(l->cfg);
 	for (size_t i = 0; i < l->_n_retired; i++)
 		config_free(l->_retired[i]);
 	free(l->_retired);

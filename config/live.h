@@ -16,12 +16,11 @@
 #include "config/config.h"
 #include "parsers/issue_scan.h"
 
+/* Users read `cfg` and `scanner` and never write or free them. */
 struct bs_live {
-	const struct bs_config *cfg;      /* read-only for users; never NULL */
-	const struct bs_scanner *scanner; /* cfg's issues.*; never NULL */
+	struct bs_config *cfg;            /* never NULL */
+	struct bs_scanner *scanner;       /* cfg's issues.*; never NULL */
 	/* private */
-	struct bs_config *_cfg;
-	struct bs_scanner *_scanner;
 	struct bs_config **_retired;
 	size_t _n_retired;
 	char *_path;

@@ -2,6 +2,7 @@
  * worker.h). */
 #include "worker/worker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/xalloc.h"
@@ -28,6 +29,8 @@ bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 	    NULL, err, errlen);
 	w->ctx.http = w->ctx.redis_block ? bs_http_new(env->base) : NULL;
 	if (!w->ctx.http) {
+		if (w->ctx.redis_block)
+			snprintf(err, errlen, "cannot create the Sleuth HTTP client");
 		bs_redis_free(w->ctx.redis_block);
 		free(w);
 		return NULL;

@@ -59,8 +59,11 @@ main(void)
 	TEST("an out-of-range counter is ignored") {
 		struct bs_metrics m = {0};
 		bs_metrics_inc(&m, BS_M__COUNT);
+		bs_metrics_inc(&m, (enum bs_metric)-1);
 		for (int i = 0; i < BS_M__COUNT; i++)
 			CHECK(m.c[i] == 0);
+		/* nor written to the gauges that follow the counters */
+		CHECK(m.redis_up == 0 && m.in_flight == 0 && m.http_open == 0);
 	}
 	return TEST_REPORT();
 }
