@@ -17,6 +17,7 @@
 #include "config/live.h"
 #include "deploy/isotime.h"
 #include "ingest/intake.h"
+#include "ingest/lanes_of.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
 
@@ -103,6 +104,11 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 		.seen_ttl_s = cfg->queue.seen_ttl_s, .raw_ttl_s = cfg->queue.raw_ttl_s,
 		.maxlen = cfg->queue.max_stream,
 	};
+	/* A replay is a new push in its targets' lanes: it joins their tails. */
+	struct bs_lanes_of lanes;
+	bs_lanes_of(cfg, &r->job, &lanes);
+	e.lanes = lanes.ptrs;
+	e.n_lanes = lanes.n;
 	bs_jobs_enqueue(rs.redis, &keys, &e, on_replay_enqueued, &rs);
 	if (!rs.done)
 		event_base_dispatch(rs.base);

@@ -27,7 +27,9 @@ static const struct {
 	[BS_M_SLEUTH_RETRY] = { "bitsleuth_sleuth_retry_total", "Registrations scheduled for a retry" },
 	[BS_M_SLEUTH_DEAD] = { "bitsleuth_sleuth_dead_total", "Registrations moved to the dead letters" },
 	[BS_M_SLEUTH_DRYRUN] = { "bitsleuth_sleuth_dryrun_total", "Registrations recorded instead of sent (dry_run)" },
-	[BS_M_SLEUTH_SUPERSEDED] = { "bitsleuth_sleuth_superseded_total", "Registrations not sent because a newer push to the target was registered" },
+	[BS_M_SLEUTH_SUPERSEDED] = { "bitsleuth_sleuth_superseded_total", "Pushes dead-lettered as superseded: held past worker.order_hold, then a newer push was registered" },
+	[BS_M_LANES_RELEASED] = { "bitsleuth_lanes_released_total", "Lane heads released after blocking their lane for worker.order_hold" },
+	[BS_M_LANES_WOKEN] = { "bitsleuth_lanes_woken_total", "Parked lane heads woken by the sweep (their lease holder died)" },
 	[BS_M_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", "Due retries moved back into the jobs stream" },
 	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
 	[BS_M_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", "Times accepting was paused: http.max_connections reached, or out of file descriptors" },
@@ -75,4 +77,19 @@ bs_metrics_render(const struct bs_metrics *m, bs_metrics_out *out, void *arg)
 	    "# TYPE bitsleuth_http_connections_open gauge\n"
 	    "bitsleuth_http_connections_open %lld\n",
 	    m->redis_up, m->in_flight, m->http_open);
+	if (m->lanes < 0)
+		return;
+	emit(out, arg,
+	    "# HELP bitsleuth_lanes Targets with pushes that have no outcome yet\n"
+	    "# TYPE bitsleuth_lanes gauge\nbitsleuth_lanes %lld\n"
+	    "# HELP bitsleuth_lane_waiting Pushes waiting behind their lane's head "
+	    "(the oldest lanes' sum)\n"
+	    "# TYPE bitsleuth_lane_waiting gauge\nbitsleuth_lane_waiting %lld\n"
+	    "# HELP bitsleuth_lanes_held Lanes whose failing head blocks younger pushes\n"
+	    "# TYPE bitsleuth_lanes_held gauge\nbitsleuth_lanes_held %lld\n"
+	    "# HELP bitsleuth_lane_oldest_head_age_seconds Age of the oldest lane head\n"
+	    "# TYPE bitsleuth_lane_oldest_head_age_seconds gauge\n"
+	    "bitsleuth_lane_oldest_head_age_seconds %.3f\n",
+	    m->lanes, m->lane_waiting, m->lanes_held,
+	    (double)m->lane_oldest_head_age_ms / 1000.0);
 }

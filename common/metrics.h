@@ -28,7 +28,9 @@ enum bs_metric {
 	BS_M_SLEUTH_RETRY,         /* answers/failures that schedule a retry */
 	BS_M_SLEUTH_DEAD,          /* dead letters written */
 	BS_M_SLEUTH_DRYRUN,        /* requests recorded instead of sent */
-	BS_M_SLEUTH_SUPERSEDED,    /* not sent: a newer push to the target was registered */
+	BS_M_SLEUTH_SUPERSEDED,    /* dead letters "superseded": held past worker.order_hold */
+	BS_M_LANES_RELEASED,       /* lane heads this process released past the hold */
+	BS_M_LANES_WOKEN,          /* parked heads this process's sweep woke */
 	BS_M_RETRIES_PROMOTED,     /* retry records moved back to the stream */
 	BS_M_REDIS_ERRORS,
 	BS_M_HTTP_ACCEPT_PAUSED,   /* accepting paused: http.max_connections or fd exhaustion */
@@ -41,6 +43,12 @@ struct bs_metrics {
 	long long redis_up;        /* gauges */
 	long long in_flight;
 	long long http_open;       /* ingest connections open (conn_limit) */
+	/* Lanes (queue/lanes.h), as the worker's last sweep saw them; -1
+	 * while unknown (no worker in this process, or no sweep yet). */
+	long long lanes;           /* lanes with pushes */
+	long long lane_waiting;    /* pushes waiting behind a head */
+	long long lanes_held;      /* lanes whose failing head blocks pushes */
+	long long lane_oldest_head_age_ms;
 };
 
 void bs_metrics_inc(struct bs_metrics *m, enum bs_metric which);

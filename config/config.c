@@ -61,6 +61,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->worker.concurrency = 16;
 	cfg->worker.block_ms = 1000;
 	cfg->worker.visibility_timeout_ms = 5 * MS_M;
+	cfg->worker.order_hold_ms = 10 * MS_M;
 	cfg->retry.max_attempts = 20;
 	cfg->retry.max_age_ms = 48 * MS_H;
 	cfg->retry.base_ms = 5 * MS_S;

@@ -106,6 +106,7 @@ static const struct keydef worker_keys[] = {
 	{ "concurrency", K_INT, CF(worker.concurrency), 0, 1, 10000, NULL },
 	{ "block_ms", K_MS, CF(worker.block_ms), 0, 1, 10 * MS_M, NULL },
 	{ "visibility_timeout", K_MS64, CF(worker.visibility_timeout_ms), 0, MS_S, 7 * MS_D, NULL },
+	{ "order_hold", K_MS64, CF(worker.order_hold_ms), 0, 1, 30 * MS_D, NULL },
 	END
 };
 

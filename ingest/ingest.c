@@ -26,6 +26,7 @@
 #include "queue/jobs.h"
 #include "ingest/conn_limit.h"
 #include "ingest/intake.h"
+#include "ingest/lanes_of.h"
 
 struct bs_ingest {
 	struct bs_ingest_env env;       /* what the process shares with us */
@@ -275,6 +276,10 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 			.raw_ttl_s = cfg->queue.raw_ttl_s,
 			.maxlen = cfg->queue.max_stream,
 		};
+		struct bs_lanes_of lanes;
+		bs_lanes_of(cfg, &r.job, &lanes);
+		e.lanes = lanes.ptrs;
+		e.n_lanes = lanes.n;
 		in->pending++;
 		/* hiredis copies the arguments when formatting the command, so the
 		 * buffers may go away right after this call. */

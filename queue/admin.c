@@ -350,7 +350,7 @@ bs_admin_dead_replay(redisContext *c, const struct bs_keys *k, const char *id,
 	char nows[24], maxlen[24];
 	snprintf(nows, sizeof(nows), "%lld", now);
 	snprintf(maxlen, sizeof(maxlen), "%d", BS_REPLAYS_MAXLEN);
-	const char *argv[] = { "EVAL", bs_script_dead_replay.source, "4", k->dead,
+	const char *argv[] = { "EVAL", bs_redis_script_text(&bs_script_dead_replay), "4", k->dead,
 		k->jobs, k->replays, k->stats, id,
 		actor && *actor ? actor : "unknown", nows, maxlen };
 	redisReply *rep = sync_cmd_s(c, 11, argv, err, errlen);

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "queue/lanes.h"
 #include "queue/reply.h"
 #include "queue/scripts.h"
 
@@ -157,27 +158,64 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	snprintf(maxlen, sizeof(maxlen), "%lld", e->maxlen > 0 ? e->maxlen : 0);
 	snprintf(recv, sizeof(recv), "%lld", bs_now_ms());
 	const char *ev = e->event_key ? e->event_key : "";
-	const char *argv[] = {
-		k->jobs, seen, seenc, raw, k->stats,
-		e->job, e->delivery, ev, ttl, rawttl, maxlen, clen ? "1" : "0",
-		e->raw_headers ? e->raw_headers : "", e->raw_body ? e->raw_body : "",
-		recv,
-	};
-	size_t argvlen[15];
+	size_t nl = e->lanes ? e->n_lanes : 0;
+	if (nl > BS_JOBS_MAX_LANES) {
+		cb(BS_ENQ_FAILED, NULL, "too many lanes", arg);
+		return;
+	}
+	struct bs_lane_keys *lk = xcalloc(nl ? nl : 1, sizeof(*lk));
+	for (size_t i = 0; i < nl; i++) {
+		if (bs_lane_keys(k, e->lanes[i], &lk[i]) != 0) {
+			free(lk);
+			cb(BS_ENQ_FAILED, NULL, "bad lane name", arg);
+			return;
+		}
+	}
+	size_t argc = 16 + 3 * nl, a = 0;
+	const char **argv = xcalloc(argc, sizeof(*argv));
+	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
+#define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
+#define ARGS(s) do { const char *s_ = (s); ARG(s_, strlen(s_)); } while (0)
+	ARGS(k->jobs);
+	ARGS(seen);
+	ARGS(seenc);
+	ARGS(raw);
+	ARGS(k->stats);
+	ARGS(k->lanes);
+	for (size_t i = 0; i < nl; i++) {
+		ARGS(lk[i].list);
+		ARGS(lk[i].meta);
+	}
+	size_t nkeys = a;
 	/* job, raw headers and raw body are binary-safe (ptr, len) pairs that
-	 * need not be NUL-terminated: never strlen them. */
-	for (int i = 0; i < 15; i++)
-		argvlen[i] = (i == 5 || i == 12 || i == 13) ? 0 : strlen(argv[i]);
-	argvlen[5] = e->job_len;
-	/* Nothing is kept without a raw TTL: do not ship the body for nothing. */
+	 * need not be NUL-terminated: never strlen them. Nothing is kept
+	 * without a raw TTL: do not ship the body for nothing. */
 	bool keep_raw = e->raw_ttl_s > 0;
-	argvlen[12] = keep_raw && e->raw_headers ? e->raw_headers_len : 0;
-	argvlen[13] = keep_raw && e->raw_body ? e->raw_body_len : 0;
+	ARG(e->job, e->job_len);
+	ARGS(e->delivery);
+	ARGS(ev);
+	ARGS(ttl);
+	ARGS(rawttl);
+	ARGS(maxlen);
+	ARGS(clen ? "1" : "0");
+	ARG(e->raw_headers ? e->raw_headers : "",
+	    keep_raw && e->raw_headers ? e->raw_headers_len : 0);
+	ARG(e->raw_body ? e->raw_body : "",
+	    keep_raw && e->raw_body ? e->raw_body_len : 0);
+	ARGS(recv);
+	/* The lane names come last (scripts.c). */
+	for (size_t i = 0; i < nl; i++)
+		ARGS(e->lanes[i]);
+#undef ARG
+#undef ARGS
 	struct enq_op *op = xmalloc(sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	bs_redis_eval(r, &bs_script_enqueue, 5, 15, argv, argvlen, enqueue_reply,
-	    op);
+	bs_redis_eval(r, &bs_script_enqueue, (int)nkeys, (int)a, argv, argvlen,
+	    enqueue_reply, op);
+	free(argvlen);
+	free(argv);
+	free(lk);
 }
 
 /* === read / claim / ensure_group === */
@@ -417,28 +455,73 @@ pk_ok(int rc)
 	}
 }
 
-void
-bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k, const char *id,
-    const char *consumer, const struct bs_finish_rec *recs, size_t n,
-    long long registered, long long dead_maxlen, bs_done_cb *cb, void *arg)
+/* Packs fields as the msgpack array [f1, v1, f2, v2 ...] of a retry or
+ * parked record (the Lua side XADDs it back with unpack). */
+static void
+pack_fields(msgpack_sbuffer *sb, const struct bs_field *fields, size_t n)
 {
-	if (n > JOBS_MAX_RECS) {
+	msgpack_packer pk;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	pk_ok(msgpack_pack_array(&pk, n * 2));
+	for (size_t j = 0; j < n; j++) {
+		pk_ok(msgpack_pack_str_with_body(&pk, fields[j].name,
+		    strlen(fields[j].name)));
+		pk_ok(msgpack_pack_str_with_body(&pk, fields[j].val, fields[j].len));
+	}
+}
+
+static const char *
+lane_action_arg(enum bs_lane_action act)
+{
+	switch (act) {
+	case BS_LANE_REGISTERED: return "reg";
+	case BS_LANE_LEAVE: return "pop";
+	case BS_LANE_LEAVE_SUPERSEDED: return "sup";
+	case BS_LANE_KEEP: return "keep";
+	case BS_LANE_STAY: return "stay";
+	case BS_LANE_PARK: return "park";
+	}
+	return NULL;
+}
+
+void
+bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
+    const struct bs_finish *f, bs_done_cb *cb, void *arg)
+{
+	size_t n = f->recs ? f->n_recs : 0, nops = f->ops ? f->n_ops : 0;
+	if (n > JOBS_MAX_RECS || nops > JOBS_MAX_RECS) {
 		cb(0, "too many finish records", arg);
 		return;
 	}
-	size_t argc = 10;
+	size_t argc = 15 + 7 * nops;
 	for (size_t i = 0; i < n; i++) {
-		if (recs[i].n_fields == 0 || recs[i].n_fields > JOBS_MAX_FIELDS ||
-		    (recs[i].kind != BS_FINISH_RETRY && recs[i].kind != BS_FINISH_DEAD)) {
+		if (f->recs[i].n_fields == 0 || f->recs[i].n_fields > JOBS_MAX_FIELDS ||
+		    (f->recs[i].kind != BS_FINISH_RETRY &&
+		    f->recs[i].kind != BS_FINISH_DEAD)) {
 			cb(0, "bad finish record", arg);
 			return;
 		}
-		argc += recs[i].kind == BS_FINISH_RETRY ? 3 : 2 + 2 * recs[i].n_fields;
+		argc += f->recs[i].kind == BS_FINISH_RETRY ? 3 :
+		    2 + 2 * f->recs[i].n_fields;
+	}
+	struct bs_lane_keys *lk = xcalloc(nops ? nops : 1, sizeof(*lk));
+	for (size_t i = 0; i < nops; i++) {
+		const struct bs_lane_op *op = &f->ops[i];
+		if (bs_lane_keys(k, op->target, &lk[i]) != 0 ||
+		    bs_stream_id_parse(op->origin, NULL, NULL) != 0 ||
+		    !lane_action_arg(op->action) ||
+		    (op->action == BS_LANE_PARK && (op->n_fields == 0 ||
+		    op->n_fields > JOBS_MAX_FIELDS))) {
+			free(lk);
+			cb(0, "bad lane op", arg);
+			return;
+		}
 	}
 	const char **argv = xcalloc(argc, sizeof(*argv));
 	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
-	char (*nums)[24] = xcalloc(n + 3, sizeof(*nums));
-	msgpack_sbuffer *sbs = xcalloc(n ? n : 1, sizeof(*sbs));
+	char (*nums)[24] = xcalloc(n + 5, sizeof(*nums));
+	msgpack_sbuffer *sbs = xcalloc(n + nops + 1, sizeof(*sbs));
 	size_t a = 0;
 #define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
 #define ARGS(s) do { const char *s_ = (s); ARG(s_, strlen(s_)); } while (0)
@@ -446,53 +529,83 @@ bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k, const char *id,
 	ARGS(k->retry);
 	ARGS(k->dead);
 	ARGS(k->stats);
+	ARGS(k->order);
+	ARGS(k->lanes);
+	for (size_t i = 0; i < nops; i++) {
+		ARGS(lk[i].list);
+		ARGS(lk[i].meta);
+		ARGS(lk[i].parked);
+	}
+	size_t nkeys = a;
 	ARGS(k->group);
-	ARGS(id);
-	snprintf(nums[0], 24, "%lld", registered > 0 ? registered : 0);
-	snprintf(nums[1], 24, "%lld", dead_maxlen > 0 ? dead_maxlen : 0);
+	ARGS(f->id);
+	snprintf(nums[0], 24, "%lld", f->registered > 0 ? f->registered : 0);
+	snprintf(nums[1], 24, "%lld", f->dead_maxlen > 0 ? f->dead_maxlen : 0);
 	snprintf(nums[2], 24, "%zu", n);
+	snprintf(nums[3], 24, "%zu", nops);
+	snprintf(nums[4], 24, "%lld", f->hold_ms > 0 ? f->hold_ms : 600000LL);
 	ARGS(nums[0]);
 	ARGS(nums[1]);
 	ARGS(nums[2]);
-	ARGS(consumer ? consumer : "");
+	ARGS(f->consumer ? f->consumer : "");
 	for (size_t i = 0; i < n; i++) {
-		const struct bs_finish_rec *rec = &recs[i];
+		const struct bs_finish_rec *rec = &f->recs[i];
 		if (rec->kind == BS_FINISH_RETRY) {
-			msgpack_packer pk;
-			msgpack_sbuffer_init(&sbs[i]);
-			msgpack_packer_init(&pk, &sbs[i], msgpack_sbuffer_write);
-			pk_ok(msgpack_pack_array(&pk, rec->n_fields * 2));
-			for (size_t j = 0; j < rec->n_fields; j++) {
-				const struct bs_field *f = &rec->fields[j];
-				pk_ok(msgpack_pack_str_with_body(&pk, f->name,
-				    strlen(f->name)));
-				pk_ok(msgpack_pack_str_with_body(&pk, f->val, f->len));
-			}
-			snprintf(nums[3 + i], 24, "%lld", rec->due_ms);
+			pack_fields(&sbs[i], rec->fields, rec->n_fields);
+			snprintf(nums[5 + i], 24, "%lld", rec->due_ms);
 			ARGS("retry");
-			ARGS(nums[3 + i]);
+			ARGS(nums[5 + i]);
 			ARG(sbs[i].data, sbs[i].size);
 		} else {
-			snprintf(nums[3 + i], 24, "%zu", rec->n_fields * 2);
+			snprintf(nums[5 + i], 24, "%zu", rec->n_fields * 2);
 			ARGS("dead");
-			ARGS(nums[3 + i]);
+			ARGS(nums[5 + i]);
 			for (size_t j = 0; j < rec->n_fields; j++) {
 				ARGS(rec->fields[j].name);
 				ARG(rec->fields[j].val, rec->fields[j].len);
 			}
 		}
 	}
+	ARGS(f->owner ? f->owner : "");
+	ARGS(nums[4]);
+	ARGS(nums[3]);
+	for (size_t i = 0; i < nops; i++) {
+		const struct bs_lane_op *op = &f->ops[i];
+		ARGS(op->target);
+		ARGS(op->origin);
+		ARGS(lane_action_arg(op->action));
+		if (op->action == BS_LANE_PARK) {
+			pack_fields(&sbs[n + i], op->fields, op->n_fields);
+			ARG(sbs[n + i].data, sbs[n + i].size);
+		} else {
+			ARGS("");
+		}
+	}
 #undef ARG
 #undef ARGS
-	bs_redis_eval(r, &bs_script_finish, 4, (int)a, argv + 0, argvlen,
+	bs_redis_eval(r, &bs_script_finish, (int)nkeys, (int)a, argv, argvlen,
 	    done_reply, done_op_new(cb, arg));
 	for (size_t i = 0; i < n; i++)
-		if (recs[i].kind == BS_FINISH_RETRY)
+		if (f->recs[i].kind == BS_FINISH_RETRY)
 			msgpack_sbuffer_destroy(&sbs[i]);
+	for (size_t i = 0; i < nops; i++)
+		if (f->ops[i].action == BS_LANE_PARK)
+			msgpack_sbuffer_destroy(&sbs[n + i]);
 	free(sbs);
 	free(nums);
 	free(argvlen);
 	free(argv);
+	free(lk);
+}
+
+void
+bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k, const char *id,
+    const char *consumer, const struct bs_finish_rec *recs, size_t n,
+    long long registered, long long dead_maxlen, bs_done_cb *cb, void *arg)
+{
+	struct bs_finish f = { .id = id, .consumer = consumer, .recs = recs,
+		.n_recs = n, .registered = registered, .dead_maxlen = dead_maxlen };
+	bs_jobs_finish_lanes(r, k, &f, cb, arg);
 }
 
 struct count_op {

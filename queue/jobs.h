@@ -56,7 +56,11 @@ struct bs_enqueue {
 	int seen_ttl_s;             /* how long a delivery id is remembered (<= 0: 86400) */
 	int raw_ttl_s;              /* how long the raw delivery is kept (0: not kept) */
 	long long maxlen;           /* approximate cap of the jobs stream, 0 = none */
+	const char *const *lanes;   /* targets the push hits: it joins their lanes */
+	size_t n_lanes;             /* (lanes.h); at most BS_JOBS_MAX_LANES */
 };
+
+#define BS_JOBS_MAX_LANES 64
 
 enum bs_enqueue_status {
 	BS_ENQ_QUEUED = 0,          /* id = the new stream id */
@@ -67,8 +71,10 @@ enum bs_enqueue_status {
 typedef void bs_enqueue_cb(enum bs_enqueue_status st, const char *id,
     const char *err, void *arg);
 
-/* Dedupe by delivery id and by content key, XADD, remember both keys and
- * keep the raw delivery, all in one script. */
+/* Dedupe by delivery id and by content key, XADD, remember both keys,
+ * keep the raw delivery and append the new id to each lane, all in one
+ * script. A lane name that is empty or over BS_LANE_NAME_MAX fails the
+ * call (nothing written). */
 void bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
     const struct bs_enqueue *e, bs_enqueue_cb *cb, void *arg);
 
@@ -119,6 +125,31 @@ void bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k,
     const char *id, const char *consumer, const struct bs_finish_rec *recs,
     size_t n, long long registered, long long dead_maxlen, bs_done_cb *cb,
     void *arg);
+
+struct bs_lane_op;
+
+/* The whole outcome of one entry, for bs_jobs_finish_lanes. */
+struct bs_finish {
+	const char *id;
+	const char *consumer;       /* NULL: any */
+	const struct bs_finish_rec *recs;
+	size_t n_recs;
+	long long registered;
+	long long dead_maxlen;
+	const struct bs_lane_op *ops;   /* what each task does to its lane */
+	size_t n_ops;
+	const char *owner;          /* lease owner of this process (lanes.h) */
+	long long hold_ms;          /* worker.order_hold: a failing head is
+	                             * released past it (lanes.h) */
+};
+
+/* bs_jobs_finish plus, in the same script, each lane op (lanes.h): the
+ * lease given back, the position leaving or staying in its lane or parked
+ * there, the target's newest registration recorded, the next parked head
+ * woken. Nothing of it happens when the finish writes nothing (see
+ * bs_jobs_finish). */
+void bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
+    const struct bs_finish *f, bs_done_cb *cb, void *arg);
 
 /* Moves up to max retry records due at now_ms back into {p}:jobs (one
  * script); cb's ok = number moved (>= 0), or -1 on error. */

@@ -51,6 +51,10 @@ bs_keys_init(struct bs_keys *k, const char *prefix)
 	key(k->seenc, prefix, "seenc:");
 	key(k->raw, prefix, "raw:");
 	key(k->order, prefix, "order");
+	key(k->lane, prefix, "lane:");
+	key(k->lanex, prefix, "lanex:");
+	key(k->lanep, prefix, "lanep:");
+	key(k->lanes, prefix, "lanes");
 	snprintf(k->group, sizeof(k->group), "%s", "workers");
 	return 0;
 }

@@ -19,8 +19,13 @@ struct bs_keys {
 	char seen[BS_KEY_MAX];      /* prefix of dedupe keys: seen:<delivery> */
 	char seenc[BS_KEY_MAX];     /* prefix of content dedupe keys */
 	char raw[BS_KEY_MAX];       /* prefix of kept raw deliveries: raw:<delivery> */
-	/* (seen, seenc and raw end in ':'; append the id to get the key.) */
-	char order[BS_KEY_MAX];     /* hash: target -> last registered sequence */
+	/* (seen, seenc, raw and the lane prefixes end in ':'; append the id or
+	 * target to get the key.) */
+	char order[BS_KEY_MAX];     /* hash: target -> newest registered position */
+	char lane[BS_KEY_MAX];      /* prefix of lane lists: lane:<target> (lanes.h) */
+	char lanex[BS_KEY_MAX];     /* prefix of lane meta hashes: lanex:<target> */
+	char lanep[BS_KEY_MAX];     /* prefix of parked/released hashes: lanep:<target> */
+	char lanes[BS_KEY_MAX];     /* zset: targets with pushes -> head since ms */
 	char group[64];             /* consumer group name */
 };
 

@@ -235,8 +235,8 @@ cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		 * source once. The command keeps its timer and its callback. */
 		c->argv[0] = "EVAL";
 		c->argvlen[0] = 4;
-		c->argv[1] = c->script->source;
-		c->argvlen[1] = strlen(c->script->source);
+		c->argv[1] = bs_redis_script_text(c->script);
+		c->argvlen[1] = strlen(c->argv[1]);
 		c->script = NULL;
 		if (redisAsyncCommandArgv(ac, cmd_reply, c, c->argc, c->argv,
 		    c->argvlen) == REDIS_OK)
@@ -317,6 +317,26 @@ bs_redis_command(struct bs_redis *r, int argc, const char **argv,
 	send_cmd(r, c);
 }
 
+const char *
+bs_redis_script_text(struct bs_redis_script *script)
+{
+	if (!script->prelude)
+		return script->source;
+	if (!script->_text) {
+		size_t n = strlen(script->source) + 1, o = 0;
+		for (const char *const *p = script->prelude; *p; p++)
+			n += strlen(*p);
+		script->_text = xmalloc(n);
+		for (const char *const *p = script->prelude; *p; p++) {
+			size_t l = strlen(*p);
+			memcpy(script->_text + o, *p, l);
+			o += l;
+		}
+		memcpy(script->_text + o, script->source, n - o);
+	}
+	return script->_text;
+}
+
 void
 bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
     int argc, const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb,
@@ -326,8 +346,10 @@ bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
 		cb(NULL, r->freeing ? bs_redis_err_shutdown : bs_redis_err_down, arg);
 		return;
 	}
-	if (!script->sha[0])
-		sha1_hex(script->source, strlen(script->source), script->sha);
+	if (!script->sha[0]) {
+		const char *text = bs_redis_script_text(script);
+		sha1_hex(text, strlen(text), script->sha);
+	}
 	char nk[24];
 	int nklen = snprintf(nk, sizeof(nk), "%d", nkeys);
 

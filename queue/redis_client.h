@@ -59,11 +59,19 @@ void bs_redis_command(struct bs_redis *r, int argc, const char **argv,
     const size_t *argvlen, bs_redis_reply_cb *cb, void *arg);
 
 /* A Lua script sent by EVALSHA, falling back to EVAL on NOSCRIPT (after a
- * Redis restart or SCRIPT FLUSH), transparently to the caller. */
+ * Redis restart or SCRIPT FLUSH), transparently to the caller. Its text is
+ * the prelude's pieces (shared helpers) followed by source; they are kept
+ * apart so that no C string literal grows past what C11 compilers must
+ * support. */
 struct bs_redis_script {
+	const char *const *prelude; /* NULL-terminated pieces, or NULL */
 	const char *source;
 	char sha[41];               /* filled lazily */
+	char *_text;                /* prelude + source, built once, kept */
 };
+
+/* The script's whole text (built on first use; lives until exit). */
+const char *bs_redis_script_text(struct bs_redis_script *script);
 
 void bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script,
     int nkeys, int argc, const char **argv, const size_t *argvlen,

@@ -7,18 +7,33 @@
  * with effects replication (Redis >= 5), so XADD '*' is allowed. */
 #include "queue/scripts.h"
 
+#include "queue/lanes_lua.h"
+
 /* enqueue
  * KEYS: 1 jobs, 2 seen:<delivery>, 3 seenc:<content> (ignored unless
- *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats
+ *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats, 6 lanes index, then
+ *       per lane of the push: 2 keys, its list and its meta hash
  * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
  *       nothing), 6 maxlen (0: none), 7 has content key, 8 raw headers,
- *       9 raw body, 10 received unix ms
+ *       9 raw body, 10 received unix ms, ..., and LAST the lane names, one
+ *       per lane key pair (so other arguments may be added before them)
  * Returns {"dup", first_id} or {"queued", new_id}, or the error QUEUEFULL
  * (nothing written) when the stream already holds maxlen entries. The
  * stream is never trimmed: finished entries are XDELed, so every entry in
  * it is a job not yet done, and trimming would drop acknowledged
- * deliveries; refusing makes ingest answer 503 so that Bitbucket resends. */
-struct bs_redis_script bs_script_enqueue = { .source =
+ * deliveries; refusing makes ingest answer 503 so that Bitbucket resends.
+ * The new entry's id joins the tail of each lane (lanes.h) in this same
+ * step, and the entry's `lanes` field lists them (newline-separated). */
+struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
+	"local nl = (#KEYS - 6) / 2\n"
+	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 10 + nl then\n"
+	"  return redis.error_reply('bad enqueue arguments')\n"
+	"end\n"
+	"local names = {}\n"
+	"for i = 1, nl do\n"
+	"  names[i] = ARGV[#ARGV - nl + i]\n"
+	"  if names[i] == '' then return redis.error_reply('bad lane name') end\n"
+	"end\n"
 	"local id = redis.call('GET', KEYS[2])\n"
 	"if not id and ARGV[7] == '1' then id = redis.call('GET', KEYS[3]) end\n"
 	"if id then\n"
@@ -31,8 +46,19 @@ struct bs_redis_script bs_script_enqueue = { .source =
 	"  return redis.error_reply('QUEUEFULL jobs stream holds ' .. maxlen ..\n"
 	"    ' unfinished jobs (queue.max_stream)')\n"
 	"end\n"
-	"id = redis.call('XADD', KEYS[1], '*',\n"
-	"  'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
+	"if nl > 0 then\n"
+	"  id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'delivery',\n"
+	"    ARGV[2], 'event', ARGV[3], 'lanes', table.concat(names, '\\n'))\n"
+	"  local now = now_ms()\n"
+	"  for i = 1, nl do\n"
+	"    local L, X = KEYS[5 + 2 * i], KEYS[6 + 2 * i]\n"
+	"    redis.call('RPUSH', L, id)\n"
+	"    lane_mark(KEYS[6], L, X, names[i], now)\n"
+	"  end\n"
+	"else\n"
+	"  id = redis.call('XADD', KEYS[1], '*',\n"
+	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
+	"end\n"
 	"redis.call('SET', KEYS[2], id, 'EX', ARGV[4])\n"
 	"if ARGV[7] == '1' then redis.call('SET', KEYS[3], id, 'EX', ARGV[4]) end\n"
 	"local rawttl = tonumber(ARGV[5]) or 0\n"
@@ -76,19 +102,33 @@ struct bs_redis_script bs_script_claim = { .source =
 	"return out\n"
 };
 
-/* finish: acknowledge an entry and store its successors, in one step.
- * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats
+/* finish: acknowledge an entry, store its successors and move its tasks'
+ * lanes, in one step.
+ * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats, 5 order, 6 lanes index, then per
+ *       lane op 3 keys: the lane's list, meta and parked hashes
  * ARGV: 1 group, 2 entry id, 3 registered count, 4 dead maxlen (0: none),
  *       5 number of records, 6 consumer ("" : any), then per record either
  *         "retry", due ms, member (msgpack array [f1, v1, f2, v2 ...])
  *         "dead", 2n, f1, v1, ... fn, vn
+ *       then the lease owner, the hold ms (worker.order_hold), the number
+ *       of lane ops, and per op: target,
+ *       origin, action, member ("" unless park). Actions (lanes.h):
+ *         "reg"  leaves the lane, recorded as the target's newest registered
+ *         "pop"  leaves the lane;  "sup" leaves it, counted as superseded
+ *         "keep" stays (a retry is scheduled): a head is marked failing,
+ *                and released if it has blocked pushes for the hold
+ *         "stay" stays (not attempted: no turn yet)
+ *         "park" waits: member is stored as its parked successor
+ *       Every op gives back the lease if this owner holds it for that
+ *       origin, then fixes the lane's head and wakes the parked head when
+ *       the lane is free (so a push parked while its turn came is moved on).
  * Returns 1, or 0 when the entry was already acknowledged or, with a
  * consumer given, is no longer pending for that consumer (another worker
  * claimed it after the visibility timeout and now owns its outcome; a late
  * finish must not acknowledge it under that worker, nor put a retry of it
  * in the retry set while it is still being worked on). Nothing is written
  * then. */
-struct bs_redis_script bs_script_finish = { .source =
+struct bs_redis_script bs_script_finish = { .prelude = bs_lanes_lua, .source =
 	"local recs = {}\n"
 	"local i = 7\n"
 	"for _ = 1, tonumber(ARGV[5]) do\n"
@@ -109,6 +149,24 @@ struct bs_redis_script bs_script_finish = { .source =
 	"  else\n"
 	"    return redis.error_reply('bad finish record')\n"
 	"  end\n"
+	"end\n"
+	"local owner = ARGV[i]\n"
+	"local hold = tonumber(ARGV[i + 1])\n"
+	"local nops = tonumber(ARGV[i + 2])\n"
+	"if not owner or not hold or not nops or #KEYS ~= 6 + 3 * nops then\n"
+	"  return redis.error_reply('bad finish arguments')\n"
+	"end\n"
+	"i = i + 3\n"
+	"local ops = {}\n"
+	"local acts = {reg = 1, pop = 1, sup = 1, keep = 1, stay = 1, park = 1}\n"
+	"for n = 1, nops do\n"
+	"  local t, pos, act, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+	"  if not member or t == '' or not parse(pos) or not acts[act]\n"
+	"      or (act == 'park' and member == '') then\n"
+	"    return redis.error_reply('bad lane op')\n"
+	"  end\n"
+	"  ops[n] = {t, pos, act, member, 6 + 3 * (n - 1)}\n"
+	"  i = i + 4\n"
 	"end\n"
 	"if i ~= #ARGV + 1 then return redis.error_reply('bad finish arguments') end\n"
 	"if ARGV[6] ~= '' then\n"
@@ -134,10 +192,20 @@ struct bs_redis_script bs_script_finish = { .source =
 	"    dead = dead + 1\n"
 	"  end\n"
 	"end\n"
+	"local now = now_ms()\n"
+	"local sup = 0\n"
+	"local k = {jobs = KEYS[1], dead = KEYS[3], stats = KEYS[4], order = KEYS[5],\n"
+	"  idx = KEYS[6]}\n"
+	"for _, op in ipairs(ops) do\n"
+	"  local b = op[5]\n"
+	"  sup = sup + lane_op(k, KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], op[1], op[2],\n"
+	"    op[3], op[4], owner, hold, now)\n"
+	"end\n"
 	"local reg = tonumber(ARGV[3]) or 0\n"
 	"if reg > 0 then redis.call('HINCRBY', KEYS[4], 'registered', reg) end\n"
 	"if retried > 0 then redis.call('HINCRBY', KEYS[4], 'retried', retried) end\n"
 	"if dead > 0 then redis.call('HINCRBY', KEYS[4], 'dead', dead) end\n"
+	"if sup > 0 then redis.call('HINCRBY', KEYS[4], 'superseded', sup) end\n"
 	"return 1\n"
 };
 
@@ -177,6 +245,8 @@ struct bs_redis_script bs_script_promote = { .source =
  * ARGV: 1 dead entry id, 2 actor, 3 now unix ms, 4 maxlen of replays
  *       (decimal, > 0)
  * The fields are copied unchanged except attempt, which restarts at "0",
+ * origin, which is dropped (the replay is a new push in its target's lane:
+ * it joins the tail with the new entry's id, lanes.h),
  * and first_ms, which restarts at now (so retry.max_age counts from the
  * replay, not from the first failure days ago); the history is kept. The
  * replay is recorded in the same step with XADD replays MAXLEN ~ ARGV[4]
@@ -201,8 +271,10 @@ struct bs_redis_script bs_script_dead_replay = { .source =
 	"  if f[i] == 'attempt' then v = '0'; seen = true end\n"
 	"  if f[i] == 'first_ms' then v = ARGV[3] end\n"
 	"  if f[i] == 'target' and not target then target = v end\n"
-	"  args[#args + 1] = f[i]\n"
-	"  args[#args + 1] = v\n"
+	"  if f[i] ~= 'origin' then\n"
+	"    args[#args + 1] = f[i]\n"
+	"    args[#args + 1] = v\n"
+	"  end\n"
 	"end\n"
 	"if not seen then args[#args + 1] = 'attempt'; args[#args + 1] = '0' end\n"
 	"local id = redis.call(unpack(args))\n"

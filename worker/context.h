@@ -1,4 +1,4 @@
-/* context: what the worker's parts (consumer, ordering, pr_links) share,
+/* context: what the worker's parts (consumer, task, outcome, pr_links) share,
  * private to worker/. worker.c fills it from the bs_worker_env it is
  * given and owns the connections marked so below.
  *
@@ -17,8 +17,6 @@
 #include "queue/keys.h"
 #include "queue/redis_client.h"
 
-struct bs_ordering;
-
 struct bs_wctx {
 	struct event_base *base;
 	const struct bs_live *live;   /* live->cfg: the config in force */
@@ -27,7 +25,6 @@ struct bs_wctx {
 	struct bs_http *http;         /* ours, the Sleuth client; NULL once closed */
 	const struct bs_keys *keys;
 	struct bs_metrics *metrics;
-	struct bs_ordering *ordering; /* ours: per-target push order */
 };
 
 #endif

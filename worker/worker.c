@@ -8,7 +8,6 @@
 #include "common/xalloc.h"
 #include "worker/consumer.h"
 #include "worker/context.h"
-#include "worker/ordering.h"
 
 struct bs_worker {
 	struct bs_wctx ctx;
@@ -35,7 +34,6 @@ bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 		free(w);
 		return NULL;
 	}
-	w->ctx.ordering = bs_ordering_new(&w->ctx);
 	w->consumer = bs_consumer_new(&w->ctx, env->name);
 	return w;
 }
@@ -62,18 +60,17 @@ bs_worker_close(struct bs_worker *w)
 	/* Each pointer is cleared before its free, so callbacks that run
 	 * during the free see the client gone and do not call back into it.
 	 * A failed Sleuth call's callback still records its outcome through
-	 * the shared `redis`, which is why that one goes last. Verdicts still
-	 * waiting for the stopped loop (or another process's turn) are
-	 * delivered first: their tasks end without a call and their runs
-	 * finish instead of being left behind. */
+	 * the shared `redis`, which is why that one goes last. Runs waiting
+	 * on a timer (a finish to send again) end last, without Redis: their
+	 * entries stay pending for the next worker. */
 	struct bs_http *h = w->ctx.http;
 	w->ctx.http = NULL;
-	bs_ordering_shutdown(w->ctx.ordering);
 	bs_http_free(h);
 	struct bs_redis *r = w->ctx.redis_block;
 	w->ctx.redis_block = NULL;
 	bs_redis_free(r);
 	w->ctx.redis = NULL;
+	bs_consumer_close(w->consumer);
 }
 
 void
@@ -83,6 +80,5 @@ bs_worker_free(struct bs_worker *w)
 		return;
 	bs_worker_close(w);
 	bs_consumer_free(w->consumer);
-	bs_ordering_free(w->ctx.ordering);
 	free(w);
 }

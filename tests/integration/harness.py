@@ -283,9 +283,12 @@ class _SleuthServer(http.server.ThreadingHTTPServer):
 class SleuthStandIn:
     """A real HTTP server on loopback recording register_deploy requests.
 
-    `responder(req)` decides each answer: return (status, body, headers) or
-    the string "hang" to never answer (until the server closes). Default 200
-    "Success", as Sleuth answers.
+    `responder(req)` decides each answer: return (status, body, headers),
+    the string "hang" to never answer (until the server closes), "hangup"
+    to close the connection without an answer, or ("slow", seconds, status)
+    to answer status after sleeping (past the client's timeout: the request
+    is recorded with answered=status, as Sleuth would have taken it).
+    Default 200 "Success", as Sleuth answers.
     """
 
     def __init__(self):
@@ -320,6 +323,19 @@ class SleuthStandIn:
                         outer.requests.append(req)
                     outer.hang_event.wait(60)
                     return
+                if ans == "hangup":
+                    with outer.lock:
+                        req["answered"] = None
+                        outer.requests.append(req)
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(2)
+                    except OSError:
+                        pass
+                    return
+                if isinstance(ans, tuple) and ans[0] == "slow":
+                    outer.hang_event.wait(ans[1])
+                    ans = (ans[2], "Success", {})
                 status, text, headers = ans
                 req["answered"] = status
                 with outer.lock:
@@ -559,7 +575,9 @@ def settled(redis, prefix="bstest"):
     while a retry waits, and a later push would then overtake it.)"""
     jobs = "{%s}:jobs" % prefix
     return (redis.cmd("XLEN", jobs) == 0 and redis.cmd("ZCARD", "{%s}:retry" % prefix) == 0
-            and redis.cmd("XPENDING", jobs, "workers")[0] == 0)
+            and redis.cmd("XPENDING", jobs, "workers")[0] == 0
+            and redis.cmd("ZCARD", "{%s}:lanes" % prefix) == 0
+            and not redis.cmd("KEYS", "{%s}:lanep:*" % prefix))
 
 
 def stream_len(redis, key):

@@ -33,9 +33,11 @@ main(void)
 		bs_metrics_inc(&m, BS_M_DELIVERIES_QUEUED);
 		m.redis_up = 1;
 		m.http_open = 7;
+		m.lanes = -1;              /* no worker: no lane gauges */
 		struct text t = {0};
 		bs_metrics_render(&m, collect, &t);
 		CHECK(t.calls == BS_M__COUNT + 1);
+		CHECK(strstr(t.buf, "bitsleuth_lanes ") == NULL);
 		CHECK(strstr(t.buf, "# TYPE bitsleuth_deliveries_queued_total counter\n"
 		    "bitsleuth_deliveries_queued_total 2\n") != NULL);
 		CHECK(strstr(t.buf, "bitsleuth_redis_up 1\n") != NULL);
@@ -52,9 +54,23 @@ main(void)
 			help++;
 		for (const char *p = t.buf; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		CHECK(help == BS_M__COUNT + 3);
-		CHECK(type == BS_M__COUNT + 3);
+		/* 3 gauges of every process, 4 of a worker's lanes. */
+		CHECK(help == BS_M__COUNT + 3 + 4);
+		CHECK(type == BS_M__COUNT + 3 + 4);
 		CHECK(strstr(t.buf, "(null)") == NULL);
+	}
+	TEST("a worker's lane gauges") {
+		struct bs_metrics m = {0};
+		m.lanes = 3;
+		m.lane_waiting = 5;
+		m.lanes_held = 1;
+		m.lane_oldest_head_age_ms = 61500;
+		struct text t = {0};
+		bs_metrics_render(&m, collect, &t);
+		CHECK(strstr(t.buf, "\nbitsleuth_lanes 3\n") != NULL);
+		CHECK(strstr(t.buf, "\nbitsleuth_lane_waiting 5\n") != NULL);
+		CHECK(strstr(t.buf, "\nbitsleuth_lanes_held 1\n") != NULL);
+		CHECK(strstr(t.buf, "\nbitsleuth_lane_oldest_head_age_seconds 61.500\n") != NULL);
 	}
 	TEST("an out-of-range counter is ignored") {
 		struct bs_metrics m = {0};

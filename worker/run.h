@@ -1,0 +1,117 @@
+/* run: one stream entry being worked on, and its tasks (one per target),
+ * shared by the worker's parts. Private to worker/.
+ *
+ *   consumer.c  reads and claims entries, starts and plans runs, sweeps
+ *               the lanes, owns the runs' list;
+ *   task.c      a task's turn in its lane and its Sleuth call (or dry run);
+ *   outcome.c   when every task has an outcome, builds the run's records
+ *               and lane ops and records them in one step (bs_jobs_finish_lanes).
+ *
+ * Reference counting: run->pending counts tasks not yet ended, the
+ * enrichment (pr_links) and a start guard; the last run_unref finishes the
+ * run, and the run frees itself once its outcome is recorded or given up.
+ * Loop thread only. */
+#ifndef BS_WORKER_RUN_H
+#define BS_WORKER_RUN_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "common/arena.h"
+#include "common/job.h"
+#include "deploy/backoff.h"
+#include "deploy/match.h"
+#include "deploy/sleuth.h"
+#include "queue/jobs.h"
+#include "queue/lanes.h"
+#include "worker/context.h"
+
+#define RUN_MAX_TARGETS 64
+#define RUN_MAX_LANES (2 * RUN_MAX_TARGETS)
+
+/* How a task ended. */
+enum task_end {
+	TASK_OPEN = 0,          /* not ended yet */
+	TASK_SENT,              /* Sleuth (or the dry run) answered: see outcome */
+	TASK_PARKED,            /* an older push is ahead: parked in its lane */
+	TASK_LATER,             /* no turn now (a released head's lane is busy,
+	                         * or Redis failed): try again in a second */
+	TASK_SUPERSEDED,        /* released head, a newer push registered */
+	TASK_DONE,              /* already registered (a repeated entry) */
+};
+
+struct run;
+
+struct task {
+	struct run *run;
+	struct bs_target target;
+	char name[300];             /* org/deployment/environment */
+	enum task_end end;
+	enum bs_outcome outcome;    /* TASK_SENT */
+	long status;
+	long retry_after_s;
+	char reason[400];
+	char newest[BS_STREAM_ID_MAX + 1]; /* TASK_SUPERSEDED: what superseded it */
+	int dry;
+	int lane_go;                /* its turn has come: send once enriched */
+	int stepped;                /* its lane op is applied already (task.c) */
+};
+
+struct bs_consumer;
+
+struct run {
+	struct bs_consumer *c;
+	struct bs_wctx *ctx;
+	struct run *prev, *next;    /* the consumer's runs */
+	struct bs_arena arena;      /* strings of this run */
+	char *id;
+	struct bs_job job;
+	char *blob;                 /* the entry's job field, for successors */
+	size_t blob_len;
+	char *delivery, *event, *filter, *history;
+	char *origin;               /* lane position (lanes.h) */
+	char *lanes;                /* the entry's lanes field, or NULL */
+	long attempt;               /* attempts made before this one */
+	long long first_ms;
+	long long read_ms;          /* when it was read: its claim clock starts */
+	struct task tasks[RUN_MAX_TARGETS];
+	size_t n_tasks;
+	size_t pending;             /* tasks + enrichment + start guard not yet done */
+	int enriched;               /* pr_links has run */
+	int undecodable;
+	char decode_err[200];
+	/* The outcome, built once by run_finish and sent again after a Redis
+	 * drop (the finish script is safe to repeat). */
+	struct bs_finish_rec recs[RUN_MAX_TARGETS + 1];
+	size_t n_recs;
+	struct bs_lane_op ops[RUN_MAX_LANES];
+	size_t n_ops;
+	long long registered;
+	int finish_tries;
+	long long finish_until;     /* give up re-sending the finish after this */
+	struct event *finish_ev;
+};
+
+/* consumer.c */
+const char *bs_consumer_name(const struct bs_consumer *c);
+const char *bs_consumer_owner(const struct bs_consumer *c);   /* lease owner */
+struct bs_backoff *bs_consumer_backoff(struct bs_consumer *c);
+int bs_consumer_stopping(const struct bs_consumer *c);
+/* The run is over (recorded or given up): unlinks and frees it. */
+void bs_consumer_run_free(struct run *run);
+
+/* task.c */
+/* Asks for t's turn in its lane; ends the task (task_end) unless GO, in
+ * which case task_send follows once the run is enriched. */
+void task_acquire(struct task *t);
+/* Sends t (its turn has come, the run is enriched), or records its dry run. */
+void task_start(struct task *t);
+
+/* outcome.c */
+/* One count fewer; the last one finishes the run. */
+void run_unref(struct run *run);
+/* Exit: a pending re-send of the finish runs now (and gives up). */
+void run_cancel_wait(struct run *run);
+
+#endif

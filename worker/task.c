@@ -1,0 +1,255 @@
+/* task: one push for one target, its turn in the target's lane and its
+ * Sleuth call (see run.h, queue/lanes.h).
+ *
+ * task_acquire asks Redis for the task's turn (bs_lane_acquire). GO: the
+ * lease is ours, and the call goes out as soon as the run is enriched
+ * (the body carries the keys of merged PRs). Every other verdict ends the
+ * task without a call: WAIT parks it (an older push for the target has no
+ * outcome yet), a released head whose lane is busy and a failed Redis call
+ * ask again in a second, SUPERSEDED is a dead letter, DONE was registered
+ * before. Ordering never fails open: without an answer from Redis nothing
+ * is sent. Dry-run tasks take their turn the same way, so what they record
+ * is in push order too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "worker/run.h"
+
+static void
+task_end(struct task *t, enum task_end end)
+{
+	t->end = end;
+	run_unref(t->run);
+}
+
+static void
+on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
+    void *arg)
+{
+	struct task *t = arg;
+	struct run *run = t->run;
+	if (err) {
+		bs_metrics_inc(run->ctx->metrics, BS_M_REDIS_ERRORS);
+		log_warn("job %s -> %s: cannot ask for its turn (%s); asking again "
+		    "shortly", run->id, t->name, err);
+		snprintf(t->reason, sizeof(t->reason), "no turn: %s", err);
+		task_end(t, TASK_LATER);
+		return;
+	}
+	switch (v) {
+	case BS_LANE_GO:
+		t->lane_go = 1;
+		if (run->enriched)
+			task_start(t);
+		return;
+	case BS_LANE_WAIT:
+		log_debug("job %s -> %s: an older push is ahead; parked", run->id,
+		    t->name);
+		task_end(t, TASK_PARKED);
+		return;
+	case BS_LANE_WAIT_RELEASED:
+		task_end(t, TASK_LATER);
+		return;
+	case BS_LANE_SUPERSEDED:
+		snprintf(t->newest, sizeof(t->newest), "%s", newest ? newest : "?");
+		task_end(t, TASK_SUPERSEDED);
+		return;
+	case BS_LANE_DONE:
+		log_info("job %s -> %s: registered before; not sent again", run->id,
+		    t->name);
+		task_end(t, TASK_DONE);
+		return;
+	}
+	task_end(t, TASK_LATER);
+}
+
+void
+task_acquire(struct task *t)
+{
+	struct run *run = t->run;
+	struct bs_wctx *ctx = run->ctx;
+	const struct bs_config *cfg = ctx->live->cfg;
+	if (!ctx->redis || bs_stream_id_parse(run->origin, NULL, NULL) != 0 ||
+	    strlen(t->name) > BS_LANE_NAME_MAX) {
+		/* Exit, or an entry no lane can hold (a hand-made origin, a
+		 * name over the cap): nothing is sent without a turn. */
+		if (ctx->redis)
+			log_warn("job %s -> %s: no valid lane position '%s'; asking "
+			    "again later", run->id, t->name, run->origin);
+		snprintf(t->reason, sizeof(t->reason), "no turn");
+		task_end(t, TASK_LATER);
+		return;
+	}
+	/* Long enough for the longest Sleuth call, but a dead holder's lease
+	 * must be gone by the time its job can be claimed by another worker. */
+	long long lease_ms = (long long)cfg->sleuth.timeout_ms +
+	    2LL * cfg->redis.command_timeout_ms + 5000;
+	if (lease_ms > cfg->worker.visibility_timeout_ms)
+		lease_ms = cfg->worker.visibility_timeout_ms;
+	bs_lane_acquire(ctx->redis, ctx->keys, t->name, run->origin,
+	    bs_consumer_owner(run->c), lease_ms, on_lane, t);
+}
+
+/* === the Sleuth call ==================================================== */
+
+static void
+on_stepped(int ok, const char *err, void *arg)
+{
+	struct task *t = arg;
+	if (ok)
+		t->stepped = 1;
+	else
+		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
+		    "does it", t->run->id, t->name, err ? err : "?");
+	task_end(t, TASK_SENT);
+}
+
+/* t has its final outcome (registered, or its dry run recorded). While
+ * other targets of the same push are still out, its lane moves on now
+ * (the next push for this target need not wait for them); alone, the
+ * run's finish does it in the same step. */
+static void
+task_sent(struct task *t)
+{
+	struct run *run = t->run;
+	struct bs_wctx *ctx = run->ctx;
+	if (t->outcome != BS_OUTCOME_OK || run->pending <= 1 || !ctx->redis) {
+		task_end(t, TASK_SENT);
+		return;
+	}
+	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin,
+	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, bs_consumer_owner(run->c),
+	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
+}
+
+static void
+on_sleuth(const struct bs_http_response *resp, void *arg)
+{
+	struct task *t = arg;
+	struct bs_wctx *ctx = t->run->ctx;
+	ctx->metrics->in_flight--;
+	t->status = resp->status;
+	t->retry_after_s = resp->retry_after_s;
+	if (resp->status == 0) {
+		t->outcome = BS_OUTCOME_RETRY;
+		snprintf(t->reason, sizeof(t->reason), "no answer from sleuth: %s",
+		    resp->error ? resp->error : "unknown error");
+	} else {
+		t->outcome = bs_sleuth_classify(resp->status, resp->body,
+		    resp->body_len);
+		char body[200];
+		bs_log_escape(body, sizeof(body), resp->body ? resp->body : "",
+		    resp->body_len, 160);
+		snprintf(t->reason, sizeof(t->reason), "sleuth answered %ld: %s",
+		    resp->status, body);
+	}
+	if (t->outcome == BS_OUTCOME_OK) {
+		bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_OK);
+		log_info("job %s -> %s: registered sha %s (%.0f ms)", t->run->id,
+		    t->name, t->target.sha, resp->total_s * 1000);
+	}
+	task_sent(t);
+}
+
+static void
+on_dryrun_recorded(int ok, const char *err, void *arg)
+{
+	struct task *t = arg;
+	if (!ok) {
+		/* The record is only informational; the job is done either way. */
+		log_warn("dry-run record for %s not stored: %s", t->name,
+		    err ? err : "?");
+	}
+	task_sent(t);
+}
+
+/* The register_deploy URL and body of task t (both malloc'd). */
+static void
+build_request(const struct task *t, char **url, char **body, size_t *blen)
+{
+	const struct bs_config *cfg = t->run->ctx->live->cfg;
+	struct bs_sleuth_opts opt = {
+		.issue_url = cfg->issues.url,
+		.max_commits = cfg->sleuth.max_commits,
+	};
+	*body = bs_sleuth_body(&t->run->job, &t->target, &opt, blen);
+	*url = bs_sleuth_url(cfg->sleuth.base_url, t->target.dep);
+}
+
+static void
+set_field(struct bs_field *f, const char *name, const char *val, size_t len)
+{
+	f->name = name;
+	f->val = val ? val : "";
+	f->len = val ? len : 0;
+}
+
+static void
+record_dry_run(struct task *t)
+{
+	struct run *run = t->run;
+	struct bs_wctx *ctx = run->ctx;
+	size_t blen;
+	char *body, *url;
+	build_request(t, &url, &body, &blen);
+	log_info("dry-run: job %s -> %s: POST %s %.*s", run->id, t->name, url,
+	    (int)(blen > 2000 ? 2000 : blen), body);
+	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DRYRUN);
+	t->outcome = BS_OUTCOME_OK;
+	struct bs_field f[5];
+	set_field(&f[0], "url", url, strlen(url));
+	set_field(&f[1], "target", t->name, strlen(t->name));
+	set_field(&f[2], "delivery", run->delivery,
+	    run->delivery ? strlen(run->delivery) : 0);
+	set_field(&f[3], "job", run->id, strlen(run->id));
+	set_field(&f[4], "body", body, blen);
+	if (ctx->redis)
+		bs_jobs_record_dryrun(ctx->redis, ctx->keys, f, 5, 100000,
+		    on_dryrun_recorded, t);
+	else
+		on_dryrun_recorded(0, "shutting down", t);
+	free(body);
+	free(url);
+}
+
+void
+task_start(struct task *t)
+{
+	struct run *run = t->run;
+	struct bs_wctx *ctx = run->ctx;
+	const struct bs_config *cfg = ctx->live->cfg;
+	if (t->dry) {
+		record_dry_run(t);
+		return;
+	}
+	if (!ctx->http) {
+		/* Shutting down: an outcome without a call keeps it in its lane. */
+		snprintf(t->reason, sizeof(t->reason), "shutting down");
+		task_end(t, TASK_LATER);
+		return;
+	}
+	const struct bs_deployment *dep = t->target.dep;
+	size_t blen;
+	char *body, *url;
+	build_request(t, &url, &body, &blen);
+	const char *token = dep->token ? dep->token : cfg->sleuth.token;
+	char auth[1100];
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	const char *headers[] = { auth };
+	struct bs_http_request req = {
+		.url = url,
+		.headers = headers,
+		.n_headers = 1,
+		.body = body,
+		.body_len = blen,
+		.connect_timeout_ms = cfg->sleuth.connect_timeout_ms,
+		.timeout_ms = cfg->sleuth.timeout_ms,
+		.max_response = 4096,
+	};
+	ctx->metrics->in_flight++;
+	bs_http_post(ctx->http, &req, on_sleuth, t);
+	free(body);
+	free(url);
+}
