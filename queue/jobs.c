@@ -32,6 +32,7 @@
 #define JOBS_MAX_FIELDS 64
 #define JOBS_MAX_RECS 64
 #define JOBS_DEFAULT_SEEN_TTL 86400
+#define JOBS_DEFAULT_WINDOW 600
 
 const struct bs_field *
 bs_entry_field(const struct bs_entry *e, const char *name)
@@ -132,6 +133,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 {
 	size_t dlen = e->delivery ? strlen(e->delivery) : 0;
 	size_t clen = e->content_key ? strlen(e->content_key) : 0;
+	const char *hook = e->hook ? e->hook : "";
 	if (dlen == 0 || dlen > BS_QUEUE_MAX_ID) {
 		cb(BS_ENQ_FAILED, NULL, "delivery id is empty or too long", arg);
 		return;
@@ -140,13 +142,18 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		cb(BS_ENQ_FAILED, NULL, "content key too long", arg);
 		return;
 	}
+	/* Stored after a space in the content key's value: no spaces in it. */
+	if (strlen(hook) > BS_QUEUE_MAX_ID || strpbrk(hook, " \r\n")) {
+		cb(BS_ENQ_FAILED, NULL, "hook id too long or with spaces", arg);
+		return;
+	}
 	if (!e->job || e->job_len == 0) {
 		cb(BS_ENQ_FAILED, NULL, "empty job", arg);
 		return;
 	}
 	char seen[BS_KEY_MAX + BS_QUEUE_MAX_ID], seenc[BS_KEY_MAX + BS_QUEUE_MAX_ID];
 	char raw[BS_KEY_MAX + BS_QUEUE_MAX_ID];
-	char ttl[24], rawttl[24], maxlen[24], recv[24];
+	char ttl[24], rawttl[24], maxlen[24], recv[24], win[24];
 	snprintf(seen, sizeof(seen), "%s%s", k->seen, e->delivery);
 	snprintf(seenc, sizeof(seenc), "%s%s", k->seenc,
 	    clen ? e->content_key : "");
@@ -155,18 +162,22 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	    e->seen_ttl_s > 0 ? e->seen_ttl_s : JOBS_DEFAULT_SEEN_TTL);
 	snprintf(rawttl, sizeof(rawttl), "%d", e->raw_ttl_s > 0 ? e->raw_ttl_s : 0);
 	snprintf(maxlen, sizeof(maxlen), "%lld", e->maxlen > 0 ? e->maxlen : 0);
-	snprintf(recv, sizeof(recv), "%lld", bs_now_ms());
+	snprintf(recv, sizeof(recv), "%lld",
+	    e->received_ms > 0 ? e->received_ms : bs_now_ms());
+	snprintf(win, sizeof(win), "%d",
+	    e->window_s > 0 ? e->window_s : JOBS_DEFAULT_WINDOW);
 	const char *ev = e->event_key ? e->event_key : "";
 	const char *argv[] = {
 		k->jobs, seen, seenc, raw, k->stats,
 		e->job, e->delivery, ev, ttl, rawttl, maxlen, clen ? "1" : "0",
 		e->raw_headers ? e->raw_headers : "", e->raw_body ? e->raw_body : "",
-		recv,
+		recv, win, hook, e->resend ? "1" : "0",
 	};
-	size_t argvlen[15];
+	enum { NARGS = sizeof(argv) / sizeof(argv[0]) };
+	size_t argvlen[NARGS];
 	/* job, raw headers and raw body are binary-safe (ptr, len) pairs that
 	 * need not be NUL-terminated: never strlen them. */
-	for (int i = 0; i < 15; i++)
+	for (int i = 0; i < NARGS; i++)
 		argvlen[i] = (i == 5 || i == 12 || i == 13) ? 0 : strlen(argv[i]);
 	argvlen[5] = e->job_len;
 	/* Nothing is kept without a raw TTL: do not ship the body for nothing. */
@@ -176,8 +187,8 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	struct enq_op *op = xmalloc(sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	bs_redis_eval(r, &bs_script_enqueue, 5, 15, argv, argvlen, enqueue_reply,
-	    op);
+	bs_redis_eval(r, &bs_script_enqueue, 5, NARGS, argv, argvlen,
+	    enqueue_reply, op);
 }
 
 /* === read / claim / ensure_group === */

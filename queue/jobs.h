@@ -18,6 +18,7 @@
 #ifndef BS_JOBS_H
 #define BS_JOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,16 @@ struct bs_enqueue {
 	int seen_ttl_s;             /* how long a delivery id is remembered (<= 0: 86400) */
 	int raw_ttl_s;              /* how long the raw delivery is kept (0: not kept) */
 	long long maxlen;           /* approximate cap of the jobs stream, 0 = none */
+	long long received_ms;      /* when the delivery arrived, kept with the raw
+	                             * delivery (<= 0: now); a replay passes the
+	                             * original's */
+	int window_s;               /* queue.content_dedupe_window (<= 0: 600): how
+	                             * long a content key is remembered, and how
+	                             * long after the copy queued under this
+	                             * delivery id a resend is still a duplicate */
+	const char *hook;           /* webhook id (X-Hook-UUID), NULL or "" if none */
+	bool resend;                /* the sender says it sent this request before
+	                             * (X-Attempt-Number > 1) */
 };
 
 enum bs_enqueue_status {
@@ -67,8 +78,14 @@ enum bs_enqueue_status {
 typedef void bs_enqueue_cb(enum bs_enqueue_status st, const char *id,
     const char *err, void *arg);
 
-/* Dedupe by delivery id and by content key, XADD, remember both keys and
- * keep the raw delivery, all in one script. */
+/* Dedupe, XADD, remember both keys and keep the raw delivery, all in one
+ * script (bs_script_enqueue). A duplicate is
+ *   - a delivery id already queued, unless `resend` and that copy was
+ *     queued more than window_s ago (a manual Resend: queued again);
+ *   - else a content key queued within window_s under another hook, or
+ *     where either hook is empty (the same content under the same
+ *     non-empty hook is a new event: queued, and the key now names it).
+ * The first job's id comes back with BS_ENQ_DUPLICATE. */
 void bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
     const struct bs_enqueue *e, bs_enqueue_cb *cb, void *arg);
 
