@@ -1,7 +1,8 @@
 /* config_check: the checks that look at several keys at once, run after
  * the tree was mapped onto struct bs_config: listen address, URLs, issue
  * patterns (compile, sample text, nested quantifiers), secrets in the
- * environment (and never in the file), deployments' tokens and limits.
+ * environment (and never in the file), deployments' tokens and limits,
+ * the dedupe window against Cloud's retries and queue.seen_ttl.
  * Each message points at the node at fault. A single deployment's own
  * checks are in deployments.c. Calls scalars.c, config_diag.c and
  * yaml_doc.c only. */

@@ -6,7 +6,7 @@
  * keys. No I/O: the caller does the enqueue and the reply.
  *
  * What the dedupe of the enqueue (queue/scripts.c) gets from here, and
- * why (README "Events", docs/bitbucket-facts.md 1.2, 1.3, 2.3, 3.5):
+ * why (README "Duplicates", docs/bitbucket-facts.md 1.2, 1.3, 2.3, 3.5):
  *   delivery  X-Request-UUID (Cloud) / X-Request-Id (DC). The same id again
  *             is a duplicate for queue.seen_ttl: Bitbucket's automatic
  *             retries of a request we answered late or with a 503 after
