@@ -47,7 +47,8 @@ printf -v secret '%q' "$BITBUCKET_WEBHOOK_SECRET"
 cat >&2 <<MSG
 bitsleuth is starting with $config (webhook secret: \$BITBUCKET_WEBHOOK_SECRET).
 Send it a real Bitbucket push from another terminal (each paste is a new delivery id;
-the same push again is answered "duplicate" by content, as a Resend is):
+without an X-Hook-UUID header the same push again within 10 minutes is answered
+"duplicate", as another webhook's copy would be):
   f=$fixture
   sig=\$(openssl dgst -sha256 -hmac $secret "\$f" | awk '{print \$2}')
   curl -s -H 'Content-Type: application/json' -H 'X-Event-Key: repo:push' \\

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,75 @@ bs_parse_duration(const char *s)
 {
 	long long ms;
 	return bs_config_parse_duration(s, strlen(s), 1000, &ms) == 0 ? ms : -1;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). */
+static long long
+days_from_civil(long long y, int m, int d)
+{
+	y -= m <= 2;
+	long long era = y / 400;
+	long long yoe = y - era * 400;
+	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The n digits at s as a number, or -1 if one is not a digit. */
+static long
+digits(const char *s, int n)
+{
+	long v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+long long
+bs_parse_utc_time(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0)
+		return -1;
+	if (strspn(s, "0123456789") == n) {
+		if (n > 15)
+			return -1;
+		long long ms = strtoll(s, NULL, 10);
+		return ms >= BS_UTC_TIME_MIN && ms <= 253402300799999LL ? ms : -1;
+	}
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' &&
+	    s[10] != 't') || s[13] != ':' || s[16] != ':')
+		return -1;
+	long y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	long h = digits(s + 11, 2), mi = digits(s + 14, 2);
+	long sec = digits(s + 17, 2);
+	if (y < 1973 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
+		return -1;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[mo - 1] + (mo == 2 && leap))
+		return -1;
+	const char *p = s + 19;
+	long ms = 0;
+	if (*p == '.') {
+		size_t nf = strspn(p + 1, "0123456789");
+		if (nf == 0 || nf > 9)
+			return -1;
+		for (size_t i = 0; i < 3; i++)
+			ms = ms * 10 + (i < nf ? p[1 + i] - '0' : 0);
+		p += 1 + nf;
+	}
+	if ((*p != 'Z' && *p != 'z') || p[1] != '\0')
+		return -1;
+	long long days = days_from_civil(y, (int)mo, (int)d);
+	long long t = ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + ms;
+	return t >= BS_UTC_TIME_MIN ? t : -1;
 }
 
 int

@@ -44,6 +44,14 @@ char *bs_read_file(const char *path, size_t max, size_t *len);
  * when malformed or too large. */
 long long bs_parse_duration(const char *s);
 
+/* A point in time as given to `replay --date`: ISO-8601 in UTC,
+ * "YYYY-MM-DDTHH:MM:SS[.fraction]Z" (the fraction is cut to milliseconds),
+ * or unix milliseconds -> unix ms; -1 when malformed, not UTC, not a real
+ * date, or outside BS_UTC_TIME_MIN (1973-03-03T09:46:40Z, so that unix
+ * seconds are refused rather than read as a day in 1970) .. 9999. */
+#define BS_UTC_TIME_MIN 100000000000LL
+long long bs_parse_utc_time(const char *s);
+
 
 /* Who runs this command, for the replay log: $USER, else $LOGNAME, else
  * the account name of the real uid, else "uid N". Points to static or

@@ -1,9 +1,16 @@
 /* cmd_replay: `replay`: a saved payload (or a delivery Redis kept) goes
  * through the same intake as HTTP and is enqueued, and --log reads the
- * record of every replay. */
+ * record of every replay.
+ *
+ * Time is the push's time: the job's received_ms, the deploy's date where
+ * the payload has none of its own (deploy/sleuth.c), is the original's
+ * receive time for --delivery (kept with the raw delivery), and for
+ * --event the --date given, else now, which stderr then says. A payload
+ * with its own date (Data Center) is dated by it either way. */
 #include "cmd/commands.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +110,8 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 		.raw_body = body, .raw_body_len = len,
 		.seen_ttl_s = cfg->queue.seen_ttl_s, .raw_ttl_s = cfg->queue.raw_ttl_s,
 		.maxlen = cfg->queue.max_stream,
+		.received_ms = r->job.received_ms,
+		.window_s = cfg->queue.content_dedupe_window_s,
 	};
 	/* A replay is a new push in its targets' lanes: it joins their tails. */
 	struct bs_lanes_of lanes;
@@ -209,8 +218,16 @@ replay_kept(const char *path, const char *delivery)
 		d.request_uuid = new_id;
 	if (!d.content_type)
 		d.content_type = "application/json";
+	/* The original's receive time, so that the deploy is dated by the push
+	 * (and a replay of this replay too: it is kept with it). */
+	long long received_ms = raw.received_ms;
+	if (received_ms <= 0) {
+		received_ms = bs_now_ms();
+		fprintf(stderr, "bitsleuth replay: the kept delivery has no receive "
+		    "time: a deploy without a date of its own is dated now\n");
+	}
 	struct bs_intake_result r;
-	bs_intake_process(&in, &d, bs_now_ms(), &r);
+	bs_intake_process(&in, &d, received_ms, &r);
 	if (r.verdict == BS_INTAKE_QUEUE) {
 		code = replay_enqueue(cfg, &r, "delivery", event_key, raw.headers,
 		    raw.body, raw.body_len, 0);
@@ -324,11 +341,49 @@ replay_log(const char *path, long long since_ms, size_t limit, int json)
 	return code;
 }
 
+/* Whether the event carries a date the deploy is sent with, the UTC form
+ * the parsers give Data Center's event dates (deploy/sleuth.c uses it then
+ * instead of the job's received_ms). */
+static bool
+has_own_date(const struct bs_event *ev)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	if (!ev->date || strlen(ev->date) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? (ev->date[i] < '0' || ev->date[i] > '9') :
+		    ev->date[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* Tells on stderr which time the deploys of a replayed payload carry when
+ * the operator may not expect it: now (no --date, date_ms < 0, and no date
+ * in the payload), or the payload's own date despite --date. */
+static void
+say_date(const struct bs_event *ev, long long date_ms)
+{
+	char when[BS_ISOTIME_LEN];
+	if (has_own_date(ev)) {
+		if (date_ms >= 0)
+			fprintf(stderr, "bitsleuth replay: the payload has its own date "
+			    "(%s): the deploy is dated by it, not by --date\n", ev->date);
+		return;
+	}
+	if (date_ms >= 0)
+		return;
+	if (bs_isotime_utc(bs_now_ms(), when, sizeof(when)) != 0)
+		snprintf(when, sizeof(when), "-");
+	fprintf(stderr, "bitsleuth replay: the payload has no date of its own "
+	    "(Bitbucket Cloud sends none): the deploy is dated now, %s; give "
+	    "the push time with --date\n", when);
+}
+
 static int
 replay_usage(void)
 {
 	fprintf(stderr, "usage: bitsleuth replay -c FILE --event KEY PAYLOAD.json "
-	    "[--delivery-id ID]\n"
+	    "[--delivery-id ID] [--date TIME]\n"
 	    "       bitsleuth replay -c FILE --delivery ID\n"
 	    "       bitsleuth replay -c FILE --log [--since DURATION] [--limit N] "
 	    "[--json]\n");
@@ -344,6 +399,7 @@ bs_cmd_replay(int argc, char **argv)
 		{ "event", required_argument, NULL, 'e' },
 		{ "delivery", required_argument, NULL, 'd' },
 		{ "delivery-id", required_argument, NULL, 'i' },
+		{ "date", required_argument, NULL, 'D' },
 		{ "log", no_argument, NULL, 'L' },
 		{ "since", required_argument, NULL, 's' },
 		{ "limit", required_argument, NULL, 'n' },
@@ -353,7 +409,7 @@ bs_cmd_replay(int argc, char **argv)
 	const char *path = bs_default_config_path();
 	const char *event_key = NULL, *delivery_id = NULL, *delivery = NULL;
 	int show_log = 0, log_opts = 0, json = 0, o;
-	long long since_ms = 0;
+	long long since_ms = 0, date_ms = -1;   /* -1: no --date */
 	size_t limit = BS_REPLAYS_LOG_DEFAULT;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -362,6 +418,15 @@ bs_cmd_replay(int argc, char **argv)
 		case 'e': event_key = optarg; break;
 		case 'i': delivery_id = optarg; break;
 		case 'd': delivery = optarg; break;
+		case 'D':
+			date_ms = bs_parse_utc_time(optarg);
+			if (date_ms < 0) {
+				fprintf(stderr, "bitsleuth replay: bad --date '%s' (use an "
+				    "ISO-8601 UTC time like 2026-11-30T12:00:00Z, or unix "
+				    "milliseconds)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'L': show_log = 1; break;
 		case 's': {
 			long long d = bs_parse_duration(optarg);
@@ -392,6 +457,11 @@ bs_cmd_replay(int argc, char **argv)
 		case 'h': return bs_cmd_help("replay");
 		default: return 2;
 		}
+	}
+	if (date_ms >= 0 && (show_log || delivery)) {
+		fprintf(stderr, "bitsleuth replay: --date goes with --event (a kept "
+		    "delivery keeps its own time)\n");
+		return replay_usage();
 	}
 	if (show_log) {
 		if (event_key || delivery || delivery_id || optind != argc) {
@@ -434,8 +504,9 @@ bs_cmd_replay(int argc, char **argv)
 		.skip_signature = 1, .user_agent = "bitsleuth-replay",
 	};
 	struct bs_intake_result r;
-	bs_intake_process(&in, &d, bs_now_ms(), &r);
+	bs_intake_process(&in, &d, date_ms >= 0 ? date_ms : bs_now_ms(), &r);
 	if (r.verdict == BS_INTAKE_QUEUE) {
+		say_date(&r.job.ev, date_ms);
 		char headers[256];
 		snprintf(headers, sizeof(headers), "X-Event-Key: %s\nUser-Agent: "
 		    "bitsleuth-replay\n", event_key);

@@ -56,6 +56,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->queue.seen_ttl_s = 7 * 86400;
 	cfg->queue.raw_ttl_s = 7 * 86400;
 	cfg->queue.content_dedupe = true;
+	cfg->queue.content_dedupe_window_s = 10 * 60;
 	cfg->queue.pr_ttl_s = 30 * 86400;
 	cfg->queue.max_stream = 1000000;
 	cfg->worker.concurrency = 16;

@@ -68,6 +68,10 @@ struct bs_config {
 		int seen_ttl_s;         /* delivery-id dedupe memory, default 7 days */
 		int raw_ttl_s;          /* raw delivery kept, default 7 days; 0 = not kept */
 		bool content_dedupe;    /* also dedupe by content (event+repo+refs), default true */
+		int content_dedupe_window_s; /* how long the same content from another webhook
+		                         * is a duplicate, and how soon a repeat of a delivery
+		                         * id is Bitbucket's automatic retry (later, with
+		                         * X-Attempt-Number > 1: a manual Resend), default 10 min */
 		int pr_ttl_s;           /* how long a PR's issue keys are remembered, default 30 days */
 		long long max_stream;   /* approximate cap of the jobs stream, default 1000000 */
 	} queue;

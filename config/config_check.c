@@ -1,7 +1,8 @@
 /* config_check: the checks that look at several keys at once, run after
  * the tree was mapped onto struct bs_config: listen address, URLs, issue
  * patterns (compile, sample text, nested quantifiers), secrets in the
- * environment (and never in the file), deployments' tokens and limits.
+ * environment (and never in the file), deployments' tokens and limits,
+ * the dedupe window against Cloud's retries and queue.seen_ttl.
  * Each message points at the node at fault. A single deployment's own
  * checks are in deployments.c. Calls scalars.c, config_diag.c and
  * yaml_doc.c only. */
@@ -351,6 +352,28 @@ check_secrets(struct ctx *c)
 		    cfg->sleuth.token_env);
 }
 
+/* queue.content_dedupe_window is also the time within which a repeat of a
+ * delivery id counts as Bitbucket's automatic retry (ingest/intake.h): it
+ * should cover the retries (minutes) and not outlast the memory of the
+ * delivery ids it applies to. */
+static void
+check_dedupe_window(struct ctx *c)
+{
+	const struct bs_config *cfg = c->cfg;
+	int win = cfg->queue.content_dedupe_window_s;
+	if (win > cfg->queue.seen_ttl_s)
+		WARN(c, node_at(c, "queue", "content_dedupe_window"),
+		    "queue.content_dedupe_window (%d s) is above queue.seen_ttl "
+		    "(%d s): delivery ids are forgotten before the window ends",
+		    win, cfg->queue.seen_ttl_s);
+	if (win < CONFIG_MIN_DEDUPE_WINDOW_S)
+		WARN(c, node_at(c, "queue", "content_dedupe_window"),
+		    "queue.content_dedupe_window (%d s) is below 5 minutes: an "
+		    "automatic retry of Bitbucket Cloud (it resends a failed "
+		    "request for minutes) that comes later is taken for a manual "
+		    "Resend and queued again", win);
+}
+
 static void
 check_misc(struct ctx *c)
 {
@@ -373,6 +396,7 @@ check_misc(struct ctx *c)
 		WARN(c, node_at(c, "http", "max_body"), "http.max_body: %zu bytes "
 		    "is below 256 KiB: Bitbucket payloads up to 256 KB would be "
 		    "refused", cfg->http.max_body);
+	check_dedupe_window(c);
 	if (cfg->retry.base_ms > cfg->retry.cap_ms)
 		ERR(c, node_at(c, "retry", "base"), "retry.base (%lld ms) is above "
 		    "retry.cap (%lld ms)", (long long)cfg->retry.base_ms,

@@ -23,6 +23,7 @@
 #define CONFIG_MAX_DEPLOYMENTS 10000
 #define CONFIG_MAX_LIST 1000            /* items of one list (branches, tags) */
 #define CONFIG_MIN_BODY (256 * 1024)    /* Bitbucket sends up to 256 KB */
+#define CONFIG_MIN_DEDUPE_WINDOW_S 300  /* Bitbucket Cloud retries for minutes */
 #define CONFIG_MAX_SLUG 128
 
 #define MS_S 1000LL

@@ -318,8 +318,11 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 
 	/* The push time: Data Center says when the event happened (parsed to
 	 * UTC "YYYY-MM-DDTHH:MM:SS.mmmZ"); Cloud does not, so the time the
-	 * delivery was received stands in (seconds after the push). A replayed
-	 * job keeps the time of the original delivery either way. */
+	 * delivery was received stands in (seconds after the push). Replays
+	 * keep it: `dlq replay` queues the job as it was, `replay --delivery`
+	 * rebuilds it with the kept delivery's received_ms, and `replay
+	 * --event` with the payload's own date, else --date, else now (which
+	 * it tells the operator); see cmd/cmd_replay.c. */
 	char date[BS_ISOTIME_LEN];
 	if (is_utc_date(ev->date))
 		put_kv(g, "date", ev->date);

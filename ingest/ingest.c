@@ -215,6 +215,8 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 		.event_key = evhttp_find_header(h, "X-Event-Key"),
 		.request_uuid = evhttp_find_header(h, "X-Request-UUID"),
 		.request_id = evhttp_find_header(h, "X-Request-Id"),
+		.hook_uuid = evhttp_find_header(h, "X-Hook-UUID"),
+		.attempt = evhttp_find_header(h, "X-Attempt-Number"),
 		.signature = evhttp_find_header(h, "X-Hub-Signature"),
 		.content_type = evhttp_find_header(h, "Content-Type"),
 		.user_agent = evhttp_find_header(h, "User-Agent"),
@@ -275,6 +277,10 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 			.seen_ttl_s = cfg->queue.seen_ttl_s,
 			.raw_ttl_s = cfg->queue.raw_ttl_s,
 			.maxlen = cfg->queue.max_stream,
+			.received_ms = r.job.received_ms,
+			.window_s = cfg->queue.content_dedupe_window_s,
+			.hook = r.hook,
+			.resend = r.resend,
 		};
 		struct bs_lanes_of lanes;
 		bs_lanes_of(cfg, &r.job, &lanes);

@@ -69,6 +69,24 @@ delivery_id_ok(const char *id)
 	return 1;
 }
 
+/* X-Attempt-Number as a number: 1 when absent (Data Center never sends
+ * it) or not a plain decimal. */
+static long
+attempt_of(const char *s)
+{
+	if (!s)
+		return 1;
+	while (*s == ' ')
+		s++;
+	char *end;
+	long n = strtol(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (end == s || *end || n < 1 || s[0] == '-' || s[0] == '+')
+		return 1;
+	return n;
+}
+
 static void
 sha256_hex(const void *data, size_t len, char *out /* >= 65 */)
 {
@@ -90,8 +108,11 @@ digest_line(EVP_MD_CTX *md, const char *s)
 	EVP_DigestUpdate(md, "\n", 1);
 }
 
-/* Content identity of an event: two deliveries with the same one are the
- * same change reported twice (a manual Resend, two webhooks on one repo). */
+/* Content identity of an event: two deliveries with the same one report the
+ * same change (two webhooks on one repository), or a change that happened
+ * again (A->B, B->A, A->B); the hook id tells them apart on Cloud (see
+ * intake.h). Data Center sends no hook id, but dates its events: the date
+ * is part of its identity, so a repeat push is a new event there too. */
 static void
 content_key(const struct bs_event *ev, char *out, size_t outlen)
 {
@@ -102,6 +123,8 @@ content_key(const struct bs_event *ev, char *out, size_t outlen)
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	digest_line(md, ev->event_key);
 	digest_line(md, ev->repository);
+	if (ev->product == BS_PRODUCT_DC)
+		digest_line(md, ev->date);
 	if (ev->type == BS_EVENT_PUSH) {
 		for (size_t i = 0; i < ev->n_changes; i++) {
 			const struct bs_change *c = &ev->changes[i];
@@ -239,6 +262,9 @@ bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
 		return;
 	}
 
+	if (d->hook_uuid && delivery_id_ok(d->hook_uuid))
+		snprintf(out->hook, sizeof(out->hook), "%s", d->hook_uuid);
+	out->resend = attempt_of(d->attempt) > 1;
 	out->job.delivery = bs_arena_strdup(&ev->arena, out->delivery);
 	out->job.received_ms = now_ms;
 	bs_scanner_scan_job(in->scanner, &out->job);

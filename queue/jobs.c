@@ -33,6 +33,7 @@
 #define JOBS_MAX_FIELDS 64
 #define JOBS_MAX_RECS 64
 #define JOBS_DEFAULT_SEEN_TTL 86400
+#define JOBS_DEFAULT_WINDOW 600
 
 const struct bs_field *
 bs_entry_field(const struct bs_entry *e, const char *name)
@@ -133,6 +134,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 {
 	size_t dlen = e->delivery ? strlen(e->delivery) : 0;
 	size_t clen = e->content_key ? strlen(e->content_key) : 0;
+	const char *hook = e->hook ? e->hook : "";
 	if (dlen == 0 || dlen > BS_QUEUE_MAX_ID) {
 		cb(BS_ENQ_FAILED, NULL, "delivery id is empty or too long", arg);
 		return;
@@ -141,13 +143,18 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		cb(BS_ENQ_FAILED, NULL, "content key too long", arg);
 		return;
 	}
+	/* Stored after a space in the content key's value: no spaces in it. */
+	if (strlen(hook) > BS_QUEUE_MAX_ID || strpbrk(hook, " \r\n")) {
+		cb(BS_ENQ_FAILED, NULL, "hook id too long or with spaces", arg);
+		return;
+	}
 	if (!e->job || e->job_len == 0) {
 		cb(BS_ENQ_FAILED, NULL, "empty job", arg);
 		return;
 	}
 	char seen[BS_KEY_MAX + BS_QUEUE_MAX_ID], seenc[BS_KEY_MAX + BS_QUEUE_MAX_ID];
 	char raw[BS_KEY_MAX + BS_QUEUE_MAX_ID];
-	char ttl[24], rawttl[24], maxlen[24], recv[24];
+	char ttl[24], rawttl[24], maxlen[24], recv[24], win[24];
 	snprintf(seen, sizeof(seen), "%s%s", k->seen, e->delivery);
 	snprintf(seenc, sizeof(seenc), "%s%s", k->seenc,
 	    clen ? e->content_key : "");
@@ -156,7 +163,10 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	    e->seen_ttl_s > 0 ? e->seen_ttl_s : JOBS_DEFAULT_SEEN_TTL);
 	snprintf(rawttl, sizeof(rawttl), "%d", e->raw_ttl_s > 0 ? e->raw_ttl_s : 0);
 	snprintf(maxlen, sizeof(maxlen), "%lld", e->maxlen > 0 ? e->maxlen : 0);
-	snprintf(recv, sizeof(recv), "%lld", bs_now_ms());
+	snprintf(recv, sizeof(recv), "%lld",
+	    e->received_ms > 0 ? e->received_ms : bs_now_ms());
+	snprintf(win, sizeof(win), "%d",
+	    e->window_s > 0 ? e->window_s : JOBS_DEFAULT_WINDOW);
 	const char *ev = e->event_key ? e->event_key : "";
 	size_t nl = e->lanes ? e->n_lanes : 0;
 	if (nl > BS_JOBS_MAX_LANES) {
@@ -171,7 +181,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 			return;
 		}
 	}
-	size_t argc = 16 + 3 * nl, a = 0;
+	size_t argc = 19 + 3 * nl, a = 0;
 	const char **argv = xcalloc(argc, sizeof(*argv));
 	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
 #define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
@@ -203,6 +213,9 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	ARG(e->raw_body ? e->raw_body : "",
 	    keep_raw && e->raw_body ? e->raw_body_len : 0);
 	ARGS(recv);
+	ARGS(win);
+	ARGS(hook);
+	ARGS(e->resend ? "1" : "0");
 	/* The lane names come last (scripts.c). */
 	for (size_t i = 0; i < nl; i++)
 		ARGS(e->lanes[i]);

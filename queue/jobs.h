@@ -18,6 +18,7 @@
 #ifndef BS_JOBS_H
 #define BS_JOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,16 @@ struct bs_enqueue {
 	int seen_ttl_s;             /* how long a delivery id is remembered (<= 0: 86400) */
 	int raw_ttl_s;              /* how long the raw delivery is kept (0: not kept) */
 	long long maxlen;           /* approximate cap of the jobs stream, 0 = none */
+	long long received_ms;      /* when the delivery arrived, kept with the raw
+	                             * delivery (<= 0: now); a replay passes the
+	                             * original's */
+	int window_s;               /* queue.content_dedupe_window (<= 0: 600): how
+	                             * long a content key is remembered, and how
+	                             * long after the copy queued under this
+	                             * delivery id a resend is still a duplicate */
+	const char *hook;           /* webhook id (X-Hook-UUID), NULL or "" if none */
+	bool resend;                /* the sender says it sent this request before
+	                             * (X-Attempt-Number > 1) */
 	const char *const *lanes;   /* targets the push hits: it joins their lanes */
 	size_t n_lanes;             /* (lanes.h); at most BS_JOBS_MAX_LANES */
 };
@@ -71,10 +82,16 @@ enum bs_enqueue_status {
 typedef void bs_enqueue_cb(enum bs_enqueue_status st, const char *id,
     const char *err, void *arg);
 
-/* Dedupe by delivery id and by content key, XADD, remember both keys,
- * keep the raw delivery and append the new id to each lane, all in one
- * script. A lane name that is empty or over BS_LANE_NAME_MAX fails the
- * call (nothing written). */
+/* Dedupe, XADD, remember both keys and keep the raw delivery, all in one
+ * script (bs_script_enqueue). A duplicate is
+ *   - a delivery id already queued, unless `resend` and that copy was
+ *     queued more than window_s ago (a manual Resend: queued again);
+ *   - else a content key queued within window_s under another hook, or
+ *     where either hook is empty (the same content under the same
+ *     non-empty hook is a new event: queued, and the key now names it).
+ * The first job's id comes back with BS_ENQ_DUPLICATE. A queued job's id
+ * joins the tail of each of its lanes in the same step; a lane name that
+ * is empty or over BS_LANE_NAME_MAX fails the call (nothing written). */
 void bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
     const struct bs_enqueue *e, bs_enqueue_cb *cb, void *arg);
 

@@ -15,8 +15,15 @@
  *       per lane of the push: 2 keys, its list and its meta hash
  * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
  *       nothing), 6 maxlen (0: none), 7 has content key, 8 raw headers,
- *       9 raw body, 10 received unix ms, ..., and LAST the lane names, one
- *       per lane key pair (so other arguments may be added before them)
+ *       9 raw body, 10 received unix ms, 11 dedupe window s (> 0), 12 hook
+ *       id ("" : none; no spaces), 13 resend ("1": X-Attempt-Number > 1),
+ *       ..., and LAST the lane names, one per lane key pair
+ * seen:<delivery> holds the stream id queued under that delivery id (TTL
+ * seen ttl), seenc:<content> "<stream id> <hook>" (TTL the window). Both
+ * stream ids say when they were queued (ms-seq, Redis's clock, as TIME):
+ * a resend of a delivery id queued longer ago than the window is queued
+ * again (a manual Resend, see bs_jobs_enqueue), and a content key counts
+ * only within the window (also one written with a longer TTL before).
  * Returns {"dup", first_id} or {"queued", new_id}, or the error QUEUEFULL
  * (nothing written) when the stream already holds maxlen entries. The
  * stream is never trimmed: finished entries are XDELed, so every entry in
@@ -26,7 +33,7 @@
  * step, and the entry's `lanes` field lists them (newline-separated). */
 struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"local nl = (#KEYS - 6) / 2\n"
-	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 10 + nl then\n"
+	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 13 + nl then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
 	"end\n"
 	"local names = {}\n"
@@ -34,8 +41,24 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"  names[i] = ARGV[#ARGV - nl + i]\n"
 	"  if names[i] == '' then return redis.error_reply('bad lane name') end\n"
 	"end\n"
+	"local win = tonumber(ARGV[11])\n"
+	"if not win or win < 1 or not ARGV[13] or string.find(ARGV[12], '%s') then\n"
+	"  return redis.error_reply('bad enqueue arguments')\n"
+	"end\n"
+	"local now = now_ms()\n"
+	"local function recent(sid)\n"
+	"  local ms = tonumber(string.match(sid, '^(%d+)%-'))\n"
+	"  return ms ~= nil and now - ms <= win * 1000\n"
+	"end\n"
 	"local id = redis.call('GET', KEYS[2])\n"
-	"if not id and ARGV[7] == '1' then id = redis.call('GET', KEYS[3]) end\n"
+	"if id and ARGV[13] == '1' and not recent(id) then id = nil end\n"
+	"if not id and ARGV[7] == '1' then\n"
+	"  local cid, chook = string.match(redis.call('GET', KEYS[3]) or '',\n"
+	"    '^(%S+) ?(%S*)$')\n"
+	"  if cid and recent(cid) and (ARGV[12] == '' or chook ~= ARGV[12]) then\n"
+	"    id = cid\n"
+	"  end\n"
+	"end\n"
 	"if id then\n"
 	"  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)\n"
 	"  return {'dup', id}\n"
@@ -49,7 +72,6 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"if nl > 0 then\n"
 	"  id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'delivery',\n"
 	"    ARGV[2], 'event', ARGV[3], 'lanes', table.concat(names, '\\n'))\n"
-	"  local now = now_ms()\n"
 	"  for i = 1, nl do\n"
 	"    local L, X = KEYS[5 + 2 * i], KEYS[6 + 2 * i]\n"
 	"    redis.call('RPUSH', L, id)\n"
@@ -60,7 +82,9 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
 	"end\n"
 	"redis.call('SET', KEYS[2], id, 'EX', ARGV[4])\n"
-	"if ARGV[7] == '1' then redis.call('SET', KEYS[3], id, 'EX', ARGV[4]) end\n"
+	"if ARGV[7] == '1' then\n"
+	"  redis.call('SET', KEYS[3], id .. ' ' .. ARGV[12], 'EX', ARGV[11])\n"
+	"end\n"
 	"local rawttl = tonumber(ARGV[5]) or 0\n"
 	"if rawttl > 0 then\n"
 	"  redis.call('HSET', KEYS[4], 'headers', ARGV[8], 'body', ARGV[9],\n"

@@ -152,12 +152,15 @@ def dc_utc(d):
 
 def dc_expected(ev, p):
     """The register_deploy calls one DC payload must cause, from the payload
-    alone; also its content identity (None when it queues nothing)."""
+    alone; also its content identity (None when it queues nothing), which
+    holds the event's date: the same event from two webhooks has one date,
+    a repeat push a new one."""
     calls = []
+    date = dc_utc(p["date"]) if p.get("date") is not None else None
     if ev in ("repo:refs_changed", "mirror:repo_synchronized"):
         repo = dc_repo(p["repository"])
         changes = p.get("changes") or []
-        ident = json.dumps([ev, repo.lower()] + [[c["ref"]["type"], c["ref"]["displayId"],
+        ident = json.dumps([ev, repo.lower(), date] + [[c["ref"]["type"], c["ref"]["displayId"],
                                                  c.get("fromHash"), c.get("toHash")] for c in changes])
         listed = p.get("commits")
         for c in changes:
@@ -182,7 +185,7 @@ def dc_expected(ev, p):
         pr = p["pullRequest"]
         merge = ((pr.get("properties") or {}).get("mergeCommit") or {}).get("id")
         repo = dc_repo(pr["toRef"]["repository"])
-        ident = json.dumps([ev, repo.lower(), pr["id"], pr.get("state"), merge])
+        ident = json.dumps([ev, repo.lower(), date, pr["id"], pr.get("state"), merge])
         if ev == "pr:merged" and merge:
             for d in DC_DEPLOYMENTS:
                 if d.get("track") == "merge" and d["repository"].lower() == repo.lower():
@@ -210,8 +213,9 @@ def test_every_dc_fixture_registers_what_the_payload_says():
                 assert st == 200 and js["status"] == "ok", (path, st, js)
                 continue
             if js["status"] == "duplicate":
-                # Same content as an earlier fixture (e.g. epoch vs ISO
-                # dates of one PR, a signed copy of a delete): nothing new.
+                # Same content and date as an earlier fixture (e.g. epoch
+                # vs ISO dates of one PR, a signed copy of a delete): the
+                # same event sent twice, nothing new.
                 assert st == 200 and ident in seen, (path, js)
                 want = []
             elif js["status"] == "ignored":

@@ -33,7 +33,8 @@ DEPLOYMENTS = [
 def expected_calls(payload, seen_content):
     """What a correct bitsleuth sends for one Cloud repo:push payload,
     computed independently of the C code. Returns None for a content
-    duplicate (same event+repo+changes as an earlier delivery)."""
+    duplicate (same event+repo+changes as an earlier delivery: these posts
+    name no webhook, so a repeat counts as another webhook's copy)."""
     repo = payload["repository"]["full_name"]
     changes = payload["push"]["changes"]
     ident = json.dumps([repo] + [[(c.get("new") or c.get("old") or {}).get("type"),
@@ -300,7 +301,8 @@ def test_duplicate_delivery_is_queued_once():
         st2, js2, _, _ = bs.post("repo:push", body, delivery="{dup-1}")
         assert st1 == 202 and js1["status"] == "queued"
         assert st2 == 200 and js2["status"] == "duplicate" and js2["job"] == js1["job"], js2
-        # Same content under a new delivery id (a manual Resend): also one job.
+        # Same content under a new delivery id that names no webhook (it may be
+        # another webhook's copy, see test_dedupe.py): also one job.
         st3, js3, _, _ = bs.post("repo:push", body, delivery="{dup-2}")
         assert st3 == 200 and js3["status"] == "duplicate", js3
         H.wait_for(lambda: len(sleuth.requests) >= 1, 30, what="registration")

@@ -192,6 +192,7 @@ main(void)
 		CHECK_INT(cfg.http.max_body, 1024 * 1024);
 		CHECK_INT(cfg.limits.max_string, 65536);
 		CHECK_INT(cfg.queue.seen_ttl_s, 7 * 86400);
+		CHECK_INT(cfg.queue.content_dedupe_window_s, 600);
 		CHECK_INT(cfg.worker.visibility_timeout_ms, 300000);
 		CHECK_INT(cfg.retry.max_age_ms, 48LL * 3600 * 1000);
 		CHECK_INT(cfg.retry.slow_delay_ms, 60000);
@@ -217,6 +218,7 @@ main(void)
 		SAME(limits.max_commits); SAME(limits.max_string);
 		SAME(queue.seen_ttl_s); SAME(queue.raw_ttl_s);
 		SAME(queue.content_dedupe); SAME(queue.pr_ttl_s);
+		SAME(queue.content_dedupe_window_s);
 		SAME(queue.max_stream);
 		SAME(worker.concurrency); SAME(worker.block_ms);
 		SAME(worker.visibility_timeout_ms);
@@ -509,6 +511,21 @@ main(void)
 		EXPECT_DIAG(BS_DIAG_ERROR, "redis.prefix: must be", 2, 11);
 		CHECK_INT(parse(with_deps("issues:\n  url: https://x/browse\n")), 0);
 		EXPECT_DIAG(BS_DIAG_WARNING, "issues.url: has no {key}", 2, 8);
+		CHECK_INT(parse(with_deps("queue:\n  content_dedupe_window: 15m\n")),
+		    0);
+		CHECK_INT(cfg.queue.content_dedupe_window_s, 900);
+		CHECK_INT(diags.warnings, 0);
+		CHECK_INT(parse(with_deps("queue:\n  content_dedupe_window: 0\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "queue.content_dedupe_window: 0 s is out "
+		    "of range", 2, 26);
+		CHECK_INT(parse(with_deps("queue:\n  content_dedupe_window: 30s\n")),
+		    0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "queue.content_dedupe_window (30 s) is "
+		    "below 5 minutes", 2, 26);
+		CHECK_INT(parse(with_deps("queue:\n  seen_ttl: 1h\n"
+		    "  content_dedupe_window: 2h\n")), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "queue.content_dedupe_window (7200 s) is "
+		    "above queue.seen_ttl (3600 s)", 3, 26);
 	}
 
 	TEST("listen must be host:port") {

@@ -1,5 +1,7 @@
 /* Unit tests of ingest/intake.c: the judgement of one delivery, without
- * HTTP or Redis. */
+ * HTTP or Redis, and what it hands the dedupe (intake.h): the content key
+ * (the hashes, on Data Center the event date, never the hook), the hook id
+ * and the resend flag (X-Attempt-Number > 1). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,54 @@ judge(const char *key, const char *body, size_t len, const char *sig,
 		.content_type = ct, .body = body, .len = len,
 	};
 	bs_intake_process(&in, &d, 1700000000000LL, r);
+}
+
+/* A signed delivery with every dedupe header (NULL: absent). */
+static void
+judge_h(const char *key, const char *body, const char *uuid, const char *rid,
+    const char *hook, const char *attempt, struct bs_intake_result *r)
+{
+	char s[80];
+	size_t n = strlen(body);
+	bs_signature_sign("s3cret", 6, body, n, s, sizeof(s));
+	struct bs_intake in = { .cfg = &cfg, .scanner = scanner };
+	struct bs_delivery d = {
+		.event_key = key, .request_uuid = uuid, .request_id = rid,
+		.hook_uuid = hook, .attempt = attempt, .signature = s,
+		.content_type = "application/json", .body = body, .len = n,
+	};
+	bs_intake_process(&in, &d, 1700000000000LL, r);
+}
+
+/* body with every `from` replaced by `to` (malloc'd). */
+static char *
+subst(const char *body, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	for (const char *p = body; (p = strstr(p, from)); p += fl)
+		n++;
+	char *out = malloc(strlen(body) + n * tl + 1), *o = out;
+	for (const char *p = body, *q; ; p = q + fl) {
+		q = strstr(p, from);
+		size_t k = q ? (size_t)(q - p) : strlen(p);
+		memcpy(o, p, k);
+		o += k;
+		if (!q)
+			break;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The content key of a judged delivery, copied (r released). */
+static void
+key_of(struct bs_intake_result *r, char out[80])
+{
+	CHECK_INT(r->verdict, BS_INTAKE_QUEUE);
+	snprintf(out, 80, "%s", r->content_key);
+	bs_intake_result_release(r);
 }
 
 int
@@ -142,6 +192,87 @@ main(void)
 		judge("repo:push", body, len, sig, "application/json", NULL, &r);
 		CHECK_STR(r.delivery, first);
 		bs_intake_result_release(&r);
+	}
+	TEST("hook id and resend flag from the headers; the key ignores the hook") {
+		char *nul = strndup(body, len);
+		char k1[80], k2[80];
+		judge_h("repo:push", nul, "{r-1}", NULL, "{hook-1}", "1", &r);
+		CHECK_STR(r.hook, "{hook-1}");
+		CHECK(!r.resend);
+		key_of(&r, k1);
+		judge_h("repo:push", nul, "{r-2}", NULL, "{hook-2}", "2", &r);
+		CHECK_STR(r.hook, "{hook-2}");
+		CHECK(r.resend);
+		key_of(&r, k2);
+		CHECK_STR(k2, k1);          /* two webhooks, one event */
+		static const char *const not_resend[] = { NULL, "", "1", "0", "-2",
+			"+2", "2x", "x", " 1 " };
+		for (size_t i = 0; i < sizeof(not_resend) / sizeof(*not_resend); i++) {
+			judge_h("repo:push", nul, "{r-3}", NULL, NULL, not_resend[i], &r);
+			CHECK(!r.resend);
+			CHECK_STR(r.hook, "");
+			bs_intake_result_release(&r);
+		}
+		judge_h("repo:push", nul, "{r-4}", NULL, NULL, " 3", &r);
+		CHECK(r.resend);
+		bs_intake_result_release(&r);
+		/* Not a safe id: judged as no hook (never refused). */
+		judge_h("repo:push", nul, "{r-5}", NULL, "{a b}", "1", &r);
+		CHECK_INT(r.verdict, BS_INTAKE_QUEUE);
+		CHECK_STR(r.hook, "");
+		bs_intake_result_release(&r);
+		free(nul);
+	}
+	TEST("Cloud: the key follows the hashes (A->B, B->A, A->B)") {
+		static const char A[] = "40e7580cf11311d84a6e5e97e2cbba6df1675750";
+		static const char B[] = "141977fedf5cf35aa290ac87d4b5177ac4cd9de1";
+		char *ab = strndup(body, len);
+		char *t = subst(ab, A, "@");
+		char *u = subst(t, B, A);
+		char *ba = subst(u, "@", B);
+		char k1[80], k2[80], k3[80];
+		judge_h("repo:push", ab, "{p-1}", NULL, "{h}", NULL, &r);
+		key_of(&r, k1);
+		judge_h("repo:push", ba, "{p-2}", NULL, "{h}", NULL, &r);
+		key_of(&r, k2);
+		judge_h("repo:push", ab, "{p-3}", NULL, "{h}", NULL, &r);
+		key_of(&r, k3);
+		CHECK(strcmp(k1, k2) != 0);
+		CHECK_STR(k3, k1);      /* the same content: the hook decides */
+		free(ab);
+		free(t);
+		free(u);
+		free(ba);
+	}
+	TEST("Data Center: the event date is part of the key") {
+		char *dc = bs_test_read_file(bs_test_fixture(path, sizeof(path),
+		    "drone-go-scm/dc_repo-refs_changed_branch-add.json"), &len);
+		CHECK(dc != NULL);
+		if (dc) {
+			char k1[80], k2[80], k3[80], k4[80];
+			judge_h("repo:refs_changed", dc, NULL, "rid-1", NULL, NULL, &r);
+			CHECK_STR(r.job.ev.date, "2018-07-05T18:24:15.000Z");
+			key_of(&r, k1);
+			/* The same event from a second webhook: same date, same key. */
+			judge_h("repo:refs_changed", dc, NULL, "rid-2", NULL, NULL, &r);
+			key_of(&r, k2);
+			CHECK_STR(k2, k1);
+			/* The same instant as epoch ms (before DC 10): same key. */
+			char *ep = subst(dc, "\"2018-07-05T18:24:15+0000\"",
+			    "1530815055000");
+			judge_h("repo:refs_changed", ep, NULL, "rid-3", NULL, NULL, &r);
+			key_of(&r, k3);
+			CHECK_STR(k3, k1);
+			/* A repeat push a second later: a new event. */
+			char *later = subst(dc, "2018-07-05T18:24:15+0000",
+			    "2018-07-05T18:24:16+0000");
+			judge_h("repo:refs_changed", later, NULL, "rid-4", NULL, NULL, &r);
+			key_of(&r, k4);
+			CHECK(strcmp(k4, k1) != 0);
+			free(ep);
+			free(later);
+			free(dc);
+		}
 	}
 	free(body);
 	bs_scanner_free(scanner);
