@@ -98,6 +98,10 @@ bs_cmd_stats(int argc, char **argv)
 		gstr(g, "next_retry_ms"); yajl_gen_integer(g, s.next_retry_ms);
 		gstr(g, "dead"); yajl_gen_integer(g, s.dead_len);
 		gstr(g, "oldest_age_ms"); yajl_gen_integer(g, s.oldest_age_ms);
+		gstr(g, "lanes"); yajl_gen_integer(g, s.lanes);
+		gstr(g, "lane_waiting"); yajl_gen_integer(g, s.lane_waiting);
+		gstr(g, "lanes_held"); yajl_gen_integer(g, s.lanes_held);
+		gstr(g, "oldest_head_age_ms"); yajl_gen_integer(g, s.oldest_head_age_ms);
 		gstr(g, "counters"); yajl_gen_map_open(g);
 		for (size_t i = 0; i < s.n_counters; i++) {
 			gstr(g, s.counters[i].name);
@@ -120,6 +124,11 @@ bs_cmd_stats(int argc, char **argv)
 		    s.next_retry_ms >= 0 ? ", next due in " : "",
 		    s.next_retry_ms >= 0 ? due : "");
 		printf("dead letters  %s: %lld\n", a.keys.dead, s.dead_len);
+		char head[32];
+		human_age(s.oldest_head_age_ms, head, sizeof(head));
+		printf("lanes         %s: %lld targets with pushes, %lld waiting behind "
+		    "their head, %lld held by a failing head, oldest head %s\n",
+		    a.keys.lanes, s.lanes, s.lane_waiting, s.lanes_held, head);
 		printf("counters     ");
 		for (size_t i = 0; i < s.n_counters; i++)
 			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);

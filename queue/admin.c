@@ -12,6 +12,7 @@
 
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "queue/lanes.h"
 #include "queue/reply.h"
 #include "queue/scripts.h"
 
@@ -85,6 +86,59 @@ bs_admin_stats_release(struct bs_admin_stats *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The lane figures of out: the index, then LLEN and the failing flag of
+ * each lane in it (pipelined). */
+static int
+lane_stats(redisContext *c, const struct bs_keys *k, long long now,
+    struct bs_admin_stats *out, char *err, size_t errlen)
+{
+	out->oldest_head_age_ms = -1;
+	const char *zc[] = { "ZCARD", k->lanes };
+	if (sync_int(c, 2, zc, &out->lanes, err, errlen) < 0)
+		return -1;
+	char last[24];
+	snprintf(last, sizeof(last), "%d", BS_ADMIN_MAX_LANES - 1);
+	const char *zr[] = { "ZRANGE", k->lanes, "0", last, "WITHSCORES" };
+	redisReply *rep = sync_cmd_s(c, 5, zr, err, errlen);
+	if (!rep)
+		return -1;
+	size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements / 2 : 0;
+	if (n > 0 && rep->element[1]->type == REDIS_REPLY_STRING) {
+		long long age = now - (long long)strtod(rep->element[1]->str, NULL);
+		out->oldest_head_age_ms = age > 0 ? age : 0;
+	}
+	size_t sent = 0;
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *t = rep->element[2 * i];
+		struct bs_lane_keys lk;
+		if (t->type != REDIS_REPLY_STRING || bs_lane_keys(k, t->str, &lk) != 0)
+			continue;
+		const char *ll[] = { "LLEN", lk.list };
+		const char *hx[] = { "HEXISTS", lk.meta, "failing" };
+		redisAppendCommandArgv(c, 2, ll, NULL);
+		redisAppendCommandArgv(c, 3, hx, NULL);
+		sent++;
+	}
+	freeReplyObject(rep);
+	for (size_t i = 0; i < sent; i++) {
+		redisReply *ln = NULL, *fl = NULL;
+		if (redisGetReply(c, (void **)&ln) != REDIS_OK ||
+		    redisGetReply(c, (void **)&fl) != REDIS_OK) {
+			snprintf(err, errlen, "redis lane figures failed: %s", c->errstr);
+			freeReplyObject(ln);
+			return -1;
+		}
+		if (ln->type == REDIS_REPLY_INTEGER && ln->integer > 1) {
+			out->lane_waiting += ln->integer - 1;
+			if (fl->type == REDIS_REPLY_INTEGER && fl->integer == 1)
+				out->lanes_held++;
+		}
+		freeReplyObject(ln);
+		freeReplyObject(fl);
+	}
+	return 0;
+}
+
 int
 bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
     struct bs_admin_stats *out, char *err, size_t errlen)
@@ -152,6 +206,9 @@ bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
 		out->oldest_age_ms = age > 0 ? age : 0;
 	}
 	freeReplyObject(rep);
+
+	if (lane_stats(c, k, now, out, err, errlen) != 0)
+		goto fail;
 
 	const char *hg[] = { "HGETALL", k->stats };
 	if (!(rep = sync_cmd_s(c, 2, hg, err, errlen)))

@@ -34,9 +34,17 @@ struct bs_admin_stats {
 	long long next_retry_ms;    /* earliest due unix ms, -1 when none */
 	long long dead_len;         /* entries in {p}:dead */
 	long long oldest_age_ms;    /* now - time of the first jobs entry, -1 if none */
+	/* Lanes (lanes.h), over at most BS_ADMIN_MAX_LANES of them, oldest
+	 * head first (lanes counts all). */
+	long long lanes;            /* targets with pushes without an outcome */
+	long long lane_waiting;     /* pushes waiting behind their lane's head */
+	long long lanes_held;       /* lanes whose failing head holds pushes back */
+	long long oldest_head_age_ms; /* now - since of the oldest head, -1 if none */
 	struct bs_admin_counter *counters;   /* the {p}:stats hash */
 	size_t n_counters;
 };
+
+#define BS_ADMIN_MAX_LANES 10000
 
 int bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now_ms,
     struct bs_admin_stats *out, char *err, size_t errlen);
