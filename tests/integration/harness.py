@@ -347,7 +347,10 @@ class SleuthStandIn:
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    pass          # the client gave up first (a "slow" answer)
 
         self.server = _SleuthServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

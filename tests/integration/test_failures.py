@@ -263,8 +263,15 @@ def test_kill9_worker_while_sleuth_hangs():
 
 def test_redis_restart_during_burst_loses_nothing():
     # Entries a worker had read when Redis died stay pending: another read
-    # (after visibility_timeout) takes them, so keep it short here.
-    redis, sleuth, bs = start(extra=FAST_RETRY + "worker:\n  visibility_timeout: 3s\n", appendonly=True)
+    # (after visibility_timeout) takes them, so keep it short here; but long
+    # enough (8 s) that an outcome held in memory while Redis restarts is
+    # recorded before the entry could be claimed, even on a slow machine.
+    redis, sleuth, bs = start(extra=FAST_RETRY + "worker:\n  visibility_timeout: 8s\n", appendonly=True)
+
+    def answer_after_100ms(req):
+        time.sleep(0.1)
+        return (200, "Success", {})
+    sleuth.responder = answer_after_100ms
     n = 300                           # at least; more until the burst outlasts the outage
     answers = {}
     after = [0]                       # 202s after the first 503
@@ -287,6 +294,7 @@ def test_redis_restart_during_burst_loses_nothing():
     t.start()
     H.wait_for(lambda: sum(1 for v in list(answers.values()) if v == 202) >= 20, 30, what="the burst to start")
     redis.kill()                      # SIGKILL: only the AOF (fsync always) survives
+    t_kill = time.time()
     time.sleep(1.0)
     redis.start()
     t.join(120)
@@ -314,10 +322,16 @@ def test_redis_restart_during_burst_loses_nothing():
         for r in sleuth.answered(200):
             per_sha[r["json"]["sha"]] = per_sha.get(r["json"]["sha"], 0) + 1
         dup = sum(v - 1 for v in per_sha.values())
+        # Each call takes 100 ms: those received in the 100 ms before the
+        # kill (plus slack) were in flight at it. Only they may be sent twice:
+        # every other answer is recorded, at the latest once Redis is back.
+        with sleuth.lock:
+            in_flight = sum(1 for r in sleuth.requests if t_kill - 0.2 <= r["at"] <= t_kill + 0.05)
+        assert dup <= in_flight, ("repeated sends beyond the calls in flight at the kill", dup, in_flight)
         c = stats(bs)["counters"]
         print("  burst: %d sent, %d acknowledged (202), %d refused with 503, %d of %d acknowledged registered, "
-              "%d refused-but-stored, %d repeated sends (at least once), queued=%s redelivered=%s, pending=%d"
-              % (sent, len(acked), len(refused), len(want & got), len(want), len(got - want), dup,
+              "%d refused-but-stored, %d repeated sends (<= %d in flight at the kill), queued=%s redelivered=%s, pending=%d"
+              % (sent, len(acked), len(refused), len(want & got), len(want), len(got - want), dup, in_flight,
                  c.get("queued"), c.get("redelivered", 0), pending(redis)), flush=True)
     finally:
         H.shutdown(redis, sleuth, bs)
