@@ -12,8 +12,10 @@
  * any change to its list L: `head`/`since` when the head changed (and the
  * failing flag cleared), `blocked` = when the current head first had a
  * push waiting behind it, the index zset idx (member t, score = since);
- * an empty lane leaves the index and its meta hash X goes (or expires with
- * a still valid lease). Returns the head or nil.
+ * an empty lane leaves the index and its meta hash X keeps only a lease
+ * still out (the hash goes with its last field). Returns the head or nil.
+ * lane_joined(idx, L, X, t, pos, n, now) is the same after RPUSH of pos
+ * made the lane n long (cheaper: no reads).
  * lane_wake(jobs, dead, idx, L, X, P, t, head, now) moves the head's
  * parked record (P field "p:<head>") back into the jobs stream when no
  * lease is valid: returns 1 when it did. A corrupt record goes to dead and
