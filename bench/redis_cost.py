@@ -83,6 +83,16 @@ def main():
     ap.add_argument("--targets", type=int, default=20)
     ap.add_argument("--same-target-burst", action="store_true")
     a = ap.parse_args()
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    if a.binary == ap.get_default("binary"):
+        # This checkout's binary, built first (as bench/ingest_bench.sh does).
+        import subprocess
+        subprocess.run([os.path.join(root, "scripts", "deps.sh"), "build"], check=True)
+        subprocess.run(["cmake", "-S", root, "-B", os.path.join(root, "build")], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", os.path.join(root, "build"), "--target", "bitsleuth"],
+                       check=True, stdout=subprocess.DEVNULL)
+        a.binary = os.path.join(root, "build", "bitsleuth")
     H.BIN = os.path.abspath(a.binary)
     import json
     BASE = json.loads(H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))

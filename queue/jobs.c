@@ -35,6 +35,20 @@
 #define JOBS_DEFAULT_SEEN_TTL 86400
 #define JOBS_DEFAULT_WINDOW 600
 
+void
+bs_field_set(struct bs_field *f, const char *name, const char *val, size_t len)
+{
+	f->name = name;
+	f->val = val ? val : "";
+	f->len = val ? len : 0;
+}
+
+void
+bs_field_str(struct bs_field *f, const char *name, const char *val)
+{
+	bs_field_set(f, name, val, val ? strlen(val) : 0);
+}
+
 const struct bs_field *
 bs_entry_field(const struct bs_entry *e, const char *name)
 {

@@ -31,6 +31,12 @@ struct bs_field {
 	size_t len;
 };
 
+/* Fills f with name and val[0..len) (binary-safe), or with name and the
+ * C string val; a NULL val is the empty value. Nothing is copied. */
+void bs_field_set(struct bs_field *f, const char *name, const char *val,
+    size_t len);
+void bs_field_str(struct bs_field *f, const char *name, const char *val);
+
 struct bs_entry {
 	const char *id;             /* stream id "ms-seq" */
 	struct bs_field *fields;

@@ -1,6 +1,6 @@
 /* lanes_lua: the Lua helpers every lane-touching script shares (enqueue
- * and finish in scripts.c, acquire and sweep in lanes.c), as one string
- * to prepend to a script's source. Private to queue/. The lane model is
+ * and finish in scripts.c, acquire, step and sweep in lanes.c), as the
+ * pieces of a script's prelude (bs_redis_script). Private to queue/. The lane model is
  * described in lanes.h.
  *
  * Stream ids are compared numerically: their parts are digit strings

@@ -148,38 +148,24 @@ history_append(struct run *run, const struct task *t, long long at)
 	return out;
 }
 
-static void
-set_field(struct bs_field *f, const char *name, const char *val, size_t len)
-{
-	f->name = name;
-	f->val = val ? val : "";
-	f->len = val ? len : 0;
-}
-
-static void
-set_str(struct bs_field *f, const char *name, const char *val)
-{
-	set_field(f, name, val, val ? strlen(val) : 0);
-}
-
 /* The fields every successor of task t carries (job, ids, position). */
 static size_t
 successor_fields(struct run *run, const struct task *t, struct bs_field *f,
     long attempt, long long first)
 {
 	size_t k = 0;
-	set_field(&f[k++], "job", run->blob, run->blob_len);
-	set_str(&f[k++], "delivery", run->delivery);
-	set_str(&f[k++], "event", run->event);
-	set_str(&f[k++], "origin", run->origin);
-	set_str(&f[k++], "target", t->name);
-	set_str(&f[k++], "attempt", bs_arena_printf(&run->arena, "%ld", attempt));
+	bs_field_set(&f[k++], "job", run->blob, run->blob_len);
+	bs_field_str(&f[k++], "delivery", run->delivery);
+	bs_field_str(&f[k++], "event", run->event);
+	bs_field_str(&f[k++], "origin", run->origin);
+	bs_field_str(&f[k++], "target", t->name);
+	bs_field_str(&f[k++], "attempt", bs_arena_printf(&run->arena, "%ld", attempt));
 	if (first > 0)
-		set_str(&f[k++], "first_ms", bs_arena_printf(&run->arena, "%lld",
+		bs_field_str(&f[k++], "first_ms", bs_arena_printf(&run->arena, "%lld",
 		    first));
 	if (run->history)
-		set_str(&f[k++], "history", run->history);
-	set_str(&f[k++], "repository", run->job.ev.repository);
+		bs_field_str(&f[k++], "history", run->history);
+	bs_field_str(&f[k++], "repository", run->job.ev.repository);
 	return k;
 }
 
@@ -198,9 +184,9 @@ static void
 add_dead(struct run *run, struct bs_field *f, size_t k, const char *reason,
     long status, long long now)
 {
-	set_str(&f[k++], "reason", reason);
-	set_str(&f[k++], "status", bs_arena_printf(&run->arena, "%ld", status));
-	set_str(&f[k++], "dead_ms", bs_arena_printf(&run->arena, "%lld", now));
+	bs_field_str(&f[k++], "reason", reason);
+	bs_field_str(&f[k++], "status", bs_arena_printf(&run->arena, "%ld", status));
+	bs_field_str(&f[k++], "dead_ms", bs_arena_printf(&run->arena, "%lld", now));
 	run->recs[run->n_recs++] = (struct bs_finish_rec){ .kind = BS_FINISH_DEAD,
 		.fields = f, .n_fields = k };
 }
@@ -253,7 +239,7 @@ sent_outcome(struct run *run, struct task *t, long long now)
 		add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
 		return;
 	}
-	set_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld", due));
+	bs_field_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld", due));
 	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_RETRY);
 	log_info("job %s -> %s: retry %ld in %lld ms: %s", run->id, t->name, made,
 	    due - now, t->reason);
@@ -280,7 +266,7 @@ task_outcome(struct run *run, struct task *t, long long now)
 	case TASK_LATER:
 		f = bs_arena_alloc(&run->arena, 16 * sizeof(*f));
 		k = successor_fields(run, t, f, run->attempt, run->first_ms);
-		set_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld",
+		bs_field_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld",
 		    now + LATER_MS));
 		run->recs[run->n_recs++] = (struct bs_finish_rec){
 			.kind = BS_FINISH_RETRY, .due_ms = now + LATER_MS,
@@ -345,10 +331,10 @@ run_finish(struct run *run)
 	if (run->undecodable) {
 		struct bs_field *f = bs_arena_alloc(&run->arena, 8 * sizeof(*f));
 		size_t k = 0;
-		set_field(&f[k++], "job", run->blob, run->blob_len);
-		set_str(&f[k++], "delivery", run->delivery);
-		set_str(&f[k++], "event", run->event);
-		set_str(&f[k++], "attempt", "0");
+		bs_field_set(&f[k++], "job", run->blob, run->blob_len);
+		bs_field_str(&f[k++], "delivery", run->delivery);
+		bs_field_str(&f[k++], "event", run->event);
+		bs_field_str(&f[k++], "attempt", "0");
 		add_dead(run, f, k, bs_arena_printf(&run->arena,
 		    "undecodable job: %s", run->decode_err), 0, now);
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_UNDECODABLE);

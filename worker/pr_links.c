@@ -90,14 +90,6 @@ on_stored(int ok, const char *err, void *arg)
 }
 
 static void
-set_field(struct bs_field *f, const char *name, const char *val)
-{
-	f->name = name;
-	f->val = val ? val : "";
-	f->len = val ? strlen(val) : 0;
-}
-
-static void
 store(struct bs_wctx *ctx, struct op *op)
 {
 	const struct bs_job *job = op->job;
@@ -105,11 +97,11 @@ store(struct bs_wctx *ctx, struct op *op)
 	size_t klen;
 	char *keys = bs_prs_keys_encode(job->keys, job->n_keys, &klen);
 	struct bs_field f[6];
-	set_field(&f[0], "title", pr->title);
-	set_field(&f[1], "branch", pr->source.branch);
-	set_field(&f[2], "merge", pr->merge_hash);
-	set_field(&f[3], "state", pr->state);
-	set_field(&f[4], "event", job->ev.event_key);
+	bs_field_str(&f[0], "title", pr->title);
+	bs_field_str(&f[1], "branch", pr->source.branch);
+	bs_field_str(&f[2], "merge", pr->merge_hash);
+	bs_field_str(&f[3], "state", pr->state);
+	bs_field_str(&f[4], "event", job->ev.event_key);
 	f[5] = (struct bs_field){ "keys", keys, klen };
 	bs_prs_store(ctx->redis, ctx->keys, pr_repo(&job->ev), pr->id, f, 6,
 	    ctx->live->cfg->queue.pr_ttl_s, on_stored, op);

@@ -179,14 +179,6 @@ build_request(const struct task *t, char **url, char **body, size_t *blen)
 }
 
 static void
-set_field(struct bs_field *f, const char *name, const char *val, size_t len)
-{
-	f->name = name;
-	f->val = val ? val : "";
-	f->len = val ? len : 0;
-}
-
-static void
 record_dry_run(struct task *t)
 {
 	struct run *run = t->run;
@@ -199,12 +191,11 @@ record_dry_run(struct task *t)
 	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DRYRUN);
 	t->outcome = BS_OUTCOME_OK;
 	struct bs_field f[5];
-	set_field(&f[0], "url", url, strlen(url));
-	set_field(&f[1], "target", t->name, strlen(t->name));
-	set_field(&f[2], "delivery", run->delivery,
-	    run->delivery ? strlen(run->delivery) : 0);
-	set_field(&f[3], "job", run->id, strlen(run->id));
-	set_field(&f[4], "body", body, blen);
+	bs_field_str(&f[0], "url", url);
+	bs_field_str(&f[1], "target", t->name);
+	bs_field_str(&f[2], "delivery", run->delivery);
+	bs_field_str(&f[3], "job", run->id);
+	bs_field_set(&f[4], "body", body, blen);
 	if (ctx->redis)
 		bs_jobs_record_dryrun(ctx->redis, ctx->keys, f, 5, 100000,
 		    on_dryrun_recorded, t);

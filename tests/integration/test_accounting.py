@@ -111,10 +111,8 @@ def test_every_push_once_in_order_with_many_processes_faults_and_a_kill():
         H.wait_for(lambda: len(sleuth.answered(200)) >= N_PUSHES // 3, 120, what="a third registered")
         victim = workers[1]
         victim.kill9()
-        t_kill = time.time()
         # At most its worker.concurrency calls were in flight at the kill.
         in_flight_at_kill = CONCURRENCY
-        del t_kill
         workers.append(H.Bitsleuth(cfg, mode="work", workdir=s1.dir, consumer="w1-again"))
         procs.append(workers[-1])
         for th in threads:

@@ -11,7 +11,9 @@
  * (bounded). stop() sends SIGTERM, waits for it and removes the directory;
  * kill() is SIGKILL (a crash); restart() brings it back on the same port
  * and directory. Also bs_test_run_until(): drive a libevent loop until a
- * flag is set or a deadline passes. */
+ * flag is set or a deadline passes; bs_test_client(): bitsleuth's async
+ * client of a server, connected; bs_test_hget_int(): one hash field as a
+ * number, read synchronously. */
 #ifndef BS_TEST_REDIS_SERVER_H
 #define BS_TEST_REDIS_SERVER_H
 
@@ -32,6 +34,8 @@
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
+
+#include "queue/redis_client.h"
 
 struct bs_test_redis {
 	pid_t pid;
@@ -247,6 +251,46 @@ bs_test_run_for(struct event_base *base, int ms)
 {
 	int never = 0;
 	(void)bs_test_run_until(base, &never, 1, ms);
+}
+
+static inline void
+bs_test_count_up_(int up, void *arg)
+{
+	if (up)
+		(*(int *)arg)++;
+}
+
+/* bitsleuth's async client (queue/redis_client.h) of s on base, with 2 s
+ * timeouts; *ups counts its connects and must outlive it. Waits (3 s at
+ * most) for the first connect; NULL when there is none. */
+static inline struct bs_redis *
+bs_test_client(struct event_base *base, const struct bs_test_redis *s, int *ups)
+{
+	struct bs_redis_config cfg = { s->url, NULL, 2000, 2000 };
+	char err[256];
+	int want = *ups + 1;
+	struct bs_redis *r = bs_redis_new(base, &cfg, bs_test_count_up_, ups, err,
+	    sizeof(err));
+	if (!r) {
+		fprintf(stderr, "cannot create the redis client: %s\n", err);
+		return NULL;
+	}
+	if (bs_test_run_until(base, ups, want, 3000) != 0) {
+		fprintf(stderr, "the redis client did not connect to %s\n", s->url);
+		bs_redis_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* HGET key field as a number; 0 when missing. */
+static inline long long
+bs_test_hget_int(redisContext *c, const char *key, const char *field)
+{
+	redisReply *r = redisCommand(c, "HGET %s %s", key, field);
+	long long v = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+	freeReplyObject(r);
+	return v;
 }
 
 #endif

@@ -38,14 +38,6 @@ on_enq(enum bs_enqueue_status st, const char *id, const char *err, void *arg)
 	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
 }
 
-static void
-on_state(int up, void *arg)
-{
-	int *ups = arg;
-	if (up)
-		(*ups)++;
-}
-
 /* One enqueue of a small job with window 600 s. */
 static struct enq_res
 enq(const char *delivery, const char *content, const char *hook, bool resend,
@@ -112,10 +104,8 @@ main(void)
 	base = event_base_new();
 	bs_keys_init(&K, "t");
 	int ups = 0;
-	struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000 };
 	char err[256], v[256], want[256];
-	R = bs_redis_new(base, &cfg, on_state, &ups, err, sizeof(err));
-	bs_test_run_until(base, &ups, 1, 3000);
+	R = bs_test_client(base, &srv, &ups);
 	C = bs_test_redis_sync(&srv);
 
 	TEST("same content: new event under the same hook, else a duplicate") {

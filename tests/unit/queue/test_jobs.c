@@ -109,14 +109,6 @@ on_reply(const redisReply *rep, const char *err, void *arg)
 	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
 }
 
-static void
-on_state(int up, void *arg)
-{
-	int *ups = arg;
-	if (up)
-		(*ups)++;
-}
-
 /* Synchronous helpers for checking what Redis holds. */
 static long long
 q_int(const char *fmt, const char *a)
@@ -127,14 +119,7 @@ q_int(const char *fmt, const char *a)
 	return v;
 }
 
-static long long
-stat_of(const char *name)
-{
-	redisReply *r = redisCommand(C, "HGET %s %s", K.stats, name);
-	long long v = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
-	freeReplyObject(r);
-	return v;
-}
+#define stat_of(name) bs_test_hget_int(C, K.stats, (name))
 
 static void
 wait_calls(int *calls, int want)
@@ -190,10 +175,8 @@ main(void)
 	base = event_base_new();
 	bs_keys_init(&K, "t");
 	int ups = 0;
-	struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000 };
 	char err[256];
-	R = bs_redis_new(base, &cfg, on_state, &ups, err, sizeof(err));
-	bs_test_run_until(base, &ups, 1, 3000);
+	R = bs_test_client(base, &srv, &ups);
 	C = bs_test_redis_sync(&srv);
 
 	/* A real encoded job. */
@@ -718,9 +701,8 @@ main(void)
 		CHECK_INT(bs_test_redis_start(&aof, 1), 0);
 		bs_redis_free(R);
 		int ups2 = 0;
-		struct bs_redis_config c2 = { aof.url, NULL, 2000, 2000 };
-		R = bs_redis_new(base, &c2, on_state, &ups2, err, sizeof(err));
-		CHECK_INT(bs_test_run_until(base, &ups2, 1, 3000), 0);
+		R = bs_test_client(base, &aof, &ups2);
+		CHECK(R != NULL);
 		struct done_res g = { 0 };
 		bs_jobs_ensure_group(R, &K, on_reply, &g);
 		wait_calls(&g.calls, 1);

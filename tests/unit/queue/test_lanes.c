@@ -68,14 +68,6 @@ on_sweep(const struct bs_lanes_sweep *s, const char *err, void *arg)
 	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
 }
 
-static void
-on_state(int up, void *arg)
-{
-	int *ups = arg;
-	if (up)
-		(*ups)++;
-}
-
 static int n_deliveries;
 
 /* Queues one push hitting the lanes given; returns its stream id in out. */
@@ -159,14 +151,7 @@ xlen(void)
 	return v;
 }
 
-static long long
-stat_of(const char *name)
-{
-	redisReply *x = redisCommand(C, "HGET %s %s", K.stats, name);
-	long long v = x && x->type == REDIS_REPLY_STRING ? strtoll(x->str, NULL, 10) : 0;
-	freeReplyObject(x);
-	return v;
-}
+#define stat_of(name) bs_test_hget_int(C, K.stats, (name))
 
 static void
 flush(void)
@@ -222,10 +207,8 @@ main(void)
 	base = event_base_new();
 	bs_keys_init(&K, "t");
 	int ups = 0;
-	struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000 };
-	char err[256], a[64], b[64], c[64], buf[64];
-	R = bs_redis_new(base, &cfg, on_state, &ups, err, sizeof(err));
-	bs_test_run_until(base, &ups, 1, 3000);
+	char a[64], b[64], c[64], buf[64];
+	R = bs_test_client(base, &srv, &ups);
 	C = bs_test_redis_sync(&srv);
 	CHECK_STR(K.lanes, "{t}:lanes");
 

@@ -68,14 +68,6 @@ on_fetch(const struct bs_pr_record *recs, size_t n, const char *err,
 	}
 }
 
-static void
-on_state(int up, void *arg)
-{
-	int *ups = arg;
-	if (up)
-		(*ups)++;
-}
-
 static long long
 q_int(const char *fmt, const char *a)
 {
@@ -144,10 +136,7 @@ main(void)
 	base = event_base_new();
 	bs_keys_init(&K, "t");
 	int ups = 0;
-	struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000 };
-	char err[256];
-	R = bs_redis_new(base, &cfg, on_state, &ups, err, sizeof(err));
-	bs_test_run_until(base, &ups, 1, 3000);
+	R = bs_test_client(base, &srv, &ups);
 	C = bs_test_redis_sync(&srv);
 
 	TEST("parse_id: strict digits, 1..10 of them, no leading zero") {
