@@ -31,6 +31,7 @@ bs_cmd_redis_config(const struct bs_config *cfg, struct bs_redis_config *out)
 	out->password = cfg->redis.password;
 	out->connect_timeout_ms = cfg->redis.connect_timeout_ms;
 	out->command_timeout_ms = cfg->redis.command_timeout_ms;
+	out->connections = 1;       /* the CLI's; the daemon sets its pools' */
 }
 
 const char *

@@ -38,7 +38,10 @@ struct process {
 	struct bs_live *live;
 	struct bs_keys keys;
 	struct bs_metrics metrics;
-	struct bs_redis *redis;       /* short commands, shared by both halves */
+	struct bs_redis *redis;       /* the process' pool: ingest's, or work's */
+	struct bs_redis *redis_worker; /* run only: the worker's own pool, so
+	                                * that its steps never queue behind
+	                                * ingest's enqueues (and vice versa) */
 	struct bs_ingest *ingest;     /* NULL in work mode */
 	struct bs_worker *worker;     /* NULL in serve mode */
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
@@ -157,7 +160,8 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 		char name[128];
 		consumer_name(name, sizeof(name));
 		struct bs_worker_env env = {
-			.base = p->base, .live = p->live, .redis = p->redis,
+			.base = p->base, .live = p->live,
+			.redis = p->redis_worker ? p->redis_worker : p->redis,
 			.redis_config = rc, .keys = &p->keys, .metrics = &p->metrics,
 			.name = name,
 		};
@@ -195,14 +199,16 @@ event_free_opt(struct event *ev)
 }
 
 /* Order: the worker's clients first (bs_worker_close: its Sleuth calls
- * still record their outcomes through the shared connection), then the
- * shared connection, whose flushed callbacks answer the deliveries still
- * waiting and find the worker closed, then the halves themselves. */
+ * still record their outcomes through its pool), then the pools, whose
+ * flushed callbacks answer the deliveries still waiting and find the
+ * worker closed, then the halves themselves. */
 static void
 teardown(struct process *p)
 {
 	if (p->worker)
 		bs_worker_close(p->worker);
+	bs_redis_free(p->redis_worker);
+	p->redis_worker = NULL;
 	bs_redis_free(p->redis);
 	p->redis = NULL;
 	bs_worker_free(p->worker);
@@ -244,11 +250,16 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 	}
 	struct bs_redis_config rc;
 	bs_cmd_redis_config(cfg, &rc);
+	rc.connections = cfg->redis.connections;
 	p.redis = bs_redis_new(p.base, &rc, on_redis_state, &p, err, sizeof(err));
-	if (!p.redis) {
+	if (p.redis && mode == BS_MODE_RUN)
+		p.redis_worker = bs_redis_new(p.base, &rc, NULL, NULL, err,
+		    sizeof(err));
+	if (!p.redis || (mode == BS_MODE_RUN && !p.redis_worker)) {
 		log_error("%s", err);
 		goto out;
 	}
+	rc.connections = 1;         /* the worker's blocking read */
 	if (start_halves(&p, &rc) != 0 || add_signals(&p) != 0)
 		goto out;
 	log_info("bitsleuth %s running (%s)%s", BS_VERSION,

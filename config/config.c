@@ -39,6 +39,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->redis.prefix = bs_arena_strdup(a, "bitsleuth");
 	cfg->redis.connect_timeout_ms = 2000;
 	cfg->redis.command_timeout_ms = 5000;
+	cfg->redis.connections = 4;
 	cfg->bitbucket.secret_env = bs_arena_strdup(a, "BITBUCKET_WEBHOOK_SECRET");
 	cfg->sleuth.base_url = bs_arena_strdup(a, "https://app.sleuth.io");
 	cfg->sleuth.token_env = bs_arena_strdup(a, "SLEUTH_API_TOKEN");

@@ -29,6 +29,7 @@ struct bs_config {
 		char *prefix;           /* default "bitsleuth" */
 		int connect_timeout_ms; /* default 2000 */
 		int command_timeout_ms; /* default 5000 */
+		int connections;        /* per pool (ingest; the worker's), default 4 */
 	} redis;
 
 	struct {

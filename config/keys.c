@@ -49,6 +49,7 @@ static const struct keydef redis_keys[] = {
 	{ "prefix", K_STR, CF(redis.prefix), 0, 0, 0, NULL },
 	{ "connect_timeout_ms", K_MS, CF(redis.connect_timeout_ms), 0, 1, 10 * MS_M, NULL },
 	{ "command_timeout_ms", K_MS, CF(redis.command_timeout_ms), 0, 1, 10 * MS_M, NULL },
+	{ "connections", K_INT, CF(redis.connections), 0, 1, 64, NULL },
 	END
 };
 

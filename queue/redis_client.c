@@ -1,9 +1,12 @@
-/* redis_client: one hiredis async context on a libevent loop, with the
- * timers and reconnects that hiredis 0.14.1 lacks (h2o's redis.c shape).
+/* redis_client: a small pool of hiredis async contexts on a libevent
+ * loop, with the timers and reconnects that hiredis 0.14.1 lacks (h2o's
+ * redis.c shape).
  *
- * States: CLOSED (no context; a retry timer may be armed), CONNECTING (a
- * context exists, TCP connect and the AUTH/SELECT/PING handshake are under
- * way, bounded by connect_timer), CONNECTED (commands are accepted).
+ * Each connection has the states CLOSED (no context; a retry timer may be
+ * armed), CONNECTING (a context exists, TCP connect and the AUTH/SELECT/
+ * PING handshake are under way, bounded by connect_timer) and CONNECTED
+ * (commands are accepted). The pool is up while one connection is; a
+ * command goes to the connected one with the fewest commands in flight.
  *
  * Exactly once: each command is a heap `struct cmd` that is hiredis'
  * privdata. Only hiredis' reply callback (cmd_reply) ever completes a
@@ -41,6 +44,26 @@ const char bs_redis_err_shutdown[] = "redis client shut down";
 
 enum state { ST_CLOSED = 0, ST_CONNECTING, ST_CONNECTED };
 
+struct cmd;
+
+/* One connection of the pool. */
+struct conn {
+	struct bs_redis *r;
+	int index;
+	enum state state;
+	redisAsyncContext *_ac;
+	struct event *_connect_timer;   /* bounds connect + handshake */
+	struct event *_retry_timer;     /* reconnect backoff */
+	struct event *_cmd_timer;       /* the oldest pending command's deadline */
+	int backoff_ms;
+	int handshake_left;
+	/* Commands handed to hiredis, not completed, oldest first: Redis
+	 * answers in order, so the head has the earliest deadline and one
+	 * timer per connection covers them all. */
+	struct cmd *_head, *_tail;
+	size_t n_pending;
+};
+
 struct bs_redis {
 	struct event_base *base;
 	struct bs_redis_addr addr;
@@ -48,22 +71,18 @@ struct bs_redis {
 	int command_timeout_ms;
 	bs_redis_state_cb *on_state;
 	void *state_arg;
-	enum state state;
-	redisAsyncContext *_ac;
-	struct event *_connect_timer;   /* bounds connect + handshake */
-	struct event *_retry_timer;     /* reconnect backoff */
-	int backoff_ms;
-	int handshake_left;
 	int freeing;
-	struct cmd *_pending;       /* commands handed to hiredis, not completed */
+	int n_up;                   /* connections in ST_CONNECTED */
+	int n_conns;
+	unsigned next;              /* round-robin start among equals */
+	struct conn *conns;
 };
 
 struct cmd {
-	struct bs_redis *r;         /* NULL once bs_redis_free orphaned it */
-	struct cmd *prev, *next;    /* r->_pending */
+	struct conn *k;             /* NULL once bs_redis_free orphaned it */
+	struct cmd *prev, *next;    /* k's pending list */
 	bs_redis_reply_cb *cb;
 	void *arg;
-	struct event *timer;
 	long long deadline_ms;      /* monotonic */
 	int timed_out;
 	/* bs_redis_eval only: an owned copy of the EVALSHA argv, so that a
@@ -75,7 +94,7 @@ struct cmd {
 	char *blk;                  /* owns argv/argvlen/bytes for eval */
 };
 
-static void start_connect(struct bs_redis *r);
+static void start_connect(struct conn *k);
 
 static struct event *
 checked_evtimer(struct event_base *base, event_callback_fn fn, void *arg)
@@ -183,8 +202,6 @@ sha1_hex(const char *s, size_t len, char out[41])
 static void
 cmd_free(struct cmd *c)
 {
-	if (c->timer)
-		event_free(c->timer);
 	free(c->blk);
 	free(c);
 }
@@ -192,15 +209,19 @@ cmd_free(struct cmd *c)
 static void
 cmd_unlink(struct cmd *c)
 {
-	if (!c->r)
+	struct conn *k = c->k;
+	if (!k)
 		return;
 	if (c->prev)
 		c->prev->next = c->next;
-	else if (c->r->_pending == c)
-		c->r->_pending = c->next;
+	else
+		k->_head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		k->_tail = c->prev;
 	c->prev = c->next = NULL;
+	k->n_pending--;
 }
 
 static void
@@ -209,10 +230,9 @@ cmd_complete(struct cmd *c, const redisReply *reply)
 	const char *err = NULL;
 	if (!reply)
 		err = c->timed_out ? bs_redis_err_timeout :
-		    (!c->r || c->r->freeing) ? bs_redis_err_shutdown : bs_redis_err_down;
+		    (!c->k || c->k->r->freeing) ? bs_redis_err_shutdown :
+		    bs_redis_err_down;
 	cmd_unlink(c);
-	if (c->timer)
-		evtimer_del(c->timer);
 	c->cb(reply, err, c->arg);
 	cmd_free(c);
 }
@@ -232,7 +252,8 @@ cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	const redisReply *reply = replyp;
 	if (c->script && is_noscript(reply) && !c->timed_out) {
 		/* The script cache is empty (restart, SCRIPT FLUSH): send the
-		 * source once. The command keeps its timer and its callback. */
+		 * source once. The command keeps its place in the pending list
+		 * (so its deadline), and its callback. */
 		c->argv[0] = "EVAL";
 		c->argvlen[0] = 4;
 		c->argv[1] = bs_redis_script_text(c->script);
@@ -246,68 +267,94 @@ cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	cmd_complete(c, reply);
 }
 
-static void drop(struct bs_redis *r, const char *why);
+static void drop(struct conn *k, const char *why);
 
+/* k's command timer: armed for the head's deadline whenever the list is
+ * not empty. It is not moved when the head completes early; it just finds
+ * a younger head here and re-arms for that one. */
 static void
 on_cmd_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct cmd *c = arg;
-	struct bs_redis *r = c->r;
+	struct conn *k = arg;
 	(void)fd;
 	(void)what;
-	c->timed_out = 1;
-	if (!r || !r->_ac) {
-		/* Cannot happen (every drop flushes every command and so deletes
-		 * its timer); if it did, nobody else would complete c. */
-		cmd_complete(c, NULL);
+	if (!k->_head || !k->_ac)
+		return;
+	long long now = mono_ms();
+	if (k->_head->deadline_ms > now) {
+		arm(k->_cmd_timer, (int)(k->_head->deadline_ms - now));
 		return;
 	}
-	/* Every command whose own deadline has passed too (sent in the same
-	 * millisecond; libevent orders equal timeouts arbitrarily) reports
-	 * the timeout; the younger ones report the connection drop. */
-	long long now = mono_ms();
-	for (struct cmd *p = r->_pending; p; p = p->next)
-		if (p->deadline_ms <= now)
-			p->timed_out = 1;
+	/* Every command whose own deadline has passed reports the timeout;
+	 * the younger ones report the connection drop. */
+	for (struct cmd *p = k->_head; p && p->deadline_ms <= now; p = p->next)
+		p->timed_out = 1;
 	log_warn("redis: command timed out after %d ms, reconnecting",
-	    r->command_timeout_ms);
-	/* The command is pending on r->_ac (every drop flushes all commands
-	 * and so deletes their timers). Dropping flushes it, with timeout. */
-	drop(r, "command timeout");
+	    k->r->command_timeout_ms);
+	/* Dropping flushes every pending command of k. */
+	drop(k, "command timeout");
+}
+
+/* The connected connection with the fewest commands in flight; the
+ * round-robin start spreads ties, so that a burst fills every connection
+ * and one fsync of an AOF Redis covers the commands of all of them. */
+static struct conn *
+pick(struct bs_redis *r)
+{
+	if (r->freeing || r->n_up == 0)
+		return NULL;
+	struct conn *best = NULL;
+	for (int i = 0; i < r->n_conns; i++) {
+		struct conn *k = &r->conns[(r->next + (unsigned)i) % (unsigned)r->n_conns];
+		if (k->state == ST_CONNECTED && k->_ac &&
+		    (!best || k->n_pending < best->n_pending))
+			best = k;
+	}
+	if (best)
+		r->next = (unsigned)best->index + 1;
+	return best;
+}
+
+static const char *
+unavailable(const struct bs_redis *r)
+{
+	return r->freeing ? bs_redis_err_shutdown : bs_redis_err_down;
 }
 
 static void
 send_cmd(struct bs_redis *r, struct cmd *c)
 {
-	if (r->state != ST_CONNECTED || !r->_ac || r->freeing ||
-	    redisAsyncCommandArgv(r->_ac, cmd_reply, c, c->argc, c->argv,
+	struct conn *k = pick(r);
+	if (!k || redisAsyncCommandArgv(k->_ac, cmd_reply, c, c->argc, c->argv,
 	    c->argvlen) != REDIS_OK) {
-		const char *err = r->freeing ? bs_redis_err_shutdown : bs_redis_err_down;
+		const char *err = unavailable(r);
 		bs_redis_reply_cb *cb = c->cb;
 		void *arg = c->arg;
 		cmd_free(c);
 		cb(NULL, err, arg);
 		return;
 	}
-	c->timer = checked_evtimer(r->base, on_cmd_timeout, c);
+	c->k = k;
 	c->deadline_ms = mono_ms() + r->command_timeout_ms;
-	arm(c->timer, r->command_timeout_ms);
-	c->next = r->_pending;
-	if (c->next)
-		c->next->prev = c;
-	r->_pending = c;
+	c->prev = k->_tail;
+	if (k->_tail)
+		k->_tail->next = c;
+	else
+		k->_head = c;
+	k->_tail = c;
+	if (k->n_pending++ == 0 && !evtimer_pending(k->_cmd_timer, NULL))
+		arm(k->_cmd_timer, r->command_timeout_ms);
 }
 
 void
 bs_redis_command(struct bs_redis *r, int argc, const char **argv,
     const size_t *argvlen, bs_redis_reply_cb *cb, void *arg)
 {
-	if (r->state != ST_CONNECTED || !r->_ac || r->freeing) {
-		cb(NULL, r->freeing ? bs_redis_err_shutdown : bs_redis_err_down, arg);
+	if (r->freeing || r->n_up == 0) {
+		cb(NULL, unavailable(r), arg);
 		return;
 	}
 	struct cmd *c = xcalloc(1, sizeof(*c));
-	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
 	/* hiredis formats argv into its output buffer at once: no copy. */
@@ -342,8 +389,8 @@ bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
     int argc, const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb,
     void *arg)
 {
-	if (r->state != ST_CONNECTED || !r->_ac || r->freeing) {
-		cb(NULL, r->freeing ? bs_redis_err_shutdown : bs_redis_err_down, arg);
+	if (r->freeing || r->n_up == 0) {
+		cb(NULL, unavailable(r), arg);
 		return;
 	}
 	if (!script->sha[0]) {
@@ -361,7 +408,6 @@ bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
 	size_t head = (size_t)total * (sizeof(char *) + sizeof(size_t));
 	char *blk = xmalloc(head + bytes);
 	struct cmd *c = xcalloc(1, sizeof(*c));
-	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
 	c->script = script;
@@ -390,110 +436,134 @@ bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
 	send_cmd(r, c);
 }
 
-/* === Connection === */
+/* === Connections === */
 
 static void
-set_state_up(struct bs_redis *r)
+set_state_up(struct conn *k)
 {
-	r->state = ST_CONNECTED;
-	r->backoff_ms = BACKOFF_MIN_MS;
-	evtimer_del(r->_connect_timer);
-	log_info("redis: connected to %s:%d db %d",
+	struct bs_redis *r = k->r;
+	k->state = ST_CONNECTED;
+	k->backoff_ms = BACKOFF_MIN_MS;
+	evtimer_del(k->_connect_timer);
+	if (r->n_up++ > 0) {
+		log_debug("redis: connection %d of %d up", k->index + 1, r->n_conns);
+		return;
+	}
+	log_info("redis: connected to %s:%d db %d (%d connection%s)",
 	    r->addr.unix_path[0] ? r->addr.unix_path : r->addr.host,
-	    r->addr.unix_path[0] ? 0 : r->addr.port, r->addr.db);
+	    r->addr.unix_path[0] ? 0 : r->addr.port, r->addr.db, r->n_conns,
+	    r->n_conns == 1 ? "" : "s");
 	if (r->on_state)
 		r->on_state(1, r->state_arg);
 }
 
+/* k left ST_CONNECTED: reports the pool down when it was the last one.
+ * Last in every caller: the callback may even free r. */
 static void
-schedule_retry(struct bs_redis *r)
+set_state_lost(struct bs_redis *r, int was_up)
 {
-	if (r->freeing)
+	if (!was_up || --r->n_up > 0 || r->freeing)
 		return;
-	arm(r->_retry_timer, r->backoff_ms);
-	r->backoff_ms *= 2;
-	if (r->backoff_ms > BACKOFF_MAX_MS)
-		r->backoff_ms = BACKOFF_MAX_MS;
+	if (r->on_state)
+		r->on_state(0, r->state_arg);
 }
 
-/* Drops the current context (if any): detaches, frees it (hiredis flushes
+static void
+schedule_retry(struct conn *k)
+{
+	if (k->r->freeing)
+		return;
+	arm(k->_retry_timer, k->backoff_ms);
+	k->backoff_ms *= 2;
+	if (k->backoff_ms > BACKOFF_MAX_MS)
+		k->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Drops k's current context (if any): detaches, frees it (hiredis flushes
  * every pending command with NULL, now or right after the hiredis callback
  * we are in returns), reports a loss and schedules a reconnect. */
 static void
-drop(struct bs_redis *r, const char *why)
+drop(struct conn *k, const char *why)
 {
-	redisAsyncContext *ac = r->_ac;
-	int was_up = r->state == ST_CONNECTED;
-	evtimer_del(r->_connect_timer);
-	r->_ac = NULL;
-	r->state = ST_CLOSED;
+	struct bs_redis *r = k->r;
+	redisAsyncContext *ac = k->_ac;
+	int was_up = k->state == ST_CONNECTED;
+	evtimer_del(k->_connect_timer);
+	evtimer_del(k->_cmd_timer);
+	k->_ac = NULL;
+	k->state = ST_CLOSED;
 	if (why && !r->freeing)
 		log_warn("redis: connection dropped: %s", why);
 	if (ac) {
 		ac->data = NULL;
 		redisAsyncFree(ac);
 	}
-	if (r->freeing)
+	if (r->freeing) {
+		if (was_up)
+			r->n_up--;
 		return;
-	schedule_retry(r);
-	/* Last: the callback may even free r. */
-	if (was_up && r->on_state)
-		r->on_state(0, r->state_arg);
+	}
+	schedule_retry(k);
+	set_state_lost(r, was_up);
 }
 
 static void
 on_handshake(redisAsyncContext *ac, void *replyp, void *privdata)
 {
-	struct bs_redis *r = ac->data;
+	struct conn *k = ac->data;
 	const redisReply *reply = replyp;
 	(void)privdata;
-	if (!r || r->_ac != ac || !reply)
+	if (!k || k->_ac != ac || !reply)
 		return; /* detached, or the context is going away */
 	if (reply->type == REDIS_REPLY_ERROR) {
 		log_error("redis: handshake refused: %s", reply->str);
-		drop(r, NULL);
+		drop(k, NULL);
 		return;
 	}
-	if (--r->handshake_left == 0)
-		set_state_up(r);
+	if (--k->handshake_left == 0)
+		set_state_up(k);
 }
 
 static void
 on_connect(const redisAsyncContext *cac, int status)
 {
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
-	struct bs_redis *r = ac->data;
-	if (!r)
+	struct conn *k = ac->data;
+	if (!k)
 		return;
+	struct bs_redis_addr *a = &k->r->addr;
 	if (status != REDIS_OK) {
-		/* hiredis frees ac right after this: detach, never free it. */
-		log_warn("redis: connect failed: %s", ac->errstr ? ac->errstr : "?");
+		/* hiredis frees ac right after this: detach, never free it. The
+		 * first connection speaks for the pool: the others fail alike. */
+		if (k->index == 0)
+			log_warn("redis: connect failed: %s",
+			    ac->errstr ? ac->errstr : "?");
 		ac->data = NULL;
-		r->_ac = NULL;
-		r->state = ST_CLOSED;
-		evtimer_del(r->_connect_timer);
-		schedule_retry(r);
+		k->_ac = NULL;
+		k->state = ST_CLOSED;
+		evtimer_del(k->_connect_timer);
+		schedule_retry(k);
 		return;
 	}
 	/* AUTH and SELECT before anyone may send; PING when neither is needed
 	 * (and as a check that the server answers at all). */
-	r->handshake_left = 0;
-	if (r->addr.password[0]) {
-		if (r->addr.user[0])
+	k->handshake_left = 0;
+	if (a->password[0]) {
+		if (a->user[0])
 			redisAsyncCommand(ac, on_handshake, NULL, "AUTH %s %s",
-			    r->addr.user, r->addr.password);
+			    a->user, a->password);
 		else
 			redisAsyncCommand(ac, on_handshake, NULL, "AUTH %s",
-			    r->addr.password);
-		r->handshake_left++;
+			    a->password);
+		k->handshake_left++;
 	}
-	if (r->addr.db) {
-		redisAsyncCommand(ac, on_handshake, NULL, "SELECT %d", r->addr.db);
-		r->handshake_left++;
+	if (a->db) {
+		redisAsyncCommand(ac, on_handshake, NULL, "SELECT %d", a->db);
+		k->handshake_left++;
 	}
-	if (!r->handshake_left) {
+	if (!k->handshake_left) {
 		redisAsyncCommand(ac, on_handshake, NULL, "PING");
-		r->handshake_left++;
+		k->handshake_left++;
 	}
 }
 
@@ -501,30 +571,32 @@ static void
 on_disconnect(const redisAsyncContext *cac, int status)
 {
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
-	struct bs_redis *r = ac->data;
+	struct conn *k = ac->data;
 	(void)status;
-	if (!r)
+	if (!k)
 		return; /* we dropped it ourselves */
 	/* hiredis lost the connection and frees ac after this returns. */
 	ac->data = NULL;
-	r->_ac = NULL;
-	int was_up = r->state == ST_CONNECTED;
-	r->state = ST_CLOSED;
-	evtimer_del(r->_connect_timer);
-	log_warn("redis: connection lost: %s", ac->errstr ? ac->errstr : "closed");
-	schedule_retry(r);
-	if (was_up && r->on_state)
-		r->on_state(0, r->state_arg);
+	k->_ac = NULL;
+	int was_up = k->state == ST_CONNECTED;
+	k->state = ST_CLOSED;
+	evtimer_del(k->_connect_timer);
+	evtimer_del(k->_cmd_timer);
+	if (k->index == 0 || k->r->n_up > 1)
+		log_warn("redis: connection lost: %s",
+		    ac->errstr ? ac->errstr : "closed");
+	schedule_retry(k);
+	set_state_lost(k->r, was_up);
 }
 
 static void
 on_connect_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct bs_redis *r = arg;
+	struct conn *k = arg;
 	(void)fd;
 	(void)what;
-	if (r->state == ST_CONNECTING)
-		drop(r, "connect timeout");
+	if (k->state == ST_CONNECTING)
+		drop(k, k->index == 0 ? "connect timeout" : NULL);
 }
 
 static void
@@ -536,36 +608,38 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-start_connect(struct bs_redis *r)
+start_connect(struct conn *k)
 {
+	struct bs_redis_addr *a = &k->r->addr;
 	redisAsyncContext *ac;
-	if (r->addr.unix_path[0])
-		ac = redisAsyncConnectUnix(r->addr.unix_path);
+	if (a->unix_path[0])
+		ac = redisAsyncConnectUnix(a->unix_path);
 	else
-		ac = redisAsyncConnect(r->addr.host, r->addr.port);
+		ac = redisAsyncConnect(a->host, a->port);
 	if (!ac) {
 		log_error("redis: cannot allocate a connection");
-		schedule_retry(r);
+		schedule_retry(k);
 		return;
 	}
 	if (ac->err) {
-		log_warn("redis: connect failed: %s", ac->errstr);
+		if (k->index == 0)
+			log_warn("redis: connect failed: %s", ac->errstr);
 		redisAsyncFree(ac);
-		schedule_retry(r);
+		schedule_retry(k);
 		return;
 	}
-	if (bs_redis_adapter_attach(ac, r->base) != REDIS_OK) {
+	if (bs_redis_adapter_attach(ac, k->r->base) != REDIS_OK) {
 		log_error("redis: cannot attach to the event loop");
 		redisAsyncFree(ac);
-		schedule_retry(r);
+		schedule_retry(k);
 		return;
 	}
-	ac->data = r;
+	ac->data = k;
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	r->_ac = ac;
-	r->state = ST_CONNECTING;
-	arm(r->_connect_timer, r->connect_timeout_ms);
+	k->_ac = ac;
+	k->state = ST_CONNECTING;
+	arm(k->_connect_timer, k->r->connect_timeout_ms);
 }
 
 struct bs_redis *
@@ -582,6 +656,11 @@ bs_redis_new(struct event_base *base, const struct bs_redis_config *cfg,
 		}
 		snprintf(addr.password, sizeof(addr.password), "%s", cfg->password);
 	}
+	if (cfg->connections > BS_REDIS_MAX_CONNECTIONS) {
+		snprintf(err, errlen, "at most %d redis connections",
+		    BS_REDIS_MAX_CONNECTIONS);
+		return NULL;
+	}
 	struct bs_redis *r = xcalloc(1, sizeof(*r));
 	r->base = base;
 	r->addr = addr;
@@ -591,10 +670,19 @@ bs_redis_new(struct event_base *base, const struct bs_redis_config *cfg,
 	    cfg->command_timeout_ms : 5000;
 	r->on_state = on_state;
 	r->state_arg = state_arg;
-	r->backoff_ms = BACKOFF_MIN_MS;
-	r->_connect_timer = checked_evtimer(base, on_connect_timeout, r);
-	r->_retry_timer = checked_evtimer(base, on_retry, r);
-	start_connect(r);
+	r->n_conns = cfg->connections > 0 ? cfg->connections : 1;
+	r->conns = xcalloc((size_t)r->n_conns, sizeof(*r->conns));
+	for (int i = 0; i < r->n_conns; i++) {
+		struct conn *k = &r->conns[i];
+		k->r = r;
+		k->index = i;
+		k->backoff_ms = BACKOFF_MIN_MS;
+		k->_connect_timer = checked_evtimer(base, on_connect_timeout, k);
+		k->_retry_timer = checked_evtimer(base, on_retry, k);
+		k->_cmd_timer = checked_evtimer(base, on_cmd_timeout, k);
+	}
+	for (int i = 0; i < r->n_conns; i++)
+		start_connect(&r->conns[i]);
 	return r;
 }
 
@@ -604,28 +692,33 @@ bs_redis_free(struct bs_redis *r)
 	if (!r)
 		return;
 	r->freeing = 1;
-	evtimer_del(r->_retry_timer);
-	/* Orphan the pending commands: they report bs_redis_err_shutdown and
-	 * never touch r again, even if hiredis flushes them only after the
-	 * callback we may be in returns. */
-	for (struct cmd *c = r->_pending, *next; c; c = next) {
-		next = c->next;
-		evtimer_del(c->timer);
-		c->r = NULL;
-		c->prev = c->next = NULL;
+	for (int i = 0; i < r->n_conns; i++) {
+		struct conn *k = &r->conns[i];
+		evtimer_del(k->_retry_timer);
+		/* Orphan the pending commands: they report bs_redis_err_shutdown
+		 * and never touch k again, even if hiredis flushes them only
+		 * after the callback we may be in returns. */
+		for (struct cmd *c = k->_head, *next; c; c = next) {
+			next = c->next;
+			c->k = NULL;
+			c->prev = c->next = NULL;
+		}
+		k->_head = k->_tail = NULL;
+		k->n_pending = 0;
+		/* Flushes every pending command with bs_redis_err_shutdown. */
+		drop(k, NULL);
+		event_free(k->_connect_timer);
+		event_free(k->_retry_timer);
+		event_free(k->_cmd_timer);
 	}
-	r->_pending = NULL;
-	/* Flushes every pending command with bs_redis_err_shutdown. */
-	drop(r, NULL);
-	event_free(r->_connect_timer);
-	event_free(r->_retry_timer);
+	free(r->conns);
 	free(r);
 }
 
 int
 bs_redis_is_up(const struct bs_redis *r)
 {
-	return r && r->state == ST_CONNECTED;
+	return r && !r->freeing && r->n_up > 0;
 }
 
 int

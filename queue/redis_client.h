@@ -1,12 +1,23 @@
-/* redis_client: one async Redis connection on a libevent loop, with the
- * timeouts and reconnects that hiredis 0.14.1 lacks (h2o's redis.c shape).
+/* redis_client: a pool of async Redis connections on a libevent loop,
+ * with the timeouts and reconnects that hiredis 0.14.1 lacks (h2o's
+ * redis.c shape).
  *
- * States CLOSED -> CONNECTING -> CONNECTED. A connect timer bounds the
- * connect; every command has its own timer, and a command that times out
- * drops the connection so hiredis flushes every pending callback with NULL.
- * After a drop the client reconnects with exponential backoff (100 ms ..
- * 5 s) until bs_redis_free(). It uses its own libevent adapter (one event,
- * re-entrancy guard, checked allocations) rather than hiredis' bundled one.
+ * Each connection goes CLOSED -> CONNECTING -> CONNECTED. A connect timer
+ * bounds the connect; every command has a deadline, and a command past it
+ * drops its connection so hiredis flushes every pending callback there
+ * with NULL. After a drop a connection reconnects with exponential backoff
+ * (100 ms .. 5 s) until bs_redis_free(). It uses its own libevent adapter
+ * (one event, re-entrancy guard, checked allocations) rather than
+ * hiredis' bundled one.
+ *
+ * Several connections (bs_redis_config.connections) matter on an AOF
+ * Redis with appendfsync always: Redis fsyncs once per pass of its event
+ * loop and reads at most 16 KB per client per pass, so one connection
+ * carries about two 8 KB jobs per fsync, N connections about 2N. Commands
+ * are spread over the connected ones (fewest in flight first), so two
+ * commands sent without waiting for the first's reply may run in either
+ * order: callers that need an order chain their commands through the
+ * callbacks (every caller in queue/ and worker/ does).
  *
  * Contract: every command's callback runs exactly once: with the reply, or
  * with reply == NULL and err set (connection down, timeout, shutdown). When
@@ -29,7 +40,10 @@ struct bs_redis_config {
 	const char *password;       /* overrides the URL's, may be NULL */
 	int connect_timeout_ms;     /* default 2000 */
 	int command_timeout_ms;     /* default 5000 */
+	int connections;            /* 1 .. BS_REDIS_MAX_CONNECTIONS, default 1 */
 };
+
+#define BS_REDIS_MAX_CONNECTIONS 64
 
 /* err strings passed to callbacks (compare by identity or print). */
 extern const char bs_redis_err_down[];      /* "redis connection down" */
@@ -38,8 +52,9 @@ extern const char bs_redis_err_shutdown[];  /* "redis client shut down" */
 
 typedef void bs_redis_reply_cb(const redisReply *reply, const char *err,
     void *arg);
-/* up = 1 after every successful connect (and SELECT/AUTH), 0 on every
- * loss. The first connect attempt starts in bs_redis_new. */
+/* up = 1 when the first connection is ready (connected, AUTH/SELECT
+ * done) while none was, 0 when the last one is lost. The first connect
+ * attempts start in bs_redis_new. */
 typedef void bs_redis_state_cb(int up, void *arg);
 
 /* Returns NULL (with err) only on a bad URL. */
@@ -49,6 +64,7 @@ struct bs_redis *bs_redis_new(struct event_base *base,
 /* Fails every pending command with bs_redis_err_shutdown, then frees. May
  * not be called from inside a reply callback of this client. */
 void bs_redis_free(struct bs_redis *r);
+/* Whether one connection is ready (commands are accepted). */
 int bs_redis_is_up(const struct bs_redis *r);
 /* The configured per-command timeout (for callers that must stay below it,
  * such as XREADGROUP's BLOCK). */
