@@ -16,7 +16,7 @@
  * passed) timed out and drops the connection, and the flush that follows
  * reports bs_redis_err_timeout for those and bs_redis_err_down for the
  * others. Dropping detaches both ways
- * (ac->data = NULL, r->ac = NULL) before redisAsyncFree, so hiredis'
+ * (ac->data = NULL, k->_ac = NULL) before redisAsyncFree, so hiredis'
  * connect/disconnect callbacks that run during the free do nothing.
  * Loop thread only; bs_redis_free must not run inside our callbacks. */
 #include "common/hex.h"
@@ -457,8 +457,9 @@ set_state_up(struct conn *k)
 		r->on_state(1, r->state_arg);
 }
 
-/* k left ST_CONNECTED: reports the pool down when it was the last one.
- * Last in every caller: the callback may even free r. */
+/* k left ST_CONNECTED (was_up): counts it, and reports the pool down when
+ * it was the last one (not while freeing). Last in every caller: the
+ * callback may even free r. */
 static void
 set_state_lost(struct bs_redis *r, int was_up)
 {
@@ -498,12 +499,7 @@ drop(struct conn *k, const char *why)
 		ac->data = NULL;
 		redisAsyncFree(ac);
 	}
-	if (r->freeing) {
-		if (was_up)
-			r->n_up--;
-		return;
-	}
-	schedule_retry(k);
+	schedule_retry(k);          /* not while freeing */
 	set_state_lost(r, was_up);
 }
 
@@ -582,6 +578,8 @@ on_disconnect(const redisAsyncContext *cac, int status)
 	k->state = ST_CLOSED;
 	evtimer_del(k->_connect_timer);
 	evtimer_del(k->_cmd_timer);
+	/* When Redis goes away every connection loses it: the first one
+	 * speaks for the pool; a loss while others stay up is its own news. */
 	if (k->index == 0 || k->r->n_up > 1)
 		log_warn("redis: connection lost: %s",
 		    ac->errstr ? ac->errstr : "closed");

@@ -13,7 +13,8 @@
  * Several connections (bs_redis_config.connections) matter on an AOF
  * Redis with appendfsync always: Redis fsyncs once per pass of its event
  * loop and reads at most 16 KB per client per pass, so one connection
- * carries about two 8 KB jobs per fsync, N connections about 2N. Commands
+ * carries about two 8 KB jobs per fsync, and each further connection
+ * with commands waiting adds its own to the same fsync. Commands
  * are spread over the connected ones (fewest in flight first), so two
  * commands sent without waiting for the first's reply may run in either
  * order: callers that need an order chain their commands through the
