@@ -113,6 +113,11 @@ parse_entries(const redisReply *arr, int with_delivered, struct bs_entry **out,
 
 /* === enqueue === */
 
+/* How long a raw delivery waits in rawin:<delivery> for its script: far
+ * beyond any command timeout, so it expires only when the script never
+ * ran (its connection dropped in between). */
+#define BS_JOBS_RAWIN_TTL "60"
+
 struct enq_op {
 	bs_enqueue_cb *cb;
 	void *arg;
@@ -167,12 +172,13 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		return;
 	}
 	char seen[BS_KEY_MAX + BS_QUEUE_MAX_ID], seenc[BS_KEY_MAX + BS_QUEUE_MAX_ID];
-	char raw[BS_KEY_MAX + BS_QUEUE_MAX_ID];
+	char raw[BS_KEY_MAX + BS_QUEUE_MAX_ID], rawin[BS_KEY_MAX + BS_QUEUE_MAX_ID];
 	char ttl[24], rawttl[24], maxlen[24], recv[24], win[24];
 	snprintf(seen, sizeof(seen), "%s%s", k->seen, e->delivery);
 	snprintf(seenc, sizeof(seenc), "%s%s", k->seenc,
 	    clen ? e->content_key : "");
 	snprintf(raw, sizeof(raw), "%s%s", k->raw, e->delivery);
+	snprintf(rawin, sizeof(rawin), "%s%s", k->rawin, e->delivery);
 	snprintf(ttl, sizeof(ttl), "%d",
 	    e->seen_ttl_s > 0 ? e->seen_ttl_s : JOBS_DEFAULT_SEEN_TTL);
 	snprintf(rawttl, sizeof(rawttl), "%d", e->raw_ttl_s > 0 ? e->raw_ttl_s : 0);
@@ -195,7 +201,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 			return;
 		}
 	}
-	size_t argc = 19 + 3 * nl, a = 0;
+	size_t argc = 17 + 3 * nl, a = 0;
 	const char **argv = xcalloc(argc, sizeof(*argv));
 	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
 #define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
@@ -206,15 +212,14 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	ARGS(raw);
 	ARGS(k->stats);
 	ARGS(k->lanes);
+	ARGS(rawin);
 	for (size_t i = 0; i < nl; i++) {
 		ARGS(lk[i].list);
 		ARGS(lk[i].meta);
 	}
 	size_t nkeys = a;
-	/* job, raw headers and raw body are binary-safe (ptr, len) pairs that
-	 * need not be NUL-terminated: never strlen them. Nothing is kept
-	 * without a raw TTL: do not ship the body for nothing. */
-	bool keep_raw = e->raw_ttl_s > 0;
+	/* The job is a binary-safe (ptr, len) pair that need not be
+	 * NUL-terminated: never strlen it. */
 	ARG(e->job, e->job_len);
 	ARGS(e->delivery);
 	ARGS(ev);
@@ -222,11 +227,6 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	ARGS(rawttl);
 	ARGS(maxlen);
 	ARGS(clen ? "1" : "0");
-	ARG(e->raw_headers ? e->raw_headers : "",
-	    keep_raw && e->raw_headers ? e->raw_headers_len : 0);
-	ARG(e->raw_body ? e->raw_body : "",
-	    keep_raw && e->raw_body ? e->raw_body_len : 0);
-	ARGS(recv);
 	ARGS(win);
 	ARGS(hook);
 	ARGS(e->resend ? "1" : "0");
@@ -235,11 +235,28 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		ARGS(e->lanes[i]);
 #undef ARG
 #undef ARGS
+	/* The raw delivery goes to rawin:<delivery> just before the script,
+	 * which moves it to raw:<delivery> (scripts.c): HSET and EXPIRE are
+	 * cheap for Redis where a Lua argument of the same size is not.
+	 * Nothing is kept without a raw TTL: do not ship the body for
+	 * nothing. Headers and body are (ptr, len) pairs, never strlen'd. */
+	const char *hv[] = { "HSET", rawin, "headers",
+	    e->raw_headers ? e->raw_headers : "", "body",
+	    e->raw_body ? e->raw_body : "", "event", ev, "received_ms", recv };
+	size_t hl[] = { 4, strlen(rawin), 7,
+	    e->raw_headers ? e->raw_headers_len : 0, 4,
+	    e->raw_body ? e->raw_body_len : 0, 5, strlen(ev), 11, strlen(recv) };
+	const char *xv[] = { "EXPIRE", rawin, BS_JOBS_RAWIN_TTL };
+	size_t xl[] = { 6, strlen(rawin), strlen(BS_JOBS_RAWIN_TTL) };
+	struct bs_redis_argv pre[] = {
+		{ 10, hv, hl },
+		{ 3, xv, xl },
+	};
 	struct enq_op *op = xmalloc(sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	bs_redis_eval(r, &bs_script_enqueue, (int)nkeys, (int)a, argv, argvlen,
-	    enqueue_reply, op);
+	bs_redis_eval_after(r, pre, e->raw_ttl_s > 0 ? 2 : 0, &bs_script_enqueue,
+	    (int)nkeys, (int)a, argv, argvlen, enqueue_reply, op);
 	free(argvlen);
 	free(argv);
 	free(lk);

@@ -50,6 +50,7 @@ bs_keys_init(struct bs_keys *k, const char *prefix)
 	key(k->seen, prefix, "seen:");
 	key(k->seenc, prefix, "seenc:");
 	key(k->raw, prefix, "raw:");
+	key(k->rawin, prefix, "rawin:");
 	key(k->order, prefix, "order");
 	key(k->lane, prefix, "lane:");
 	key(k->lanex, prefix, "lanex:");

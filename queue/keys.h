@@ -19,7 +19,9 @@ struct bs_keys {
 	char seen[BS_KEY_MAX];      /* prefix of dedupe keys: seen:<delivery> */
 	char seenc[BS_KEY_MAX];     /* prefix of content dedupe keys */
 	char raw[BS_KEY_MAX];       /* prefix of kept raw deliveries: raw:<delivery> */
-	/* (seen, seenc, raw and the lane prefixes end in ':'; append the id or
+	char rawin[BS_KEY_MAX];     /* prefix of raw deliveries on their way in
+	                             * (rawin:<delivery>, 60 s, see scripts.c) */
+	/* (seen, seenc, raw, rawin and the lane prefixes end in ':'; append the id or
 	 * target to get the key.) */
 	char order[BS_KEY_MAX];     /* hash: target -> newest registered position */
 	char lane[BS_KEY_MAX];      /* prefix of lane lists: lane:<target> (lanes.h) */

@@ -321,11 +321,19 @@ unavailable(const struct bs_redis *r)
 	return r->freeing ? bs_redis_err_shutdown : bs_redis_err_down;
 }
 
+/* Sends c on the least busy connection, right after the commands of pre
+ * (whose replies hiredis discards), so that nothing of another caller runs
+ * between them on that connection. */
 static void
-send_cmd(struct bs_redis *r, struct cmd *c)
+send_cmd(struct bs_redis *r, struct cmd *c, const struct bs_redis_argv *pre,
+    size_t n_pre)
 {
 	struct conn *k = pick(r);
-	if (!k || redisAsyncCommandArgv(k->_ac, cmd_reply, c, c->argc, c->argv,
+	int ok = k != NULL;
+	for (size_t i = 0; ok && i < n_pre; i++)
+		ok = redisAsyncCommandArgv(k->_ac, NULL, NULL, pre[i].argc,
+		    pre[i].argv, pre[i].argvlen) == REDIS_OK;
+	if (!ok || redisAsyncCommandArgv(k->_ac, cmd_reply, c, c->argc, c->argv,
 	    c->argvlen) != REDIS_OK) {
 		const char *err = unavailable(r);
 		bs_redis_reply_cb *cb = c->cb;
@@ -361,7 +369,7 @@ bs_redis_command(struct bs_redis *r, int argc, const char **argv,
 	c->argc = argc;
 	c->argv = (const char **)argv;
 	c->argvlen = (size_t *)argvlen;
-	send_cmd(r, c);
+	send_cmd(r, c, NULL, 0);
 }
 
 const char *
@@ -388,6 +396,15 @@ void
 bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
     int argc, const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb,
     void *arg)
+{
+	bs_redis_eval_after(r, NULL, 0, script, nkeys, argc, argv, argvlen, cb,
+	    arg);
+}
+
+void
+bs_redis_eval_after(struct bs_redis *r, const struct bs_redis_argv *pre,
+    size_t n_pre, struct bs_redis_script *script, int nkeys, int argc,
+    const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb, void *arg)
 {
 	if (r->freeing || r->n_up == 0) {
 		cb(NULL, unavailable(r), arg);
@@ -433,7 +450,7 @@ bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script, int nkeys,
 		c->argvlen[3 + i] = argvlen[i];
 		data += argvlen[i];
 	}
-	send_cmd(r, c);
+	send_cmd(r, c, pre, n_pre);
 }
 
 /* === Connections === */

@@ -94,6 +94,24 @@ void bs_redis_eval(struct bs_redis *r, struct bs_redis_script *script,
     int nkeys, int argc, const char **argv, const size_t *argvlen,
     bs_redis_reply_cb *cb, void *arg);
 
+/* One plain command for bs_redis_eval_after (binary-safe argv). */
+struct bs_redis_argv {
+	int argc;
+	const char **argv;
+	const size_t *argvlen;
+};
+
+/* bs_redis_eval, preceded on the same connection by the n_pre commands of
+ * pre, with nothing in between: Redis runs them in that order, or (when
+ * the connection drops) the script not at all. Their replies are
+ * discarded, so the script must check what they left; they are not resent
+ * on NOSCRIPT. Used to hand a script a large value without passing it
+ * through Lua (queue/jobs.c, enqueue). */
+void bs_redis_eval_after(struct bs_redis *r, const struct bs_redis_argv *pre,
+    size_t n_pre, struct bs_redis_script *script, int nkeys, int argc,
+    const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb,
+    void *arg);
+
 /* Synchronous connection for CLI commands (stats, dlq, replay), with the
  * same URL, AUTH/SELECT and both timeouts. Returns NULL with err. */
 redisContext *bs_redis_connect_sync(const struct bs_redis_config *cfg,

@@ -11,13 +11,20 @@
 
 /* enqueue
  * KEYS: 1 jobs, 2 seen:<delivery>, 3 seenc:<content> (ignored unless
- *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats, 6 lanes index, then
- *       per lane of the push: 2 keys, its list and its meta hash
+ *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats, 6 lanes index,
+ *       7 rawin:<delivery>, then per lane of the push: 2 keys, its list
+ *       and its meta hash
  * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
- *       nothing), 6 maxlen (0: none), 7 has content key, 8 raw headers,
- *       9 raw body, 10 received unix ms, 11 dedupe window s (> 0), 12 hook
- *       id ("" : none; no spaces), 13 resend ("1": X-Attempt-Number > 1),
- *       ..., and LAST the lane names, one per lane key pair
+ *       nothing), 6 maxlen (0: none), 7 has content key, 8 dedupe window
+ *       s (> 0), 9 hook id ("" : none; no spaces), 10 resend ("1":
+ *       X-Attempt-Number > 1), ..., and LAST the lane names, one per lane
+ *       key pair
+ * The raw delivery (headers, body, event, received_ms) does not pass
+ * through Lua, which costs Redis a copy and a conversion per byte: the
+ * client writes it to rawin:<delivery> (HSET, EXPIRE 60) right before this
+ * script on the same connection (bs_redis_eval_after), and the script
+ * renames it to raw:<delivery> when it queues the delivery, or deletes it.
+ * A raw TTL with no rawin key (its HSET failed) fails before any write.
  * seen:<delivery> holds the stream id queued under that delivery id (TTL
  * seen ttl), seenc:<content> "<stream id> <hook>" (TTL the window). Both
  * stream ids say when they were queued (ms-seq, Redis's clock, as TIME):
@@ -32,8 +39,8 @@
  * The new entry's id joins the tail of each lane (lanes.h) in this same
  * step, and the entry's `lanes` field lists them (newline-separated). */
 struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
-	"local nl = (#KEYS - 6) / 2\n"
-	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 13 + nl then\n"
+	"local nl = (#KEYS - 7) / 2\n"
+	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 10 + nl then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
 	"end\n"
 	"local names = {}\n"
@@ -41,30 +48,36 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"  names[i] = ARGV[#ARGV - nl + i]\n"
 	"  if names[i] == '' then return redis.error_reply('bad lane name') end\n"
 	"end\n"
-	"local win = tonumber(ARGV[11])\n"
-	"if not win or win < 1 or not ARGV[13] or string.find(ARGV[12], '%s') then\n"
+	"local win = tonumber(ARGV[8])\n"
+	"if not win or win < 1 or not ARGV[10] or string.find(ARGV[9], '%s') then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
 	"end\n"
+	"local rawttl = tonumber(ARGV[5]) or 0\n"
 	"local now = now_ms()\n"
 	"local function recent(sid)\n"
 	"  local ms = tonumber(string.match(sid, '^(%d+)%-'))\n"
 	"  return ms ~= nil and now - ms <= win * 1000\n"
 	"end\n"
 	"local id = redis.call('GET', KEYS[2])\n"
-	"if id and ARGV[13] == '1' and not recent(id) then id = nil end\n"
+	"if id and ARGV[10] == '1' and not recent(id) then id = nil end\n"
 	"if not id and ARGV[7] == '1' then\n"
 	"  local cid, chook = string.match(redis.call('GET', KEYS[3]) or '',\n"
 	"    '^(%S+) ?(%S*)$')\n"
-	"  if cid and recent(cid) and (ARGV[12] == '' or chook ~= ARGV[12]) then\n"
+	"  if cid and recent(cid) and (ARGV[9] == '' or chook ~= ARGV[9]) then\n"
 	"    id = cid\n"
 	"  end\n"
 	"end\n"
 	"if id then\n"
+	"  if rawttl > 0 then redis.call('DEL', KEYS[7]) end\n"
 	"  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)\n"
 	"  return {'dup', id}\n"
 	"end\n"
+	"if rawttl > 0 and redis.call('EXISTS', KEYS[7]) == 0 then\n"
+	"  return redis.error_reply('raw delivery not staged')\n"
+	"end\n"
 	"local maxlen = tonumber(ARGV[6]) or 0\n"
 	"if maxlen > 0 and redis.call('XLEN', KEYS[1]) >= maxlen then\n"
+	"  if rawttl > 0 then redis.call('DEL', KEYS[7]) end\n"
 	"  redis.call('HINCRBY', KEYS[5], 'refused_full', 1)\n"
 	"  return redis.error_reply('QUEUEFULL jobs stream holds ' .. maxlen ..\n"
 	"    ' unfinished jobs (queue.max_stream)')\n"
@@ -73,7 +86,7 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"  id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'delivery',\n"
 	"    ARGV[2], 'event', ARGV[3], 'lanes', table.concat(names, '\\n'))\n"
 	"  for i = 1, nl do\n"
-	"    local L, X = KEYS[5 + 2 * i], KEYS[6 + 2 * i]\n"
+	"    local L, X = KEYS[6 + 2 * i], KEYS[7 + 2 * i]\n"
 	"    lane_joined(KEYS[6], L, X, names[i], id, redis.call('RPUSH', L, id), now)\n"
 	"  end\n"
 	"else\n"
@@ -82,12 +95,11 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"end\n"
 	"redis.call('SET', KEYS[2], id, 'EX', ARGV[4])\n"
 	"if ARGV[7] == '1' then\n"
-	"  redis.call('SET', KEYS[3], id .. ' ' .. ARGV[12], 'EX', ARGV[11])\n"
+	"  redis.call('SET', KEYS[3], id .. ' ' .. ARGV[9], 'EX', ARGV[8])\n"
 	"end\n"
-	"local rawttl = tonumber(ARGV[5]) or 0\n"
 	"if rawttl > 0 then\n"
-	"  redis.call('HSET', KEYS[4], 'headers', ARGV[8], 'body', ARGV[9],\n"
-	"    'event', ARGV[3], 'received_ms', ARGV[10], 'job', id)\n"
+	"  redis.call('RENAME', KEYS[7], KEYS[4])\n"
+	"  redis.call('HSET', KEYS[4], 'job', id)\n"
 	"  redis.call('EXPIRE', KEYS[4], rawttl)\n"
 	"end\n"
 	"redis.call('HINCRBY', KEYS[5], 'queued', 1)\n"

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
+#include "queue/scripts.h"
 #include "redis_server.h"
 
 static struct event_base *base;
@@ -36,6 +37,21 @@ on_enq(enum bs_enqueue_status st, const char *id, const char *err, void *arg)
 	r->st = st;
 	snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
 	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
+}
+
+/* A raw script reply: its error text. */
+struct eval_res {
+	int calls;
+	char text[256];
+};
+
+static void
+on_eval(const redisReply *reply, const char *err, void *arg)
+{
+	struct eval_res *r = arg;
+	r->calls++;
+	snprintf(r->text, sizeof(r->text), "%s", reply && reply->str ?
+	    reply->str : err ? err : "");
 }
 
 /* One enqueue of a small job with window 600 s. */
@@ -142,6 +158,46 @@ main(void)
 		/* Duplicates write neither a seen key nor a raw delivery. */
 		CHECK_STR(get(K.seen, "d-c", v, sizeof(v)), "");
 		CHECK_INT(ttl(K.raw, "d-c"), -2);
+		/* The raw copy on its way in is moved (queued) or dropped
+		 * (duplicate): no rawin key is left behind. */
+		CHECK_INT(ttl(K.rawin, "d-c"), -2);
+		CHECK_INT(ttl(K.rawin, "d-f"), -2);
+		CHECK(ttl(K.raw, "d-f") > 0 && ttl(K.raw, "d-f") <= 60);
+	}
+
+	TEST("a raw delivery that did not arrive fails before any write") {
+		/* The script without its HSET (as if that command had failed):
+		 * nothing is queued and the caller gets the error. */
+		const char *kv[] = { K.jobs, "s", "c", "r", K.stats, K.lanes, "w" };
+		char keys[7][BS_KEY_MAX + 16];
+		snprintf(keys[1], sizeof(keys[1]), "%sd-none", K.seen);
+		snprintf(keys[2], sizeof(keys[2]), "%sc-none", K.seenc);
+		snprintf(keys[3], sizeof(keys[3]), "%sd-none", K.raw);
+		snprintf(keys[6], sizeof(keys[6]), "%sd-none", K.rawin);
+		kv[1] = keys[1];
+		kv[2] = keys[2];
+		kv[3] = keys[3];
+		kv[6] = keys[6];
+		const char *argv[17] = { 0 };
+		size_t argvlen[17];
+		const char *args[] = { "job", "d-none", "repo:push", "3600", "60",
+		    "0", "1", "600", "", "0" };
+		for (int i = 0; i < 7; i++)
+			argv[i] = kv[i];
+		for (int i = 0; i < 10; i++)
+			argv[7 + i] = args[i];
+		for (int i = 0; i < 17; i++)
+			argvlen[i] = strlen(argv[i]);
+		long long before = xlen();
+		struct eval_res rep = { 0 };
+		bs_redis_eval(R, &bs_script_enqueue, 7, 17, argv, argvlen,
+		    on_eval, &rep);
+		(void)bs_test_run_until(base, &rep.calls, 1, 3000);
+		CHECK_INT(rep.calls, 1);
+		CHECK(strstr(rep.text, "raw delivery not staged") != NULL);
+		CHECK_INT(xlen(), before);
+		CHECK_STR(get(K.seen, "d-none", v, sizeof(v)), "");
+		CHECK_INT(ttl(K.raw, "d-none"), -2);
 	}
 
 	TEST("content older than the window does not count") {

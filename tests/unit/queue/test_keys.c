@@ -19,6 +19,7 @@ main(void)
 		CHECK_STR(k.seen, "{bitsleuth}:seen:");
 		CHECK_STR(k.seenc, "{bitsleuth}:seenc:");
 		CHECK_STR(k.raw, "{bitsleuth}:raw:");
+		CHECK_STR(k.rawin, "{bitsleuth}:rawin:");
 		CHECK_STR(k.order, "{bitsleuth}:order");
 		CHECK_STR(k.group, "workers");
 	}
