@@ -2,7 +2,8 @@
  * URL parsing, connect and state callbacks, command timeout (DEBUG SLEEP)
  * with reconnect, SIGKILL + restart on the same port, commands while down,
  * free with pending commands, EVALSHA with NOSCRIPT fallback, first
- * connect failing then succeeding, and the sync connection. Every async
+ * connect failing then succeeding, the sync connection, a pool of four
+ * (spreading, up while one connection is) and eval_after's order. Every async
  * callback is counted to prove it ran exactly once. */
 #include <string.h>
 
@@ -392,6 +393,108 @@ main(void)
 		c = bs_redis_connect_sync(&dead, err, sizeof(err));
 		CHECK(c == NULL);
 		CHECK(strstr(err, "cannot connect to redis") != NULL);
+	}
+
+	TEST("pool: commands spread over its connections, up while one is") {
+		struct state_log st = { 0, 0, -1 };
+		struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000, 4 };
+		char err[256];
+		struct bs_redis *r = bs_redis_new(base, &cfg, on_state, &st, err,
+		    sizeof(err));
+		CHECK(r != NULL);
+		CHECK_INT(bs_test_run_until(base, &st.ups, 1, 3000), 0);
+		bs_test_run_for(base, 300);     /* the other three come up */
+		/* Eight commands sent at once: fewest in flight first, so every
+		 * connection carries two. */
+		struct res id[8];
+		memset(id, 0, sizeof(id));
+		const char *client_id[] = { "CLIENT", "ID" };
+		for (int i = 0; i < 8; i++)
+			cmd(r, &id[i], 2, client_id);
+		int done = 0;
+		for (int t = 0; t < 200 && done < 8; t++) {
+			bs_test_run_for(base, 10);
+			done = 0;
+			for (int i = 0; i < 8; i++)
+				done += id[i].calls;
+		}
+		CHECK_INT(done, 8);
+		long long ids[8];
+		int distinct = 0;
+		for (int i = 0; i < 8; i++) {
+			CHECK_INT(id[i].calls, 1);
+			int seen = 0;
+			for (int j = 0; j < distinct; j++)
+				seen |= ids[j] == id[i].integer;
+			if (!seen)
+				ids[distinct++] = id[i].integer;
+		}
+		CHECK_INT(distinct, 4);
+		/* Three of the four killed: the pool stays up (no down callback)
+		 * and commands still succeed on the one left. */
+		redisContext *c = bs_test_redis_sync(&srv);
+		for (int i = 0; i < 3; i++) {
+			redisReply *rep = redisCommand(c, "CLIENT KILL ID %lld", ids[i]);
+			CHECK(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
+			freeReplyObject(rep);
+		}
+		redisFree(c);
+		bs_test_run_for(base, 50);
+		CHECK(bs_redis_is_up(r));
+		CHECK_INT(st.downs, 0);
+		struct res after[6];
+		memset(after, 0, sizeof(after));
+		const char *ping[] = { "PING" };
+		for (int i = 0; i < 6; i++)
+			cmd(r, &after[i], 1, ping);
+		bs_test_run_for(base, 300);
+		for (int i = 0; i < 6; i++) {
+			CHECK_INT(after[i].calls, 1);
+			CHECK(after[i].err == NULL);
+			CHECK_STR(after[i].str, "PONG");
+		}
+		bs_redis_free(r);
+	}
+
+	TEST("eval_after: the plain commands run right before the script") {
+		/* Four connections and many commands in flight: each script
+		 * sees what its own pre-command wrote, because both went out on
+		 * the same connection, in that order (order holds per
+		 * connection only: two callers sharing a key may interleave). */
+		struct state_log st = { 0, 0, -1 };
+		struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000, 4 };
+		char err[256];
+		struct bs_redis *r = bs_redis_new(base, &cfg, on_state, &st, err,
+		    sizeof(err));
+		CHECK_INT(bs_test_run_until(base, &st.ups, 1, 3000), 0);
+		bs_test_run_for(base, 300);
+		struct bs_redis_script sc = {
+			.source = "local v = redis.call('GET', KEYS[1])\n"
+			    "redis.call('DEL', KEYS[1])\n"
+			    "return v == ARGV[1] and 'same' or ('other:' .. tostring(v))",
+		};
+		enum { N = 40 };
+		struct res out[N];
+		memset(out, 0, sizeof(out));
+		char vals[N][16], keys[N][24];
+		for (int i = 0; i < N; i++) {
+			snprintf(vals[i], sizeof(vals[i]), "v%d", i);
+			snprintf(keys[i], sizeof(keys[i]), "{t}:after:%d", i);
+			const char *setv[] = { "SET", keys[i], vals[i] };
+			size_t setl[] = { 3, strlen(keys[i]), strlen(vals[i]) };
+			struct bs_redis_argv pre = { 3, setv, setl };
+			const char *args[] = { keys[i], vals[i] };
+			size_t lens[] = { strlen(keys[i]), strlen(vals[i]) };
+			bs_redis_eval_after(r, &pre, 1, &sc, 1, 2, args, lens, on_reply,
+			    &out[i]);
+		}
+		bs_test_run_for(base, 500);
+		for (int i = 0; i < N; i++) {
+			CHECK_INT(out[i].calls, 1);
+			CHECK(out[i].err == NULL);
+			CHECK_STR(out[i].str, "same");
+		}
+		bs_redis_free(r);
 	}
 
 	TEST("async auth refused keeps retrying without going up") {
