@@ -24,7 +24,8 @@
  * client writes it to rawin:<delivery> (HSET, EXPIRE 60) right before this
  * script on the same connection (bs_redis_eval_after), and the script
  * renames it to raw:<delivery> when it queues the delivery, or deletes it.
- * A raw TTL with no rawin key (its HSET failed) fails before any write.
+ * A raw TTL with no rawin key (its HSET failed) fails before any write:
+ * the rename is the first one.
  * seen:<delivery> holds the stream id queued under that delivery id (TTL
  * seen ttl), seenc:<content> "<stream id> <hook>" (TTL the window). Both
  * stream ids say when they were queued (ms-seq, Redis's clock, as TIME):
@@ -72,15 +73,18 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)\n"
 	"  return {'dup', id}\n"
 	"end\n"
-	"if rawttl > 0 and redis.call('EXISTS', KEYS[7]) == 0 then\n"
-	"  return redis.error_reply('raw delivery not staged')\n"
-	"end\n"
 	"local maxlen = tonumber(ARGV[6]) or 0\n"
 	"if maxlen > 0 and redis.call('XLEN', KEYS[1]) >= maxlen then\n"
 	"  if rawttl > 0 then redis.call('DEL', KEYS[7]) end\n"
 	"  redis.call('HINCRBY', KEYS[5], 'refused_full', 1)\n"
 	"  return redis.error_reply('QUEUEFULL jobs stream holds ' .. maxlen ..\n"
 	"    ' unfinished jobs (queue.max_stream)')\n"
+	"end\n"
+	"if rawttl > 0 then\n"
+	"  local ok = redis.pcall('RENAME', KEYS[7], KEYS[4])\n"
+	"  if type(ok) == 'table' and ok.err then\n"
+	"    return redis.error_reply('raw delivery not staged')\n"
+	"  end\n"
 	"end\n"
 	"if nl > 0 then\n"
 	"  id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'delivery',\n"
@@ -98,7 +102,6 @@ struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
 	"  redis.call('SET', KEYS[3], id .. ' ' .. ARGV[9], 'EX', ARGV[8])\n"
 	"end\n"
 	"if rawttl > 0 then\n"
-	"  redis.call('RENAME', KEYS[7], KEYS[4])\n"
 	"  redis.call('HSET', KEYS[4], 'job', id)\n"
 	"  redis.call('EXPIRE', KEYS[4], rawttl)\n"
 	"end\n"
