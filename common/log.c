@@ -1,6 +1,7 @@
 /* log: see log.h. One fprintf per line so concurrent processes sharing a
  * terminal or a file do not interleave inside a line. */
 #include "common/log.h"
+#include "common/hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,7 +58,10 @@ bs_log_escape(char *out, size_t outlen, const char *buf, size_t len, size_t max)
 			tmp[0] = (char)c;
 			n = 1;
 		} else {
-			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = bs_hex_digits[c >> 4];
+			tmp[3] = bs_hex_digits[c & 15];
 			n = 4;
 		}
 		if (o + n + 1 > outlen)

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/hex.h"
 #include "parsers/signature.h"
 #include "queue/job_codec.h"
 #include "config/config.h"
@@ -93,9 +94,7 @@ sha256_hex(const void *data, size_t len, char *out /* >= 65 */)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[2 * mdlen] = '\0';
+	bs_hex_encode(out, md, mdlen);
 }
 
 /* One line of the content identity; NULL counts as "-". */
@@ -144,9 +143,14 @@ content_key(const struct bs_event *ev, char *out, size_t outlen)
 	}
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	EVP_MD_CTX_free(md);
-	size_t o = 0;
-	for (unsigned i = 0; i < 20 && o + 3 <= outlen; i++, o += 2)
-		snprintf(out + o, 3, "%02x", digest[i]);
+	/* The first 20 bytes (40 digits) name the content. */
+	size_t n = outlen ? (outlen - 1) / 2 : 0;
+	if (n > 20)
+		n = 20;
+	if (n > dlen)
+		n = dlen;
+	if (outlen)
+		bs_hex_encode(out, digest, n);
 }
 
 static const char *

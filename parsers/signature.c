@@ -104,7 +104,6 @@ void
 bs_signature_sign(const char *secret, size_t secret_len, const char *body,
     size_t len, char *out, size_t outlen)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned mlen = 0;
 	if (outlen == 0)
@@ -114,11 +113,7 @@ bs_signature_sign(const char *secret, size_t secret_len, const char *body,
 	    hmac(EVP_sha256(), secret, secret_len, body, len, mac, &mlen) != 0)
 		return;
 	memcpy(out, "sha256=", 7);
-	for (unsigned i = 0; i < mlen; i++) {
-		out[7 + 2 * i] = digits[mac[i] >> 4];
-		out[7 + 2 * i + 1] = digits[mac[i] & 15];
-	}
-	out[7 + 2 * mlen] = '\0';
+	bs_hex_encode(out + 7, mac, mlen);
 }
 
 const char *
