@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -36,6 +37,7 @@ struct bs_ingest {
 	struct bs_conn_limit *limit;    /* tracks every accepted connection */
 	int port;
 	size_t pending;
+	struct event *log_flush;        /* made active when a log line waits */
 };
 
 /* One delivery waiting for Redis. The reply's issue list is rendered
@@ -423,6 +425,23 @@ on_request(struct evhttp_request *req, void *arg)
 #undef PATH_IS
 }
 
+/* Buffered log lines (common/log.h) go out at the end of the loop pass
+ * that logged them: the first line of a pass makes this event active. */
+static void
+on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	bs_log_flush();
+}
+
+static void
+schedule_log_flush(void *arg)
+{
+	event_active(arg, EV_TIMEOUT, 0);
+}
+
 struct bs_ingest *
 bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 {
@@ -473,6 +492,9 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	}
 	log_info("listening on http://%s:%d/hooks/bitbucket", cfg->listen_host,
 	    in->port);
+	in->log_flush = event_new(env->base, -1, 0, on_log_flush, NULL);
+	if (in->log_flush)
+		bs_log_set_flusher(schedule_log_flush, in->log_flush);
 	return in;
 }
 
@@ -509,5 +531,9 @@ bs_ingest_free(struct bs_ingest *in)
 	 * references we kept (conn_limit.h). */
 	evhttp_free(in->http);
 	bs_conn_limit_free(in->limit);
+	if (in->log_flush) {
+		bs_log_set_flusher(NULL, NULL);    /* writes what waits */
+		event_free(in->log_flush);
+	}
 	free(in);
 }
