@@ -23,6 +23,8 @@ enum bs_key_where {
 	BS_KEY_PR_BRANCH = 5,       /* the PR's source branch */
 };
 
+struct bs_key_slot;
+
 struct bs_issue_ref {
 	char *key;                  /* "SHOP-12", "#45" */
 	enum bs_key_where where;
@@ -38,6 +40,12 @@ struct bs_job {
 	struct bs_issue_ref *keys;  /* distinct (key, where, change, commit) in payload order */
 	size_t n_keys;
 	size_t _keys_cap;
+	/* bs_job_add_key's hash set over keys[] (open addressing, in the
+	 * arena, doubled when half full). Keys pushed into keys[] directly
+	 * (the job decoder) are indexed on the next bs_job_add_key. */
+	struct bs_key_slot *_set;
+	size_t _set_cap;            /* slots, a power of two, or 0 */
+	size_t _set_n;              /* keys[0.._set_n) are in the set */
 };
 
 void bs_job_init(struct bs_job *job);
@@ -45,12 +53,13 @@ void bs_job_release(struct bs_job *job);
 const char *bs_key_where_name(enum bs_key_where w); /* "commit", "branch", "pr_title", ... */
 
 /* Adds a key found at `where` unless that exact (key, where, change, commit)
- * is already there; the string is copied into the job's arena. */
+ * is already there; the string is copied into the job's arena. Expected
+ * O(1) (a hash set), so a push with thousands of keys stays linear. */
 void bs_job_add_key(struct bs_job *job, const char *key, size_t keylen,
     enum bs_key_where where, uint32_t change, uint32_t commit);
 
 /* Distinct key strings in first-seen order, written to *out (arena-owned);
- * returns the count. */
+ * returns the count. Linear (a hash set in the arena). */
 size_t bs_job_distinct_keys(struct bs_job *job, const char ***out);
 
 #endif

@@ -15,6 +15,17 @@ extern enum bs_log_level bs_log_threshold;
 
 void bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Buffered lines: with a flusher set, debug and info lines of this thread
+ * collect in a buffer and flusher(arg) is called once when it goes
+ * non-empty; it must arrange a bs_log_flush() soon (the server: an event
+ * made active, so the flush runs at the end of the loop pass). Warn and
+ * error lines flush at once (with the lines before them), so does a
+ * buffer over 8 KB, and so does exit. NULL goes back to one write per
+ * line (flushing first). Lines are always written whole. */
+void bs_log_set_flusher(void (*flusher)(void *arg), void *arg);
+/* Writes the buffered lines, if any, in one write. */
+void bs_log_flush(void);
+
 /* Parses "debug|info|warn|error"; returns -1 on an unknown name. */
 int bs_log_parse_level(const char *name, enum bs_log_level *out);
 

@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <yajl/yajl_gen.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -26,6 +26,7 @@
 #include "queue/jobs.h"
 #include "ingest/conn_limit.h"
 #include "ingest/intake.h"
+#include "ingest/json_out.h"
 #include "ingest/lanes_of.h"
 
 struct bs_ingest {
@@ -36,35 +37,31 @@ struct bs_ingest {
 	struct bs_conn_limit *limit;    /* tracks every accepted connection */
 	int port;
 	size_t pending;
+	struct event *log_flush;        /* made active when a log line waits */
 };
 
-/* One delivery waiting for Redis. */
+/* One delivery waiting for Redis. The reply's issue list is rendered
+ * before the job's arena goes away, into `issues` behind the struct (one
+ * allocation for both). */
 struct pending {
 	struct bs_ingest *in;
 	struct evhttp_request *req;
 	char delivery[128];
-	char **keys;                /* distinct issue keys */
-	size_t n_keys;
+	size_t issues_len;
+	char issues[];              /* ',"issues":[...]' */
 };
 
 
 /* === Replies ============================================================ */
 
+/* Sends the JSON text of o (plus a newline) as the reply, in one
+ * evbuffer_add into the request's own output buffer. */
 static void
-gen_str(yajl_gen g, const char *s)
+reply_json(struct evhttp_request *req, int status, struct bs_json_out *o)
 {
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void
-reply_json(struct evhttp_request *req, int status, yajl_gen g)
-{
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	struct evbuffer *out = evbuffer_new();
-	evbuffer_add(out, buf, len);
-	evbuffer_add(out, "\n", 1);
+	bs_json_out_raw(o, "\n", 1);
+	evbuffer_add(evhttp_request_get_output_buffer(req), o->buf, o->len);
+	bs_json_out_free(o);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "application/json");
 	const char *phrase = status == 200 ? "OK" : status == 202 ? "Accepted" :
@@ -72,18 +69,16 @@ reply_json(struct evhttp_request *req, int status, yajl_gen g)
 	    status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" :
 	    status == 413 ? "Payload Too Large" : status == 415 ?
 	    "Unsupported Media Type" : status == 503 ? "Service Unavailable" : "";
-	evhttp_send_reply(req, status, phrase, out);
-	evbuffer_free(out);
-	yajl_gen_free(g);
+	evhttp_send_reply(req, status, phrase, NULL);
 }
 
-static yajl_gen
-gen_open(void)
+/* Appends ',"k":' with k escaped. */
+static void
+out_member(struct bs_json_out *o, const char *k)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_map_open(g);
-	return g;
+	bs_json_out_raw(o, ",", 1);
+	bs_json_out_str(o, k);
+	bs_json_out_raw(o, ":", 1);
 }
 
 /* {"error": code, "reason": reason} */
@@ -91,62 +86,64 @@ static void
 reply_error(struct evhttp_request *req, int status, const char *code,
     const char *reason)
 {
-	yajl_gen g = gen_open();
-	gen_str(g, "error");
-	gen_str(g, code);
-	gen_str(g, "reason");
-	gen_str(g, reason);
-	yajl_gen_map_close(g);
-	reply_json(req, status, g);
+	struct bs_json_out o;
+	bs_json_out_init(&o);
+	bs_json_out_raw(&o, "{\"error\":", 9);
+	bs_json_out_str(&o, code);
+	bs_json_out_raw(&o, ",\"reason\":", 10);
+	bs_json_out_str(&o, reason);
+	bs_json_out_raw(&o, "}", 1);
+	reply_json(req, status, &o);
 }
 
-/* {"status": st, k1: v1, k2: v2, "issues": [...]}; k1/k2 may be NULL,
- * keys NULL means no "issues" member. */
+/* {"status": st, k1: v1, k2: v2, "issues": [...]}; k1/k2 may be NULL;
+ * issues is the ready ',"issues":[...]' member (NULL: none). */
 static void
 reply_status(struct evhttp_request *req, int status, const char *st,
     const char *k1, const char *v1, const char *k2, const char *v2,
-    char *const *keys, size_t n_keys)
+    const char *issues, size_t issues_len)
 {
-	yajl_gen g = gen_open();
-	gen_str(g, "status");
-	gen_str(g, st);
+	struct bs_json_out o;
+	bs_json_out_init(&o);
+	bs_json_out_raw(&o, "{\"status\":", 10);
+	bs_json_out_str(&o, st);
 	if (k1) {
-		gen_str(g, k1);
-		gen_str(g, v1);
+		out_member(&o, k1);
+		bs_json_out_str(&o, v1);
 	}
 	if (k2) {
-		gen_str(g, k2);
-		gen_str(g, v2);
+		out_member(&o, k2);
+		bs_json_out_str(&o, v2);
 	}
-	if (keys) {
-		gen_str(g, "issues");
-		yajl_gen_array_open(g);
-		for (size_t i = 0; i < n_keys; i++)
-			gen_str(g, keys[i]);
-		yajl_gen_array_close(g);
-	}
-	yajl_gen_map_close(g);
-	reply_json(req, status, g);
+	if (issues)
+		bs_json_out_raw(&o, issues, issues_len);
+	bs_json_out_raw(&o, "}", 1);
+	reply_json(req, status, &o);
 }
 
-/* The distinct issue keys of job, copied out of its arena. */
-static char **
-copy_keys(struct bs_job *job, size_t *n)
+/* A pending delivery with the reply's ',"issues":[...]' member rendered
+ * from the distinct issue keys of job (first-seen order). */
+static struct pending *
+pending_new(struct bs_job *job)
 {
 	const char **keys;
-	*n = bs_job_distinct_keys(job, &keys);
-	char **out = xcalloc(*n + 1, sizeof(*out));
-	for (size_t i = 0; i < *n; i++)
-		out[i] = xstrdup(keys[i]);
-	return out;
-}
-
-static void
-free_keys(char **keys, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
+	size_t n = bs_job_distinct_keys(job, &keys);
+	struct bs_json_out o;
+	bs_json_out_init(&o);
+	bs_json_out_raw(&o, ",\"issues\":[", 11);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			bs_json_out_raw(&o, ",", 1);
+		bs_json_out_str(&o, keys[i]);
+	}
+	bs_json_out_raw(&o, "]", 1);
+	struct pending *p = xmalloc(sizeof(*p) + o.len + 1);
+	memset(p, 0, sizeof(*p));
+	memcpy(p->issues, o.buf, o.len);
+	p->issues[o.len] = '\0';
+	p->issues_len = o.len;
+	bs_json_out_free(&o);
+	return p;
 }
 
 /* === Deliveries ========================================================= */
@@ -162,7 +159,7 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
 		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_QUEUED);
 		log_info("delivery %s queued as %s", p->delivery, id);
 		reply_status(p->req, 202, "queued", "delivery", p->delivery, "job", id,
-		    p->keys, p->n_keys);
+		    p->issues, p->issues_len);
 		break;
 	case BS_ENQ_DUPLICATE:
 		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_DUPLICATE);
@@ -178,16 +175,97 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
 		break;
 	}
 	p->in->pending--;
-	free_keys(p->keys, p->n_keys);
 	free(p);
 }
 
-static void
-append_header(struct evbuffer *raw, struct evkeyvalq *h, const char *name)
+/* The request headers the delivery uses, found in one pass over the list:
+ * names compared case-insensitively (ASCII) and the first one of a name
+ * wins, as evhttp_find_header does. The order is the raw headers' order. */
+enum {
+	H_EVENT_KEY, H_REQUEST_UUID, H_REQUEST_ID, H_HOOK_UUID, H_ATTEMPT,
+	H_SIGNATURE, H_USER_AGENT, H_CONTENT_TYPE, H_N
+};
+
+static const struct {
+	const char *name;
+	size_t len;
+} wanted[H_N] = {
+#define H(s) { s, sizeof(s) - 1 }
+	[H_EVENT_KEY] = H("X-Event-Key"),
+	[H_REQUEST_UUID] = H("X-Request-UUID"),
+	[H_REQUEST_ID] = H("X-Request-Id"),
+	[H_HOOK_UUID] = H("X-Hook-UUID"),
+	[H_ATTEMPT] = H("X-Attempt-Number"),
+	[H_SIGNATURE] = H("X-Hub-Signature"),
+	[H_USER_AGENT] = H("User-Agent"),
+	[H_CONTENT_TYPE] = H("Content-Type"),
+#undef H
+};
+
+static int
+ascii_caseeq(const char *a, const char *b, size_t n)
 {
-	const char *v = evhttp_find_header(h, name);
-	if (v)
-		evbuffer_add_printf(raw, "%s: %s\n", name, v);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+find_headers(struct evkeyvalq *h, const char *v[H_N])
+{
+	size_t found = 0;
+	for (int i = 0; i < H_N; i++)
+		v[i] = NULL;
+	for (struct evkeyval *kv = h->tqh_first; kv && found < H_N;
+	    kv = kv->next.tqe_next) {
+		size_t klen = strlen(kv->key);
+		for (int i = 0; i < H_N; i++) {
+			if (!v[i] && wanted[i].len == klen &&
+			    ascii_caseeq(kv->key, wanted[i].name, klen)) {
+				v[i] = kv->value;
+				found++;
+				break;
+			}
+		}
+	}
+}
+
+/* "Name: value\n" for each header present, in wanted[] order, into buf
+ * (or a malloc'd buffer when it does not fit: *heap then, to be freed). */
+static size_t
+raw_headers(const char *const v[H_N], char *buf, size_t buflen, char **out,
+    char **heap)
+{
+	size_t vlen[H_N], total = 0;
+	for (int i = 0; i < H_N; i++) {
+		vlen[i] = v[i] ? strlen(v[i]) : 0;
+		if (v[i])
+			total += wanted[i].len + 2 + vlen[i] + 1;
+	}
+	*heap = NULL;
+	char *w = buf;
+	if (total > buflen)
+		w = *heap = xmalloc(total);
+	*out = w;
+	for (int i = 0; i < H_N; i++) {
+		if (!v[i])
+			continue;
+		memcpy(w, wanted[i].name, wanted[i].len);
+		w += wanted[i].len;
+		*w++ = ':';
+		*w++ = ' ';
+		memcpy(w, v[i], vlen[i]);
+		w += vlen[i];
+		*w++ = '\n';
+	}
+	return total;
 }
 
 static void
@@ -211,15 +289,17 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 	}
 	const char *bytes = len ? (const char *)evbuffer_pullup(body, -1) : "";
 
+	const char *hv[H_N];
+	find_headers(h, hv);
 	struct bs_delivery d = {
-		.event_key = evhttp_find_header(h, "X-Event-Key"),
-		.request_uuid = evhttp_find_header(h, "X-Request-UUID"),
-		.request_id = evhttp_find_header(h, "X-Request-Id"),
-		.hook_uuid = evhttp_find_header(h, "X-Hook-UUID"),
-		.attempt = evhttp_find_header(h, "X-Attempt-Number"),
-		.signature = evhttp_find_header(h, "X-Hub-Signature"),
-		.content_type = evhttp_find_header(h, "Content-Type"),
-		.user_agent = evhttp_find_header(h, "User-Agent"),
+		.event_key = hv[H_EVENT_KEY],
+		.request_uuid = hv[H_REQUEST_UUID],
+		.request_id = hv[H_REQUEST_ID],
+		.hook_uuid = hv[H_HOOK_UUID],
+		.attempt = hv[H_ATTEMPT],
+		.signature = hv[H_SIGNATURE],
+		.content_type = hv[H_CONTENT_TYPE],
+		.user_agent = hv[H_USER_AGENT],
 		.body = bytes,
 		.len = len,
 	};
@@ -241,28 +321,25 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 			bs_metrics_inc(env->metrics, BS_M_DELIVERIES_REF_LIMIT);
 			log_warn("delivery %s: %s", r.delivery, r.reason);
 		}
-		reply_status(req, 202, "ignored", "reason", r.reason, NULL, NULL, NULL, 0);
+		reply_status(req, 202, "ignored", "reason", r.reason, NULL, NULL,
+		    NULL, 0);
 		break;
 	case BS_INTAKE_PING:
 		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_PING);
 		reply_status(req, 200, "ok", NULL, NULL, NULL, NULL, NULL, 0);
 		break;
 	case BS_INTAKE_QUEUE: {
-		struct pending *p = xcalloc(1, sizeof(*p));
+		struct pending *p = pending_new(&r.job);
 		p->in = in;
 		p->req = req;
-		snprintf(p->delivery, sizeof(p->delivery), "%s", r.delivery);
-		p->keys = copy_keys(&r.job, &p->n_keys);
-		struct evbuffer *raw = evbuffer_new();
-		append_header(raw, h, "X-Event-Key");
-		append_header(raw, h, "X-Request-UUID");
-		append_header(raw, h, "X-Request-Id");
-		append_header(raw, h, "X-Hook-UUID");
-		append_header(raw, h, "X-Attempt-Number");
-		append_header(raw, h, "X-Hub-Signature");
-		append_header(raw, h, "User-Agent");
-		append_header(raw, h, "Content-Type");
-		size_t rawlen = evbuffer_get_length(raw);
+		size_t dl = strlen(r.delivery);
+		if (dl >= sizeof(p->delivery))
+			dl = sizeof(p->delivery) - 1;
+		memcpy(p->delivery, r.delivery, dl);
+		p->delivery[dl] = '\0';
+		char rawbuf[2048], *rawp, *rawheap;
+		size_t rawlen = raw_headers(hv, rawbuf, sizeof(rawbuf), &rawp,
+		    &rawheap);
 		struct bs_enqueue e = {
 			.delivery = r.delivery,
 			.content_key = cfg->queue.content_dedupe && r.content_key[0] ?
@@ -270,7 +347,7 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 			.event_key = d.event_key,
 			.job = r.blob,
 			.job_len = r.blob_len,
-			.raw_headers = rawlen ? (const char *)evbuffer_pullup(raw, -1) : "",
+			.raw_headers = rawlen ? rawp : "",
 			.raw_headers_len = rawlen,
 			.raw_body = bytes,
 			.raw_body_len = len,
@@ -290,7 +367,7 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 		/* hiredis copies the arguments when formatting the command, so the
 		 * buffers may go away right after this call. */
 		bs_jobs_enqueue(env->redis, env->keys, &e, on_enqueued, p);
-		evbuffer_free(raw);
+		free(rawheap);
 		break;
 	}
 	}
@@ -348,6 +425,23 @@ on_request(struct evhttp_request *req, void *arg)
 #undef PATH_IS
 }
 
+/* Buffered log lines (common/log.h) go out at the end of the loop pass
+ * that logged them: the first line of a pass makes this event active. */
+static void
+on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	bs_log_flush();
+}
+
+static void
+schedule_log_flush(void *arg)
+{
+	event_active(arg, EV_TIMEOUT, 0);
+}
+
 struct bs_ingest *
 bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 {
@@ -398,6 +492,9 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	}
 	log_info("listening on http://%s:%d/hooks/bitbucket", cfg->listen_host,
 	    in->port);
+	in->log_flush = event_new(env->base, -1, 0, on_log_flush, NULL);
+	if (in->log_flush)
+		bs_log_set_flusher(schedule_log_flush, in->log_flush);
 	return in;
 }
 
@@ -434,5 +531,9 @@ bs_ingest_free(struct bs_ingest *in)
 	 * references we kept (conn_limit.h). */
 	evhttp_free(in->http);
 	bs_conn_limit_free(in->limit);
+	if (in->log_flush) {
+		bs_log_set_flusher(NULL, NULL);    /* writes what waits */
+		event_free(in->log_flush);
+	}
 	free(in);
 }

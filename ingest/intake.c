@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/hex.h"
 #include "parsers/signature.h"
 #include "queue/job_codec.h"
 #include "config/config.h"
@@ -87,15 +88,33 @@ attempt_of(const char *s)
 	return n;
 }
 
+/* SHA-256, fetched once (EVP_sha256() looks the implementation up on
+ * every init), and a digest context kept for reuse; per thread. */
+static _Thread_local EVP_MD *sha256_md;
+static _Thread_local EVP_MD_CTX *sha256_ctx;
+
+static EVP_MD_CTX *
+sha256_begin(void)
+{
+	if (!sha256_md && !(sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		return NULL;
+	if (!sha256_ctx && !(sha256_ctx = EVP_MD_CTX_new()))
+		return NULL;
+	if (!EVP_DigestInit_ex(sha256_ctx, sha256_md, NULL))
+		return NULL;
+	return sha256_ctx;
+}
+
 static void
 sha256_hex(const void *data, size_t len, char *out /* >= 65 */)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[2 * mdlen] = '\0';
+	EVP_MD_CTX *c = sha256_begin();
+	if (!c || !EVP_DigestUpdate(c, data, len) ||
+	    !EVP_DigestFinal_ex(c, md, &mdlen))
+		mdlen = 0;
+	bs_hex_encode(out, md, mdlen);
 }
 
 /* One line of the content identity; NULL counts as "-". */
@@ -116,11 +135,15 @@ digest_line(EVP_MD_CTX *md, const char *s)
 static void
 content_key(const struct bs_event *ev, char *out, size_t outlen)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	char line[160];
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_MD_CTX *md = sha256_begin();
+	if (!md) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
 	digest_line(md, ev->event_key);
 	digest_line(md, ev->repository);
 	if (ev->product == BS_PRODUCT_DC)
@@ -142,11 +165,16 @@ content_key(const struct bs_event *ev, char *out, size_t outlen)
 		digest_line(md, ev->pr->merge_hash);
 		digest_line(md, ev->pr->updated);
 	}
-	EVP_DigestFinal_ex(md, digest, &dlen);
-	EVP_MD_CTX_free(md);
-	size_t o = 0;
-	for (unsigned i = 0; i < 20 && o + 3 <= outlen; i++, o += 2)
-		snprintf(out + o, 3, "%02x", digest[i]);
+	if (!EVP_DigestFinal_ex(md, digest, &dlen))
+		dlen = 0;
+	/* The first 20 bytes (40 digits) name the content. */
+	size_t n = outlen ? (outlen - 1) / 2 : 0;
+	if (n > 20)
+		n = 20;
+	if (n > dlen)
+		n = dlen;
+	if (outlen)
+		bs_hex_encode(out, digest, n);
 }
 
 static const char *

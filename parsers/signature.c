@@ -4,7 +4,8 @@
  * case-insensitively against sha1/sha256/sha384/sha512 (anything else,
  * md5 included, is MALFORMED: we never downgrade to a weak MAC); the hex
  * must be exactly twice the digest size, either case. The MAC is computed
- * with OpenSSL's one-shot HMAC() and compared with CRYPTO_memcmp so the
+ * with EVP_MAC HMAC from a context kept keyed per secret (keyed_ctx) and
+ * compared with CRYPTO_memcmp so the
  * comparison time does not depend on where the first wrong byte is.
  * Surrounding spaces/tabs of the header value are tolerated (proxies add
  * them); nothing else is. An empty secret is a configuration the caller
@@ -16,37 +17,116 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 struct sig_alg {
 	const char *name;
-	const EVP_MD *(*md)(void);
+	const char *digest;         /* OpenSSL's digest name for EVP_MAC */
 	size_t size;
 };
 
 static const struct sig_alg sig_algs[] = {
-	{ "sha256", EVP_sha256, 32 },
-	{ "sha1", EVP_sha1, 20 },
-	{ "sha384", EVP_sha384, 48 },
-	{ "sha512", EVP_sha512, 64 },
+	{ "sha256", "SHA256", 32 },
+	{ "sha1", "SHA1", 20 },
+	{ "sha384", "SHA384", 48 },
+	{ "sha512", "SHA512", 64 },
+};
+#define N_ALGS (sizeof(sig_algs) / sizeof(sig_algs[0]))
+
+/* Keyed HMAC contexts, one per algorithm, for the secret they were keyed
+ * with. Keying hashes the key's padded blocks; with the context kept,
+ * each request only re-initialises it from the saved inner/outer states
+ * (EVP_MAC_init with no key). A different secret (a SIGHUP reload, a
+ * caller with another one) drops them all and keys anew. Per thread, so
+ * threads never share a context. */
+struct mac_cache {
+	EVP_MAC *mac;
+	unsigned char *secret;      /* the bytes the contexts were keyed with */
+	size_t secret_len;
+	int have_secret;
+	EVP_MAC_CTX *ctx[N_ALGS];
 };
 
+static _Thread_local struct mac_cache cache;
 
-static int
-hmac(const EVP_MD *md, const char *secret, size_t secret_len,
-    const char *body, size_t len, unsigned char *out, unsigned *outlen)
+static void
+cache_drop_keys(void)
+{
+	for (size_t i = 0; i < N_ALGS; i++) {
+		EVP_MAC_CTX_free(cache.ctx[i]);
+		cache.ctx[i] = NULL;
+	}
+	if (cache.secret) {
+		OPENSSL_cleanse(cache.secret, cache.secret_len);
+		OPENSSL_free(cache.secret);
+	}
+	cache.secret = NULL;
+	cache.secret_len = 0;
+	cache.have_secret = 0;
+}
+
+void
+bs_signature_cache_free(void)
+{
+	cache_drop_keys();
+	EVP_MAC_free(cache.mac);
+	cache.mac = NULL;
+}
+
+/* A context for alg keyed with secret, ready for EVP_MAC_update; NULL on
+ * an OpenSSL failure. */
+static EVP_MAC_CTX *
+keyed_ctx(size_t alg, const char *secret, size_t secret_len)
 {
 	static const unsigned char empty[1] = { 0 };
+	if (!cache.have_secret || cache.secret_len != secret_len ||
+	    (secret_len && memcmp(cache.secret, secret, secret_len) != 0)) {
+		cache_drop_keys();
+		cache.secret = OPENSSL_malloc(secret_len ? secret_len : 1);
+		if (!cache.secret)
+			return NULL;
+		if (secret_len)
+			memcpy(cache.secret, secret, secret_len);
+		cache.secret_len = secret_len;
+		cache.have_secret = 1;
+	}
+	EVP_MAC_CTX *c = cache.ctx[alg];
+	if (c)
+		return EVP_MAC_init(c, NULL, 0, NULL) ? c : NULL;
+	if (!cache.mac && !(cache.mac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
+		return NULL;
+	if (!(c = EVP_MAC_CTX_new(cache.mac)))
+		return NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)sig_algs[alg].digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	/* Always a valid key pointer, also for the empty key. */
+	if (!EVP_MAC_init(c, secret_len ? (const unsigned char *)secret : empty,
+	    secret_len, params)) {
+		EVP_MAC_CTX_free(c);
+		return NULL;
+	}
+	cache.ctx[alg] = c;
+	return c;
+}
+
+static int
+hmac(size_t alg, const char *secret, size_t secret_len,
+    const char *body, size_t len, unsigned char *out, unsigned *outlen)
+{
 	if (secret_len > (size_t)0x7fffffff)
 		return -1;
-	/* HMAC() treats a NULL key as "no key" in some OpenSSL versions:
-	 * always pass a valid pointer. */
-	if (!HMAC(md, secret_len ? (const void *)secret : (const void *)empty,
-	    (int)secret_len, body ? (const unsigned char *)body : empty, len,
-	    out, outlen))
+	EVP_MAC_CTX *c = keyed_ctx(alg, secret, secret_len);
+	size_t olen = 0;
+	if (!c || (len && !EVP_MAC_update(c, (const unsigned char *)body, len)) ||
+	    !EVP_MAC_final(c, out, &olen, EVP_MAX_MD_SIZE))
 		return -1;
+	*outlen = (unsigned)olen;
 	return 0;
 }
 
@@ -66,10 +146,11 @@ bs_signature_check(const char *header, const char *secret, size_t secret_len,
 		return BS_SIG_MALFORMED;
 	size_t nlen = (size_t)(eq - header);
 	const struct sig_alg *alg = NULL;
-	for (size_t i = 0; i < sizeof(sig_algs) / sizeof(sig_algs[0]); i++) {
-		if (strlen(sig_algs[i].name) == nlen &&
-		    strncasecmp(sig_algs[i].name, header, nlen) == 0) {
-			alg = &sig_algs[i];
+	size_t ai;
+	for (ai = 0; ai < N_ALGS; ai++) {
+		if (strlen(sig_algs[ai].name) == nlen &&
+		    strncasecmp(sig_algs[ai].name, header, nlen) == 0) {
+			alg = &sig_algs[ai];
 			break;
 		}
 	}
@@ -93,7 +174,7 @@ bs_signature_check(const char *header, const char *secret, size_t secret_len,
 
 	unsigned char got[EVP_MAX_MD_SIZE];
 	unsigned glen = 0;
-	if (hmac(alg->md(), secret, secret_len, body, len, got, &glen) != 0 ||
+	if (hmac(ai, secret, secret_len, body, len, got, &glen) != 0 ||
 	    glen != alg->size)
 		return BS_SIG_MISMATCH;
 	return CRYPTO_memcmp(got, want, alg->size) == 0 ? BS_SIG_OK :
@@ -104,21 +185,16 @@ void
 bs_signature_sign(const char *secret, size_t secret_len, const char *body,
     size_t len, char *out, size_t outlen)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned mlen = 0;
 	if (outlen == 0)
 		return;
 	out[0] = '\0';
 	if (outlen < 7 + 64 + 1 ||
-	    hmac(EVP_sha256(), secret, secret_len, body, len, mac, &mlen) != 0)
+	    hmac(0, secret, secret_len, body, len, mac, &mlen) != 0)
 		return;
 	memcpy(out, "sha256=", 7);
-	for (unsigned i = 0; i < mlen; i++) {
-		out[7 + 2 * i] = digits[mac[i] >> 4];
-		out[7 + 2 * i + 1] = digits[mac[i] & 15];
-	}
-	out[7 + 2 * mlen] = '\0';
+	bs_hex_encode(out + 7, mac, mlen);
 }
 
 const char *
