@@ -388,7 +388,13 @@ bs_enqueuer_free(struct bs_enqueuer *q)
 {
 	if (!q)
 		return;
-	bs_enqueuer_flush(q);
 	event_free(q->flush_ev);
+	struct batch *b = q->cur;
 	free(q);
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		b->items[i].cb(BS_ENQ_FAILED, NULL, bs_redis_err_shutdown,
+		    b->items[i].arg);
+	batch_free(b);
 }

@@ -34,8 +34,10 @@ void bs_enqueuer_add(struct bs_enqueuer *q, const struct bs_enqueue *e,
 void bs_enqueuer_flush(struct bs_enqueuer *q);
 /* Deliveries added and not yet sent. */
 size_t bs_enqueuer_waiting(const struct bs_enqueuer *q);
-/* Sends what is waiting, then frees; batches already sent complete
- * through the Redis client as usual. NULL is a no-op. */
+/* Fails every delivery still waiting with bs_redis_err_shutdown (it sends
+ * nothing: the Redis client may be gone already), then frees. Batches
+ * already sent complete through the Redis client as usual. NULL is a
+ * no-op. */
 void bs_enqueuer_free(struct bs_enqueuer *q);
 
 #endif

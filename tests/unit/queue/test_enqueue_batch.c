@@ -4,8 +4,10 @@
  * batch is its duplicate, a full stream refuses only those past the cap, a
  * bad one is refused at once without touching the others); the raw copy of
  * each queued delivery is kept and no rawin key is left; every callback
- * runs exactly once, also when Redis is down and at free. */
+ * runs exactly once, also when Redis is down and at free (which sends
+ * nothing). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../test.h"
@@ -77,7 +79,7 @@ script_calls(void)
 		for (int i = 0; i < 2; i++) {
 			const char *p = strstr(r->str, names[i]);
 			if (p)
-				n += atoll(p + strlen(names[i]));
+				n += strtoll(p + strlen(names[i]), NULL, 10);
 		}
 	}
 	freeReplyObject(r);
@@ -174,7 +176,7 @@ main(void)
 		bs_enqueuer_free(q);
 	}
 
-	TEST("the cap on a batch sends it at once; free sends what waits") {
+	TEST("the cap on a batch sends it at once; free fails what waits") {
 		struct bs_enqueuer *q = bs_enqueuer_new(base, R, &K);
 		struct res r[BS_ENQUEUE_BATCH_MAX + 1];
 		memset(r, 0, sizeof(r));
@@ -187,13 +189,22 @@ main(void)
 		CHECK_INT((int)bs_enqueuer_waiting(q), 0);  /* sent at the cap */
 		add(q, "m-last", "{h}", 0, &r[BS_ENQUEUE_BATCH_MAX]);
 		CHECK_INT((int)bs_enqueuer_waiting(q), 1);
-		bs_enqueuer_free(q);                        /* sends m-last */
+		bs_enqueuer_flush(q);
 		CHECK_INT(bs_test_run_until(base, &done, BS_ENQUEUE_BATCH_MAX + 1,
 		    3000), 0);
 		for (int i = 0; i <= BS_ENQUEUE_BATCH_MAX; i++) {
 			CHECK_INT(r[i].calls, 1);
 			CHECK_INT(r[i].st, BS_ENQ_QUEUED);
 		}
+		struct res w = { 0 };
+		add(q, "m-waits", "{h}", 0, &w);
+		bs_enqueuer_free(q);
+		CHECK_INT(w.calls, 1);
+		CHECK_INT(w.st, BS_ENQ_FAILED);
+		CHECK_STR(w.err, bs_redis_err_shutdown);
+		bs_test_run_for(base, 100);
+		CHECK_INT(w.calls, 1);
+		CHECK_INT(integer("EXISTS %s", "{t}:seen:m-waits"), 0);
 	}
 
 	TEST("redis down: every delivery of the batch fails once") {
