@@ -78,10 +78,32 @@ copys(struct bs_arena *a, const char *s)
 	return copy(a, s, s ? strlen(s) : 0);
 }
 
+/* prefix + id, without printf: a delivery costs a dozen of these. */
 static const char *
 key_of(struct bs_arena *a, const char *prefix, const char *id)
 {
-	return bs_arena_printf(a, "%s%s", prefix, id);
+	size_t pl = strlen(prefix), il = strlen(id);
+	char *s = bs_arena_alloc(a, pl + il + 1);
+	memcpy(s, prefix, pl);
+	memcpy(s + pl, id, il);
+	return s;
+}
+
+/* Decimal text of v (> 0 or 0) in the arena. */
+static const char *
+num(struct bs_arena *a, long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	unsigned long long u = v > 0 ? (unsigned long long)v : 0;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	char *s = bs_arena_alloc(a, n + 1);
+	for (size_t i = 0; i < n; i++)
+		s[i] = tmp[n - 1 - i];
+	return s;
 }
 
 /* Checks e and fills it (its strings copied into a). Returns NULL, or the
@@ -133,16 +155,14 @@ prepare(struct bs_arena *a, const struct bs_keys *k, const struct bs_enqueue *e,
 	ARG(copy(a, e->job, e->job_len), e->job_len);
 	ARGS(copys(a, e->delivery));
 	ARGS(ev);
-	ARGS(bs_arena_printf(a, "%d",
-	    e->seen_ttl_s > 0 ? e->seen_ttl_s : ENQ_DEFAULT_SEEN_TTL));
-	ARGS(bs_arena_printf(a, "%d", e->raw_ttl_s > 0 ? e->raw_ttl_s : 0));
-	ARGS(bs_arena_printf(a, "%lld", e->maxlen > 0 ? e->maxlen : 0));
+	ARGS(num(a, e->seen_ttl_s > 0 ? e->seen_ttl_s : ENQ_DEFAULT_SEEN_TTL));
+	ARGS(num(a, e->raw_ttl_s));
+	ARGS(num(a, e->maxlen));
 	ARGS(clen ? "1" : "0");
-	ARGS(bs_arena_printf(a, "%d",
-	    e->window_s > 0 ? e->window_s : ENQ_DEFAULT_WINDOW));
+	ARGS(num(a, e->window_s > 0 ? e->window_s : ENQ_DEFAULT_WINDOW));
 	ARGS(copys(a, hook));
 	ARGS(e->resend ? "1" : "0");
-	ARGS(bs_arena_printf(a, "%zu", nl));
+	ARGS(num(a, (long long)nl));
 	for (size_t i = 0; i < nl; i++)
 		ARGS(copys(a, e->lanes[i]));
 #undef KEY
@@ -154,7 +174,7 @@ prepare(struct bs_arena *a, const struct bs_keys *k, const struct bs_enqueue *e,
 	 * body are (ptr, len) pairs, never strlen'd. */
 	it->npre = 0;
 	if (e->raw_ttl_s > 0) {
-		const char *recv = bs_arena_printf(a, "%lld",
+		const char *recv = num(a,
 		    e->received_ms > 0 ? e->received_ms : bs_now_ms());
 		size_t hlen = e->raw_headers ? e->raw_headers_len : 0;
 		size_t blen = e->raw_body ? e->raw_body_len : 0;
