@@ -411,12 +411,6 @@ struct job_fwd {
 	uint32_t change, commit;
 };
 
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void
 job_add(const char *key, size_t len, size_t pattern, size_t start, void *arg)
 {
@@ -469,17 +463,7 @@ bs_scanner_scan_job(const struct bs_scanner *s, struct bs_job *job)
 		f.where = BS_KEY_PR_BRANCH;
 		scan_str(s, ev->pr->source.branch, &f);
 	}
-	/* Distinct key strings: sort pointers, count runs. */
-	if (job->n_keys == 0)
-		return 0;
-	const char **v = xmalloc(job->n_keys * sizeof(*v));
-	for (size_t i = 0; i < job->n_keys; i++)
-		v[i] = job->keys[i].key;
-	qsort(v, job->n_keys, sizeof(*v), str_cmp);
-	size_t n = 1;
-	for (size_t i = 1; i < job->n_keys; i++)
-		if (strcmp(v[i - 1], v[i]) != 0)
-			n++;
-	free(v);
-	return n;
+	/* Distinct key strings (the job's hash set, common/job.h). */
+	const char **distinct;
+	return bs_job_distinct_keys(job, &distinct);
 }

@@ -58,7 +58,7 @@ size_t bs_scanner_scan_job(const struct bs_scanner *s, struct bs_job *job);
 
 /* At most this many (key, where) entries are added to one job by
  * bs_scanner_scan_job; later ones are dropped (a cap on input-driven size:
- * bs_job_add_key's dedupe is quadratic). */
+ * the job's memory). */
 #define BS_SCAN_MAX_JOB_KEYS 4096
 
 /* For `bitsleuth scan --explain`: like bs_scanner_scan, but every hit is
