@@ -120,18 +120,23 @@ def table(md, mode, payload, conns, by):
             fmt(s["gen"], 1), s["non2xx"],
             ratio(s["rps"], peer["rps"]) if peer else "–",
             ratio(s["cpu"], peer["cpu"]) if peer else "–"))
+    md.append("")
     if "floor" in by:
         f = summary(by["floor"])
         threads = 2 if conns >= 256 else 1
         cores = f["gen"] * f["rps"] / 1e6
         verdict = ("**wrk is the limit at the floor** (its thread%s near full)" % ("s are" if threads > 1 else " is")
-                   if cores >= 0.85 * threads else "wrk is not saturated at the floor")
-        md.append("\nGenerator: at the floor's rate wrk + `sign.lua` used %.2f core%s of %d "
-                  "(%s µs per request); %s. Rounds per row: %d.\n" % (
-                      cores, "" if cores == 1 else "s", threads, fmt(f["gen"], 1), verdict,
-                      f["rounds"]))
-    else:
-        md.append("")
+                   if cores >= 0.85 * threads else "wrk is not the only limit at the floor "
+                   "(the floor, wrk and the kernel share %d cores)" % (os.cpu_count() or 0))
+        md.append("- Generator: at the floor's rate wrk + `sign.lua` used %.2f of a core "
+                  "(wrk -t%d; %s µs per request); %s." % (cores, threads, fmt(f["gen"], 1), verdict))
+    fs = by.get("floor-static")
+    if fs:
+        s = summary(fs)
+        md.append("- Calibration: the floor sent one signed request over and over (`STATIC=1`, no "
+                  "per-request body or HMAC): %s req/s, wrk %s µs per request." % (
+                      fmt(s["rps"]), fmt(s["gen"], 1)))
+    md.append("- Rounds per row: %d.\n" % max(len(v) for k, v in by.items() if k != "floor-static"))
 
 
 def e2e_section(md, path):
@@ -146,21 +151,22 @@ def e2e_section(md, path):
         r = out["run"]
         md.append("**`bitsleuth run`** (ingest and worker in one process) under wrk -c32 for "
                   "%s s, pushes spread over acme/r0..r63:\n" % r["secs"])
-        md.append("| ingest req/s | p99 ms | non-2xx | register_deploy/s | jobs in the stream before → after | backlog growth (share of queued) | bitsleuth CPU (cores) | Redis CPU (cores) |")
-        md.append("|--:|--:|--:|--:|--:|--:|--:|--:|")
-        md.append("| %s | %s | %s | %s | %s → %s | %s (%d %%) | %s | %s |\n" % (
+        md.append("| ingest req/s | p99 ms | non-2xx | register_deploy/s | jobs in the stream before → after | backlog growth (share of queued) | bitsleuth CPU (cores) | Redis CPU (cores) | calls Sleuth refused |")
+        md.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+        md.append("| %s | %s | %s | %s | %s → %s | %s (%d %%) | %s | %s | %s |\n" % (
             fmt(float(r["ingest_rps"])), r["p99_ms"], r["non2xx"], fmt(float(r["deploys_per_s"])),
             r["jobs_before"], r["jobs_after"], r["backlog_growth"],
-            round(100 * float(r["backlog_share"])), r["bitsleuth_cpu_core"], r["redis_cpu_core"]))
+            round(100 * float(r["backlog_share"])), r["bitsleuth_cpu_core"], r["redis_cpu_core"],
+            r.get("sleuth_bad", "?")))
     if "work" in out:
         r = out["work"]
         md.append("**`bitsleuth work` draining a backlog** of %s jobs queued first by `bitsleuth serve` "
                   "(at %s req/s):\n" % (r["jobs_before"], fmt(float(r["ingest_rps"]))))
-        md.append("| deploys registered | register_deploy/s | drain s | jobs left | worker CPU (cores) | Redis CPU (cores) |")
-        md.append("|--:|--:|--:|--:|--:|--:|")
-        md.append("| %s | %s | %s | %s | %s | %s |\n" % (
+        md.append("| deploys registered | register_deploy/s | drain s | jobs left | worker CPU (cores) | Redis CPU (cores) | calls Sleuth refused (total) |")
+        md.append("|--:|--:|--:|--:|--:|--:|--:|")
+        md.append("| %s | %s | %s | %s | %s | %s | %s |\n" % (
             r["deploys"], fmt(float(r["deploys_per_s"])), r["secs"], r["jobs_after"],
-            r["bitsleuth_cpu_core"], r["redis_cpu_core"]))
+            r["bitsleuth_cpu_core"], r["redis_cpu_core"], r.get("sleuth_bad", "?")))
         md.append("register_deploy/s counts from the first deploy Sleuth saw to the last; the CPU "
                   "columns are averages over the whole drain, start-up included.\n")
     return out
@@ -258,12 +264,10 @@ set xtics (1, 32, 256)
 set grid
 set key top left
 set xlabel 'connections (wrk)'
-set ylabel 'requests/s'
-set yrange [0:*]
+set logscale y
+set ylabel 'requests/s (log)'
 set title 'throughput'
 plot %s
-set logscale y
-set yrange [*:*]
 set ylabel 'p99 latency, ms (log)'
 set title 'p99 latency'
 plot %s

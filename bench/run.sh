@@ -187,14 +187,17 @@ if [ "$e2e_only" = 0 ]; then
   printf 'mode\tpayload\tconns\tround\tserver\trequests\tsecs\trps\tp50_ms\tp90_ms\tp99_ms\tp999_ms\tmax_ms\terrors\tnon2xx\ts202\tserver_cpu_us\tredis_cpu_us\tgen_cpu_us\trss_kb\n' >"$tsv"
 fi
 measure() {  # MODE PAYLOAD CONNS ROUND SERVER
-  local m=$1 pl=$2 c=$3 r=$4 s=$5 p pid line n dur
-  pid=${spid[$s]} p=${sport[$s]}
+  local m=$1 pl=$2 c=$3 r=$4 s=$5 p pid line n dur genv=()
+  # floor-static: the floor sent one signed request again and again, the
+  # generator's cheapest form (its cost against floor's is that of signing).
+  if [ "$s" = floor-static ]; then pid=${spid[floor]} p=${sport[floor]} genv=(STATIC=1)
+  else pid=${spid[$s]} p=${sport[$s]}; fi
   redis_reset
   for f in shipped lean; do : >"$work/$f.log"; done
   echo 5 >"/proc/$pid/clear_refs"
   local c0 r0 c1 r1
   c0=$(cpu "$pid") r0=$(cpu "$rpid")
-  line=$(wrk_run "$p" "$c" "$secs" "$(body_of "$pl")")
+  line=$(wrk_run "$p" "$c" "$secs" "$(body_of "$pl")" "${genv[@]}")
   c1=$(cpu "$pid") r1=$(cpu "$rpid")
   n=$(kv requests "$line") dur=$(kv duration_us "$line")
   python3 - "$m" "$pl" "$c" "$r" "$s" "$n" "$dur" "$line" $((c1 - c0)) $((r1 - r0)) "$clk" "$(hwm "$pid")" >>"$tsv" <<'PY'
@@ -228,6 +231,8 @@ if [ "$e2e_only" = 0 ]; then
             measure "$m" "$pl" "$c" "$r" "${servers[$(((i + r - 1) % 4))]}"
           done
         done
+        # The generator's calibration (no Redis involved: first mode only).
+        [ "$m" = "${modes%% *}" ] && measure "$m" "$pl" "$c" 1 floor-static
       done
     done
     servers_stop
@@ -239,7 +244,7 @@ fi
 e2e_tsv=$res/latest-e2e.tsv
 if [ "$e2e" = 1 ] || [ "$e2e_only" = 1 ]; then
   log "end to end: durable Redis, 64 targets, $e2e_secs s under wrk, backlog $backlog"
-  printf 'phase\tsecs\tingest_requests\tingest_rps\tnon2xx\tdeploys\tdeploys_per_s\tjobs_before\tjobs_after\tbacklog_growth\tbacklog_share\tp99_ms\tbitsleuth_cpu_core\tredis_cpu_core\n' >"$e2e_tsv"
+  printf 'phase\tsecs\tingest_requests\tingest_rps\tnon2xx\tdeploys\tdeploys_per_s\tjobs_before\tjobs_after\tbacklog_growth\tbacklog_share\tp99_ms\tbitsleuth_cpu_core\tredis_cpu_core\tsleuth_bad\n' >"$e2e_tsv"
   redis_start durable
   slport=$(port)
   "$work/sleuth_fast" "$slport" "$token" 2>"$work/sleuth_fast.log" & slpid=$!; pids+=("$slpid")
@@ -247,7 +252,9 @@ if [ "$e2e" = 1 ] || [ "$e2e_only" = 1 ]; then
   scount() { curl -s "http://127.0.0.1:$slport/count" | awk '{print $2}'; }
   jobs() { "$bs" stats -c "$work/e2e.yaml" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"])'; }
   now() { date +%s.%N; }
-  e2e_row() { printf '%s\n' "$*" | tr ' ' '\t' >>"$e2e_tsv"; }
+  # Sleuth's count of refused calls (wrong path or token): must stay 0.
+  sbad() { curl -s "http://127.0.0.1:$slport/count" | awk '{print $4}'; }
+  e2e_row() { printf '%s %s\n' "$*" "$(sbad)" | tr ' ' '\t' >>"$e2e_tsv"; }
 
   # (i) one `run` process under wrk, pushes spread over the 64 repositories.
   eport=$(port)
