@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     --warm) warm=$2; shift ;;
     --payload) payload=$2; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "callgrind.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
