@@ -55,8 +55,10 @@ def machine(bs):
         ("redis-server", sh("redis-server", "--version").split(" sha=")[0]),
         ("node", sh("node", "--version")),
         ("wrk", sh("sh", "-c", "wrk --version 2>&1 | head -n1").split(" Copyright")[0]),
-        ("bitsleuth", "%s (commit %s)" % (sh(bs, "--version") if bs else "?",
-                                         sh("git", "rev-parse", "--short", "HEAD"))),
+        ("bitsleuth", "%s (source: commit %s, the last change outside bench/; checkout at %s)" % (
+            sh(bs, "--version") if bs else "?",
+            sh("git", "log", "-1", "--format=%h", "--", ".", ":(exclude)bench"),
+            sh("git", "rev-parse", "--short", "HEAD"))),
         ("load average at the end", " ".join(open("/proc/loadavg").read().split()[:3])),
     ]
 

@@ -9,7 +9,7 @@
 #
 #   bench/run.sh [--quick] [--rounds N] [--secs S] [--e2e] [--no-e2e]
 #                [--no-callgrind] [--conns "1 32 256"] [--modes "durable everysec noaof"]
-#                [--payloads "5k 200k"]
+#                [--payloads "5k 200k"] [--backlog 20000]
 #
 #   --quick   durable Redis, 32 connections, 5 KB, 2 rounds of 5 s, one 200 KB
 #             round, a short end-to-end run and callgrind (about 3 minutes)
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --e2e) e2e_only=1 ;;
     --no-e2e) e2e=0 ;;
     --no-callgrind) cg=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
