@@ -85,7 +85,7 @@ def main():
     a = ap.parse_args()
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     if a.binary == ap.get_default("binary"):
-        # This checkout's binary, built first (as bench/ingest_bench.sh does).
+        # This checkout's binary, built first (as bench/run.sh does).
         import subprocess
         subprocess.run([os.path.join(root, "scripts", "deps.sh"), "build"], check=True)
         subprocess.run(["cmake", "-S", root, "-B", os.path.join(root, "build")], check=True,
