@@ -59,7 +59,7 @@ main(int argc, char **argv)
 		return 1;
 	evhttp_set_max_body_size(http, 16 << 20);
 	evhttp_set_gencb(http, on_request, NULL);
-	if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)atoi(argv[1])) != 0) {
+	if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)strtol(argv[1], NULL, 10)) != 0) {
 		fprintf(stderr, "floor: cannot bind 127.0.0.1:%s\n", argv[1]);
 		return 1;
 	}

@@ -115,7 +115,7 @@ main(int argc, char **argv)
 	evhttp_set_max_body_size(http, 16 << 20);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(http, on_request, NULL);
-	if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)atoi(argv[1])) != 0) {
+	if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)strtol(argv[1], NULL, 10)) != 0) {
 		fprintf(stderr, "sleuth_fast: cannot bind 127.0.0.1:%s\n", argv[1]);
 		return 1;
 	}
