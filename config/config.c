@@ -60,7 +60,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->queue.content_dedupe_window_s = 10 * 60;
 	cfg->queue.pr_ttl_s = 30 * 86400;
 	cfg->queue.max_stream = 1000000;
-	cfg->worker.concurrency = 64;
+	cfg->worker.concurrency = 16;
 	cfg->worker.block_ms = 1000;
 	cfg->worker.visibility_timeout_ms = 5 * MS_M;
 	cfg->worker.order_hold_ms = 10 * MS_M;

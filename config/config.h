@@ -78,7 +78,7 @@ struct bs_config {
 	} queue;
 
 	struct {
-		int concurrency;        /* Sleuth calls in flight per process, default 64 */
+		int concurrency;        /* Sleuth calls in flight per process, default 16 */
 		int block_ms;           /* XREADGROUP block, default 1000 */
 		int64_t visibility_timeout_ms; /* claim others' entries idle this long, default 5 min */
 		int64_t order_hold_ms;  /* how long a failing head may block its lane, default 10 min */

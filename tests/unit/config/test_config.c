@@ -300,7 +300,7 @@ main(void)
 		CHECK_INT(cfg.queue.seen_ttl_s, 604800);
 		CHECK_INT(cfg.queue.raw_ttl_s, 604800);
 		CHECK_INT(cfg.queue.max_stream, 1000000);
-		CHECK_INT(cfg.worker.concurrency, 64);
+		CHECK_INT(cfg.worker.concurrency, 16);
 		CHECK_INT(cfg.worker.block_ms, 1000);
 		CHECK_INT(cfg.worker.visibility_timeout_ms, 300000);
 		CHECK_INT(cfg.retry.max_attempts, 20);
