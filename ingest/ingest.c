@@ -6,9 +6,7 @@
  * from spinning when accept() runs out of file descriptors). The request
  * callback pulls the body up once (HMAC, parse and the kept raw copy all
  * need the contiguous bytes), judges it with intake, and hands the job to
- * the enqueuer (queue/enqueue_batch.h: the deliveries of one loop pass go
- * to Redis in one script call); the evhttp request is owned by the pending
- * enqueue until
+ * bs_jobs_enqueue; the evhttp request is owned by the pending enqueue until
  * its callback, which always replies exactly once. evhttp keeps the request
  * alive if the client hangs up meanwhile, and frees it on our reply. */
 #include "ingest/ingest.h"
@@ -25,7 +23,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "queue/enqueue_batch.h"
+#include "queue/jobs.h"
 #include "ingest/conn_limit.h"
 #include "ingest/intake.h"
 #include "ingest/json_out.h"
@@ -39,7 +37,6 @@ struct bs_ingest {
 	struct bs_conn_limit *limit;    /* tracks every accepted connection */
 	int port;
 	size_t pending;
-	struct bs_enqueuer *enq;        /* this loop pass's deliveries */
 	struct event *log_flush;        /* made active when a log line waits */
 };
 
@@ -367,9 +364,9 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 		e.lanes = lanes.ptrs;
 		e.n_lanes = lanes.n;
 		in->pending++;
-		/* The enqueuer copies what it needs, so the buffers may go away
-		 * right after this call. */
-		bs_enqueuer_add(in->enq, &e, on_enqueued, p);
+		/* hiredis copies the arguments when formatting the command, so the
+		 * buffers may go away right after this call. */
+		bs_jobs_enqueue(env->redis, env->keys, &e, on_enqueued, p);
 		free(rawheap);
 		break;
 	}
@@ -493,7 +490,6 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 		else if (ss.ss_family == AF_INET6)
 			in->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
-	in->enq = bs_enqueuer_new(env->base, env->redis, env->keys);
 	log_info("listening on http://%s:%d/hooks/bitbucket", cfg->listen_host,
 	    in->port);
 	in->log_flush = event_new(env->base, -1, 0, on_log_flush, NULL);
@@ -531,10 +527,8 @@ bs_ingest_free(struct bs_ingest *in)
 {
 	if (!in)
 		return;
-	/* Deliveries still waiting for their batch get their 503 while their
-	 * requests are alive; then evhttp lets go of every connection, and we
-	 * drop the references we kept (conn_limit.h). */
-	bs_enqueuer_free(in->enq);
+	/* evhttp first: it lets go of every connection, then we drop the
+	 * references we kept (conn_limit.h). */
 	evhttp_free(in->http);
 	bs_conn_limit_free(in->limit);
 	if (in->log_flush) {

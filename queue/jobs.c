@@ -32,6 +32,8 @@
 #define JOBS_MAX_COUNT 1000
 #define JOBS_MAX_FIELDS 64
 #define JOBS_MAX_RECS 64
+#define JOBS_DEFAULT_SEEN_TTL 86400
+#define JOBS_DEFAULT_WINDOW 600
 
 void
 bs_field_set(struct bs_field *f, const char *name, const char *val, size_t len)
@@ -107,6 +109,157 @@ parse_entries(const redisReply *arr, int with_delivered, struct bs_entry **out,
 	*out = ents;
 	*n = count;
 	return 0;
+}
+
+/* === enqueue === */
+
+/* How long a raw delivery waits in rawin:<delivery> for its script: far
+ * beyond any command timeout, so it expires only when the script never
+ * ran (its connection dropped in between). */
+#define BS_JOBS_RAWIN_TTL "60"
+
+struct enq_op {
+	bs_enqueue_cb *cb;
+	void *arg;
+};
+
+static void
+enqueue_reply(const redisReply *rep, const char *err, void *arg)
+{
+	struct enq_op op = *(struct enq_op *)arg;
+	free(arg);
+	if (!rep) {
+		op.cb(BS_ENQ_FAILED, NULL, err, op.arg);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		op.cb(BS_ENQ_FAILED, NULL, rep->str, op.arg);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_STRING) {
+		op.cb(BS_ENQ_FAILED, NULL, "unexpected reply to enqueue", op.arg);
+		return;
+	}
+	enum bs_enqueue_status st = strcmp(rep->element[0]->str, "dup") == 0 ?
+	    BS_ENQ_DUPLICATE : BS_ENQ_QUEUED;
+	op.cb(st, rep->element[1]->str, NULL, op.arg);
+}
+
+void
+bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
+    const struct bs_enqueue *e, bs_enqueue_cb *cb, void *arg)
+{
+	size_t dlen = e->delivery ? strlen(e->delivery) : 0;
+	size_t clen = e->content_key ? strlen(e->content_key) : 0;
+	const char *hook = e->hook ? e->hook : "";
+	if (dlen == 0 || dlen > BS_QUEUE_MAX_ID) {
+		cb(BS_ENQ_FAILED, NULL, "delivery id is empty or too long", arg);
+		return;
+	}
+	if (clen > BS_QUEUE_MAX_ID) {
+		cb(BS_ENQ_FAILED, NULL, "content key too long", arg);
+		return;
+	}
+	/* Stored after a space in the content key's value: no spaces in it. */
+	if (strlen(hook) > BS_QUEUE_MAX_ID || strpbrk(hook, " \r\n")) {
+		cb(BS_ENQ_FAILED, NULL, "hook id too long or with spaces", arg);
+		return;
+	}
+	if (!e->job || e->job_len == 0) {
+		cb(BS_ENQ_FAILED, NULL, "empty job", arg);
+		return;
+	}
+	char seen[BS_KEY_MAX + BS_QUEUE_MAX_ID], seenc[BS_KEY_MAX + BS_QUEUE_MAX_ID];
+	char raw[BS_KEY_MAX + BS_QUEUE_MAX_ID], rawin[BS_KEY_MAX + BS_QUEUE_MAX_ID];
+	char ttl[24], rawttl[24], maxlen[24], recv[24], win[24];
+	snprintf(seen, sizeof(seen), "%s%s", k->seen, e->delivery);
+	snprintf(seenc, sizeof(seenc), "%s%s", k->seenc,
+	    clen ? e->content_key : "");
+	snprintf(raw, sizeof(raw), "%s%s", k->raw, e->delivery);
+	snprintf(rawin, sizeof(rawin), "%s%s", k->rawin, e->delivery);
+	snprintf(ttl, sizeof(ttl), "%d",
+	    e->seen_ttl_s > 0 ? e->seen_ttl_s : JOBS_DEFAULT_SEEN_TTL);
+	snprintf(rawttl, sizeof(rawttl), "%d", e->raw_ttl_s > 0 ? e->raw_ttl_s : 0);
+	snprintf(maxlen, sizeof(maxlen), "%lld", e->maxlen > 0 ? e->maxlen : 0);
+	snprintf(recv, sizeof(recv), "%lld",
+	    e->received_ms > 0 ? e->received_ms : bs_now_ms());
+	snprintf(win, sizeof(win), "%d",
+	    e->window_s > 0 ? e->window_s : JOBS_DEFAULT_WINDOW);
+	const char *ev = e->event_key ? e->event_key : "";
+	size_t nl = e->lanes ? e->n_lanes : 0;
+	if (nl > BS_JOBS_MAX_LANES) {
+		cb(BS_ENQ_FAILED, NULL, "too many lanes", arg);
+		return;
+	}
+	struct bs_lane_keys *lk = xcalloc(nl ? nl : 1, sizeof(*lk));
+	for (size_t i = 0; i < nl; i++) {
+		if (bs_lane_keys(k, e->lanes[i], &lk[i]) != 0) {
+			free(lk);
+			cb(BS_ENQ_FAILED, NULL, "bad lane name", arg);
+			return;
+		}
+	}
+	size_t argc = 17 + 3 * nl, a = 0;
+	const char **argv = xcalloc(argc, sizeof(*argv));
+	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
+#define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
+#define ARGS(s) do { const char *s_ = (s); ARG(s_, strlen(s_)); } while (0)
+	ARGS(k->jobs);
+	ARGS(seen);
+	ARGS(seenc);
+	ARGS(raw);
+	ARGS(k->stats);
+	ARGS(k->lanes);
+	ARGS(rawin);
+	for (size_t i = 0; i < nl; i++) {
+		ARGS(lk[i].list);
+		ARGS(lk[i].meta);
+	}
+	size_t nkeys = a;
+	/* The job is a binary-safe (ptr, len) pair that need not be
+	 * NUL-terminated: never strlen it. */
+	ARG(e->job, e->job_len);
+	ARGS(e->delivery);
+	ARGS(ev);
+	ARGS(ttl);
+	ARGS(rawttl);
+	ARGS(maxlen);
+	ARGS(clen ? "1" : "0");
+	ARGS(win);
+	ARGS(hook);
+	ARGS(e->resend ? "1" : "0");
+	/* The lane names come last (scripts.c). */
+	for (size_t i = 0; i < nl; i++)
+		ARGS(e->lanes[i]);
+#undef ARG
+#undef ARGS
+	/* The raw delivery goes to rawin:<delivery> just before the script,
+	 * which moves it to raw:<delivery> (scripts.c): HSET and EXPIRE are
+	 * cheap for Redis where a Lua argument of the same size is not.
+	 * Nothing is kept without a raw TTL: do not ship the body for
+	 * nothing. Headers and body are (ptr, len) pairs, never strlen'd. */
+	const char *hv[] = { "HSET", rawin, "headers",
+	    e->raw_headers ? e->raw_headers : "", "body",
+	    e->raw_body ? e->raw_body : "", "event", ev, "received_ms", recv };
+	size_t hl[] = { 4, strlen(rawin), 7,
+	    e->raw_headers ? e->raw_headers_len : 0, 4,
+	    e->raw_body ? e->raw_body_len : 0, 5, strlen(ev), 11, strlen(recv) };
+	const char *xv[] = { "EXPIRE", rawin, BS_JOBS_RAWIN_TTL };
+	size_t xl[] = { 6, strlen(rawin), strlen(BS_JOBS_RAWIN_TTL) };
+	struct bs_redis_argv pre[] = {
+		{ 10, hv, hl },
+		{ 3, xv, xl },
+	};
+	struct enq_op *op = xmalloc(sizeof(*op));
+	op->cb = cb;
+	op->arg = arg;
+	bs_redis_eval_after(r, pre, e->raw_ttl_s > 0 ? 2 : 0, &bs_script_enqueue,
+	    (int)nkeys, (int)a, argv, argvlen, enqueue_reply, op);
+	free(argvlen);
+	free(argv);
+	free(lk);
 }
 
 /* === read / claim / ensure_group === */

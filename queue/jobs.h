@@ -89,8 +89,7 @@ typedef void bs_enqueue_cb(enum bs_enqueue_status st, const char *id,
     const char *err, void *arg);
 
 /* Dedupe, XADD, remember both keys and keep the raw delivery, all in one
- * script call (bs_script_enqueue; enqueue_batch.h sends the deliveries of
- * a loop pass in one call, judged the same way). A duplicate is
+ * script (bs_script_enqueue). A duplicate is
  *   - a delivery id already queued, unless `resend` and that copy was
  *     queued more than window_s ago (a manual Resend: queued again);
  *   - else a content key queued within window_s under another hook, or

@@ -9,130 +9,104 @@
 
 #include "queue/lanes_lua.h"
 
-/* enqueue: one or more deliveries, each exactly as if alone, in order (a
- * batch: ingest sends the deliveries of one loop pass together, which
- * spreads Redis' cost of a script call over all of them).
- * KEYS: 1 jobs, 2 stats, 3 lanes index, then per delivery: seen:<delivery>,
- *       seenc:<content> (ignored unless its "has content key" is "1"),
- *       raw:<delivery>, rawin:<delivery>, then per lane of its push 2
- *       keys, the lane's list and meta hash
- * ARGV: 1 number of deliveries, then per delivery: job, delivery id, event
- *       key, seen ttl s, raw ttl s (0: keep nothing), maxlen (0: none), has
- *       content key, dedupe window s (> 0), hook id ("" : none; no
- *       spaces), resend ("1": X-Attempt-Number > 1), number of lanes,
- *       then the lane names, one per lane key pair
+/* enqueue
+ * KEYS: 1 jobs, 2 seen:<delivery>, 3 seenc:<content> (ignored unless
+ *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats, 6 lanes index,
+ *       7 rawin:<delivery>, then per lane of the push: 2 keys, its list
+ *       and its meta hash
+ * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
+ *       nothing), 6 maxlen (0: none), 7 has content key, 8 dedupe window
+ *       s (> 0), 9 hook id ("" : none; no spaces), 10 resend ("1":
+ *       X-Attempt-Number > 1), ..., and LAST the lane names, one per lane
+ *       key pair
  * The raw delivery (headers, body, event, received_ms) does not pass
- * through Lua, which hashes and copies every byte it is given: the client
- * writes it to rawin:<delivery> (HSET, EXPIRE 60) right before this script
- * on the same connection (bs_redis_eval_after), and the script renames it
- * to raw:<delivery> when it queues the delivery, or deletes it. A raw TTL
- * with no rawin key (its HSET failed) fails that delivery before any of
- * its writes: the rename is its first one.
+ * through Lua, which costs Redis a copy and a conversion per byte: the
+ * client writes it to rawin:<delivery> (HSET, EXPIRE 60) right before this
+ * script on the same connection (bs_redis_eval_after), and the script
+ * renames it to raw:<delivery> when it queues the delivery, or deletes it.
+ * A raw TTL with no rawin key (its HSET failed) fails before any write:
+ * the rename is the first one.
  * seen:<delivery> holds the stream id queued under that delivery id (TTL
  * seen ttl), seenc:<content> "<stream id> <hook>" (TTL the window). Both
  * stream ids say when they were queued (ms-seq, Redis's clock, as TIME):
  * a resend of a delivery id queued longer ago than the window is queued
  * again (a manual Resend, see bs_jobs_enqueue), and a content key counts
  * only within the window (also one written with a longer TTL before).
- * Returns one reply per delivery: {"dup", first_id}, {"queued", new_id} or
- * {"err", message} (nothing of that delivery written), where the message
- * of a full stream starts with QUEUEFULL. The stream is never trimmed:
- * finished entries are XDELed, so every entry in it is a job not yet
- * done, and trimming would drop acknowledged deliveries; refusing makes
- * ingest answer 503 so that Bitbucket resends. The new entry's id joins
- * the tail of each lane (lanes.h) in this same step, and the entry's
- * `lanes` field lists them (newline-separated). A batch whose layout does
- * not add up is refused whole (an error reply) before any write. */
+ * Returns {"dup", first_id} or {"queued", new_id}, or the error QUEUEFULL
+ * (nothing written) when the stream already holds maxlen entries. The
+ * stream is never trimmed: finished entries are XDELed, so every entry in
+ * it is a job not yet done, and trimming would drop acknowledged
+ * deliveries; refusing makes ingest answer 503 so that Bitbucket resends.
+ * The new entry's id joins the tail of each lane (lanes.h) in this same
+ * step, and the entry's `lanes` field lists them (newline-separated). */
 struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
-	"local n = tonumber(ARGV[1])\n"
-	"if not n or n < 1 or n ~= math.floor(n) then\n"
+	"local nl = (#KEYS - 7) / 2\n"
+	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 10 + nl then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
 	"end\n"
-	"local at, ki, ai = {}, 4, 2\n"
-	"for d = 1, n do\n"
-	"  local nl = tonumber(ARGV[ai + 10])\n"
-	"  if not nl or nl < 0 or nl ~= math.floor(nl) or ai + 10 + nl > #ARGV\n"
-	"      or ki + 3 + 2 * nl > #KEYS then\n"
-	"    return redis.error_reply('bad enqueue arguments')\n"
-	"  end\n"
-	"  at[d] = {ki, ai, nl}\n"
-	"  ki, ai = ki + 4 + 2 * nl, ai + 11 + nl\n"
+	"local names = {}\n"
+	"for i = 1, nl do\n"
+	"  names[i] = ARGV[#ARGV - nl + i]\n"
+	"  if names[i] == '' then return redis.error_reply('bad lane name') end\n"
 	"end\n"
-	"if ki ~= #KEYS + 1 or ai ~= #ARGV + 1 then\n"
+	"local win = tonumber(ARGV[8])\n"
+	"if not win or win < 1 or not ARGV[10] or string.find(ARGV[9], '%s') then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
 	"end\n"
+	"local rawttl = tonumber(ARGV[5]) or 0\n"
 	"local now = now_ms()\n"
-	"local function one(k, a, nl)\n"
-	"  local rawttl = tonumber(ARGV[a + 4]) or 0\n"
-	"  local function refuse(msg)\n"
-	"    if rawttl > 0 then redis.call('DEL', KEYS[k + 3]) end\n"
-	"    return {'err', msg}\n"
-	"  end\n"
-	"  local names = {}\n"
-	"  for i = 1, nl do\n"
-	"    names[i] = ARGV[a + 10 + i]\n"
-	"    if names[i] == '' then return refuse('bad lane name') end\n"
-	"  end\n"
-	"  local hook, win = ARGV[a + 8], tonumber(ARGV[a + 7])\n"
-	"  if not win or win < 1 or string.find(hook, '%s') then\n"
-	"    return refuse('bad enqueue arguments')\n"
-	"  end\n"
-	"  local function recent(sid)\n"
-	"    local ms = tonumber(string.match(sid, '^(%d+)%-'))\n"
-	"    return ms ~= nil and now - ms <= win * 1000\n"
-	"  end\n"
-	"  local content = ARGV[a + 6] == '1'\n"
-	"  local id = redis.call('GET', KEYS[k])\n"
-	"  if id and ARGV[a + 9] == '1' and not recent(id) then id = nil end\n"
-	"  if not id and content then\n"
-	"    local cid, chook = string.match(redis.call('GET', KEYS[k + 1]) or '',\n"
-	"      '^(%S+) ?(%S*)$')\n"
-	"    if cid and recent(cid) and (hook == '' or chook ~= hook) then\n"
-	"      id = cid\n"
-	"    end\n"
-	"  end\n"
-	"  if id then\n"
-	"    if rawttl > 0 then redis.call('DEL', KEYS[k + 3]) end\n"
-	"    redis.call('HINCRBY', KEYS[2], 'duplicates', 1)\n"
-	"    return {'dup', id}\n"
-	"  end\n"
-	"  local maxlen = tonumber(ARGV[a + 5]) or 0\n"
-	"  if maxlen > 0 and redis.call('XLEN', KEYS[1]) >= maxlen then\n"
-	"    redis.call('HINCRBY', KEYS[2], 'refused_full', 1)\n"
-	"    return refuse('QUEUEFULL jobs stream holds ' .. maxlen ..\n"
-	"      ' unfinished jobs (queue.max_stream)')\n"
-	"  end\n"
-	"  if rawttl > 0 then\n"
-	"    local ok = redis.pcall('RENAME', KEYS[k + 3], KEYS[k + 2])\n"
-	"    if type(ok) == 'table' and ok.err then\n"
-	"      return {'err', 'raw delivery not staged'}\n"
-	"    end\n"
-	"  end\n"
-	"  if nl > 0 then\n"
-	"    id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[a], 'delivery',\n"
-	"      ARGV[a + 1], 'event', ARGV[a + 2], 'lanes', table.concat(names, '\\n'))\n"
-	"    for i = 1, nl do\n"
-	"      local L, X = KEYS[k + 2 + 2 * i], KEYS[k + 3 + 2 * i]\n"
-	"      lane_joined(KEYS[3], L, X, names[i], id, redis.call('RPUSH', L, id), now)\n"
-	"    end\n"
-	"  else\n"
-	"    id = redis.call('XADD', KEYS[1], '*',\n"
-	"      'job', ARGV[a], 'delivery', ARGV[a + 1], 'event', ARGV[a + 2])\n"
-	"  end\n"
-	"  redis.call('SET', KEYS[k], id, 'EX', ARGV[a + 3])\n"
-	"  if content then\n"
-	"    redis.call('SET', KEYS[k + 1], id .. ' ' .. hook, 'EX', ARGV[a + 7])\n"
-	"  end\n"
-	"  if rawttl > 0 then\n"
-	"    redis.call('HSET', KEYS[k + 2], 'job', id)\n"
-	"    redis.call('EXPIRE', KEYS[k + 2], rawttl)\n"
-	"  end\n"
-	"  redis.call('HINCRBY', KEYS[2], 'queued', 1)\n"
-	"  return {'queued', id}\n"
+	"local function recent(sid)\n"
+	"  local ms = tonumber(string.match(sid, '^(%d+)%-'))\n"
+	"  return ms ~= nil and now - ms <= win * 1000\n"
 	"end\n"
-	"local out = {}\n"
-	"for d = 1, n do out[d] = one(at[d][1], at[d][2], at[d][3]) end\n"
-	"return out\n"
+	"local id = redis.call('GET', KEYS[2])\n"
+	"if id and ARGV[10] == '1' and not recent(id) then id = nil end\n"
+	"if not id and ARGV[7] == '1' then\n"
+	"  local cid, chook = string.match(redis.call('GET', KEYS[3]) or '',\n"
+	"    '^(%S+) ?(%S*)$')\n"
+	"  if cid and recent(cid) and (ARGV[9] == '' or chook ~= ARGV[9]) then\n"
+	"    id = cid\n"
+	"  end\n"
+	"end\n"
+	"if id then\n"
+	"  if rawttl > 0 then redis.call('DEL', KEYS[7]) end\n"
+	"  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)\n"
+	"  return {'dup', id}\n"
+	"end\n"
+	"local maxlen = tonumber(ARGV[6]) or 0\n"
+	"if maxlen > 0 and redis.call('XLEN', KEYS[1]) >= maxlen then\n"
+	"  if rawttl > 0 then redis.call('DEL', KEYS[7]) end\n"
+	"  redis.call('HINCRBY', KEYS[5], 'refused_full', 1)\n"
+	"  return redis.error_reply('QUEUEFULL jobs stream holds ' .. maxlen ..\n"
+	"    ' unfinished jobs (queue.max_stream)')\n"
+	"end\n"
+	"if rawttl > 0 then\n"
+	"  local ok = redis.pcall('RENAME', KEYS[7], KEYS[4])\n"
+	"  if type(ok) == 'table' and ok.err then\n"
+	"    return redis.error_reply('raw delivery not staged')\n"
+	"  end\n"
+	"end\n"
+	"if nl > 0 then\n"
+	"  id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'delivery',\n"
+	"    ARGV[2], 'event', ARGV[3], 'lanes', table.concat(names, '\\n'))\n"
+	"  for i = 1, nl do\n"
+	"    local L, X = KEYS[6 + 2 * i], KEYS[7 + 2 * i]\n"
+	"    lane_joined(KEYS[6], L, X, names[i], id, redis.call('RPUSH', L, id), now)\n"
+	"  end\n"
+	"else\n"
+	"  id = redis.call('XADD', KEYS[1], '*',\n"
+	"    'job', ARGV[1], 'delivery', ARGV[2], 'event', ARGV[3])\n"
+	"end\n"
+	"redis.call('SET', KEYS[2], id, 'EX', ARGV[4])\n"
+	"if ARGV[7] == '1' then\n"
+	"  redis.call('SET', KEYS[3], id .. ' ' .. ARGV[9], 'EX', ARGV[8])\n"
+	"end\n"
+	"if rawttl > 0 then\n"
+	"  redis.call('HSET', KEYS[4], 'job', id)\n"
+	"  redis.call('EXPIRE', KEYS[4], rawttl)\n"
+	"end\n"
+	"redis.call('HINCRBY', KEYS[5], 'queued', 1)\n"
+	"return {'queued', id}\n"
 };
 
 /* claim: XAUTOCLAIM (Redis 7 reply: next, entries, deleted ids) plus the
