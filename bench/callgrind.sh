@@ -37,16 +37,8 @@ if [ "$build" = 1 ]; then
 fi
 bs=$PWD/build-bench/bitsleuth
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=bench/procs.sh
+. bench/procs.sh
 
 rport=$(port) sport=$(port)
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \

@@ -76,16 +76,8 @@ if [ ! -d "$work/peer-node/node_modules" ] || ! cmp -s bench/peer-node/server.js
 fi
 
 # --- processes ---------------------------------------------------------------
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=bench/procs.sh
+. bench/procs.sh
 # stop PID: end one process we started and forget it.
 stop() {
   local p=$1 keep=() q
