@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/xalloc.h"
+#include "parsers/utf8.h"
 
 void
 bs_json_out_init(struct bs_json_out *o)
@@ -52,65 +53,6 @@ bs_json_out_raw(struct bs_json_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;     /* range of the 2nd byte */
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;                      /* no overlong */
-		else if (c == 0xed)
-			hi = 0x9f;                      /* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;                      /* <= U+10FFFF */
-	} else
-		return 0;
-	if (n < 2 || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (i >= n || (s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-/* How many bytes one invalid sequence at s spans: the lead byte and the
- * continuation bytes that could still have completed it (a maximal
- * subpart, Unicode 3.9 / W3C), at least 1. */
-static size_t
-utf8_bad_span(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t want = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
-	    c >= 0xf0 && c <= 0xf4 ? 4 : 1;
-	if (want == 1 || n < 2)
-		return 1;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 1;
-	size_t i = 2;
-	while (i < want && i < n && (s[i] & 0xc0) == 0x80)
-		i++;
-	return i;
-}
-
 void
 bs_json_out_strn(struct bs_json_out *o, const char *str, size_t n)
 {
@@ -130,7 +72,7 @@ bs_json_out_strn(struct bs_json_out *o, const char *str, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_seq(s + i, n - i);
+			size_t bad = 1, k = bs_utf8_seq(s + i, n - i, &bad);
 			if (k) {
 				memcpy(w, s + i, k);
 				w += k;
@@ -138,7 +80,7 @@ bs_json_out_strn(struct bs_json_out *o, const char *str, size_t n)
 			} else {
 				memcpy(w, "\\ufffd", 6);
 				w += 6;
-				i += utf8_bad_span(s + i, n - i);
+				i += bad;
 			}
 			continue;
 		}

@@ -25,10 +25,8 @@
 #include <emmintrin.h>
 #endif
 
-/* Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1, p[0] >=
- * 0x80), or 0 if it is invalid or truncated. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
+size_t
+bs_utf8_seq(const unsigned char *p, size_t n, size_t *bad)
 {
 	unsigned char c = p[0];
 	unsigned char lo = 0x80, hi = 0xBF;
@@ -49,18 +47,21 @@ utf8_seq(const unsigned char *p, size_t n)
 		else if (c == 0xF4)
 			hi = 0x8F;      /* above U+10FFFF */
 	} else {
-		return 0;           /* stray continuation, C0/C1, F5-FF */
+		need = 1;           /* stray continuation, C0/C1, F5-FF */
 	}
-	if (n < need)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t k = 2; k < need; k++)
-		if (p[k] < 0x80 || p[k] > 0xBF)
-			return 0;
-	return need;
+	/* k: the lead byte and the continuation bytes that fit so far. */
+	size_t k = 1;
+	if (need > 1 && n > 1 && p[1] >= lo && p[1] <= hi) {
+		k = 2;
+		while (k < need && k < n && p[k] >= 0x80 && p[k] <= 0xBF)
+			k++;
+	}
+	if (need > 1 && k == need)
+		return need;
+	if (bad)
+		*bad = k;
+	return 0;
 }
-
 
 /* Value of the \uXXXX escape whose backslash is at p[i], or -1 when it is
  * not a complete escape with four hex digits. */
@@ -178,7 +179,7 @@ bs_utf8_check_json(const char *buf, size_t len, char *err, size_t errlen)
 			break;
 		unsigned char c = p[i];
 		if (c >= 0x80) {
-			size_t n = utf8_seq(p + i, len - i);
+			size_t n = bs_utf8_seq(p + i, len - i, NULL);
 			if (n == 0)
 				return fail(err, errlen, "invalid UTF-8", i);
 			i += n;
@@ -252,7 +253,7 @@ bs_utf8_valid(const char *buf, size_t len)
 			i++;
 			continue;
 		}
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = bs_utf8_seq(p + i, len - i, NULL);
 		if (n == 0)
 			return -1;
 		i += n;

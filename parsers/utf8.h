@@ -21,4 +21,11 @@ int bs_utf8_check_json(const char *buf, size_t len, char *err, size_t errlen);
  * allowed). Returns 0 or -1. */
 int bs_utf8_valid(const char *buf, size_t len);
 
+/* Length of the well-formed sequence at p[0..n) (n >= 1, p[0] >= 0x80),
+ * or 0 when it is invalid or truncated; then *bad (unless NULL) is how
+ * many bytes the invalid sequence spans, at least 1: the lead byte and the
+ * continuation bytes that could still have completed it (its maximal
+ * subpart, as Unicode 3.9 and the W3C replace them, one U+FFFD each). */
+size_t bs_utf8_seq(const unsigned char *p, size_t n, size_t *bad);
+
 #endif
