@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -202,21 +203,6 @@ static const struct {
 #undef H
 };
 
-static int
-ascii_caseeq(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x + 32);
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y + 32);
-		if (x != y)
-			return 0;
-	}
-	return 1;
-}
-
 static void
 find_headers(struct evkeyvalq *h, const char *v[H_N])
 {
@@ -228,7 +214,7 @@ find_headers(struct evkeyvalq *h, const char *v[H_N])
 		size_t klen = strlen(kv->key);
 		for (int i = 0; i < H_N; i++) {
 			if (!v[i] && wanted[i].len == klen &&
-			    ascii_caseeq(kv->key, wanted[i].name, klen)) {
+			    evutil_ascii_strncasecmp(kv->key, wanted[i].name, klen) == 0) {
 				v[i] = kv->value;
 				found++;
 				break;
