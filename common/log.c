@@ -31,6 +31,7 @@ static const char level_cols[4][7] = { "debug ", "info  ", "warn  ", "error " };
 #define LINE_MAX_ (32 + MSG_MAX + 1)
 #define BUF_SIZE 16384
 #define BUF_FLUSH 8192
+_Static_assert(LINE_MAX_ <= BUF_SIZE, "a line fits the buffer");
 
 struct log_buf {
 	size_t len;
@@ -124,12 +125,9 @@ bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
 		write_all(line, o);
 		return;
 	}
+	/* A line (at most LINE_MAX_) always fits an empty buffer. */
 	if (lb.len + o > sizeof(lb.buf))
 		bs_log_flush();
-	if (o > sizeof(lb.buf)) {
-		write_all(line, o);
-		return;
-	}
 	memcpy(lb.buf + lb.len, line, o);
 	lb.len += o;
 	if (lvl >= BS_LOG_WARN || lb.len > BUF_FLUSH) {

@@ -44,9 +44,9 @@ static const struct sig_alg sig_algs[] = {
  * threads never share a context. */
 struct mac_cache {
 	EVP_MAC *mac;
-	unsigned char *secret;      /* the bytes the contexts were keyed with */
+	unsigned char *secret;      /* the bytes the contexts were keyed with
+	                             * (NULL: none yet; 1 byte for an empty one) */
 	size_t secret_len;
-	int have_secret;
 	EVP_MAC_CTX *ctx[N_ALGS];
 };
 
@@ -65,7 +65,6 @@ cache_drop_keys(void)
 	}
 	cache.secret = NULL;
 	cache.secret_len = 0;
-	cache.have_secret = 0;
 }
 
 void
@@ -82,7 +81,7 @@ static EVP_MAC_CTX *
 keyed_ctx(size_t alg, const char *secret, size_t secret_len)
 {
 	static const unsigned char empty[1] = { 0 };
-	if (!cache.have_secret || cache.secret_len != secret_len ||
+	if (!cache.secret || cache.secret_len != secret_len ||
 	    (secret_len && memcmp(cache.secret, secret, secret_len) != 0)) {
 		cache_drop_keys();
 		cache.secret = OPENSSL_malloc(secret_len ? secret_len : 1);
@@ -91,7 +90,6 @@ keyed_ctx(size_t alg, const char *secret, size_t secret_len)
 		if (secret_len)
 			memcpy(cache.secret, secret, secret_len);
 		cache.secret_len = secret_len;
-		cache.have_secret = 1;
 	}
 	EVP_MAC_CTX *c = cache.ctx[alg];
 	if (c)
