@@ -89,6 +89,24 @@ client(struct event_base *base, const char *url, int cmd_ms,
 	return bs_redis_new(base, &cfg, on_state, st, err, sizeof(err));
 }
 
+/* A pool of four connections, all of them up (NULL if it never came up). */
+static struct bs_redis *
+pool_of_four(struct event_base *base, const char *url, struct state_log *st)
+{
+	struct bs_redis_config cfg = { url, NULL, 2000, 2000, 4 };
+	char err[256];
+	struct bs_redis *r = bs_redis_new(base, &cfg, on_state, st, err,
+	    sizeof(err));
+	if (!r)
+		return NULL;
+	if (bs_test_run_until(base, &st->ups, 1, 3000) != 0) {
+		bs_redis_free(r);
+		return NULL;
+	}
+	bs_test_run_for(base, 300);     /* the other three come up */
+	return r;
+}
+
 int
 main(void)
 {
@@ -397,13 +415,8 @@ main(void)
 
 	TEST("pool: commands spread over its connections, up while one is") {
 		struct state_log st = { 0, 0, -1 };
-		struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000, 4 };
-		char err[256];
-		struct bs_redis *r = bs_redis_new(base, &cfg, on_state, &st, err,
-		    sizeof(err));
+		struct bs_redis *r = pool_of_four(base, srv.url, &st);
 		CHECK(r != NULL);
-		CHECK_INT(bs_test_run_until(base, &st.ups, 1, 3000), 0);
-		bs_test_run_for(base, 300);     /* the other three come up */
 		/* Eight commands sent at once: fewest in flight first, so every
 		 * connection carries two. */
 		struct res id[8];
@@ -462,12 +475,8 @@ main(void)
 		 * the same connection, in that order (order holds per
 		 * connection only: two callers sharing a key may interleave). */
 		struct state_log st = { 0, 0, -1 };
-		struct bs_redis_config cfg = { srv.url, NULL, 2000, 2000, 4 };
-		char err[256];
-		struct bs_redis *r = bs_redis_new(base, &cfg, on_state, &st, err,
-		    sizeof(err));
-		CHECK_INT(bs_test_run_until(base, &st.ups, 1, 3000), 0);
-		bs_test_run_for(base, 300);
+		struct bs_redis *r = pool_of_four(base, srv.url, &st);
+		CHECK(r != NULL);
 		struct bs_redis_script sc = {
 			.source = "local v = redis.call('GET', KEYS[1])\n"
 			    "redis.call('DEL', KEYS[1])\n"
