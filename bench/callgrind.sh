@@ -2,7 +2,7 @@
 # Instructions per request of the ingest path, counted by callgrind: a
 # figure that does not move with the machine's noise, to catch regressions.
 #
-#   bench/callgrind.sh [-n N] [--warm W] [--payload bench/push5.json] [--no-build]
+#   bench/callgrind.sh [-n N] [--warm W] [--payload bench/push5.json] [--no-build] [--redis]
 #
 # `bitsleuth serve` (build-bench, RelWithDebInfo, the shipped defaults of
 # examples/bitsleuth.yaml: content dedupe and raw body on) runs twice under
@@ -13,17 +13,22 @@
 # command and its reply, the log line); start-up, shutdown and the warm-up
 # requests cancel out. Prints one line on stdout:
 #   ingest_ir_per_request=NNNNN requests=N payload=FILE
+# With --redis, redis-server (AOF on, appendfsync always, as shipped) runs
+# under callgrind instead and serve runs plainly: the line is then
+#   redis_ir_per_request=NNNNN requests=N payload=FILE
+# (Redis' user-space work per delivery: the enqueue script, the AOF feed).
 # Details go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=200 warm=20 payload=bench/push5.json build=1
+n=200 warm=20 payload=bench/push5.json build=1 who=serve
 while [ $# -gt 0 ]; do
   case $1 in
     -n) n=$2; shift ;;
     --warm) warm=$2; shift ;;
     --payload) payload=$2; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --redis) who=redis ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "callgrind.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -41,18 +46,33 @@ bs=$PWD/build-bench/bitsleuth
 . bench/procs.sh
 
 rport=$(port) sport=$(port)
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
-  --daemonize no --logfile "$tmp/redis.log" & pids+=("$!")
-for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+# start_redis DIR [PREFIX...]: redis-server on rport in DIR (under PREFIX,
+# e.g. valgrind), AOF as shipped with --redis, none otherwise; sets rpid.
+start_redis() {
+  local dir=$1 aof=(--appendonly no)
+  shift
+  [ "$who" = redis ] && aof=(--appendonly yes --appendfsync always)
+  mkdir -p "$dir"
+  "$@" redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" "${aof[@]}" \
+    --daemonize no --logfile "$dir/redis.log" 2>>"$dir/valgrind.log" & rpid=$!; pids+=("$rpid")
+  for _ in $(seq 600); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+}
+[ "$who" = serve ] && start_redis "$tmp/redis"
 export BENCH_SECRET=bench-secret BENCH_TOKEN=bench-token
 python3 bench/mkconfig.py "$tmp/cg.yaml" "$sport" bcg shipped "$rport"
 
-# one_run K: serve under callgrind, K signed unique requests, stop; prints Ir.
+# one_run K: serve (or, with --redis, redis-server) under callgrind, K
+# signed unique requests, stop; prints Ir.
 one_run() {
-  local k=$1 out=$tmp/callgrind.out.$1 vpid
+  local k=$1 out=$tmp/callgrind.out.$1 vpid cg
+  cg=(valgrind --tool=callgrind --callgrind-out-file="$out")
+  if [ "$who" = redis ]; then
+    start_redis "$tmp/redis.$k" "${cg[@]}"
+    cg=()
+  fi
   redis-cli -p "$rport" flushall >/dev/null
   : >"$tmp/serve.$k.log"
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$bs" serve -c "$tmp/cg.yaml" \
+  "${cg[@]}" "$bs" serve -c "$tmp/cg.yaml" \
     2>>"$tmp/serve.$k.log" & vpid=$!; pids+=("$vpid")
   # Ready when it says so (no probe requests: they would be counted).
   for _ in $(seq 1200); do
@@ -86,10 +106,16 @@ if ok != k:
 PY
   kill -TERM "$vpid"
   wait "$vpid" || true
+  if [ "$who" = redis ]; then
+    kill -TERM "$rpid"
+    wait "$rpid" || true
+  fi
   awk '/^(summary|totals):/{print $2; exit}' "$out"
 }
 
 ir1=$(one_run "$warm")
 ir2=$(one_run $((warm + n)))
 echo "callgrind.sh: Ir $ir1 for $warm requests, $ir2 for $((warm + n))" >&2
-echo "ingest_ir_per_request=$(((ir2 - ir1) / n)) requests=$n payload=$payload"
+name=ingest
+[ "$who" = redis ] && name=redis
+echo "${name}_ir_per_request=$(((ir2 - ir1) / n)) requests=$n payload=$payload"
