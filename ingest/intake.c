@@ -228,6 +228,11 @@ bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
 		if (secret && *secret) {
 			enum bs_sig_result sr = bs_signature_check(d->signature, secret,
 			    strlen(secret), d->body, d->len);
+			if (sr == BS_SIG_ALGORITHM) {
+				refuse(out, 401, "unsupported_signature",
+				    "only sha256= HMAC signatures are accepted");
+				return;
+			}
 			if (sr != BS_SIG_OK) {
 				refuse(out, 401, "bad_signature",
 				    "X-Hub-Signature check failed: %s", bs_sig_result_name(sr));

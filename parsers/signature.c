@@ -1,10 +1,10 @@
 /* signature: see signature.h.
  *
- * The header is "<alg>=<hex>". The algorithm prefix is matched
- * case-insensitively against sha1/sha256/sha384/sha512 (anything else,
- * md5 included, is MALFORMED: we never downgrade to a weak MAC); the hex
- * must be exactly twice the digest size, either case. The MAC is computed
- * with EVP_MAC HMAC from a context kept keyed per secret (keyed_ctx) and
+ * The header is "<alg>=<hex>". The algorithm prefix must be sha256, in
+ * any case (anything else, sha1 and sha512 included, is ALGORITHM: we
+ * never take another MAC than the one Bitbucket sends); the hex must be
+ * exactly 64 digits, either case. The MAC is computed with EVP_MAC HMAC
+ * from a context kept keyed per secret (keyed_ctx) and
  * compared with CRYPTO_memcmp so the
  * comparison time does not depend on where the first wrong byte is.
  * Surrounding spaces/tabs of the header value are tolerated (proxies add
@@ -22,21 +22,9 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-struct sig_alg {
-	const char *name;
-	const char *digest;         /* OpenSSL's digest name for EVP_MAC */
-	size_t size;
-};
+#define SHA256_SIZE 32
 
-static const struct sig_alg sig_algs[] = {
-	{ "sha256", "SHA256", 32 },
-	{ "sha1", "SHA1", 20 },
-	{ "sha384", "SHA384", 48 },
-	{ "sha512", "SHA512", 64 },
-};
-#define N_ALGS (sizeof(sig_algs) / sizeof(sig_algs[0]))
-
-/* Keyed HMAC contexts, one per algorithm, for the secret they were keyed
+/* A keyed HMAC-SHA256 context, for the secret it was keyed
  * with. Keying hashes the key's padded blocks; with the context kept,
  * each request only re-initialises it from the saved inner/outer states
  * (EVP_MAC_init with no key). A different secret (a SIGHUP reload, a
@@ -47,7 +35,7 @@ struct mac_cache {
 	unsigned char *secret;      /* the bytes the contexts were keyed with
 	                             * (NULL: none yet; 1 byte for an empty one) */
 	size_t secret_len;
-	EVP_MAC_CTX *ctx[N_ALGS];
+	EVP_MAC_CTX *ctx;
 };
 
 static _Thread_local struct mac_cache cache;
@@ -55,10 +43,8 @@ static _Thread_local struct mac_cache cache;
 static void
 cache_drop_keys(void)
 {
-	for (size_t i = 0; i < N_ALGS; i++) {
-		EVP_MAC_CTX_free(cache.ctx[i]);
-		cache.ctx[i] = NULL;
-	}
+	EVP_MAC_CTX_free(cache.ctx);
+	cache.ctx = NULL;
 	if (cache.secret) {
 		OPENSSL_cleanse(cache.secret, cache.secret_len);
 		OPENSSL_free(cache.secret);
@@ -75,10 +61,10 @@ bs_signature_cache_free(void)
 	cache.mac = NULL;
 }
 
-/* A context for alg keyed with secret, ready for EVP_MAC_update; NULL on
- * an OpenSSL failure. */
+/* A context keyed with secret, ready for EVP_MAC_update; NULL on an
+ * OpenSSL failure. */
 static EVP_MAC_CTX *
-keyed_ctx(size_t alg, const char *secret, size_t secret_len)
+keyed_ctx(const char *secret, size_t secret_len)
 {
 	static const unsigned char empty[1] = { 0 };
 	if (!cache.secret || cache.secret_len != secret_len ||
@@ -91,7 +77,7 @@ keyed_ctx(size_t alg, const char *secret, size_t secret_len)
 			memcpy(cache.secret, secret, secret_len);
 		cache.secret_len = secret_len;
 	}
-	EVP_MAC_CTX *c = cache.ctx[alg];
+	EVP_MAC_CTX *c = cache.ctx;
 	if (c)
 		return EVP_MAC_init(c, NULL, 0, NULL) ? c : NULL;
 	if (!cache.mac && !(cache.mac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
@@ -100,7 +86,7 @@ keyed_ctx(size_t alg, const char *secret, size_t secret_len)
 		return NULL;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-		    (char *)sig_algs[alg].digest, 0),
+		    (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
 	/* Always a valid key pointer, also for the empty key. */
@@ -109,17 +95,17 @@ keyed_ctx(size_t alg, const char *secret, size_t secret_len)
 		EVP_MAC_CTX_free(c);
 		return NULL;
 	}
-	cache.ctx[alg] = c;
+	cache.ctx = c;
 	return c;
 }
 
 static int
-hmac(size_t alg, const char *secret, size_t secret_len,
+hmac(const char *secret, size_t secret_len,
     const char *body, size_t len, unsigned char *out, unsigned *outlen)
 {
 	if (secret_len > (size_t)0x7fffffff)
 		return -1;
-	EVP_MAC_CTX *c = keyed_ctx(alg, secret, secret_len);
+	EVP_MAC_CTX *c = keyed_ctx(secret, secret_len);
 	size_t olen = 0;
 	if (!c || (len && !EVP_MAC_update(c, (const unsigned char *)body, len)) ||
 	    !EVP_MAC_final(c, out, &olen, EVP_MAX_MD_SIZE))
@@ -143,26 +129,17 @@ bs_signature_check(const char *header, const char *secret, size_t secret_len,
 	if (!eq)
 		return BS_SIG_MALFORMED;
 	size_t nlen = (size_t)(eq - header);
-	const struct sig_alg *alg = NULL;
-	size_t ai;
-	for (ai = 0; ai < N_ALGS; ai++) {
-		if (strlen(sig_algs[ai].name) == nlen &&
-		    strncasecmp(sig_algs[ai].name, header, nlen) == 0) {
-			alg = &sig_algs[ai];
-			break;
-		}
-	}
-	if (!alg)
-		return BS_SIG_MALFORMED;
+	if (nlen != 6 || strncasecmp(header, "sha256", 6) != 0)
+		return BS_SIG_ALGORITHM;
 
 	const char *hex = eq + 1;
 	size_t hlen = strlen(hex);
 	while (hlen > 0 && (hex[hlen - 1] == ' ' || hex[hlen - 1] == '\t'))
 		hlen--;
-	if (hlen != alg->size * 2)
+	if (hlen != SHA256_SIZE * 2)
 		return BS_SIG_MALFORMED;
 	unsigned char want[EVP_MAX_MD_SIZE];
-	for (size_t i = 0; i < alg->size; i++) {
+	for (size_t i = 0; i < SHA256_SIZE; i++) {
 		int hi = bs_hexval((unsigned char)hex[2 * i]);
 		int lo = bs_hexval((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
@@ -172,10 +149,10 @@ bs_signature_check(const char *header, const char *secret, size_t secret_len,
 
 	unsigned char got[EVP_MAX_MD_SIZE];
 	unsigned glen = 0;
-	if (hmac(ai, secret, secret_len, body, len, got, &glen) != 0 ||
-	    glen != alg->size)
+	if (hmac(secret, secret_len, body, len, got, &glen) != 0 ||
+	    glen != SHA256_SIZE)
 		return BS_SIG_MISMATCH;
-	return CRYPTO_memcmp(got, want, alg->size) == 0 ? BS_SIG_OK :
+	return CRYPTO_memcmp(got, want, SHA256_SIZE) == 0 ? BS_SIG_OK :
 	    BS_SIG_MISMATCH;
 }
 
@@ -189,7 +166,7 @@ bs_signature_sign(const char *secret, size_t secret_len, const char *body,
 		return;
 	out[0] = '\0';
 	if (outlen < 7 + 64 + 1 ||
-	    hmac(0, secret, secret_len, body, len, mac, &mlen) != 0)
+	    hmac(secret, secret_len, body, len, mac, &mlen) != 0)
 		return;
 	memcpy(out, "sha256=", 7);
 	bs_hex_encode(out + 7, mac, mlen);
@@ -205,6 +182,8 @@ bs_sig_result_name(enum bs_sig_result r)
 		return "missing";
 	case BS_SIG_MALFORMED:
 		return "malformed";
+	case BS_SIG_ALGORITHM:
+		return "not sha256";
 	case BS_SIG_MISMATCH:
 		return "mismatch";
 	}

@@ -1,8 +1,9 @@
 /* signature: Bitbucket's X-Hub-Signature check (HMAC-SHA256 of the raw body).
  *
- * Cloud and Data Center both send "sha256=<64 lower-case hex>"; the
- * algorithm prefix is parsed (sha1/sha384/sha512 are understood too, as the
- * Jenkins plugin does) and the MAC compared in constant time. */
+ * Cloud and Data Center both send "sha256=<64 lower-case hex>", and only
+ * that is accepted: another algorithm prefix (sha1=, sha512=, ...) is its
+ * own result, so that a downgrade is refused with a clear reason. The MAC
+ * is compared in constant time. */
 #ifndef BS_SIGNATURE_H
 #define BS_SIGNATURE_H
 
@@ -11,7 +12,8 @@
 enum bs_sig_result {
 	BS_SIG_OK = 0,
 	BS_SIG_MISSING,     /* no header */
-	BS_SIG_MALFORMED,   /* unknown algorithm, bad hex, wrong length */
+	BS_SIG_MALFORMED,   /* no "alg=", bad hex, wrong length */
+	BS_SIG_ALGORITHM,   /* an algorithm other than sha256 */
 	BS_SIG_MISMATCH,
 };
 
@@ -25,7 +27,7 @@ void bs_signature_sign(const char *secret, size_t secret_len,
 
 const char *bs_sig_result_name(enum bs_sig_result r);
 
-/* The keyed HMAC contexts are kept per thread for the last secret used and
+/* The keyed HMAC context is kept per thread for the last secret used and
  * re-keyed when the secret differs (a reload). This frees the calling
  * thread's ones (tests, leak checks; a later check builds them again). */
 void bs_signature_cache_free(void);

@@ -3,6 +3,7 @@ in, register_deploy requests out at a loopback Sleuth stand-in, with a real
 redis-server in between."""
 import fnmatch
 import hashlib
+import hmac
 import json
 import os
 import signal
@@ -219,6 +220,9 @@ def test_bad_input_leaves_no_trace():
         cases = [
             ("bad signature", dict(body=body, secret="wrong"), 401, "bad_signature"),
             ("no signature", dict(body=body, sign=False), 401, "bad_signature"),
+            ("sha1 signature", dict(body=body, sign=False, headers={
+                "X-Hub-Signature": "sha1=" + hmac.new(H.SECRET.encode(), body, hashlib.sha1).hexdigest()}),
+             401, "unsupported_signature"),
             ("malformed JSON", dict(body=body[:-5]), 400, "bad_json"),
             ("trailing garbage", dict(body=body + b"{}"), 400, "bad_json"),
             ("invalid UTF-8", dict(body=body.replace(b"master", b"mas\xc0\xafer", 1)), 400, "bad_utf8"),
@@ -241,7 +245,7 @@ def test_bad_input_leaves_no_trace():
         assert sleuth.requests == []
         st, _, metrics, _ = bs.get("/metrics")
         assert st == 200
-        assert b"bitsleuth_refused_signature_total 2" in metrics, metrics
+        assert b"bitsleuth_refused_signature_total 3" in metrics, metrics  # wrong, missing, sha1
         assert b"bitsleuth_refused_too_large_total 1" in metrics
     finally:
         H.shutdown(redis, sleuth, bs)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/hmac.h>
+
 #include "parsers/signature.h"
 #include "tests/unit/test.h"
 #include "config/config.h"
@@ -132,6 +134,20 @@ main(void)
 		CHECK_INT(r.status, 401);
 		CHECK_STR(r.code, "bad_signature");
 		CHECK(strstr(r.reason, "missing") != NULL);
+		bs_intake_result_release(&r);
+		/* A correct HMAC-SHA1 of the body is still refused, with its
+		 * own code: only sha256 is taken. */
+		char sha1[80] = "sha1=";
+		unsigned char mac[20];
+		unsigned mlen = 0;
+		HMAC(EVP_sha1(), "s3cret", 6,
+		    (const unsigned char *)body, len, mac, &mlen);
+		for (unsigned i = 0; i < mlen; i++)
+			snprintf(sha1 + 5 + 2 * i, 3, "%02x", mac[i]);
+		judge("repo:push", body, len, sha1, "application/json", "{a}", &r);
+		CHECK_INT(r.status, 401);
+		CHECK_STR(r.code, "unsupported_signature");
+		CHECK(strstr(r.reason, "sha256") != NULL);
 		bs_intake_result_release(&r);
 		char bad[80];
 		snprintf(bad, sizeof(bad), "%s", sig);

@@ -109,22 +109,28 @@ main(void)
 		    "39839dec58b964ec3843");
 		CHECK_INT(bs_signature_check(out, "Jefe", 4, body, strlen(body)),
 		    BS_SIG_OK);
-		/* sha1, sha384 and sha512 prefixes (RFC 4231 / RFC 2202). */
+		/* Correct sha1, sha384 and sha512 HMACs (RFC 4231 / RFC 2202)
+		 * are refused: Bitbucket sends only sha256, so another
+		 * algorithm is a downgrade, whatever its MAC. */
 		CHECK_INT(bs_signature_check(
 		    "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79", "Jefe", 4,
-		    body, strlen(body)), BS_SIG_OK);
+		    body, strlen(body)), BS_SIG_ALGORITHM);
 		CHECK_INT(bs_signature_check(
 		    "SHA384=af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec37"
 		    "36322445e8e2240ca5e69e2c78b3239ecfab21649", "Jefe", 4,
-		    body, strlen(body)), BS_SIG_OK);
-		CHECK_INT(bs_signature_check(
-		    "sha384=af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec37"
-		    "36322445e8e2240ca5e69e2c78b3239ecfab21640", "Jefe", 4,
-		    body, strlen(body)), BS_SIG_MISMATCH);
+		    body, strlen(body)), BS_SIG_ALGORITHM);
 		CHECK_INT(bs_signature_check(
 		    "sha512=164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd"
 		    "7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e"
-		    "070a38bce737", "Jefe", 4, body, strlen(body)), BS_SIG_OK);
+		    "070a38bce737", "Jefe", 4, body, strlen(body)), BS_SIG_ALGORITHM);
+		/* The prefix is case-insensitive; sha2566= is not sha256. */
+		CHECK_INT(bs_signature_check("SHA256=5bdcc146bf60754e6a042426089575"
+		    "c75a003f089d27""39839dec58b964ec3843", "Jefe", 4, body,
+		    strlen(body)), BS_SIG_OK);
+		CHECK_INT(bs_signature_check("sha2566=5bdcc146bf60754e6a04242608957"
+		    "5c75a003f089d2739839dec58b964ec3843", "Jefe", 4, body,
+		    strlen(body)), BS_SIG_ALGORITHM);
+		CHECK_STR(bs_sig_result_name(BS_SIG_ALGORITHM), "not sha256");
 	}
 
 	TEST("missing and malformed headers") {
@@ -135,7 +141,7 @@ main(void)
 		CHECK_INT(bs_signature_check("sha256=zz", "s", 1, b, 2),
 		    BS_SIG_MALFORMED);
 		CHECK_INT(bs_signature_check("md5=9e107d9d372bb6826bd81d3542a419d6",
-		    "s", 1, b, 2), BS_SIG_MALFORMED);
+		    "s", 1, b, 2), BS_SIG_ALGORITHM);
 		CHECK_INT(bs_signature_check("sha256", "s", 1, b, 2),
 		    BS_SIG_MALFORMED);
 		CHECK_INT(bs_signature_check("sha256=", "s", 1, b, 2),
@@ -156,7 +162,7 @@ main(void)
 		    "sha256=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79", "Jefe", 4,
 		    b, 2), BS_SIG_MALFORMED);
 		CHECK_INT(bs_signature_check("=abcd", "s", 1, b, 2),
-		    BS_SIG_MALFORMED);
+		    BS_SIG_ALGORITHM);
 	}
 
 	TEST("empty secret signs and checks symmetrically") {
