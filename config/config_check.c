@@ -8,6 +8,9 @@
  * yaml_doc.c only. */
 #include "config/config_internal.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,39 @@ check_listen(struct ctx *c)
 	    bs_config_show(sh, sizeof(sh), s, strlen(s)));
 }
 
+
+/* Whether the authority hp[0..len) ("host[:port]") names this machine:
+ * 127.0.0.0/8, [::1] or localhost. Only there may the token go over
+ * plain http (a test's or a sidecar's stand-in). */
+static bool
+loopback_host(const char *hp, size_t len)
+{
+	char host[64];
+	size_t hl;
+	if (len && hp[0] == '[') {
+		const char *close = memchr(hp, ']', len);
+		if (!close)
+			return false;
+		hl = (size_t)(close - hp - 1);
+		hp++;
+	} else {
+		const char *colon = memchr(hp, ':', len);
+		hl = colon ? (size_t)(colon - hp) : len;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return false;
+	memcpy(host, hp, hl);
+	host[hl] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	    memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
+}
+
 static void
 check_urls(struct ctx *c)
 {
@@ -112,6 +148,11 @@ check_urls(struct ctx *c)
 		ERR(c, node_at(c, "sleuth", "base_url"), "sleuth.base_url: "
 		    "expected http(s)://host[:port][/path], got '%s'",
 		    bs_config_show(sh, sizeof(sh), u, strlen(u)));
+	else if (skip == 7 && !loopback_host(u + skip, strcspn(u + skip, "/?#")))
+		ERR(c, node_at(c, "sleuth", "base_url"), "sleuth.base_url: http:// "
+		    "would send the Sleuth token in clear; use https:// (http:// is "
+		    "allowed only to a loopback address: 127.0.0.0/8, [::1], "
+		    "localhost)");
 
 	if (cfg->issues.url && !strstr(cfg->issues.url, "{key}"))
 		WARN(c, node_at(c, "issues", "url"), "issues.url: has no {key}: "

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #define HTTP_DEFAULT_CONNECT_MS 5000
 #define HTTP_DEFAULT_TIMEOUT_MS 30000
@@ -110,6 +111,10 @@ xfer_release_curl(struct xfer *x)
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
 	}
+	/* The headers hold the Bearer token: wiped before libcurl frees
+	 * them, so it does not outlive the request in freed memory. */
+	for (struct curl_slist *h = x->headers; h; h = h->next)
+		OPENSSL_cleanse(h->data, strlen(h->data));
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 }

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "worker/run.h"
 
 static void
@@ -226,8 +229,15 @@ task_start(struct task *t)
 	char *body, *url;
 	build_request(t, &url, &body, &blen);
 	const char *token = dep->token ? dep->token : cfg->sleuth.token;
-	char auth[1100];
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	/* Sized to the token, whatever its length; wiped once bs_http_post
+	 * has copied it (into headers it wipes itself when the call ends). */
+	static const char pre[] = "Authorization: Bearer ";
+	size_t tlen = token ? strlen(token) : 0;
+	char *auth = xmalloc(sizeof(pre) + tlen);
+	memcpy(auth, pre, sizeof(pre) - 1);
+	if (tlen)
+		memcpy(auth + sizeof(pre) - 1, token, tlen);
+	auth[sizeof(pre) - 1 + tlen] = '\0';
 	const char *headers[] = { auth };
 	struct bs_http_request req = {
 		.url = url,
@@ -241,6 +251,8 @@ task_start(struct task *t)
 	};
 	ctx->metrics->in_flight++;
 	bs_http_post(ctx->http, &req, on_sleuth, t);
+	OPENSSL_cleanse(auth, sizeof(pre) - 1 + tlen);
+	free(auth);
 	free(body);
 	free(url);
 }

@@ -394,7 +394,9 @@ def test_several_orgs_tokens_and_per_deployment_dry_run():
     ]
     redis = H.RedisServer()
     sleuth = H.SleuthStandIn()
-    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, deps), env_extra={"BS_IT_TOKEN_GLOBEX": "globex-token"})
+    # A 4,000-byte token: sent whole (it once went through a fixed 1,100-byte buffer).
+    long_token = "globex-" + "t0K" * 1331
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, deps), env_extra={"BS_IT_TOKEN_GLOBEX": long_token})
     try:
         st, js, raw, _ = bs.post("repo:push", H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
         assert st == 202, raw
@@ -405,7 +407,7 @@ def test_several_orgs_tokens_and_per_deployment_dry_run():
         acme = by_path["/api/1/deployments/acme/foo-web/register_deploy"]
         globex = by_path["/api/1/deployments/globex/foo/register_deploy"]
         assert acme["headers"]["authorization"] == "Bearer " + H.TOKEN
-        assert globex["headers"]["authorization"] == "Bearer globex-token"
+        assert globex["headers"]["authorization"] == "Bearer " + long_token, len(globex["headers"]["authorization"])
         assert globex["json"]["environment"] == "prod" and acme["json"]["sha"] == globex["json"]["sha"]
         assert "/acme/foo-new/" not in "".join(by_path), "a dry-run deployment must not be sent"
         entry = redis.cmd("XRANGE", key("bstest", "dryrun"), "-", "+")[0][1]

@@ -501,6 +501,22 @@ main(void)
 		EXPECT_DIAG(BS_DIAG_ERROR, "sleuth.base_url", 2, 13);
 		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://127.0.0.1:9/"
 		    "x\n")), 0);
+		/* Plain http only to this machine: the token would go in clear. */
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://sleuth.example"
+		    "\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "sleuth.base_url: http:// would send the "
+		    "Sleuth token in clear", 2, 13);
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://127.1.2.3\n")),
+		    0);
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://[::1]:8080/"
+		    "\n")), 0);
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: HTTP://LocalHost:9"
+		    "\n")), 0);
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://128.0.0.1\n")),
+		    -1);
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://127.0.0.1.ex"
+		    "ample.com\n")), -1);
+		CHECK_INT(parse(with_deps("sleuth:\n  base_url: http://[::2]\n")), -1);
 		CHECK_INT(parse(with_deps("\n\nredis:\n  url: http://x\n")), -1);
 		EXPECT_DIAG(BS_DIAG_ERROR, "redis.url: ", 4, 8);
 		CHECK_INT(parse(with_deps("redis:\n  url: redis://:pw@host:6379/0"
