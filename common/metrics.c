@@ -34,6 +34,8 @@ static const struct {
 	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
 	[BS_M_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", "Times accepting was paused: http.max_connections reached, or out of file descriptors" },
 	[BS_M_DELIVERIES_REF_LIMIT] = { "bitsleuth_deliveries_ref_limit_total", "Data Center mirror syncs over the ref limit: their pushes were not listed and not registered (202 ignored)" },
+	[BS_M_SIGNATURE_CURRENT] = { "bitsleuth_signature_current_total", "Deliveries whose signature the current webhook secret verified" },
+	[BS_M_SIGNATURE_PREVIOUS] = { "bitsleuth_signature_previous_total", "Deliveries whose signature only the previous secret (bitbucket.secret_previous_env) verified: the rotation is not over while this grows" },
 };
 
 void

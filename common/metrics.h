@@ -35,6 +35,8 @@ enum bs_metric {
 	BS_M_REDIS_ERRORS,
 	BS_M_HTTP_ACCEPT_PAUSED,   /* accepting paused: http.max_connections or fd exhaustion */
 	BS_M_DELIVERIES_REF_LIMIT, /* DC mirror syncs over the ref limit (202 ignored) */
+	BS_M_SIGNATURE_CURRENT,    /* signatures verified by the current secret */
+	BS_M_SIGNATURE_PREVIOUS,   /* ... by the previous one (a rotation) */
 	BS_M__COUNT
 };
 

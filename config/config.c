@@ -192,6 +192,9 @@ bs_config_release(struct bs_config *cfg)
 	/* Scrub resolved secrets before the memory goes back. */
 	if (cfg->bitbucket.secret)
 		memset(cfg->bitbucket.secret, 0, strlen(cfg->bitbucket.secret));
+	if (cfg->bitbucket.secret_previous)
+		memset(cfg->bitbucket.secret_previous, 0,
+		    strlen(cfg->bitbucket.secret_previous));
 	if (cfg->sleuth.token)
 		memset(cfg->sleuth.token, 0, strlen(cfg->sleuth.token));
 	if (cfg->redis.password)

@@ -35,6 +35,10 @@ struct bs_config {
 	struct {
 		char *secret_env;       /* default BITBUCKET_WEBHOOK_SECRET */
 		char *secret;           /* resolved; NULL when unset */
+		/* The secret being rotated out (unset by default): while it is
+		 * set, a delivery signed with either secret verifies. */
+		char *secret_previous_env;
+		char *secret_previous;  /* resolved; NULL when unset or empty */
 		bool allow_unsigned;    /* default false */
 	} bitbucket;
 

@@ -295,9 +295,12 @@ check_secrets(struct ctx *c)
 		{ cfg->bitbucket.secret_env, "bitbucket", "secret_env" },
 		{ cfg->sleuth.token_env, "sleuth", "token_env" },
 		{ cfg->redis.password_env, "redis", "password_env" },
+		{ cfg->bitbucket.secret_previous_env, "bitbucket",
+		  "secret_previous_env" },
 	};
-	bool bad[3] = { false };
-	for (size_t i = 0; i < 3; i++) {
+	enum { N_ENVS = sizeof(envs) / sizeof(envs[0]) };
+	bool bad[N_ENVS] = { false };
+	for (size_t i = 0; i < N_ENVS; i++) {
 		if (envs[i].name && !bs_config_is_env_name(envs[i].name)) {
 			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: must "
 			    "name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
@@ -306,7 +309,7 @@ check_secrets(struct ctx *c)
 		}
 	}
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < N_ENVS; i++) {
 		if (!bad[i] && envs[i].name && looks_like_secret(envs[i].name) &&
 		    !getenv(envs[i].name)) {
 			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: names "
@@ -332,6 +335,29 @@ check_secrets(struct ctx *c)
 		    "variable %s (bitbucket.secret_env) is not set: with "
 		    "allow_unsigned: true every delivery is accepted without a "
 		    "signature check", cfg->bitbucket.secret_env);
+
+	/* Rotation: the old secret still verifies while it is named and set. */
+	if (cfg->bitbucket.secret_previous_env && !bad[3]) {
+		cfg->bitbucket.secret_previous = env_value(c,
+		    cfg->bitbucket.secret_previous_env);
+		if (cfg->bitbucket.secret_previous &&
+		    !*cfg->bitbucket.secret_previous)
+			cfg->bitbucket.secret_previous = NULL;
+		/* Named but unset is the normal state between rotations. */
+		if (!ingest || !cfg->bitbucket.secret_previous) {
+			/* not used by this command, or no rotation under way */
+		} else if (!cfg->bitbucket.secret)
+			ERR(c, node_at(c, "bitbucket", "secret_previous_env"),
+			    "bitbucket.secret_previous_env is set but the current "
+			    "secret (%s) is not: set the new secret first",
+			    cfg->bitbucket.secret_env);
+		else
+			WARN(c, node_at(c, "bitbucket", "secret_previous_env"),
+			    "rotating: deliveries signed with the previous secret "
+			    "(%s) are still accepted; watch "
+			    "bitsleuth_signature_previous_total and remove it when it "
+			    "stops growing", cfg->bitbucket.secret_previous_env);
+	}
 
 	if (cfg->redis.password_env && !bad[2]) {
 		cfg->redis.password = env_value(c, cfg->redis.password_env);

@@ -55,6 +55,8 @@ static const struct keydef redis_keys[] = {
 
 static const struct keydef bitbucket_keys[] = {
 	{ "secret_env", K_STR, CF(bitbucket.secret_env), 0, 0, 0, NULL },
+	{ "secret_previous_env", K_STR, CF(bitbucket.secret_previous_env), 0, 0,
+	    0, NULL },
 	{ "allow_unsigned", K_BOOL, CF(bitbucket.allow_unsigned), 0, 0, 0, NULL },
 	END
 };

@@ -293,6 +293,10 @@ handle_hook(struct bs_ingest *in, struct evhttp_request *req)
 		.scanner = env->live->scanner };
 	struct bs_intake_result r;
 	bs_intake_process(&intake, &d, bs_now_ms(), &r);
+	if (r.secret_used == BS_SECRET_CURRENT)
+		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_CURRENT);
+	else if (r.secret_used == BS_SECRET_PREVIOUS)
+		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_PREVIOUS);
 
 	switch (r.verdict) {
 	case BS_INTAKE_REFUSED:

@@ -228,6 +228,16 @@ bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
 		if (secret && *secret) {
 			enum bs_sig_result sr = bs_signature_check(d->signature, secret,
 			    strlen(secret), d->body, d->len);
+			const char *prev = cfg->bitbucket.secret_previous;
+			out->secret_used = BS_SECRET_CURRENT;
+			if (sr == BS_SIG_MISMATCH && prev && *prev) {
+				/* A rotation: the old secret may still sign. */
+				sr = bs_signature_check(d->signature, prev, strlen(prev),
+				    d->body, d->len);
+				out->secret_used = BS_SECRET_PREVIOUS;
+			}
+			if (sr != BS_SIG_OK)
+				out->secret_used = BS_SECRET_NONE;
 			if (sr == BS_SIG_ALGORITHM) {
 				refuse(out, 401, "unsupported_signature",
 				    "only sha256= HMAC signatures are accepted");

@@ -56,6 +56,15 @@ struct bs_delivery {
 	int skip_signature;         /* replay of a kept/saved payload by an operator */
 };
 
+/* Which webhook secret verified a delivery: NONE when there was no check
+ * (unsigned allowed, a replay) or it failed; PREVIOUS during a rotation
+ * (bitbucket.secret_previous_env), when only the old secret matched. */
+enum bs_secret_used {
+	BS_SECRET_NONE = 0,
+	BS_SECRET_CURRENT,
+	BS_SECRET_PREVIOUS,
+};
+
 enum bs_intake_verdict {
 	BS_INTAKE_QUEUE = 0,        /* job built: enqueue it, then 202 */
 	BS_INTAKE_IGNORED,          /* 202 {"status":"ignored"}: an event we do not use */
@@ -79,6 +88,7 @@ struct bs_intake_result {
 	                             * request Bitbucket sent before */
 	bool ref_limit;             /* IGNORED: a DC mirror sync over the ref
 	                             * limit (its pushes cannot be registered) */
+	enum bs_secret_used secret_used; /* which secret verified the signature */
 };
 
 struct bs_intake {

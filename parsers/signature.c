@@ -4,7 +4,7 @@
  * any case (anything else, sha1 and sha512 included, is ALGORITHM: we
  * never take another MAC than the one Bitbucket sends); the hex must be
  * exactly 64 digits, either case. The MAC is computed with EVP_MAC HMAC
- * from a context kept keyed per secret (keyed_ctx) and
+ * from a context kept keyed per secret (keyed_ctx, two secrets) and
  * compared with CRYPTO_memcmp so the
  * comparison time does not depend on where the first wrong byte is.
  * Surrounding spaces/tabs of the header value are tolerated (proxies add
@@ -24,41 +24,66 @@
 
 #define SHA256_SIZE 32
 
-/* A keyed HMAC-SHA256 context, for the secret it was keyed
- * with. Keying hashes the key's padded blocks; with the context kept,
- * each request only re-initialises it from the saved inner/outer states
- * (EVP_MAC_init with no key). A different secret (a SIGHUP reload, a
- * caller with another one) drops them all and keys anew. Per thread, so
- * threads never share a context. */
-struct mac_cache {
-	EVP_MAC *mac;
-	unsigned char *secret;      /* the bytes the contexts were keyed with
-	                             * (NULL: none yet; 1 byte for an empty one) */
+/* Keyed HMAC-SHA256 contexts for the last two secrets used (the current
+ * and, during a rotation, the previous webhook secret). Keying hashes the
+ * key's padded blocks; with a context kept, each request only
+ * re-initialises it from the saved inner/outer states (EVP_MAC_init with
+ * no key). A third secret (a SIGHUP reload, a caller with another one)
+ * replaces the slot used least recently. Per thread, so threads never
+ * share a context. */
+#define N_SLOTS 2
+
+struct mac_slot {
+	unsigned char *secret;      /* the bytes the context was keyed with
+	                             * (NULL: free; 1 byte for an empty one) */
 	size_t secret_len;
 	EVP_MAC_CTX *ctx;
+	unsigned long long used;    /* the use count at its last use */
+};
+
+struct mac_cache {
+	EVP_MAC *mac;
+	struct mac_slot slot[N_SLOTS];
+	unsigned long long uses;
 };
 
 static _Thread_local struct mac_cache cache;
 
 static void
-cache_drop_keys(void)
+slot_drop(struct mac_slot *s)
 {
-	EVP_MAC_CTX_free(cache.ctx);
-	cache.ctx = NULL;
-	if (cache.secret) {
-		OPENSSL_cleanse(cache.secret, cache.secret_len);
-		OPENSSL_free(cache.secret);
+	EVP_MAC_CTX_free(s->ctx);
+	if (s->secret) {
+		OPENSSL_cleanse(s->secret, s->secret_len);
+		OPENSSL_free(s->secret);
 	}
-	cache.secret = NULL;
-	cache.secret_len = 0;
+	memset(s, 0, sizeof(*s));
 }
 
 void
 bs_signature_cache_free(void)
 {
-	cache_drop_keys();
+	for (size_t i = 0; i < N_SLOTS; i++)
+		slot_drop(&cache.slot[i]);
 	EVP_MAC_free(cache.mac);
 	cache.mac = NULL;
+}
+
+/* The slot keyed with secret, or the least recently used one emptied. */
+static struct mac_slot *
+slot_for(const char *secret, size_t secret_len)
+{
+	struct mac_slot *lru = &cache.slot[0];
+	for (size_t i = 0; i < N_SLOTS; i++) {
+		struct mac_slot *s = &cache.slot[i];
+		if (s->secret && s->secret_len == secret_len &&
+		    (!secret_len || memcmp(s->secret, secret, secret_len) == 0))
+			return s;
+		if (s->used < lru->used)
+			lru = s;
+	}
+	slot_drop(lru);
+	return lru;
 }
 
 /* A context keyed with secret, ready for EVP_MAC_update; NULL on an
@@ -67,22 +92,14 @@ static EVP_MAC_CTX *
 keyed_ctx(const char *secret, size_t secret_len)
 {
 	static const unsigned char empty[1] = { 0 };
-	if (!cache.secret || cache.secret_len != secret_len ||
-	    (secret_len && memcmp(cache.secret, secret, secret_len) != 0)) {
-		cache_drop_keys();
-		cache.secret = OPENSSL_malloc(secret_len ? secret_len : 1);
-		if (!cache.secret)
-			return NULL;
-		if (secret_len)
-			memcpy(cache.secret, secret, secret_len);
-		cache.secret_len = secret_len;
-	}
-	EVP_MAC_CTX *c = cache.ctx;
-	if (c)
-		return EVP_MAC_init(c, NULL, 0, NULL) ? c : NULL;
+	struct mac_slot *s = slot_for(secret, secret_len);
+	s->used = ++cache.uses;
+	if (s->ctx)
+		return EVP_MAC_init(s->ctx, NULL, 0, NULL) ? s->ctx : NULL;
 	if (!cache.mac && !(cache.mac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
 		return NULL;
-	if (!(c = EVP_MAC_CTX_new(cache.mac)))
+	EVP_MAC_CTX *c = EVP_MAC_CTX_new(cache.mac);
+	if (!c)
 		return NULL;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
@@ -95,7 +112,15 @@ keyed_ctx(const char *secret, size_t secret_len)
 		EVP_MAC_CTX_free(c);
 		return NULL;
 	}
-	cache.ctx = c;
+	s->secret = OPENSSL_malloc(secret_len ? secret_len : 1);
+	if (!s->secret) {
+		EVP_MAC_CTX_free(c);
+		return NULL;
+	}
+	if (secret_len)
+		memcpy(s->secret, secret, secret_len);
+	s->secret_len = secret_len;
+	s->ctx = c;
 	return c;
 }
 

@@ -27,8 +27,9 @@ void bs_signature_sign(const char *secret, size_t secret_len,
 
 const char *bs_sig_result_name(enum bs_sig_result r);
 
-/* The keyed HMAC context is kept per thread for the last secret used and
- * re-keyed when the secret differs (a reload). This frees the calling
+/* The keyed HMAC contexts are kept per thread for the last two secrets
+ * used (current and previous, during a rotation); a third replaces the one
+ * used least recently. This frees the calling
  * thread's ones (tests, leak checks; a later check builds them again). */
 void bs_signature_cache_free(void);
 

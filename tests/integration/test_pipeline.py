@@ -382,6 +382,31 @@ def test_health_endpoints_and_drain():
         H.shutdown(redis, sleuth, bs)
 
 
+def test_secret_rotation_accepts_both_secrets_and_counts_which():
+    """bitbucket.secret_previous_env: during a rotation deliveries signed
+    with the old or the new secret are queued, a third secret is not, and
+    /metrics tells the operator which secret each one used."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    text = H.make_config(redis.port, sleuth.url, DEPLOYMENTS,
+                         extra="queue:\n  content_dedupe: false\n")
+    text = text.replace("  secret_env: BS_IT_SECRET\n",
+                        "  secret_env: BS_IT_SECRET\n  secret_previous_env: BS_IT_SECRET_OLD\n")
+    bs = H.Bitsleuth(text, mode="serve", env_extra={"BS_IT_SECRET_OLD": "the-old-secret"})
+    try:
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        for secret, want in ((H.SECRET, 202), ("the-old-secret", 202), ("a-third-secret", 401),
+                             ("the-old-secret", 202)):
+            st, js, raw, _ = bs.post("repo:push", body, secret=secret)
+            assert st == want, (secret, st, raw)
+        st, _, metrics, _ = bs.get("/metrics")
+        assert b"bitsleuth_signature_current_total 1\n" in metrics, metrics
+        assert b"bitsleuth_signature_previous_total 2\n" in metrics, metrics
+        assert redis.cmd("XLEN", key("bstest", "jobs")) == 3
+    finally:
+        H.shutdown(redis, sleuth, bs)
+
+
 def test_several_orgs_tokens_and_per_deployment_dry_run():
     """One push hits three deployments: two organisations with their own
     tokens, and one rolled out in dry-run only."""

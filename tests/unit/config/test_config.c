@@ -705,6 +705,34 @@ main(void)
 		CHECK_INT(diags.n, 4);
 	}
 
+	TEST("previous secret for a rotation") {
+		setenv("BITBUCKET_WEBHOOK_SECRET", "s3cret", 1);
+		unsetenv("BS_T_OLD");
+		/* Named but unset: no rotation under way, nothing to say. */
+		CHECK_INT(parse(with_deps("bitbucket:\n  secret_previous_env: "
+		    "BS_T_OLD\n")), 0);
+		CHECK(cfg.bitbucket.secret_previous == NULL);
+		CHECK_INT(diags.n, 0);
+		setenv("BS_T_OLD", "old", 1);
+		CHECK_INT(parse(with_deps("bitbucket:\n  secret_previous_env: "
+		    "BS_T_OLD\n")), 0);
+		CHECK_STR(cfg.bitbucket.secret_previous, "old");
+		EXPECT_DIAG(BS_DIAG_WARNING, "rotating: deliveries signed with the "
+		    "previous secret (BS_T_OLD) are still accepted", 2, 24);
+		/* The old secret without a new one is a mistake. */
+		unsetenv("BITBUCKET_WEBHOOK_SECRET");
+		CHECK_INT(parse(with_deps("bitbucket:\n  allow_unsigned: true\n"
+		    "  secret_previous_env: BS_T_OLD\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.secret_previous_env is set but "
+		    "the current secret (BITBUCKET_WEBHOOK_SECRET) is not", 3, 24);
+		CHECK_INT(parse(with_deps("bitbucket:\n  secret_previous_env: "
+		    "\"abc def\"\n  allow_unsigned: true\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.secret_previous_env: must name "
+		    "an environment variable", 2, 24);
+		unsetenv("BS_T_OLD");
+		setenv("BITBUCKET_WEBHOOK_SECRET", "s3cret", 1);
+	}
+
 	TEST("missing secret variables") {
 		unsetenv("BITBUCKET_WEBHOOK_SECRET");
 		CHECK_INT(parse(with_deps("bitbucket:\n  allow_unsigned: false\n")),

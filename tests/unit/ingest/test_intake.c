@@ -290,6 +290,37 @@ main(void)
 			free(dc);
 		}
 	}
+	TEST("rotation: the previous secret verifies too, and says so") {
+		size_t blen = strlen(body);   /* the fixture, NUL-terminated */
+		char cur[80], old[80], third[80];
+		bs_signature_sign("s3cret", 6, body, blen, cur, sizeof(cur));
+		bs_signature_sign("old-s3cret", 10, body, blen, old, sizeof(old));
+		bs_signature_sign("other", 5, body, blen, third, sizeof(third));
+		/* Without a previous secret the old signature is refused. */
+		judge("repo:push", body, blen, old, "application/json", "{r0}", &r);
+		CHECK_INT(r.status, 401);
+		CHECK_INT(r.secret_used, BS_SECRET_NONE);
+		bs_intake_result_release(&r);
+		cfg.bitbucket.secret_previous = (char *)"old-s3cret";
+		/* Alternating, so the two keyed contexts are both reused. */
+		for (int i = 0; i < 3; i++) {
+			judge("repo:push", body, blen, cur, "application/json", "{r1}", &r);
+			CHECK_INT(r.secret_used, BS_SECRET_CURRENT);
+			CHECK_INT(r.verdict, BS_INTAKE_QUEUE);
+			bs_intake_result_release(&r);
+			judge("repo:push", body, blen, old, "application/json", "{r2}", &r);
+			CHECK_INT(r.verdict, BS_INTAKE_QUEUE);
+			CHECK_INT(r.secret_used, BS_SECRET_PREVIOUS);
+			bs_intake_result_release(&r);
+			judge("repo:push", body, blen, third, "application/json", "{r3}",
+			    &r);
+			CHECK_INT(r.status, 401);
+			CHECK_STR(r.code, "bad_signature");
+			CHECK_INT(r.secret_used, BS_SECRET_NONE);
+			bs_intake_result_release(&r);
+		}
+		cfg.bitbucket.secret_previous = NULL;
+	}
 	free(body);
 	bs_scanner_free(scanner);
 	bs_config_release(&cfg);
