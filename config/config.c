@@ -52,7 +52,10 @@ set_defaults(struct bs_config *cfg)
 	cfg->http.max_body = 1024 * 1024;
 	cfg->http.max_headers = 16 * 1024;
 	cfg->http.timeout_ms = 10000;
+	cfg->http.idle_timeout_ms = 5000;
 	cfg->http.max_connections = 1024;
+	cfg->http.max_connections_per_ip = 64;
+	cfg->http.max_inflight_bytes = 64 * 1024 * 1024;
 	bs_parse_limits_default(&cfg->limits);
 	cfg->queue.seen_ttl_s = 7 * 86400;
 	cfg->queue.raw_ttl_s = 7 * 86400;

@@ -63,8 +63,15 @@ struct bs_config {
 	struct {
 		size_t max_body;        /* default 1 MiB, >= 256 KiB warned below */
 		size_t max_headers;     /* default 16 KiB */
-		int timeout_ms;         /* read/write, default 10000 */
-		int max_connections;    /* default 1024 */
+		int timeout_ms;         /* whole request from its first byte, and
+		                         * writing the reply; default 10000 */
+		int idle_timeout_ms;    /* keep-alive connection with no request in
+		                         * progress; default 5000 */
+		int max_connections;    /* default 1024; at the cap idle and oldest
+		                         * unfinished connections are shed */
+		int max_connections_per_ip; /* default 64; 0: no per-address cap */
+		size_t max_inflight_bytes;  /* request bodies held in memory at
+		                             * once, default 64 MiB; beyond: 503 */
 	} http;
 
 	struct bs_parse_limits limits;  /* limits.max_depth ... */

@@ -82,9 +82,14 @@ static const struct keydef http_keys[] = {
 	{ "max_body", K_SIZE, CF(http.max_body), 0, 1, 1024LL * 1024 * 1024, NULL },
 	{ "max_headers", K_SIZE, CF(http.max_headers), 0, 1024, 1024 * 1024, NULL },
 	{ "timeout_ms", K_MS, CF(http.timeout_ms), 0, 1, MS_H, NULL },
-	/* Concurrent ingest connections; at the cap the listener pauses and
-	 * new connections wait in the kernel's listen backlog (conn_limit.c). */
+	{ "idle_timeout_ms", K_MS, CF(http.idle_timeout_ms), 0, 1, MS_H, NULL },
+	/* Concurrent ingest connections; at the cap idle connections, then the
+	 * oldest unfinished requests, are shed for a new one (ingest/). */
 	{ "max_connections", K_INT, CF(http.max_connections), 0, 1, 1000000, NULL },
+	{ "max_connections_per_ip", K_INT, CF(http.max_connections_per_ip), 0, 0,
+	    1000000, NULL },
+	{ "max_inflight_bytes", K_SIZE, CF(http.max_inflight_bytes), 0, 64 * 1024,
+	    1LL << 40, NULL },
 	END
 };
 
