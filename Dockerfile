@@ -4,7 +4,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libevent-dev libhiredis-dev \
       libcurl4-openssl-dev libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev \
-      libyaml-dev ca-certificates \
+      libyaml-dev libhttp-parser-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -24,7 +24,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBS_WERROR=ON \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 libhiredis0.14 libcurl4 libmsgpackc2 \
-      libpcre2-8-0 libssl3 libyajl2 libyaml-0-2 ca-certificates curl \
+      libpcre2-8-0 libssl3 libyajl2 libyaml-0-2 libhttp-parser2.9 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin bitsleuth
 COPY --from=build /src/build/bitsleuth /usr/local/bin/bitsleuth

@@ -36,6 +36,13 @@ static const struct {
 	[BS_M_DELIVERIES_REF_LIMIT] = { "bitsleuth_deliveries_ref_limit_total", "Data Center mirror syncs over the ref limit: their pushes were not listed and not registered (202 ignored)" },
 	[BS_M_SIGNATURE_CURRENT] = { "bitsleuth_signature_current_total", "Deliveries whose signature the current webhook secret verified" },
 	[BS_M_SIGNATURE_PREVIOUS] = { "bitsleuth_signature_previous_total", "Deliveries whose signature only the previous secret (bitbucket.secret_previous_env) verified: the rotation is not over while this grows" },
+	[BS_M_HTTP_SHED] = { "bitsleuth_http_shed_total", "Connections closed at http.max_connections to make room: idle ones first, then the oldest unfinished request" },
+	[BS_M_HTTP_PER_IP_REFUSED] = { "bitsleuth_http_per_ip_refused_total", "Connections refused (503) over http.max_connections_per_ip" },
+	[BS_M_HTTP_DEADLINE] = { "bitsleuth_http_deadline_total", "Requests cut (408) because they were not whole within http.timeout_ms of their first byte" },
+	[BS_M_HTTP_IDLE_CLOSED] = { "bitsleuth_http_idle_closed_total", "Keep-alive connections closed after http.idle_timeout_ms without a request" },
+	[BS_M_HTTP_INFLIGHT_REFUSED] = { "bitsleuth_http_inflight_refused_total", "Requests refused (503) because http.max_inflight_bytes of bodies were in memory" },
+	[BS_M_HTTP_BAD_REQUEST] = { "bitsleuth_http_bad_request_total", "Requests the HTTP layer refused: malformed or smuggling-prone framing (400), no length (411), headers too large (431), unsupported (501, 505)" },
+	[BS_M_REFUSED_SOURCE] = { "bitsleuth_refused_source_total", "Deliveries refused (403) because their source address is not in bitbucket.allow_cidrs" },
 };
 
 void

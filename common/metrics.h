@@ -37,6 +37,13 @@ enum bs_metric {
 	BS_M_DELIVERIES_REF_LIMIT, /* DC mirror syncs over the ref limit (202 ignored) */
 	BS_M_SIGNATURE_CURRENT,    /* signatures verified by the current secret */
 	BS_M_SIGNATURE_PREVIOUS,   /* ... by the previous one (a rotation) */
+	BS_M_HTTP_SHED,            /* connections closed to make room at the cap */
+	BS_M_HTTP_PER_IP_REFUSED,  /* 503: over http.max_connections_per_ip */
+	BS_M_HTTP_DEADLINE,        /* 408: request not whole within http.timeout_ms */
+	BS_M_HTTP_IDLE_CLOSED,     /* keep-alive connections closed idle */
+	BS_M_HTTP_INFLIGHT_REFUSED,/* 503: over http.max_inflight_bytes */
+	BS_M_HTTP_BAD_REQUEST,     /* 400/411/431/501/505 from the HTTP layer */
+	BS_M_REFUSED_SOURCE,       /* 403: source not in bitbucket.allow_cidrs */
 	BS_M__COUNT
 };
 

@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    the above plus clang (ASan/UBSan/libFuzzer) and python3
 set -euo pipefail
 want=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcurl4-openssl-dev
-      libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev redis-server
+      libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev libhttp-parser-dev redis-server
       redis-tools curl openssl)
 if [ "${1:-build}" = test ]; then
   want+=(clang libclang-rt-14-dev python3 docker-compose shellcheck)
