@@ -1,14 +1,12 @@
-/* ingest: evhttp server for Bitbucket deliveries (see ingest.h).
+/* ingest: the routes of the ingest port (see ingest.h).
  *
- * Limits: body (http.max_body), headers (http.max_headers), read/write
- * timeout (http.timeout_ms), methods GET/POST only, concurrent connections
- * (http.max_connections, through conn_limit, which also keeps the listener
- * from spinning when accept() runs out of file descriptors). The request
- * callback pulls the body up once (HMAC, parse and the kept raw copy all
- * need the contiguous bytes), judges it with intake, and hands the job to
- * bs_jobs_enqueue; the evhttp request is owned by the pending enqueue until
- * its callback, which always replies exactly once. evhttp keeps the request
- * alive if the client hangs up meanwhile, and frees it on our reply. */
+ * The HTTP layer (http_server.h) owns connections, framing and every
+ * limit; this file routes whole requests. A delivery's body arrives in one
+ * buffer (HMAC, parse and the kept raw copy all need the contiguous
+ * bytes); intake judges it and the job goes to bs_jobs_enqueue. The
+ * request is owned by the pending enqueue until its callback, which always
+ * replies exactly once; http_server keeps the request alive if the client
+ * hangs up meanwhile, and frees it on our reply. */
 #include "ingest/ingest.h"
 
 #include <stdio.h>
@@ -17,15 +15,12 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/util.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/jobs.h"
-#include "ingest/conn_limit.h"
+#include "ingest/http_server.h"
 #include "ingest/intake.h"
 #include "ingest/json_out.h"
 #include "ingest/lanes_of.h"
@@ -33,10 +28,7 @@
 struct bs_ingest {
 	struct bs_ingest_env env;       /* what the process shares with us */
 	int stopping;                   /* /readyz says so while draining */
-	struct evhttp *http;
-	struct evhttp_bound_socket *sock;
-	struct bs_conn_limit *limit;    /* tracks every accepted connection */
-	int port;
+	struct bs_http_server *srv;
 	size_t pending;
 	struct event *log_flush;        /* made active when a log line waits */
 };
@@ -46,7 +38,7 @@ struct bs_ingest {
  * allocation for both). */
 struct pending {
 	struct bs_ingest *in;
-	struct evhttp_request *req;
+	struct bs_http_req *req;
 	char delivery[128];
 	size_t issues_len;
 	char issues[];              /* ',"issues":[...]' */
@@ -55,22 +47,13 @@ struct pending {
 
 /* === Replies ============================================================ */
 
-/* Sends the JSON text of o (plus a newline) as the reply, in one
- * evbuffer_add into the request's own output buffer. */
+/* Sends the JSON text of o (plus a newline) as the reply, and frees o. */
 static void
-reply_json(struct evhttp_request *req, int status, struct bs_json_out *o)
+reply_json(struct bs_http_req *req, int status, struct bs_json_out *o)
 {
 	bs_json_out_raw(o, "\n", 1);
-	evbuffer_add(evhttp_request_get_output_buffer(req), o->buf, o->len);
+	bs_http_reply(req, status, "application/json", NULL, o->buf, o->len);
 	bs_json_out_free(o);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "application/json");
-	const char *phrase = status == 200 ? "OK" : status == 202 ? "Accepted" :
-	    status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
-	    status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" :
-	    status == 413 ? "Payload Too Large" : status == 415 ?
-	    "Unsupported Media Type" : status == 503 ? "Service Unavailable" : "";
-	evhttp_send_reply(req, status, phrase, NULL);
 }
 
 /* Appends ',"k":' with k escaped. */
@@ -82,25 +65,17 @@ out_member(struct bs_json_out *o, const char *k)
 	bs_json_out_raw(o, ":", 1);
 }
 
-/* {"error": code, "reason": reason} */
 static void
-reply_error(struct evhttp_request *req, int status, const char *code,
+reply_error(struct bs_http_req *req, int status, const char *code,
     const char *reason)
 {
-	struct bs_json_out o;
-	bs_json_out_init(&o);
-	bs_json_out_raw(&o, "{\"error\":", 9);
-	bs_json_out_str(&o, code);
-	bs_json_out_raw(&o, ",\"reason\":", 10);
-	bs_json_out_str(&o, reason);
-	bs_json_out_raw(&o, "}", 1);
-	reply_json(req, status, &o);
+	bs_http_reply_error(req, status, code, reason, NULL);
 }
 
 /* {"status": st, k1: v1, k2: v2, "issues": [...]}; k1/k2 may be NULL;
  * issues is the ready ',"issues":[...]' member (NULL: none). */
 static void
-reply_status(struct evhttp_request *req, int status, const char *st,
+reply_status(struct bs_http_req *req, int status, const char *st,
     const char *k1, const char *v1, const char *k2, const char *v2,
     const char *issues, size_t issues_len)
 {
@@ -179,9 +154,7 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
 	free(p);
 }
 
-/* The request headers the delivery uses, found in one pass over the list:
- * names compared case-insensitively (ASCII) and the first one of a name
- * wins, as evhttp_find_header does. The order is the raw headers' order. */
+/* The request headers the delivery uses (the first one of a name wins). */
 enum {
 	H_EVENT_KEY, H_REQUEST_UUID, H_REQUEST_ID, H_HOOK_UUID, H_ATTEMPT,
 	H_SIGNATURE, H_USER_AGENT, H_CONTENT_TYPE, H_N
@@ -204,23 +177,10 @@ static const struct {
 };
 
 static void
-find_headers(struct evkeyvalq *h, const char *v[H_N])
+find_headers(const struct bs_http_req *req, const char *v[H_N])
 {
-	size_t found = 0;
 	for (int i = 0; i < H_N; i++)
-		v[i] = NULL;
-	for (struct evkeyval *kv = h->tqh_first; kv && found < H_N;
-	    kv = kv->next.tqe_next) {
-		size_t klen = strlen(kv->key);
-		for (int i = 0; i < H_N; i++) {
-			if (!v[i] && wanted[i].len == klen &&
-			    evutil_ascii_strncasecmp(kv->key, wanted[i].name, klen) == 0) {
-				v[i] = kv->value;
-				found++;
-				break;
-			}
-		}
-	}
+		v[i] = bs_http_req_header(req, wanted[i].name);
 }
 
 /* "Name: value\n" for each header present, in wanted[] order, into buf
@@ -255,28 +215,21 @@ raw_headers(const char *const v[H_N], char *buf, size_t buflen, char **out,
 }
 
 static void
-handle_hook(struct bs_ingest *in, struct evhttp_request *req)
+handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 {
 	const struct bs_ingest_env *env = &in->env;
 	const struct bs_config *cfg = env->live->cfg;
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+	if (bs_http_req_method(req) != BS_HTTP_POST) {
 		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-		reply_error(req, 405, "method_not_allowed", "use POST");
+		bs_http_reply_error(req, 405, "method_not_allowed", "use POST",
+		    "Allow: POST\r\n");
 		return;
 	}
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evbuffer *body = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(body);
-	if (len > cfg->http.max_body) {
-		bs_metrics_inc(env->metrics, BS_M_REFUSED_TOO_LARGE);
-		reply_error(req, 413, "too_large", "body is over http.max_body");
-		return;
-	}
-	const char *bytes = len ? (const char *)evbuffer_pullup(body, -1) : "";
+	size_t len;
+	const char *bytes = bs_http_req_body(req, &len);
 
 	const char *hv[H_N];
-	find_headers(h, hv);
+	find_headers(req, hv);
 	struct bs_delivery d = {
 		.event_key = hv[H_EVENT_KEY],
 		.request_uuid = hv[H_REQUEST_UUID],
@@ -371,21 +324,21 @@ add_to_evbuffer(void *arg, const char *text, size_t len)
 }
 
 static void
-on_request(struct evhttp_request *req, void *arg)
+on_request(void *arg, struct bs_http_req *req)
 {
 	struct bs_ingest *in = arg;
 	const struct bs_ingest_env *env = &in->env;
 	bs_metrics_inc(env->metrics, BS_M_HTTP_REQUESTS);
-	const char *uri = evhttp_request_get_uri(req);
-	const char *path_end = strchr(uri, '?');
-	size_t plen = path_end ? (size_t)(path_end - uri) : strlen(uri);
+	size_t plen;
+	const char *uri = bs_http_req_path(req, &plen);
 
 #define PATH_IS(p) (plen == strlen(p) && memcmp(uri, (p), plen) == 0)
 	if (PATH_IS("/hooks/bitbucket")) {
 		handle_hook(in, req);
 		return;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+	enum bs_http_method method = bs_http_req_method(req);
+	if (method != BS_HTTP_GET && method != BS_HTTP_HEAD) {
 		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
 		reply_error(req, PATH_IS("/healthz") || PATH_IS("/readyz") ||
 		    PATH_IS("/metrics") ? 405 : 404, "not_found", "no such endpoint");
@@ -401,12 +354,11 @@ on_request(struct evhttp_request *req, void *arg)
 			    "shutting down" : "redis is not reachable");
 	} else if (PATH_IS("/metrics")) {
 		env->metrics->redis_up = bs_redis_is_up(env->redis);
-		bs_conn_limit_reap(in->limit);  /* a fresh connections gauge */
 		struct evbuffer *out = evbuffer_new();
 		bs_metrics_render(env->metrics, add_to_evbuffer, out);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Type", "text/plain; version=0.0.4");
-		evhttp_send_reply(req, 200, "OK", out);
+		size_t n = evbuffer_get_length(out);
+		bs_http_reply(req, 200, "text/plain; version=0.0.4", NULL,
+		    (const char *)evbuffer_pullup(out, -1), n);
 		evbuffer_free(out);
 	} else {
 		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
@@ -438,50 +390,21 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	const struct bs_config *cfg = env->live->cfg;
 	struct bs_ingest *in = xcalloc(1, sizeof(*in));
 	in->env = *env;
-	in->http = evhttp_new(env->base);
-	if (!in->http) {
-		snprintf(err, errlen, "cannot create the http server");
+	struct bs_http_server_env senv = {
+		.base = env->base,
+		.live = env->live,
+		.metrics = env->metrics,
+		.handler = on_request,
+		.admit = NULL,
+		.arg = in,
+	};
+	in->srv = bs_http_server_new(&senv, err, errlen);
+	if (!in->srv) {
 		free(in);
 		return NULL;
-	}
-	/* libevent's defaults are unlimited sizes and 50 s timeouts. evhttp
-	 * itself cuts off bodies over twice the limit (with its own HTML 413
-	 * and a closed connection); up to that we read them and answer 413 in
-	 * our one-line JSON, so a real but oversized push gets a clear reason. */
-	evhttp_set_max_body_size(in->http, (ev_ssize_t)(2 * cfg->http.max_body));
-	evhttp_set_max_headers_size(in->http, (ev_ssize_t)cfg->http.max_headers);
-	struct timeval tv = { cfg->http.timeout_ms / 1000,
-		(cfg->http.timeout_ms % 1000) * 1000 };
-	evhttp_set_timeout_tv(in->http, &tv);
-	evhttp_set_allowed_methods(in->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_default_content_type(in->http, "application/json");
-	evhttp_set_gencb(in->http, on_request, in);
-
-	in->sock = evhttp_bind_socket_with_handle(in->http, cfg->listen_host,
-	    (ev_uint16_t)cfg->listen_port);
-	if (!in->sock) {
-		snprintf(err, errlen, "cannot listen on %s:%d", cfg->listen_host,
-		    cfg->listen_port);
-		evhttp_free(in->http);
-		free(in);
-		return NULL;
-	}
-	/* Before the loop runs, so no connection is accepted untracked. */
-	in->limit = bs_conn_limit_new(env->base, cfg->http.max_connections,
-	    env->metrics);
-	bs_conn_limit_attach(in->limit, in->http,
-	    evhttp_bound_socket_get_listener(in->sock));
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	if (getsockname(evhttp_bound_socket_get_fd(in->sock),
-	    (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			in->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			in->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	log_info("listening on http://%s:%d/hooks/bitbucket", cfg->listen_host,
-	    in->port);
+	    bs_http_server_port(in->srv));
 	in->log_flush = event_new(env->base, -1, 0, on_log_flush, NULL);
 	if (in->log_flush)
 		bs_log_set_flusher(schedule_log_flush, in->log_flush);
@@ -491,19 +414,14 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 int
 bs_ingest_port(const struct bs_ingest *in)
 {
-	return in->port;
+	return bs_http_server_port(in->srv);
 }
 
 void
 bs_ingest_stop_accepting(struct bs_ingest *in)
 {
 	in->stopping = 1;
-	if (in->sock) {
-		/* The listener is freed with the bound socket. */
-		bs_conn_limit_detach(in->limit);
-		evhttp_del_accept_socket(in->http, in->sock);
-		in->sock = NULL;
-	}
+	bs_http_server_stop_accepting(in->srv);
 }
 
 size_t
@@ -517,10 +435,7 @@ bs_ingest_free(struct bs_ingest *in)
 {
 	if (!in)
 		return;
-	/* evhttp first: it lets go of every connection, then we drop the
-	 * references we kept (conn_limit.h). */
-	evhttp_free(in->http);
-	bs_conn_limit_free(in->limit);
+	bs_http_server_free(in->srv);
 	if (in->log_flush) {
 		bs_log_set_flusher(NULL, NULL);    /* writes what waits */
 		event_free(in->log_flush);
