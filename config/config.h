@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/cidr.h"
 #include "common/deployment.h"
 #include "parsers/bitbucket.h"
 
@@ -40,6 +41,10 @@ struct bs_config {
 		char *secret_previous_env;
 		char *secret_previous;  /* resolved; NULL when unset or empty */
 		bool allow_unsigned;    /* default false */
+		/* Sources a delivery may come from (the client address, see
+		 * http.trusted_proxies); empty (the default): every source. */
+		struct bs_cidr *allow_cidrs;
+		size_t n_allow_cidrs;
 	} bitbucket;
 
 	struct {
@@ -72,6 +77,10 @@ struct bs_config {
 		int max_connections_per_ip; /* default 64; 0: no per-address cap */
 		size_t max_inflight_bytes;  /* request bodies held in memory at
 		                             * once, default 64 MiB; beyond: 503 */
+		/* Peers whose X-Forwarded-For is read (bs_cidr_client); empty
+		 * (the default): the TCP peer is the client. */
+		struct bs_cidr *trusted_proxies;
+		size_t n_trusted_proxies;
 	} http;
 
 	struct bs_parse_limits limits;  /* limits.max_depth ... */

@@ -2,7 +2,8 @@
  * the tree was mapped onto struct bs_config: listen address, URLs, issue
  * patterns (compile, sample text, nested quantifiers), secrets in the
  * environment (and never in the file), deployments' tokens and limits,
- * the dedupe window against Cloud's retries and queue.seen_ttl.
+ * the dedupe window against Cloud's retries and queue.seen_ttl, trusted
+ * proxies without a source allow-list.
  * Each message points at the node at fault. A single deployment's own
  * checks are in deployments.c. Calls scalars.c, config_diag.c and
  * yaml_doc.c only. */
@@ -441,6 +442,19 @@ check_dedupe_window(struct ctx *c)
 		    "Resend and queued again", win);
 }
 
+/* X-Forwarded-For is read only to find the client that
+ * bitbucket.allow_cidrs judges: trusted proxies without an allow-list do
+ * nothing. */
+static void
+check_sources(struct ctx *c)
+{
+	const struct bs_config *cfg = c->cfg;
+	if (cfg->http.n_trusted_proxies > 0 && cfg->bitbucket.n_allow_cidrs == 0)
+		WARN(c, node_at(c, "http", "trusted_proxies"), "http.trusted_proxies "
+		    "is set but bitbucket.allow_cidrs is empty (every source is "
+		    "allowed): X-Forwarded-For has no effect");
+}
+
 static void
 check_misc(struct ctx *c)
 {
@@ -464,6 +478,7 @@ check_misc(struct ctx *c)
 		    "is below 256 KiB: Bitbucket payloads up to 256 KB would be "
 		    "refused", cfg->http.max_body);
 	check_dedupe_window(c);
+	check_sources(c);
 	if (cfg->retry.base_ms > cfg->retry.cap_ms)
 		ERR(c, node_at(c, "retry", "base"), "retry.base (%lld ms) is above "
 		    "retry.cap (%lld ms)", (long long)cfg->retry.base_ms,

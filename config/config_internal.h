@@ -22,6 +22,7 @@
 #define CONFIG_MAX_DIAGS 500            /* stored; more are only counted */
 #define CONFIG_MAX_DEPLOYMENTS 10000
 #define CONFIG_MAX_LIST 1000            /* items of one list (branches, tags) */
+#define CONFIG_MAX_CIDRS 4096           /* address ranges of one list */
 #define CONFIG_MIN_BODY (256 * 1024)    /* Bitbucket sends up to 256 KB */
 #define CONFIG_MIN_DEDUPE_WINDOW_S 300  /* Bitbucket Cloud retries for minutes */
 #define CONFIG_MAX_SLUG 128

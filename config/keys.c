@@ -25,6 +25,8 @@ enum kind {
 	K_MS64,         /* int64_t ms, duration, bare = s */
 	K_SIZE,         /* size_t bytes, size */
 	K_LIST,         /* char ** at off, size_t count at off2: list or string */
+	K_CIDRS,        /* struct bs_cidr * at off, size_t count at off2: list
+	                 * or string of address ranges */
 	K_TRACK,        /* enum bs_track */
 	K_TRI,          /* int -1/0/1 from a bool */
 	K_MAP,          /* a section: sub table, same base */
@@ -58,6 +60,8 @@ static const struct keydef bitbucket_keys[] = {
 	{ "secret_previous_env", K_STR, CF(bitbucket.secret_previous_env), 0, 0,
 	    0, NULL },
 	{ "allow_unsigned", K_BOOL, CF(bitbucket.allow_unsigned), 0, 0, 0, NULL },
+	{ "allow_cidrs", K_CIDRS, CF(bitbucket.allow_cidrs),
+	    CF(bitbucket.n_allow_cidrs), 0, CONFIG_MAX_CIDRS, NULL },
 	END
 };
 
@@ -90,6 +94,8 @@ static const struct keydef http_keys[] = {
 	    1000000, NULL },
 	{ "max_inflight_bytes", K_SIZE, CF(http.max_inflight_bytes), 0, 64 * 1024,
 	    1LL << 40, NULL },
+	{ "trusted_proxies", K_CIDRS, CF(http.trusted_proxies),
+	    CF(http.n_trusted_proxies), 0, CONFIG_MAX_CIDRS, NULL },
 	END
 };
 
@@ -293,6 +299,66 @@ set_list(struct ctx *c, const struct bs_ynode *v, const char *path,
 	}
 }
 
+/* A list of address ranges (or one as a string); each item must parse with
+ * bs_cidr_parse, the error says why and, for host bits set, which network
+ * was meant. */
+static void
+set_cidrs(struct ctx *c, const struct bs_ynode *v, const char *path,
+    const struct keydef *k, char *base)
+{
+	struct bs_cidr **arr = (struct bs_cidr **)(void *)(base + k->off);
+	size_t *n = (size_t *)(void *)(base + k->off2);
+	if (v->type == BS_YNODE_MAP) {
+		ERR(c, v, "%s: expected a list of address ranges like "
+		    "192.0.2.0/24, got a mapping", path);
+		return;
+	}
+	size_t count = v->type == BS_YNODE_SCALAR ? 1 : v->n;
+	if ((long long)count > k->max) {
+		ERR(c, v, "%s: too many items (%zu, at most %lld)", path, count,
+		    k->max);
+		return;
+	}
+	*arr = bs_arena_alloc(c->a, (count ? count : 1) * sizeof(**arr));
+	*n = 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct bs_ynode *it = v->type == BS_YNODE_SCALAR ? v :
+		    v->items[i];
+		char ipath[300];
+		if (v->type == BS_YNODE_SCALAR)
+			snprintf(ipath, sizeof(ipath), "%s", path);
+		else
+			snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (it->type != BS_YNODE_SCALAR || bs_ynode_is_null(it)) {
+			ERR(c, it, "%s: expected an address range like 192.0.2.0/24 "
+			    "or 2001:db8::/32, got %s", ipath,
+			    it->type == BS_YNODE_SCALAR ? "null" :
+			    bs_config_type_name(it));
+			continue;
+		}
+		struct bs_cidr *r = &(*arr)[*n];
+		const char *why = NULL;
+		r->bits = 999;      /* set on failure only for host bits set */
+		if (strlen(it->str) == it->len &&
+		    bs_cidr_parse(it->str, r, &why) == 0) {
+			(*n)++;
+			continue;
+		}
+		if (!why)
+			why = "a NUL inside";
+		if (r->bits > 128) {
+			ERR(c, it, "%s: '%s': %s", ipath, SHOW(it), why);
+			continue;
+		}
+		char net[BS_CIDR_ADDRSTRLEN];
+		int v4 = r->bits >= 96 && memcmp(r->addr,
+		    "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
+		ERR(c, it, "%s: '%s': %s (did you mean %s/%u?)", ipath, SHOW(it),
+		    why, bs_cidr_format(r->addr, net, sizeof(net)),
+		    v4 ? r->bits - 96 : r->bits);
+	}
+}
+
 static void walk_map(struct ctx *c, const struct bs_ynode *map,
     const char *path, const struct keydef *defs, char *base);
 static void parse_deployments(struct ctx *c, const struct bs_ynode *v);
@@ -323,6 +389,10 @@ set_field(struct ctx *c, const struct bs_ynode *v, const char *path,
 		return;          /* "key:" or "key: ~" keeps the default */
 	if (k->kind == K_LIST) {
 		set_list(c, v, path, k, base);
+		return;
+	}
+	if (k->kind == K_CIDRS) {
+		set_cidrs(c, v, path, k, base);
 		return;
 	}
 

@@ -214,6 +214,7 @@ main(void)
 		SAME(issues.n_projects); SAMES(issues.url);
 		SAME(http.max_body); SAME(http.max_headers); SAME(http.timeout_ms);
 		SAME(http.max_connections);
+		SAME(bitbucket.n_allow_cidrs); SAME(http.n_trusted_proxies);
 		SAME(limits.max_depth); SAME(limits.max_changes);
 		SAME(limits.max_commits); SAME(limits.max_string);
 		SAME(queue.seen_ttl_s); SAME(queue.raw_ttl_s);
@@ -293,6 +294,8 @@ main(void)
 		CHECK_INT(cfg.http.max_headers, 16384);
 		CHECK_INT(cfg.http.timeout_ms, 10000);
 		CHECK_INT(cfg.http.max_connections, 1024);
+		CHECK_INT(cfg.bitbucket.n_allow_cidrs, 0);
+		CHECK_INT(cfg.http.n_trusted_proxies, 0);
 		CHECK_INT(cfg.limits.max_depth, 64);
 		CHECK_INT(cfg.limits.max_changes, 1000);
 		CHECK_INT(cfg.limits.max_commits, 1000);
@@ -560,6 +563,68 @@ main(void)
 		CHECK_INT(parse(with_deps("listen: 0.0.0.0:9000\n")), 0);
 		CHECK_STR(cfg.listen_host, "0.0.0.0");
 		CHECK_INT(cfg.listen_port, 9000);
+	}
+
+	TEST("source allow-list and trusted proxies") {
+		CHECK_INT(parse(with_deps("bitbucket:\n  allow_cidrs:\n"
+		    "    - 192.0.2.0/24\n    - \"2001:db8::/32\"\n    - 198.51.100.7\n"
+		    "http:\n  trusted_proxies: [10.0.0.0/8, \"::1\"]\n")), 0);
+		CHECK_INT(diags.n, 0);
+		CHECK_INT(cfg.bitbucket.n_allow_cidrs, 3);
+		CHECK_INT(cfg.http.n_trusted_proxies, 2);
+		if (cfg.bitbucket.n_allow_cidrs == 3 && cfg.http.n_trusted_proxies == 2) {
+			CHECK_INT(cfg.bitbucket.allow_cidrs[0].bits, 96 + 24);
+			CHECK_INT(cfg.bitbucket.allow_cidrs[1].bits, 32);
+			CHECK_INT(cfg.bitbucket.allow_cidrs[2].bits, 128);
+			CHECK_INT(cfg.http.trusted_proxies[1].bits, 128);
+			unsigned char a[16];
+			CHECK_INT(bs_cidr_addr16("192.0.2.200", 11, a), 0);
+			CHECK(bs_cidr_match16(cfg.bitbucket.allow_cidrs,
+			    cfg.bitbucket.n_allow_cidrs, a));
+			CHECK_INT(bs_cidr_addr16("192.0.3.1", 9, a), 0);
+			CHECK(!bs_cidr_match16(cfg.bitbucket.allow_cidrs,
+			    cfg.bitbucket.n_allow_cidrs, a));
+		}
+		/* One range as a string; an empty list is the default. */
+		CHECK_INT(parse(with_deps("bitbucket:\n  allow_cidrs: 192.0.2.0/24\n"
+		    "http:\n  trusted_proxies: []\n")), 0);
+		CHECK_INT(diags.n, 0);
+		CHECK_INT(cfg.bitbucket.n_allow_cidrs, 1);
+		CHECK_INT(cfg.http.n_trusted_proxies, 0);
+		/* Each bad entry at its place, with bs_cidr_parse's reason. */
+		CHECK_INT(parse(with_deps("bitbucket:\n  allow_cidrs:\n"
+		    "    - 192.0.2.0/24\n    - 2001:db8::/129\n    - 10.0.0.1/8\n"
+		    "    - not-an-ip\n    - 2001:db8::1/32\n    -\n    - [a]\n"
+		    "http:\n  trusted_proxies: [\"10.0.0.0/8 \"]\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.allow_cidrs[1]: '2001:db8::/129': "
+		    "prefix length out of range (0..128 for IPv6)", 4, 7);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.allow_cidrs[2]: '10.0.0.1/8': "
+		    "host bits set beyond the prefix (did you mean 10.0.0.0/8?)", 5, 7);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.allow_cidrs[3]: 'not-an-ip': "
+		    "bad address", 6, 7);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.allow_cidrs[4]: '2001:db8::1/32': "
+		    "host bits set beyond the prefix (did you mean 2001:db8::/32?)", 7, 7);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.allow_cidrs[5]: expected an "
+		    "address range like 192.0.2.0/24 or 2001:db8::/32, got null", 8, 0);
+		EXPECT_DIAG(BS_DIAG_ERROR, "bitbucket.allow_cidrs[6]: expected an "
+		    "address range like 192.0.2.0/24 or 2001:db8::/32, got a list", 9, 7);
+		EXPECT_DIAG(BS_DIAG_ERROR, "http.trusted_proxies[0]: '10.0.0.0/8 ': "
+		    "stray text after the prefix length", 11, 21);
+		CHECK_INT(diags.errors, 7);
+		CHECK_INT(cfg.bitbucket.n_allow_cidrs, 1);
+		CHECK_INT(parse(with_deps("http:\n  trusted_proxies:\n    a: b\n")), -1);
+		EXPECT_DIAG(BS_DIAG_ERROR, "http.trusted_proxies: expected a list of "
+		    "address ranges like 192.0.2.0/24, got a mapping", 3, 5);
+		/* Trusted proxies without an allow-list: a warning. */
+		CHECK_INT(parse(with_deps("http:\n  trusted_proxies:\n    - "
+		    "10.0.0.0/8\n")), 0);
+		EXPECT_DIAG(BS_DIAG_WARNING, "http.trusted_proxies is set but "
+		    "bitbucket.allow_cidrs is empty (every source is allowed): "
+		    "X-Forwarded-For has no effect", 3, 5);
+		CHECK_INT(diags.n, 1);
+		CHECK_INT(parse(with_deps("http:\n  trusted_proxies: [10.0.0.0/8]\n"
+		    "bitbucket:\n  allow_cidrs: [192.0.2.0/24]\n")), 0);
+		CHECK_INT(diags.n, 0);
 	}
 
 	TEST("bad regex in issues.patterns") {
