@@ -26,6 +26,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "common/cidr.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "ingest/ip_count.h"
@@ -406,20 +407,6 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* === Accepting ========================================================== */
 
-static void
-peer16(const struct sockaddr *sa, unsigned char out[16])
-{
-	memset(out, 0, 16);
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    16);
-	} else if (sa->sa_family == AF_INET) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	}
-}
-
 /* At the cap: closes the connection that matters least, or returns 0 when
  * every one is busy with a request already read. */
 static int
@@ -456,7 +443,8 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	struct bs_http_req *c = xcalloc(1, sizeof(*c));
 	c->s = s;
-	peer16(sa, c->peer);
+	if (bs_cidr_sockaddr16(sa, c->peer) != 0)
+		memset(c->peer, 0, sizeof(c->peer));
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->bev = bufferevent_socket_new(s->env.base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -651,6 +639,19 @@ bs_http_req_body(const struct bs_http_req *c, size_t *len)
 	const struct bs_http_msg *m = bs_http_parse_msg(c->parse);
 	*len = m->body ? m->body_len : 0;
 	return m->body ? m->body : "";
+}
+
+size_t
+bs_http_req_n_headers(const struct bs_http_req *c)
+{
+	return bs_http_parse_msg(c->parse)->n_headers;
+}
+
+void
+bs_http_req_header_at(const struct bs_http_req *c, size_t i,
+    const char **name, const char **value)
+{
+	bs_http_parse_header_at(c->parse, i, name, value);
 }
 
 const unsigned char *

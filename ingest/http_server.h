@@ -76,6 +76,10 @@ const char *bs_http_req_path(const struct bs_http_req *req, size_t *len);
 /* The first header of that name (ASCII case-insensitive), or NULL. */
 const char *bs_http_req_header(const struct bs_http_req *req,
     const char *name);
+/* Every header, in the order sent (i < n_headers). */
+size_t bs_http_req_n_headers(const struct bs_http_req *req);
+void bs_http_req_header_at(const struct bs_http_req *req, size_t i,
+    const char **name, const char **value);
 /* The body (not NUL-terminated), empty ("") before the handler call. */
 const char *bs_http_req_body(const struct bs_http_req *req, size_t *len);
 /* The TCP peer, IPv4 as v4-mapped IPv6. */

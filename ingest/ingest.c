@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "common/cidr.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -367,6 +369,62 @@ on_request(void *arg, struct bs_http_req *req)
 #undef PATH_IS
 }
 
+/* The source allow-list (bitbucket.allow_cidrs), from the head of
+ * POST /hooks/bitbucket, before its body is read. The client is the TCP
+ * peer, or, when the peer is one of http.trusted_proxies, the rightmost
+ * X-Forwarded-For entry that is not (every X-Forwarded-For header, joined
+ * in order, as RFC 7230 §3.2.2 says). */
+static const struct bs_http_refusal forbidden = { 403, "forbidden_source",
+	"the source address is not in bitbucket.allow_cidrs" };
+
+static const struct bs_http_refusal *
+admit(void *arg, struct bs_http_req *req)
+{
+	struct bs_ingest *in = arg;
+	const struct bs_config *cfg = in->env.live->cfg;
+	size_t plen;
+	const char *path = bs_http_req_path(req, &plen);
+	if (!cfg->bitbucket.n_allow_cidrs || bs_http_req_method(req) != BS_HTTP_POST ||
+	    plen != strlen("/hooks/bitbucket") ||
+	    memcmp(path, "/hooks/bitbucket", plen) != 0)
+		return NULL;
+	const unsigned char *peer = bs_http_req_peer(req);
+	unsigned char client[16];
+	int ok;
+	if (cfg->http.n_trusted_proxies &&
+	    bs_cidr_match16(cfg->http.trusted_proxies, cfg->http.n_trusted_proxies,
+	    peer)) {
+		struct bs_json_out xff;  /* a growing buffer, not JSON here */
+		bs_json_out_init(&xff);
+		for (size_t i = 0, n = bs_http_req_n_headers(req); i < n; i++) {
+			const char *name, *value;
+			bs_http_req_header_at(req, i, &name, &value);
+			if (strcasecmp(name, "X-Forwarded-For") != 0)
+				continue;
+			if (xff.len)
+				bs_json_out_raw(&xff, ",", 1);
+			bs_json_out_raw(&xff, value, strlen(value));
+		}
+		bs_json_out_raw(&xff, "", 1);   /* the NUL */
+		ok = bs_cidr_client(peer, xff.buf, cfg->http.trusted_proxies,
+		    cfg->http.n_trusted_proxies, client) == 0;
+		bs_json_out_free(&xff);
+	} else {
+		memcpy(client, peer, sizeof(client));
+		ok = 1;
+	}
+	if (ok && bs_cidr_match16(cfg->bitbucket.allow_cidrs,
+	    cfg->bitbucket.n_allow_cidrs, client))
+		return NULL;
+	char a[BS_CIDR_ADDRSTRLEN];
+	bs_metrics_inc(in->env.metrics, BS_M_REFUSED_SOURCE);
+	log_info("delivery refused (403 forbidden_source): %s%s",
+	    bs_cidr_format(client, a, sizeof(a)),
+	    ok ? " is not in bitbucket.allow_cidrs" :
+	    ": malformed or too long X-Forwarded-For");
+	return &forbidden;
+}
+
 /* Buffered log lines (common/log.h) go out at the end of the loop pass
  * that logged them: the first line of a pass makes this event active. */
 static void
@@ -395,7 +453,7 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 		.live = env->live,
 		.metrics = env->metrics,
 		.handler = on_request,
-		.admit = NULL,
+		.admit = admit,
 		.arg = in,
 	};
 	in->srv = bs_http_server_new(&senv, err, errlen);
