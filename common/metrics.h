@@ -51,7 +51,7 @@ struct bs_metrics {
 	unsigned long long c[BS_M__COUNT];
 	long long redis_up;        /* gauges */
 	long long in_flight;
-	long long http_open;       /* ingest connections open (conn_limit) */
+	long long http_open;       /* ingest connections open (http_server) */
 	/* Lanes (queue/lanes.h), as the worker's last sweep saw them; -1
 	 * while unknown (no worker in this process, or no sweep yet). */
 	long long lanes;           /* lanes with pushes */

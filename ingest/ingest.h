@@ -1,11 +1,11 @@
 /* ingest: the HTTP side: POST /hooks/bitbucket, /healthz, /readyz, /metrics.
  *
- * evhttp with every limit set explicitly (body, headers, timeouts, methods,
- * and http.max_connections concurrent connections: beyond that, new ones
- * wait in the kernel's listen backlog until one closes; see conn_limit.h).
- * A delivery is judged by intake, then enqueued; the reply is sent from the
- * enqueue callback, so 202 means Redis holds the job, and 503 means it does
- * not (Bitbucket resends on 5xx). */
+ * Served by http_server (our HTTP/1.1 on bufferevents, every http.* limit
+ * enforced per connection; see http_server.h). A delivery is admitted by
+ * its source (bitbucket.allow_cidrs) from the head, judged by intake, then
+ * enqueued; the reply is sent from the enqueue callback, so 202 means
+ * Redis holds the job, and 503 means it does not (Bitbucket resends on
+ * 5xx). */
 #ifndef BS_INGEST_H
 #define BS_INGEST_H
 
