@@ -296,9 +296,9 @@ process(struct bs_http_req *c)
 			handle(c);
 			return;
 		case BS_HTTP_BAD:
-			bs_metrics_inc(c->s->env.metrics, BS_M_HTTP_BAD_REQUEST);
-			if (bs_http_parse_refusal(c->parse)->status == 413)
-				bs_metrics_inc(c->s->env.metrics, BS_M_REFUSED_TOO_LARGE);
+			bs_metrics_inc(c->s->env.metrics,
+			    bs_http_parse_refusal(c->parse)->status == 413 ?
+			    BS_M_REFUSED_TOO_LARGE : BS_M_HTTP_BAD_REQUEST);
 			refuse(c, bs_http_parse_refusal(c->parse));
 			return;
 		case BS_HTTP_STOPPED:
