@@ -115,7 +115,8 @@ def test_compose_file_is_valid_and_consistent():
     assert re.search(r'--appendonly", "yes"', text), "Redis in compose must have AOF on"
     # 202 means on disk: fsync before Redis answers the enqueue.
     assert re.search(r'--appendfsync", "always"', text), "compose Redis must fsync every write"
-    assert '"8080:8080"' in text
+    # Loopback only by default: /metrics shares the port (README "Security").
+    assert '"127.0.0.1:8080:8080"' in text
     assert "stop_signal: SIGTERM" in text
     assert "BITBUCKET_WEBHOOK_SECRET: ${BITBUCKET_WEBHOOK_SECRET:?" in text
     df = open(DOCKERFILE).read()
