@@ -182,7 +182,12 @@ check_headers(struct bs_http_parse *p)
 		return -1;
 	for (size_t i = 0; i < p->n_hdrs; i++) {
 		const char *name = p->head + p->hdrs[i].name;
-		const char *value = p->head + p->hdrs[i].value;
+		char *value = p->head + p->hdrs[i].value;
+		/* http-parser drops the blanks before a value but keeps those
+		 * after it; neither is part of it (RFC 9110 §5.5). */
+		size_t vlen = strlen(value);
+		while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+			value[--vlen] = '\0';
 		if (!*name)
 			return bad(p, "empty header name");
 		for (const char *c = name; *c; c++)
