@@ -310,6 +310,23 @@ cases(void)
 		CHECK_STR(bs_http_parse_header(P, "x-b"), "1");
 	}
 
+	CASE("trailing blanks are not part of a value") {
+		const struct bs_http_msg *m = complete(LIT(
+		    "POST / HTTP/1.1\r\nX-A: v \t \r\nX-B:\t w\r\n"
+		    "Transfer-Encoding: chunked \r\nExpect: 100-continue\t\r\n"
+		    "\r\n2\r\nhi\r\n0\r\n\r\n"));
+		CHECK_STR(bs_http_parse_header(P, "x-a"), "v");
+		CHECK_STR(bs_http_parse_header(P, "x-b"), "w");
+		CHECK_STR(bs_http_parse_header(P, "transfer-encoding"), "chunked");
+		CHECK_INT(m->chunked, 1);
+		CHECK_INT(m->expect_continue, 1);
+		CHECK_INT(m->body_len, 2);
+		m = complete(LIT("POST / HTTP/1.1\r\nContent-Length: 2 \r\n"
+		    "\r\nhi"));
+		CHECK_STR(bs_http_parse_header(P, "content-length"), "2");
+		CHECK_INT(m->body_len, 2);
+	}
+
 	CASE("pipelining: two requests in one buffer") {
 		start_default();
 		static const char two[] =
