@@ -248,6 +248,10 @@ on_headers_complete(http_parser *hp)
 	p->head_done = 1;
 	if (check_headers(p) != 0)
 		return -1;
+	/* The non-strict http-parser lets HT and FF into the target. */
+	for (const char *c = p->head; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return bad(p, "control byte in the request target");
 	if (hp->http_major != 1 || hp->http_minor > 1) {
 		refuse(p, 505, "http_version_not_supported",
 		    "only HTTP/1.0 and HTTP/1.1 are served");
