@@ -583,6 +583,10 @@ cases(void)
 		    "bad_request");
 		refused(LIT("GET / HTTP/1.1\r\nX-A: a\r\r\n\r\n"), 400,
 		    "bad_request");
+		refused(LIT("GET /a\tb HTTP/1.1\r\n\r\n"), 400, "bad_request");
+		refused(LIT("GET /a\fb HTTP/1.1\r\n\r\n"), 400, "bad_request");
+		refused(LIT("GET /a\001b HTTP/1.1\r\n\r\n"), 400, "bad_request");
+		refused(LIT("GET /a\177b HTTP/1.1\r\n\r\n"), 400, "bad_request");
 		CHECK_INT(S.heads, 0);
 	}
 
