@@ -145,6 +145,12 @@ on_header_value(http_parser *hp, const char *at, size_t n)
 	struct bs_http_parse *p = hp->data;
 	if (p->head_done)
 		return 0;
+	/* http-parser checks every byte of a value but its first. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)at[i];
+		if ((c < ' ' && c != '\t') || c == 0x7f)
+			return bad(p, "control byte in a header value");
+	}
 	return head_add(p, EL_VALUE, at, n);
 }
 
