@@ -583,6 +583,17 @@ cases(void)
 		    "bad_request");
 		refused(LIT("GET / HTTP/1.1\r\nX-A: a\r\r\n\r\n"), 400,
 		    "bad_request");
+		/* The first byte of a value too (http-parser skips it). */
+		refused(LIT("GET / HTTP/1.1\r\nX-A: \0evil\r\n\r\n"), 400,
+		    "bad_request");
+		refused(LIT("GET / HTTP/1.1\r\nX-A:\0evil\r\n\r\n"), 400,
+		    "bad_request");
+		refused(LIT("GET / HTTP/1.1\r\nX-A: \001v\r\n\r\n"), 400,
+		    "bad_request");
+		refused(LIT("GET / HTTP/1.1\r\nX-A: \177v\r\n\r\n"), 400,
+		    "bad_request");
+		refused(LIT("GET / HTTP/1.1\r\nX-A: a\177\r\n\r\n"), 400,
+		    "bad_request");
 		refused(LIT("GET /a\tb HTTP/1.1\r\n\r\n"), 400, "bad_request");
 		refused(LIT("GET /a\fb HTTP/1.1\r\n\r\n"), 400, "bad_request");
 		refused(LIT("GET /a\001b HTTP/1.1\r\n\r\n"), 400, "bad_request");
