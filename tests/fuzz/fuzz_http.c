@@ -123,7 +123,13 @@ check_complete(struct fz *f, int requests)
 	size_t r = bs_http_parse_reserved(f->p);
 	if (r != f->reserved || r > f->lim.max_body || r < m->body_len)
 		abort();
-	if (m->content_length >= 0 && (uint64_t)m->content_length != m->body_len)
+	/* http-parser ends a CONNECT at its head (the rest is a tunnel): the
+	 * body is not read and the connection must not carry another. */
+	int tunnel = strcmp(m->method_name, "CONNECT") == 0;
+	if (tunnel && (m->keep_alive || m->body_len))
+		abort();
+	if (!tunnel && m->content_length >= 0 &&
+	    (uint64_t)m->content_length != m->body_len)
 		abort();
 	if (m->content_length < 0 && !m->chunked && m->body_len != 0)
 		abort();
