@@ -145,6 +145,12 @@ on_header_value(http_parser *hp, const char *at, size_t n)
 	struct bs_http_parse *p = hp->data;
 	if (p->head_done)
 		return 0;
+	/* http-parser checks every byte of a value but its first. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)at[i];
+		if ((c < ' ' && c != '\t') || c == 0x7f)
+			return bad(p, "control byte in a header value");
+	}
 	return head_add(p, EL_VALUE, at, n);
 }
 
@@ -182,7 +188,12 @@ check_headers(struct bs_http_parse *p)
 		return -1;
 	for (size_t i = 0; i < p->n_hdrs; i++) {
 		const char *name = p->head + p->hdrs[i].name;
-		const char *value = p->head + p->hdrs[i].value;
+		char *value = p->head + p->hdrs[i].value;
+		/* http-parser drops the blanks before a value but keeps those
+		 * after it; neither is part of it (RFC 9110 §5.5). */
+		size_t vlen = strlen(value);
+		while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+			value[--vlen] = '\0';
 		if (!*name)
 			return bad(p, "empty header name");
 		for (const char *c = name; *c; c++)
@@ -243,6 +254,10 @@ on_headers_complete(http_parser *hp)
 	p->head_done = 1;
 	if (check_headers(p) != 0)
 		return -1;
+	/* The non-strict http-parser lets HT and FF into the target. */
+	for (const char *c = p->head; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return bad(p, "control byte in the request target");
 	if (hp->http_major != 1 || hp->http_minor > 1) {
 		refuse(p, 505, "http_version_not_supported",
 		    "only HTTP/1.0 and HTTP/1.1 are served");
