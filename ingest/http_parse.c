@@ -27,6 +27,24 @@ enum scan {
 	SC_DONE,         /* the head is whole: the rest is body */
 };
 
+/* The chunked-body scan: http-parser's non-strict build does not check the
+ * CRLF after chunk data nor bare CR/LF after a size or in trailers, so the
+ * framing is checked again here, byte by byte. */
+enum chunk {
+	CK_SIZE0,        /* the first hex digit of a chunk size */
+	CK_SIZE,         /* more digits */
+	CK_EXT,          /* blanks and extensions up to the CR */
+	CK_SIZE_LF,
+	CK_DATA,         /* ck_left bytes of data */
+	CK_DATA_CR,
+	CK_DATA_LF,
+	CK_TRAILER0,     /* the start of a trailer line, or the final CRLF */
+	CK_TRAILER,
+	CK_TRAILER_LF,
+	CK_END_LF,
+	CK_DONE,
+};
+
 /* Which element the last data callback appended to. */
 enum elem { EL_NONE, EL_URL, EL_FIELD, EL_VALUE };
 
@@ -43,6 +61,9 @@ struct bs_http_parse {
 
 	enum scan scan;
 	size_t head_bytes;           /* bytes of this request's head seen */
+	enum chunk ck;
+	uint64_t ck_left;            /* CK_DATA: bytes to go; CK_SIZE: the size */
+	size_t ck_meta;              /* extension and trailer bytes seen */
 	int started;
 	int head_done;               /* headers_complete ran */
 	int complete;
@@ -258,6 +279,10 @@ on_headers_complete(http_parser *hp)
 	for (const char *c = p->head; *c; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f)
 			return bad(p, "control byte in the request target");
+	if (hp->method == HTTP_CONNECT) {
+		refuse(p, 501, "not_implemented", "CONNECT is not served");
+		return -1;
+	}
 	if (hp->http_major != 1 || hp->http_minor > 1) {
 		refuse(p, 505, "http_version_not_supported",
 		    "only HTTP/1.0 and HTTP/1.1 are served");
@@ -388,6 +413,98 @@ scan_head(struct bs_http_parse *p, const char *data, size_t len)
 	return i;
 }
 
+/* Scans len bytes of a chunked body; returns 0, or -1 (refused) when the
+ * framing is malformed or the message ends before the bytes do. */
+static int
+scan_chunked(struct bs_http_parse *p, const char *data, size_t len)
+{
+	const char *why = NULL;
+	for (size_t i = 0; i < len && !why; i++) {
+		unsigned char c = (unsigned char)data[i];
+		int hex = (c >= '0' && c <= '9') ? c - '0' :
+		    (c >= 'a' && c <= 'f') ? c - 'a' + 10 :
+		    (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		switch (p->ck) {
+		case CK_SIZE0:
+		case CK_SIZE:
+			if (hex >= 0) {
+				if (p->ck_left > (UINT64_MAX >> 4))
+					why = "chunk size overflows";
+				p->ck_left = p->ck_left << 4 | (uint64_t)hex;
+				p->ck = CK_SIZE;
+			} else if (p->ck == CK_SIZE && c == '\r') {
+				p->ck = CK_SIZE_LF;
+			} else if (p->ck == CK_SIZE && (c == ';' || c == ' ' ||
+			    c == '\t')) {
+				p->ck = CK_EXT;
+			} else {
+				why = "malformed chunk size";
+			}
+			break;
+		case CK_EXT:
+		case CK_TRAILER:
+			if (c == '\r')
+				p->ck = p->ck == CK_EXT ? CK_SIZE_LF : CK_TRAILER_LF;
+			else if ((c < ' ' && c != '\t') || c == 0x7f)
+				why = "control byte in a chunk extension or trailer";
+			else if (++p->ck_meta > p->lim.max_head)
+				why = "chunk extensions or trailers too large";
+			break;
+		case CK_SIZE_LF:
+			if (c != '\n') {
+				why = "bare CR in chunked framing";
+			} else if (p->ck_left == 0) {
+				p->ck = CK_TRAILER0;
+			} else {
+				p->ck = CK_DATA;
+			}
+			break;
+		case CK_DATA: {
+			size_t take = len - i;
+			if ((uint64_t)take > p->ck_left)
+				take = (size_t)p->ck_left;
+			p->ck_left -= take;
+			i += take - 1;
+			if (p->ck_left == 0)
+				p->ck = CK_DATA_CR;
+			break;
+		}
+		case CK_DATA_CR:
+			if (c != '\r')
+				why = "chunk data not followed by CRLF";
+			p->ck = CK_DATA_LF;
+			break;
+		case CK_DATA_LF:
+			if (c != '\n')
+				why = "chunk data not followed by CRLF";
+			p->ck = CK_SIZE0;
+			break;
+		case CK_TRAILER0:
+			if (c == '\r')
+				p->ck = CK_END_LF;
+			else if (c == '\n' || c == ' ' || c == '\t')
+				why = "malformed trailer";
+			else
+				p->ck = CK_TRAILER;
+			break;
+		case CK_TRAILER_LF:
+		case CK_END_LF:
+			if (c != '\n')
+				why = "bare CR in chunked framing";
+			p->ck = p->ck == CK_END_LF ? CK_DONE : CK_TRAILER0;
+			break;
+		case CK_DONE:
+			why = "chunked framing disagrees on the end of the body";
+			break;
+		}
+	}
+	if (why) {
+		bad(p, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* === API ================================================================ */
 
 struct bs_http_parse *
@@ -428,8 +545,10 @@ bs_http_parse_feed(struct bs_http_parse *p, const char *data, size_t len,
 		return 0;
 	}
 	p->started = 1;
+	size_t body_at = 0;          /* where this request's body starts in data */
 	if (p->scan != SC_DONE) {
 		size_t h = scan_head(p, data, len);
+		body_at = h;
 		if (h == (size_t)-1) {
 			*st = BS_HTTP_BAD;
 			return 0;
@@ -443,6 +562,13 @@ bs_http_parse_feed(struct bs_http_parse *p, const char *data, size_t len,
 		}
 	}
 	size_t n = http_parser_execute(&p->hp, &settings, data, len);
+	if (p->msg.chunked && !p->why.status && !p->stopped && n > body_at &&
+	    (scan_chunked(p, data + body_at, n - body_at) != 0 ||
+	    (p->complete && p->ck != CK_DONE))) {
+		bad(p, "chunked framing disagrees on the end of the body");
+		*st = BS_HTTP_BAD;
+		return n;
+	}
 	if (p->complete) {
 		*st = BS_HTTP_COMPLETE;
 		return n;
@@ -510,6 +636,9 @@ bs_http_parse_next(struct bs_http_parse *p)
 	p->te_count = p->cl_seen = 0;
 	p->scan = SC_START;
 	p->head_bytes = 0;
+	p->ck = CK_SIZE0;
+	p->ck_left = 0;
+	p->ck_meta = 0;
 	p->started = p->head_done = p->complete = 0;
 	memset(&p->msg, 0, sizeof(p->msg));
 	/* A head buffer grown by a large request is not kept. */

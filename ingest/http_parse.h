@@ -8,13 +8,16 @@
  *        obs-fold (a header line starting with SP/HT), a header name that
  *        is not a token ("Foo :"), differing, repeated or malformed
  *        Content-Length, Content-Length with Transfer-Encoding, two
- *        Transfer-Encoding headers, a bad or overflowing chunk size;
- *   411  POST, PUT or PATCH with neither Content-Length nor chunked;
+ *        Transfer-Encoding headers, a bad or overflowing chunk size,
+ *        chunk data not followed by CRLF, bare CR or LF in the chunked
+ *        framing, chunk extensions and trailers over max_head in all;
+ *   411  a method other than GET, HEAD, DELETE, OPTIONS with neither
+ *        Content-Length nor chunked;
  *   413  Content-Length over max_body (decided from the head, before any
  *        body byte is buffered), or a chunked body growing past it;
  *   417  an Expect other than 100-continue;
  *   431  a head over max_head bytes or more than BS_HTTP_MAX_HEADERS lines;
- *   501  a Transfer-Encoding other than exactly "chunked";
+ *   501  a Transfer-Encoding other than exactly "chunked"; CONNECT;
  *   505  an HTTP version other than 1.0 and 1.1.
  * Trailers of a chunked body are parsed and dropped.
  *

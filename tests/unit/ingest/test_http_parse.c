@@ -559,6 +559,43 @@ cases(void)
 		    "\r\nzz\r\nabc\r\n0\r\n\r\n"), 400, "bad_request");
 	}
 
+	CASE("chunked framing the non-strict http-parser lets through: 400") {
+		/* data not followed by CRLF */
+		refused(LIT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\r\nhelloXY0\r\n\r\n"), 400, "bad_request");
+		/* bare CR after the size, bare LF after the size */
+		refused(LIT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\rxhello\r\n0\r\n\r\n"), 400, "bad_request");
+		refused(LIT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\nhello\r\n0\r\n\r\n"), 400, "bad_request");
+		/* bare LF in the last chunk and in a trailer */
+		refused(LIT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\r\nhello\r\n0\n\r\n"), 400, "bad_request");
+		refused(LIT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\r\nhello\r\n0\r\nX-T: 1\n\r\n"), 400,
+		    "bad_request");
+		/* a control byte in an extension */
+		refused(LIT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5;a=\x01\r\nhello\r\n0\r\n\r\n"), 400,
+		    "bad_request");
+	}
+
+	CASE("chunk extensions and trailers count against max_head") {
+		static char req[12288];
+		size_t n = (size_t)snprintf(req, sizeof(req),
+		    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;");
+		while (n < 9000)        /* max_head is 8192 */
+			req[n++] = 'e';
+		n += (size_t)snprintf(req + n, sizeof(req) - n,
+		    "\r\nhello\r\n0\r\n\r\n");
+		refused(req, n, 400, "bad_request");
+	}
+
+	CASE("CONNECT: 501") {
+		refused(LIT("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com"
+		    "\r\n\r\n"), 501, "not_implemented");
+	}
+
 	CASE("bare LF, obs-fold, bad names, control bytes, bare CR: 400") {
 		refused(LIT("GET / HTTP/1.1\nHost: a\n\n"), 400, "bad_request");
 		refused(LIT("GET / HTTP/1.1\r\nHost: a\n\r\n"), 400,
