@@ -61,6 +61,7 @@ struct bs_http_server {
 	struct evconnlistener *lev;
 	struct event *resume;           /* ends an fd-exhaustion pause */
 	int paused_fd, paused_full, stopping;
+	int fd_episode;                 /* out of descriptors since the last accept */
 	struct conn_list lists[C__N];
 	struct conn_list all;           /* every open connection */
 	size_t n_open;
@@ -353,7 +354,13 @@ on_written(struct bufferevent *bev, void *arg)
 	if (c->st != C_WRITING)
 		return;                  /* a 100 Continue went out */
 	if (c->close_after) {
-		linger(c);
+		/* Lingering matters only when the client may still be sending:
+		 * a refused or unfinished request, or bytes after it. */
+		if (bs_http_parse_msg(c->parse)->body &&
+		    !evbuffer_get_length(bufferevent_get_input(c->bev)))
+			conn_free(c);
+		else
+			linger(c);
 		return;
 	}
 	give_back(c);
@@ -432,6 +439,11 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)socklen;
 	struct bs_http_server *s = arg;
 	const struct bs_config *cfg = cfg_of(s);
+	if (s->fd_episode) {
+		s->fd_episode = 0;
+		log_info("accepting connections again after running out of file "
+		    "descriptors (%zu open)", s->n_open);
+	}
 	if (s->n_open >= (size_t)cfg->http.max_connections && !shed_one(s)) {
 		/* Every connection has a request in hand: take no more until one
 		 * closes (the kernel's backlog holds them meanwhile). */
@@ -492,18 +504,20 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	struct bs_http_server *s = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		if (!s->paused_fd) {
-			log_warn("accept: %s: not accepting for %d ms",
-			    evutil_socket_error_to_string(err), FD_BACKOFF_MS);
-			bs_metrics_inc(s->env.metrics, BS_M_HTTP_ACCEPT_PAUSED);
-		}
+		/* One warning per episode; each pause is counted. */
+		if (!s->fd_episode)
+			log_warn("cannot accept connections: %s (%zu open); pausing "
+			    "accepting for %d ms at a time until it works again",
+			    strerror(err), s->n_open, FD_BACKOFF_MS);
+		s->fd_episode = 1;
+		bs_metrics_inc(s->env.metrics, BS_M_HTTP_ACCEPT_PAUSED);
 		s->paused_fd = 1;
 		set_listening(s);
 		struct timeval tv = { FD_BACKOFF_MS / 1000, 0 };
 		evtimer_add(s->resume, &tv);
 		return;
 	}
-	log_warn("accept: %s", evutil_socket_error_to_string(err));
+	log_warn("accept() failed: %s", strerror(err));
 }
 
 /* Binds the first address host:port resolves to that accepts us. */
