@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/util.h>
 #include <http_parser.h>
 
 #include "common/xalloc.h"
@@ -76,7 +77,7 @@ struct bs_http_parse {
 	enum elem last;
 	struct hdr hdrs[BS_HTTP_MAX_HEADERS];
 	size_t n_hdrs;
-	int te_count, cl_seen;
+	int te_count;
 
 	char *body;
 	size_t body_len, body_cap;
@@ -185,21 +186,6 @@ is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static int
-ascii_ieq(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++) {
-		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x + 32);
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y + 32);
-		if (x != y)
-			return 0;
-	}
-	return *a == *b;
-}
-
 /* Ends the last element and checks every header name; notes
  * Transfer-Encoding and Expect. Returns 0 or -1 (refused). */
 static int
@@ -220,18 +206,16 @@ check_headers(struct bs_http_parse *p)
 		for (const char *c = name; *c; c++)
 			if (!is_tchar((unsigned char)*c))
 				return bad(p, "header name is not a token");
-		if (ascii_ieq(name, "Transfer-Encoding")) {
+		if (evutil_ascii_strcasecmp(name, "Transfer-Encoding") == 0) {
 			if (++p->te_count > 1)
 				return bad(p, "more than one Transfer-Encoding header");
-			if (!ascii_ieq(value, "chunked")) {
+			if (evutil_ascii_strcasecmp(value, "chunked") != 0) {
 				refuse(p, 501, "not_implemented",
 				    "only Transfer-Encoding: chunked is supported");
 				return -1;
 			}
-		} else if (ascii_ieq(name, "Content-Length")) {
-			p->cl_seen++;
-		} else if (ascii_ieq(name, "Expect")) {
-			if (!ascii_ieq(value, "100-continue")) {
+		} else if (evutil_ascii_strcasecmp(name, "Expect") == 0) {
+			if (evutil_ascii_strcasecmp(value, "100-continue") != 0) {
 				refuse(p, 417, "expectation_failed",
 				    "only Expect: 100-continue is supported");
 				return -1;
@@ -607,7 +591,7 @@ bs_http_parse_header(const struct bs_http_parse *p, const char *name)
 	if (!p->head_done)
 		return NULL;
 	for (size_t i = 0; i < p->n_hdrs; i++)
-		if (ascii_ieq(p->head + p->hdrs[i].name, name))
+		if (evutil_ascii_strcasecmp(p->head + p->hdrs[i].name, name) == 0)
 			return p->head + p->hdrs[i].value;
 	return NULL;
 }
@@ -633,7 +617,7 @@ bs_http_parse_next(struct bs_http_parse *p)
 	p->head_len = 0;
 	p->last = EL_NONE;
 	p->n_hdrs = 0;
-	p->te_count = p->cl_seen = 0;
+	p->te_count = 0;
 	p->scan = SC_START;
 	p->head_bytes = 0;
 	p->ck = CK_SIZE0;

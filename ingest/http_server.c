@@ -588,12 +588,6 @@ bs_http_server_port(const struct bs_http_server *s)
 	return s->port;
 }
 
-size_t
-bs_http_server_open(const struct bs_http_server *s)
-{
-	return s->n_open;
-}
-
 void
 bs_http_server_stop_accepting(struct bs_http_server *s)
 {

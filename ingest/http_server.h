@@ -63,8 +63,6 @@ struct bs_http_server *bs_http_server_new(const struct bs_http_server_env *env,
 int bs_http_server_port(const struct bs_http_server *s);
 /* Closes the listener; open connections go on until they are done. */
 void bs_http_server_stop_accepting(struct bs_http_server *s);
-/* Connections open now (the gauge of /metrics). */
-size_t bs_http_server_open(const struct bs_http_server *s);
 /* Closes every connection and frees s. A request still unanswered must
  * not be answered afterwards. NULL is a no-op. */
 void bs_http_server_free(struct bs_http_server *s);

@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "common/cidr.h"
 #include "common/clock.h"
@@ -399,7 +399,7 @@ admit(void *arg, struct bs_http_req *req)
 		for (size_t i = 0, n = bs_http_req_n_headers(req); i < n; i++) {
 			const char *name, *value;
 			bs_http_req_header_at(req, i, &name, &value);
-			if (strcasecmp(name, "X-Forwarded-For") != 0)
+			if (evutil_ascii_strcasecmp(name, "X-Forwarded-For") != 0)
 				continue;
 			if (xff.len)
 				bs_json_out_raw(&xff, ",", 1);

@@ -508,6 +508,21 @@ def check_timed_out(tr, what):
         what, with_408, silent, min(lives), max(lives)), flush=True)
 
 
+def cut_at_deadline(bs, redis, tr, during, what):
+    """The legit delivery is served while the 50 trickling connections of tr
+    are open; then each is cut at the 2 s http.timeout_ms (408 or closed),
+    counted, and nothing of theirs is queued."""
+    time.sleep(0.5)
+    legit(bs, "during " + during)
+    if tr.open_count() == 0:
+        fail("the attack ended before the legit delivery was answered")
+    tr.wait_all_closed(2.0 + 10.0, "%s not cut at http.timeout_ms" % what)
+    check_timed_out(tr, what)
+    wait_metric(bs, "bitsleuth_http_deadline_total", 50)
+    if jobs(redis) != 1:
+        fail("%d jobs queued, want only the legit one" % jobs(redis))
+
+
 # ---------------------------------------------------------------- 1-4: slow and idle clients
 
 def test_01_slowloris_under_the_cap():
@@ -519,17 +534,9 @@ def test_01_slowloris_under_the_cap():
     try:
         drip = b"POST /hooks/bitbucket HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4000
         tr = Trickle(bs.port, 50, drip)
-        time.sleep(0.5)
-        legit(bs, "during a slowloris of 50")
-        if tr.open_count() == 0:
-            fail("the attack ended before the legit delivery was answered")
         # 2 s deadline; a server that extends it per byte keeps them for
         # the 30+ minutes the 4,000 bytes take.
-        tr.wait_all_closed(2.0 + 10.0, "slowloris not cut at http.timeout_ms")
-        check_timed_out(tr, "slowloris")
-        wait_metric(bs, "bitsleuth_http_deadline_total", 50)
-        if jobs(redis) != 1:
-            fail("%d jobs queued, want only the legit one" % jobs(redis))
+        cut_at_deadline(bs, redis, tr, "a slowloris of 50", "slowloris")
     finally:
         if tr:
             tr.close()
@@ -580,15 +587,7 @@ def test_03_endless_body_is_cut_at_the_deadline():
         head = head_bytes(signed_headers(b"x", new_delivery("endless"), length=False)
                           + [("Content-Length", str(n))])
         tr = Trickle(bs.port, 50, b"{" + b" " * (n - 1), burst=head)
-        time.sleep(0.5)
-        legit(bs, "during 50 endless bodies")
-        if tr.open_count() == 0:
-            fail("the attack ended before the legit delivery was answered")
-        tr.wait_all_closed(2.0 + 10.0, "endless bodies not cut at http.timeout_ms")
-        check_timed_out(tr, "endless body")
-        wait_metric(bs, "bitsleuth_http_deadline_total", 50)
-        if jobs(redis) != 1:
-            fail("%d jobs queued, want only the legit one" % jobs(redis))
+        cut_at_deadline(bs, redis, tr, "50 endless bodies", "endless body")
     finally:
         if tr:
             tr.close()
