@@ -41,6 +41,13 @@ set_defaults(struct bs_config *cfg)
 	cfg->redis.command_timeout_ms = 5000;
 	cfg->redis.connections = 4;
 	cfg->bitbucket.secret_env = bs_arena_strdup(a, "BITBUCKET_WEBHOOK_SECRET");
+	cfg->bitbucket.api.cloud_url = bs_arena_strdup(a, "https://api.bitbucket.org");
+	cfg->bitbucket.api.requests_per_hour = 500;
+	cfg->bitbucket.api.burst = 20;
+	cfg->bitbucket.api.connect_timeout_ms = 5000;
+	cfg->bitbucket.api.timeout_ms = 10000;
+	cfg->backfill.max_commits = 1000;
+	cfg->backfill.max_wait_ms = 30 * MS_S;
 	cfg->sleuth.base_url = bs_arena_strdup(a, "https://app.sleuth.io");
 	cfg->sleuth.token_env = bs_arena_strdup(a, "SLEUTH_API_TOKEN");
 	cfg->sleuth.connect_timeout_ms = 5000;

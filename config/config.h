@@ -45,6 +45,23 @@ struct bs_config {
 		 * http.trusted_proxies); empty (the default): every source. */
 		struct bs_cidr *allow_cidrs;
 		size_t n_allow_cidrs;
+		/* Bitbucket's REST API, read by the worker to backfill the
+		 * commits of a deploy and resolve short merge hashes (issue 12).
+		 * Credentials: a token (Bearer) or username + app password
+		 * (Basic); without them the API is not called. */
+		struct bs_bitbucket_api {
+			char *cloud_url;        /* default https://api.bitbucket.org */
+			char *server_url;       /* Data Center base URL, may be NULL */
+			char *token_env;
+			char *token;            /* resolved */
+			char *username;
+			char *app_password_env;
+			char *app_password;     /* resolved */
+			int requests_per_hour;  /* token bucket rate, default 500 */
+			int burst;              /* bucket size, default 20 */
+			int connect_timeout_ms; /* default 5000 */
+			int timeout_ms;         /* per request, default 10000 */
+		} api;
 	} bitbucket;
 
 	struct {
@@ -112,6 +129,11 @@ struct bs_config {
 		int slow_attempts;      /* "sha not found" retries, default 5 */
 		int64_t slow_delay_ms;  /* default 60 s */
 	} retry;
+
+	struct {
+		size_t max_commits;     /* commits fetched per deploy, default 1000 */
+		int64_t max_wait_ms;    /* backfill and merge-hash wait, default 30 s */
+	} backfill;
 
 	struct {
 		long long max_len;      /* dead letter stream cap, default 100000 */

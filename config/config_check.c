@@ -106,11 +106,38 @@ loopback_host(const char *hp, size_t len)
 	    memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
 }
 
+void
+bs_config_check_http_url(struct ctx *c, const struct bs_ynode *at,
+    const char *name, const char *u, const char *what)
+{
+	char sh[64];
+	size_t skip = strncasecmp(u, "https://", 8) == 0 ? 8 :
+	    strncasecmp(u, "http://", 7) == 0 ? 7 : 0;
+	bool ok = skip > 0;
+	if (ok) {
+		size_t hl = strcspn(u + skip, "/?#");
+		ok = hl > 0 && u[skip] != ':';
+		for (const char *q = u; *q; q++)
+			if ((unsigned char)*q <= ' ' || *q == 0x7f)
+				ok = false;
+		for (size_t i = 0; i < hl; i++)
+			if (u[skip + i] == '@')
+				ok = false;
+	}
+	if (!ok)
+		ERR(c, at, "%s: expected http(s)://host[:port][/path], got '%s'",
+		    name, bs_config_show(sh, sizeof(sh), u, strlen(u)));
+	else if (skip == 7 && !loopback_host(u + skip, strcspn(u + skip, "/?#")))
+		ERR(c, at, "%s: http:// would send %s in clear; use https:// "
+		    "(http:// is allowed only to a loopback address: 127.0.0.0/8, "
+		    "[::1], localhost)", name, what);
+}
+
 static void
 check_urls(struct ctx *c)
 {
 	struct bs_config *cfg = c->cfg;
-	char sh[64], err[512];
+	char err[512];
 
 	struct bs_redis_addr addr;
 	if (bs_redis_parse_url(cfg->redis.url, &addr, err, sizeof(err)) != 0) {
@@ -131,29 +158,8 @@ check_urls(struct ctx *c)
 		ERR(c, node_at(c, "redis", "prefix"), "redis.prefix: must be 1 to "
 		    "64 characters without spaces, '{' or '}'");
 
-	const char *u = cfg->sleuth.base_url;
-	size_t skip = strncasecmp(u, "https://", 8) == 0 ? 8 :
-	    strncasecmp(u, "http://", 7) == 0 ? 7 : 0;
-	ok = skip > 0;
-	if (ok) {
-		size_t hl = strcspn(u + skip, "/?#");
-		ok = hl > 0 && u[skip] != ':';
-		for (const char *q = u; *q; q++)
-			if ((unsigned char)*q <= ' ' || *q == 0x7f)
-				ok = false;
-		for (size_t i = 0; i < hl; i++)
-			if (u[skip + i] == '@')
-				ok = false;
-	}
-	if (!ok)
-		ERR(c, node_at(c, "sleuth", "base_url"), "sleuth.base_url: "
-		    "expected http(s)://host[:port][/path], got '%s'",
-		    bs_config_show(sh, sizeof(sh), u, strlen(u)));
-	else if (skip == 7 && !loopback_host(u + skip, strcspn(u + skip, "/?#")))
-		ERR(c, node_at(c, "sleuth", "base_url"), "sleuth.base_url: http:// "
-		    "would send the Sleuth token in clear; use https:// (http:// is "
-		    "allowed only to a loopback address: 127.0.0.0/8, [::1], "
-		    "localhost)");
+	bs_config_check_http_url(c, node_at(c, "sleuth", "base_url"),
+	    "sleuth.base_url", cfg->sleuth.base_url, "the Sleuth token");
 
 	if (cfg->issues.url && !strstr(cfg->issues.url, "{key}"))
 		WARN(c, node_at(c, "issues", "url"), "issues.url: has no {key}: "
@@ -498,5 +504,6 @@ bs_config_check(struct ctx *c)
 	check_urls(c);
 	check_issues(c);
 	check_secrets(c);
+	bs_config_check_api(c);
 	check_misc(c);
 }

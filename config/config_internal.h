@@ -4,6 +4,7 @@
  *   config.c        defaults, load/parse/release: calls the walker, the
  *                   checks and the diagnostics (defines nothing here)
  *   config_check.c  the cross-field checks, after the tree was mapped
+ *   check_api.c     the checks of bitbucket.api and backfill (called by it)
  *   keys.c          the key tables and the walker that maps the tree
  *   deployments.c   the checks of one deployment, called by the walker
  *   scalars.c       scalar conversions and string predicates (leaf)
@@ -49,6 +50,18 @@ struct ctx {
  * patterns, secrets and the rest. Resolves the *_env secrets into c->cfg;
  * looks nodes up in c->root (may be NULL) for the messages' places. */
 void bs_config_check(struct ctx *c);
+
+/* `name` (shown in messages) holding url is http(s)://host[:port][/path],
+ * and https unless the host is a loopback address (`what` would travel in
+ * clear: "the Sleuth token"). Errors go at node `at`. */
+void bs_config_check_http_url(struct ctx *c, const struct bs_ynode *at,
+    const char *name, const char *url, const char *what);
+
+/* === check_api.c ========================================================== */
+
+/* bitbucket.api.* and backfill.*: URLs, credentials (resolved into c->cfg
+ * from the environment), and the waits against worker.visibility_timeout. */
+void bs_config_check_api(struct ctx *c);
 
 /* === keys.c =============================================================== */
 

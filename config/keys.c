@@ -55,6 +55,22 @@ static const struct keydef redis_keys[] = {
 	END
 };
 
+static const struct keydef bitbucket_api_keys[] = {
+	{ "cloud_url", K_STR, CF(bitbucket.api.cloud_url), 0, 0, 0, NULL },
+	{ "server_url", K_STR, CF(bitbucket.api.server_url), 0, 0, 0, NULL },
+	{ "token_env", K_STR, CF(bitbucket.api.token_env), 0, 0, 0, NULL },
+	{ "username", K_STR, CF(bitbucket.api.username), 0, 0, 0, NULL },
+	{ "app_password_env", K_STR, CF(bitbucket.api.app_password_env), 0, 0, 0,
+	    NULL },
+	{ "requests_per_hour", K_INT, CF(bitbucket.api.requests_per_hour), 0, 1,
+	    1000000, NULL },
+	{ "burst", K_INT, CF(bitbucket.api.burst), 0, 1, 10000, NULL },
+	{ "connect_timeout_ms", K_MS, CF(bitbucket.api.connect_timeout_ms), 0, 1,
+	    10 * MS_M, NULL },
+	{ "timeout_ms", K_MS, CF(bitbucket.api.timeout_ms), 0, 1, MS_H, NULL },
+	END
+};
+
 static const struct keydef bitbucket_keys[] = {
 	{ "secret_env", K_STR, CF(bitbucket.secret_env), 0, 0, 0, NULL },
 	{ "secret_previous_env", K_STR, CF(bitbucket.secret_previous_env), 0, 0,
@@ -62,6 +78,7 @@ static const struct keydef bitbucket_keys[] = {
 	{ "allow_unsigned", K_BOOL, CF(bitbucket.allow_unsigned), 0, 0, 0, NULL },
 	{ "allow_cidrs", K_CIDRS, CF(bitbucket.allow_cidrs),
 	    CF(bitbucket.n_allow_cidrs), 0, CONFIG_MAX_CIDRS, NULL },
+	{ "api", K_MAP, 0, 0, 0, 0, bitbucket_api_keys },
 	END
 };
 
@@ -135,6 +152,12 @@ static const struct keydef retry_keys[] = {
 	END
 };
 
+static const struct keydef backfill_keys[] = {
+	{ "max_commits", K_SZ, CF(backfill.max_commits), 0, 1, 100000, NULL },
+	{ "max_wait", K_MS64, CF(backfill.max_wait_ms), 0, 1, MS_H, NULL },
+	END
+};
+
 static const struct keydef dead_keys[] = {
 	{ "max_len", K_LL, CF(dead.max_len), 0, 1, 1000000000000LL, NULL },
 	{ "max_age", K_MS64, CF(dead.max_age_ms), 0, MS_S, 3650 * MS_D, NULL },
@@ -154,6 +177,7 @@ static const struct keydef top_keys[] = {
 	{ "worker", K_MAP, 0, 0, 0, 0, worker_keys },
 	{ "retry", K_MAP, 0, 0, 0, 0, retry_keys },
 	{ "dead", K_MAP, 0, 0, 0, 0, dead_keys },
+	{ "backfill", K_MAP, 0, 0, 0, 0, backfill_keys },
 	{ "deployments", K_DEPLOYMENTS, 0, 0, 0, 0, NULL },
 	END
 };
@@ -173,23 +197,27 @@ static const struct keydef deployment_keys[] = {
 	END
 };
 
+static void
+each_key(const struct keydef *t, const char *prefix,
+    void (*fn)(const char *path, void *arg), void *arg)
+{
+	char path[128];
+	for (; t->name; t++) {
+		const struct keydef *sub = t->kind == K_MAP ? t->sub :
+		    t->kind == K_DEPLOYMENTS ? deployment_keys : NULL;
+		snprintf(path, sizeof(path), "%s%s%s%s", prefix, *prefix ? "." : "",
+		    t->name, t->kind == K_DEPLOYMENTS ? "[]" : "");
+		if (sub)
+			each_key(sub, path, fn, arg);
+		else
+			fn(path, arg);
+	}
+}
+
 void
 bs_config_each_key(void (*fn)(const char *path, void *arg), void *arg)
 {
-	char path[128];
-	for (const struct keydef *t = top_keys; t->name; t++) {
-		const struct keydef *sub = t->kind == K_MAP ? t->sub :
-		    t->kind == K_DEPLOYMENTS ? deployment_keys : NULL;
-		if (!sub) {
-			fn(t->name, arg);
-			continue;
-		}
-		for (const struct keydef *k = sub; k->name; k++) {
-			snprintf(path, sizeof(path), "%s%s.%s", t->name,
-			    t->kind == K_DEPLOYMENTS ? "[]" : "", k->name);
-			fn(path, arg);
-		}
-	}
+	each_key(top_keys, "", fn, arg);
 }
 
 /* === did you mean ========================================================= */

@@ -112,25 +112,25 @@ check_key(const char *path, void *arg)
 {
 	struct key_check *kc = arg;
 	kc->keys++;
-	char sec[64], key[64];
-	const char *dot = strchr(path, '.');
-	const struct bs_ynode *v = NULL;
-	if (!dot) {
-		v = bs_ynode_get(kc->full, path, NULL);
-	} else {
-		size_t sl = (size_t)(dot - path);
-		snprintf(sec, sizeof(sec), "%.*s", (int)sl, path);
-		snprintf(key, sizeof(key), "%s", dot + 1);
-		char *br = strstr(sec, "[]");
+	/* Walk "a.b[].c": each segment a map key, "[]" the list's first item. */
+	const struct bs_ynode *v = kc->full;
+	for (const char *p = path; v && *p;) {
+		size_t n = strcspn(p, ".");
+		char seg[64];
+		snprintf(seg, sizeof(seg), "%.*s", (int)n, p);
+		char *br = strstr(seg, "[]");
 		if (br)
 			*br = '\0';
-		const struct bs_ynode *s = bs_ynode_get(kc->full, sec, NULL);
-		if (s && br && s->type == BS_YNODE_SEQ && s->n > 0)
-			s = s->items[0];
 		struct bs_ynode *kn = NULL;
-		if (s && s->type == BS_YNODE_MAP)
-			bs_ynode_get(s, key, &kn);
-		v = kn;
+		const struct bs_ynode *val = v->type == BS_YNODE_MAP ?
+		    bs_ynode_get(v, seg, &kn) : NULL;
+		/* The key's node marks presence (its value may be null). */
+		v = p[n] ? val : kn;
+		if (v && br)
+			v = v->type == BS_YNODE_SEQ && v->n > 0 ? v->items[0] : NULL;
+		p += n;
+		if (*p == '.')
+			p++;
 	}
 	if (!v) {
 		fprintf(stderr, "  %s is not in examples/full.yaml\n", path);
