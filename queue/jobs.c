@@ -538,7 +538,7 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 		cb(0, "too many finish records", arg);
 		return;
 	}
-	size_t argc = 15 + 7 * nops;
+	size_t argc = 16 + 7 * nops;
 	for (size_t i = 0; i < n; i++) {
 		if (f->recs[i].n_fields == 0 || f->recs[i].n_fields > JOBS_MAX_FIELDS ||
 		    (f->recs[i].kind != BS_FINISH_RETRY &&
@@ -575,6 +575,7 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 	ARGS(k->stats);
 	ARGS(k->order);
 	ARGS(k->lanes);
+	ARGS(k->deployed);
 	for (size_t i = 0; i < nops; i++) {
 		ARGS(lk[i].list);
 		ARGS(lk[i].meta);
@@ -621,6 +622,8 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 		if (op->action == BS_LANE_PARK) {
 			pack_fields(&sbs[n + i], op->fields, op->n_fields);
 			ARG(sbs[n + i].data, sbs[n + i].size);
+		} else if (op->action == BS_LANE_REGISTERED && op->sha) {
+			ARGS(op->sha);
 		} else {
 			ARGS("");
 		}

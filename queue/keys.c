@@ -52,6 +52,7 @@ bs_keys_init(struct bs_keys *k, const char *prefix)
 	key(k->raw, prefix, "raw:");
 	key(k->rawin, prefix, "rawin:");
 	key(k->order, prefix, "order");
+	key(k->deployed, prefix, "deployed");
 	key(k->lane, prefix, "lane:");
 	key(k->lanex, prefix, "lanex:");
 	key(k->lanep, prefix, "lanep:");

@@ -24,6 +24,7 @@ struct bs_keys {
 	/* (seen, seenc, raw, rawin and the lane prefixes end in ':'; append the id or
 	 * target to get the key.) */
 	char order[BS_KEY_MAX];     /* hash: target -> newest registered position */
+	char deployed[BS_KEY_MAX];  /* hash: target -> sha of that registration */
 	char lane[BS_KEY_MAX];      /* prefix of lane lists: lane:<target> (lanes.h) */
 	char lanex[BS_KEY_MAX];     /* prefix of lane meta hashes: lanex:<target> */
 	char lanep[BS_KEY_MAX];     /* prefix of parked/released hashes: lanep:<target> */

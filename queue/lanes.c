@@ -13,10 +13,12 @@
 #include "queue/lanes_lua.h"
 
 /* acquire
- * KEYS: 1 lane list, 2 lane meta, 3 lane parked, 4 order, 5 lanes index
+ * KEYS: 1 lane list, 2 lane meta, 3 lane parked, 4 order, 5 lanes index,
+ *       6 deployed
  * ARGV: 1 target, 2 origin, 3 owner, 4 lease ms
- * Returns {verdict, newest or ""}: "go", "wait", "wait_released",
- * "superseded" (newest = the registered position), "done". */
+ * Returns {verdict, info or ""}: "go" (info = the sha last registered for
+ * the target), "wait", "wait_released", "superseded" (info = the
+ * registered position), "done". */
 static struct bs_redis_script lane_acquire_script = { .prelude = bs_lanes_lua, .source =
 	"local L, X, P = KEYS[1], KEYS[2], KEYS[3]\n"
 	"local t, pos, owner = ARGV[1], ARGV[2], ARGV[3]\n"
@@ -51,7 +53,7 @@ static struct bs_redis_script lane_acquire_script = { .prelude = bs_lanes_lua, .
 	"end\n"
 	"if released or head == pos then\n"
 	"  redis.call('HSET', X, 'lease', (now + lease_ms) .. '|' .. owner .. '|' .. pos)\n"
-	"  return {'go', ''}\n"
+	"  return {'go', redis.call('HGET', KEYS[6], t) or ''}\n"
 	"end\n"
 	"return {'wait', ''}\n"
 };
@@ -94,8 +96,9 @@ static struct bs_redis_script lane_sweep_script = { .prelude = bs_lanes_lua, .so
 
 /* step: one task's lane op ahead of its run's finish
  * KEYS: 1 jobs, 2 dead, 3 stats, 4 order, 5 lanes index, 6 lane list,
- *       7 meta, 8 parked
- * ARGV: 1 target, 2 origin, 3 "reg" or "pop", 4 owner, 5 hold ms
+ *       7 meta, 8 parked, 9 deployed
+ * ARGV: 1 target, 2 origin, 3 "reg" or "pop", 4 owner, 5 hold ms, 6 the
+ *       sha registered ("" when unknown)
  * Returns 1. */
 static struct bs_redis_script lane_step_script = { .prelude = bs_lanes_lua, .source =
 	"local t, pos, act, owner, hold = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])\n"
@@ -103,8 +106,9 @@ static struct bs_redis_script lane_step_script = { .prelude = bs_lanes_lua, .sou
 	"  return redis.error_reply('bad lane step')\n"
 	"end\n"
 	"local k = {jobs = KEYS[1], dead = KEYS[2], stats = KEYS[3], order = KEYS[4],\n"
-	"  idx = KEYS[5]}\n"
-	"lane_op(k, KEYS[6], KEYS[7], KEYS[8], t, pos, act, '', owner, hold, now_ms())\n"
+	"  idx = KEYS[5], deployed = KEYS[9]}\n"
+	"lane_op(k, KEYS[6], KEYS[7], KEYS[8], t, pos, act, ARGV[6] or '', owner, hold,\n"
+	"  now_ms())\n"
 	"return 1\n"
 };
 
@@ -206,10 +210,10 @@ acquire_reply(const redisReply *rep, const char *err, void *arg)
 	const char *v = rep->element[0]->str;
 	for (size_t i = 0; i < sizeof(verdict_names) / sizeof(verdict_names[0]); i++) {
 		if (strcmp(v, verdict_names[i]) == 0) {
-			const char *newest = rep->element[1]->len ?
+			const char *info = rep->element[1]->len ?
 			    rep->element[1]->str : NULL;
-			op.cb((enum bs_lane_verdict)i,
-			    i == BS_LANE_SUPERSEDED ? newest : NULL, NULL, op.arg);
+			op.cb((enum bs_lane_verdict)i, i == BS_LANE_SUPERSEDED ||
+			    i == BS_LANE_GO ? info : NULL, NULL, op.arg);
 			return;
 		}
 	}
@@ -233,14 +237,14 @@ bs_lane_acquire(struct bs_redis *r, const struct bs_keys *k,
 	char ms[24];
 	snprintf(ms, sizeof(ms), "%lld", lease_ms > 0 ? lease_ms : 60000);
 	const char *argv[] = { l.list, l.meta, l.parked, k->order, k->lanes,
-		target, origin, owner ? owner : "", ms };
-	size_t argvlen[9];
-	for (int i = 0; i < 9; i++)
+		k->deployed, target, origin, owner ? owner : "", ms };
+	size_t argvlen[10];
+	for (int i = 0; i < 10; i++)
 		argvlen[i] = strlen(argv[i]);
 	struct acquire_op *op = xmalloc(sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	bs_redis_eval(r, &lane_acquire_script, 5, 9, argv, argvlen,
+	bs_redis_eval(r, &lane_acquire_script, 6, 10, argv, argvlen,
 	    acquire_reply, op);
 }
 
@@ -268,8 +272,8 @@ step_reply(const redisReply *rep, const char *err, void *arg)
 
 void
 bs_lane_step(struct bs_redis *r, const struct bs_keys *k, const char *target,
-    const char *origin, enum bs_lane_action action, const char *owner,
-    long long hold_ms, bs_lane_step_cb *cb, void *arg)
+    const char *origin, enum bs_lane_action action, const char *sha,
+    const char *owner, long long hold_ms, bs_lane_step_cb *cb, void *arg)
 {
 	struct bs_lane_keys l;
 	if (bs_lane_keys(k, target, &l) != 0 ||
@@ -281,15 +285,16 @@ bs_lane_step(struct bs_redis *r, const struct bs_keys *k, const char *target,
 	char hold[24];
 	snprintf(hold, sizeof(hold), "%lld", hold_ms > 0 ? hold_ms : 600000LL);
 	const char *argv[] = { k->jobs, k->dead, k->stats, k->order, k->lanes,
-		l.list, l.meta, l.parked, target, origin,
-		action == BS_LANE_REGISTERED ? "reg" : "pop", owner ? owner : "", hold };
-	size_t argvlen[13];
-	for (int i = 0; i < 13; i++)
+		l.list, l.meta, l.parked, k->deployed, target, origin,
+		action == BS_LANE_REGISTERED ? "reg" : "pop", owner ? owner : "", hold,
+		action == BS_LANE_REGISTERED && sha ? sha : "" };
+	size_t argvlen[15];
+	for (int i = 0; i < 15; i++)
 		argvlen[i] = strlen(argv[i]);
 	struct step_op *op = xmalloc(sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	bs_redis_eval(r, &lane_step_script, 8, 13, argv, argvlen, step_reply, op);
+	bs_redis_eval(r, &lane_step_script, 9, 15, argv, argvlen, step_reply, op);
 }
 
 /* === sweep ============================================================== */

@@ -19,6 +19,8 @@
  *                  turn; "r:<position>" a head released past the hold.
  *   {p}:lanes      zset of lanes with pushes, score = the head's since.
  *   {p}:order      hash: target -> position of the newest push registered.
+ *   {p}:deployed   hash: target -> the sha that registration sent (what
+ *                  the next deploy's commits are counted from, issue 12).
  *
  * A task (one push, one target) asks for its turn (bs_lane_acquire): GO
  * takes the lease; WAIT means an older push is ahead, so the task is
@@ -83,9 +85,10 @@ enum bs_lane_verdict {
 
 const char *bs_lane_verdict_name(enum bs_lane_verdict v);
 
-/* newest: the target's newest registered position (SUPERSEDED), else
- * NULL. On failure err is set (and v is meaningless). */
-typedef void bs_lane_cb(enum bs_lane_verdict v, const char *newest,
+/* info: SUPERSEDED: the target's newest registered position; GO: the sha
+ * last registered for the target ({p}:deployed), NULL when none is known;
+ * else NULL. On failure err is set (and v is meaningless). */
+typedef void bs_lane_cb(enum bs_lane_verdict v, const char *info,
     const char *err, void *arg);
 
 /* In one script, for the task (target, origin) of lease owner `owner`:
@@ -116,6 +119,7 @@ struct bs_lane_op {
 	enum bs_lane_action action;
 	const struct bs_field *fields;  /* PARK only */
 	size_t n_fields;
+	const char *sha;                /* REGISTERED: the sha sent, or NULL */
 };
 
 typedef void bs_lane_step_cb(int ok, const char *err, void *arg);
@@ -126,7 +130,8 @@ typedef void bs_lane_step_cb(int ok, const char *err, void *arg);
  * bs_jobs_finish_lanes, and safe to apply there again (idempotent). */
 void bs_lane_step(struct bs_redis *r, const struct bs_keys *k,
     const char *target, const char *origin, enum bs_lane_action action,
-    const char *owner, long long hold_ms, bs_lane_step_cb *cb, void *arg);
+    const char *sha, const char *owner, long long hold_ms,
+    bs_lane_step_cb *cb, void *arg);
 
 /* What the sweep saw and did. */
 struct bs_lanes_sweep {

@@ -142,16 +142,18 @@ struct bs_redis_script bs_script_claim = { .source =
 
 /* finish: acknowledge an entry, store its successors and move its tasks'
  * lanes, in one step.
- * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats, 5 order, 6 lanes index, then per
- *       lane op 3 keys: the lane's list, meta and parked hashes
+ * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats, 5 order, 6 lanes index,
+ *       7 deployed, then per lane op 3 keys: the lane's list, meta and
+ *       parked hashes
  * ARGV: 1 group, 2 entry id, 3 registered count, 4 dead maxlen (0: none),
  *       5 number of records, 6 consumer ("" : any), then per record either
  *         "retry", due ms, member (msgpack array [f1, v1, f2, v2 ...])
  *         "dead", 2n, f1, v1, ... fn, vn
  *       then the lease owner, the hold ms (worker.order_hold), the number
  *       of lane ops, and per op: target,
- *       origin, action, member ("" unless park). Actions (lanes.h):
+ *       origin, action, member ("" unless park or reg). Actions (lanes.h):
  *         "reg"  leaves the lane, recorded as the target's newest registered
+ *                (member: the sha registered, kept in deployed, or "")
  *         "pop"  leaves the lane;  "sup" leaves it, counted as superseded
  *         "keep" stays (a retry is scheduled): a head is marked failing,
  *                and released if it has blocked pushes for the hold
@@ -191,7 +193,7 @@ struct bs_redis_script bs_script_finish = { .prelude = bs_lanes_lua, .source =
 	"local owner = ARGV[i]\n"
 	"local hold = tonumber(ARGV[i + 1])\n"
 	"local nops = tonumber(ARGV[i + 2])\n"
-	"if not owner or not hold or not nops or #KEYS ~= 6 + 3 * nops then\n"
+	"if not owner or not hold or not nops or #KEYS ~= 7 + 3 * nops then\n"
 	"  return redis.error_reply('bad finish arguments')\n"
 	"end\n"
 	"i = i + 3\n"
@@ -203,7 +205,7 @@ struct bs_redis_script bs_script_finish = { .prelude = bs_lanes_lua, .source =
 	"      or (act == 'park' and member == '') then\n"
 	"    return redis.error_reply('bad lane op')\n"
 	"  end\n"
-	"  ops[n] = {t, pos, act, member, 6 + 3 * (n - 1)}\n"
+	"  ops[n] = {t, pos, act, member, 7 + 3 * (n - 1)}\n"
 	"  i = i + 4\n"
 	"end\n"
 	"if i ~= #ARGV + 1 then return redis.error_reply('bad finish arguments') end\n"
@@ -233,7 +235,7 @@ struct bs_redis_script bs_script_finish = { .prelude = bs_lanes_lua, .source =
 	"local now = now_ms()\n"
 	"local sup = 0\n"
 	"local k = {jobs = KEYS[1], dead = KEYS[3], stats = KEYS[4], order = KEYS[5],\n"
-	"  idx = KEYS[6]}\n"
+	"  idx = KEYS[6], deployed = KEYS[7]}\n"
 	"for _, op in ipairs(ops) do\n"
 	"  local b = op[5]\n"
 	"  sup = sup + lane_op(k, KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], op[1], op[2],\n"

@@ -200,9 +200,12 @@ sent_outcome(struct run *run, struct task *t, long long now)
 	if (t->outcome == BS_OUTCOME_OK) {
 		if (!t->dry)
 			run->registered++;
-		if (!t->stepped)
+		if (!t->stepped) {
 			add_op(run, t->name, t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED,
 			    NULL, 0);
+			if (!t->dry && run->n_ops > 0)
+				run->ops[run->n_ops - 1].sha = t->target.sha;
+		}
 		return;
 	}
 	long made = run->attempt + 1;

@@ -123,7 +123,8 @@ task_sent(struct task *t)
 		return;
 	}
 	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin,
-	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, bs_consumer_owner(run->c),
+	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, t->target.sha,
+	    bs_consumer_owner(run->c),
 	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
 }
 

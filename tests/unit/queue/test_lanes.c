@@ -264,15 +264,19 @@ main(void)
 		CHECK_STR(r.err, "");
 		CHECK_INT(xlen(), 1);                 /* a's entry left; b's parked */
 		/* a registered: leaves its lanes, b's successor is back in the stream. */
-		struct bs_lane_op pa[] = { { T, a, BS_LANE_REGISTERED, NULL, 0 },
-			{ "acme/api/production", a, BS_LANE_REGISTERED, NULL, 0 } };
+		struct bs_lane_op pa[] = { { T, a, BS_LANE_REGISTERED, NULL, 0,
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+			{ "acme/api/production", a, BS_LANE_REGISTERED, NULL, 0, NULL } };
 		r = finish(a, pa, 2, NULL, 0, 600000);
 		CHECK_INT(r.value, 1);
 		CHECK_INT(xlen(), 1);                 /* the woken successor of b */
 		lindex0(T, buf, sizeof(buf));
 		CHECK_STR(buf, b);
 		CHECK_INT(llen("acme/api/production"), 0);
-		CHECK_INT(acquire(T, b, "w1", 5000).value, BS_LANE_GO);
+		r = acquire(T, b, "w1", 5000);
+		CHECK_INT(r.value, BS_LANE_GO);
+		/* GO tells the sha last registered for the target. */
+		CHECK_STR(r.newest, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 		/* Registered: DONE for a again, SUPERSEDED for anything older. */
 		CHECK_INT(acquire(T, a, "w1", 5000).value, BS_LANE_DONE);
 		r = acquire("acme/api/production", "1-0", "w1", 5000);
@@ -282,18 +286,23 @@ main(void)
 
 	TEST("the early step moves the lane; the finish may repeat it") {
 		struct res r = { 0 };
-		bs_lane_step(R, &K, T, b, BS_LANE_REGISTERED, "w1", 600000, on_done, &r);
+		bs_lane_step(R, &K, T, b, BS_LANE_REGISTERED,
+		    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "w1", 600000, on_done, &r);
 		bs_test_run_until(base, &r.calls, 1, 3000);
 		CHECK_INT(r.value, 1);
 		lindex0(T, buf, sizeof(buf));
 		CHECK_STR(buf, "99999999999999-0");
+		CHECK_STR(acquire(T, "99999999999999-0", "w9", 1).newest,
+		    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
 		r = (struct res){ 0 };
-		bs_lane_step(R, &K, T, b, BS_LANE_REGISTERED, "w1", 600000, on_done, &r);
+		bs_lane_step(R, &K, T, b, BS_LANE_REGISTERED, NULL, "w1", 600000,
+		    on_done, &r);
 		bs_test_run_until(base, &r.calls, 1, 3000);
 		CHECK_INT(r.value, 1);
 		CHECK_INT(llen(T), 1);
 		r = (struct res){ 0 };
-		bs_lane_step(R, &K, T, b, BS_LANE_PARK, "w1", 600000, on_done, &r);
+		bs_lane_step(R, &K, T, b, BS_LANE_PARK, NULL, "w1", 600000, on_done,
+		    &r);
 		CHECK_INT(r.calls, 1);                /* refused before sending */
 		CHECK_INT(r.value, 0);
 	}
@@ -399,7 +408,8 @@ main(void)
 		struct res x = { 0 }, y = { 0 }, z = { 0 };
 		long long cursor = 0;
 		bs_lane_acquire(R, &K, T, "1-0", "w1", 1000, on_lane, &x);
-		bs_lane_step(R, &K, T, "1-0", BS_LANE_LEAVE, "w1", 1000, on_done, &y);
+		bs_lane_step(R, &K, T, "1-0", BS_LANE_LEAVE, NULL, "w1", 1000, on_done,
+		    &y);
 		bs_lanes_sweep(R, &K, bs_test_now_ms(), 1000, 1000, 10, &cursor,
 		    on_sweep, &z);
 		CHECK_INT(x.calls, 1);
