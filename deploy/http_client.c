@@ -50,6 +50,7 @@ struct xfer {
 	char *body;                 /* NUL-terminated, at most max_response bytes */
 	size_t body_len, body_cap, max_response;
 	size_t received;            /* every body byte, kept or not */
+	bool whole;                 /* a body over max_response fails the call */
 	char retry_after[HTTP_RETRY_AFTER_MAX];
 	char errbuf[CURL_ERROR_SIZE];
 	const char *error;          /* failure outside libcurl: set => status 0 */
@@ -163,6 +164,8 @@ dispatch(struct bs_http *h, struct xfer *list)
 		r.total_s = x->total_s;
 		if (x->error)
 			r.error = x->error;
+		else if (x->whole && x->result == CURLE_WRITE_ERROR)
+			r.error = "response too large";
 		else if (x->result != CURLE_OK)
 			r.error = x->errbuf[0] ? x->errbuf :
 			    curl_easy_strerror(x->result);
@@ -339,6 +342,8 @@ on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
 	x->received += n;
+	if (x->whole && x->received > x->max_response)
+		return 0;  /* CURLE_WRITE_ERROR: reported as "response too large" */
 	if (x->body_len < x->max_response) {
 		size_t take = x->max_response - x->body_len;
 		if (take > n)
@@ -505,7 +510,7 @@ setup_easy(struct xfer *x, const struct bs_http_request *req)
 			return "invalid request header";
 		x->headers = slist_add(x->headers, req->headers[i], &ok);
 	}
-	if (!has_header(req, "Content-Type"))
+	if (!req->get && !has_header(req, "Content-Type"))
 		x->headers = slist_add(x->headers, "Content-Type: application/json",
 		    &ok);
 	x->headers = slist_add(x->headers, "Expect:", &ok);
@@ -530,11 +535,15 @@ setup_easy(struct xfer *x, const struct bs_http_request *req)
 	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_USERAGENT, "bitsleuth/" BS_VERSION);
 	SET(CURLOPT_HTTPHEADER, x->headers);
-	SET(CURLOPT_POST, 1L);
-	/* POSTFIELDSIZE first: COPYPOSTFIELDS copies that many bytes. */
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ?
-	    req->body_len : 0));
-	SET(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+	if (req->get) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		SET(CURLOPT_POST, 1L);
+		/* POSTFIELDSIZE first: COPYPOSTFIELDS copies that many bytes. */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ?
+		    req->body_len : 0));
+		SET(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+	}
 	SET(CURLOPT_WRITEFUNCTION, on_write);
 	SET(CURLOPT_WRITEDATA, (void *)x);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -557,6 +566,7 @@ bs_http_post(struct bs_http *h, const struct bs_http_request *req,
 	x->arg = arg;
 	x->max_response = req && req->max_response ? req->max_response :
 	    HTTP_DEFAULT_MAX_RESPONSE;
+	x->whole = req && req->whole_response;
 	h->in_flight++;
 	if (!req || !req->url || !req->url[0])
 		err = "no url";

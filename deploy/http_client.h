@@ -12,6 +12,7 @@
 #ifndef BS_HTTP_CLIENT_H
 #define BS_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <event2/event.h>
@@ -27,6 +28,9 @@ struct bs_http_request {
 	long connect_timeout_ms;     /* default 5000 */
 	long timeout_ms;             /* whole transfer, default 30000 */
 	size_t max_response;         /* bytes of body kept, default 65536 (rest discarded) */
+	bool whole_response;         /* a longer body fails the call instead:
+	                              * status 0, "response too large" */
+	bool get;                    /* GET (body ignored) instead of POST */
 };
 
 struct bs_http_response {
@@ -47,7 +51,8 @@ struct bs_http *bs_http_new(struct event_base *base);
 void bs_http_free(struct bs_http *h);
 size_t bs_http_in_flight(const struct bs_http *h);
 
-/* Starts a POST. Returns 0; cb runs later exactly once. */
+/* Starts the request (a POST, or a GET when req->get). Returns 0; cb runs
+ * later exactly once. */
 int bs_http_post(struct bs_http *h, const struct bs_http_request *req,
     bs_http_cb *cb, void *arg);
 
