@@ -145,6 +145,7 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 {
 	char err[256];
 	p->metrics.lanes = -1;      /* no lane gauges until a worker sweeps */
+	p->metrics.api_budget = -1; /* nor an API budget before a request */
 	if (p->mode != BS_MODE_WORK) {
 		struct bs_ingest_env env = {
 			.base = p->base, .live = p->live, .redis = p->redis,

@@ -43,6 +43,16 @@ static const struct {
 	[BS_M_HTTP_INFLIGHT_REFUSED] = { "bitsleuth_http_inflight_refused_total", "Requests refused (503) because http.max_inflight_bytes of bodies were in memory" },
 	[BS_M_HTTP_BAD_REQUEST] = { "bitsleuth_http_bad_request_total", "Requests the HTTP layer refused: malformed or smuggling-prone framing (400), no length (411), headers too large (431), unsupported (501, 505)" },
 	[BS_M_REFUSED_SOURCE] = { "bitsleuth_refused_source_total", "Deliveries refused (403) because their source address is not in bitbucket.allow_cidrs" },
+	[BS_M_BACKFILL_DONE] = { "bitsleuth_backfill_done_total", "Deploys whose commits were fetched from Bitbucket's API" },
+	[BS_M_BACKFILL_CACHED] = { "bitsleuth_backfill_cached_total", "Deploys whose commits came from the backfill cache (a retry or replay)" },
+	[BS_M_BACKFILL_FAILED] = { "bitsleuth_backfill_failed_total", "Bitbucket API lookups that failed: an error answer, an unreadable body, or no answer" },
+	[BS_M_BACKFILL_FALLBACK] = { "bitsleuth_backfill_fallback_total", "Deploys registered without commits because the API failed, its budget was spent or backfill.max_wait passed" },
+	[BS_M_BACKFILL_OMITTED] = { "bitsleuth_backfill_omitted_total", "Deploys registered without commits because no API credentials are configured for their product" },
+	[BS_M_API_REQUESTS] = { "bitsleuth_api_requests_total", "Requests made to Bitbucket's API" },
+	[BS_M_API_THROTTLED] = { "bitsleuth_api_throttled_total", "429 answers from Bitbucket's API (every worker then pauses for Retry-After)" },
+	[BS_M_MERGE_RESOLVED] = { "bitsleuth_merge_resolved_total", "Merge deploys whose short hash was resolved to 40 characters" },
+	[BS_M_MERGE_SHORT] = { "bitsleuth_merge_short_total", "Merge deploys registered with the 12-character hash: neither the API nor the merge push gave the full one within backfill.max_wait" },
+	[BS_M_DEPLOY_SAME_SHA] = { "bitsleuth_deploy_same_sha_total", "Deploys not sent because the target's last registration was the same commit (a push and a merge deployment on one target)" },
 };
 
 void
@@ -86,6 +96,11 @@ bs_metrics_render(const struct bs_metrics *m, bs_metrics_out *out, void *arg)
 	    "# TYPE bitsleuth_http_connections_open gauge\n"
 	    "bitsleuth_http_connections_open %lld\n",
 	    m->redis_up, m->in_flight, m->http_open);
+	if (m->api_budget >= 0)
+		emit(out, arg, "# HELP bitsleuth_api_budget_remaining Requests left "
+		    "in the Bitbucket API token bucket at the last request\n"
+		    "# TYPE bitsleuth_api_budget_remaining gauge\n"
+		    "bitsleuth_api_budget_remaining %lld\n", m->api_budget);
 	if (m->lanes < 0)
 		return;
 	emit(out, arg,

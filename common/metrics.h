@@ -44,6 +44,16 @@ enum bs_metric {
 	BS_M_HTTP_INFLIGHT_REFUSED,/* 503: over http.max_inflight_bytes */
 	BS_M_HTTP_BAD_REQUEST,     /* 400/411/431/501/505 from the HTTP layer */
 	BS_M_REFUSED_SOURCE,       /* 403: source not in bitbucket.allow_cidrs */
+	BS_M_BACKFILL_DONE,        /* deploys whose commits came from the API */
+	BS_M_BACKFILL_CACHED,      /* ... from the backfill cache in Redis */
+	BS_M_BACKFILL_FAILED,      /* API lookups that failed (answer, parse) */
+	BS_M_BACKFILL_FALLBACK,    /* deploys sent without commits: API failed or max_wait */
+	BS_M_BACKFILL_OMITTED,     /* deploys sent without commits: no credentials */
+	BS_M_API_REQUESTS,         /* requests made to Bitbucket's API */
+	BS_M_API_THROTTLED,        /* 429 answers from Bitbucket's API */
+	BS_M_MERGE_RESOLVED,       /* short merge hashes resolved to 40 characters */
+	BS_M_MERGE_SHORT,          /* merges registered with the 12-character sha */
+	BS_M_DEPLOY_SAME_SHA,      /* not sent: the target's last registered sha */
 	BS_M__COUNT
 };
 
@@ -58,6 +68,9 @@ struct bs_metrics {
 	long long lane_waiting;    /* pushes waiting behind a head */
 	long long lanes_held;      /* lanes whose failing head blocks pushes */
 	long long lane_oldest_head_age_ms;
+	/* Whole tokens left in the API budget at the last request; -1 while
+	 * unknown (no request made). */
+	long long api_budget;
 };
 
 void bs_metrics_inc(struct bs_metrics *m, enum bs_metric which);
