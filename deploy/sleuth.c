@@ -318,7 +318,8 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 
 	/* The push time: Data Center says when the event happened (parsed to
 	 * UTC "YYYY-MM-DDTHH:MM:SS.mmmZ"); Cloud does not, so the time the
-	 * delivery was received stands in (seconds after the push). Replays
+	 * delivery was received stands in (seconds after the push), written
+	 * in the same shape, milliseconds included (bs_isotime_utc). Replays
 	 * keep it: `dlq replay` queues the job as it was, `replay --delivery`
 	 * rebuilds it with the kept delivery's received_ms, and `replay
 	 * --event` with the payload's own date, else --date, else now (which

@@ -255,7 +255,7 @@ main(void)
 		struct bs_deployment d = dep("production");
 		struct bs_target t;
 		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
-		const char *received = "\"date\":\"2024-11-25T10:00:00Z\"";
+		const char *received = "\"date\":\"2024-11-25T10:00:00.123Z\"";
 		CHECK_INT(body_count(&job, &t, received), 1);
 		job.ev.date = S(&job, "2024-11-25T08:58:01.250Z");
 		CHECK_INT(body_count(&job, &t,
@@ -602,22 +602,48 @@ main(void)
 		CHECK_STR(bs_outcome_name(BS_OUTCOME_DEAD), "dead");
 	}
 
-	TEST("isotime") {
+	TEST("isotime: milliseconds kept, floored towards the past") {
 		char b[BS_ISOTIME_LEN];
+		CHECK_INT(BS_ISOTIME_LEN, 25);
 		CHECK_INT(bs_isotime_utc(0, b, sizeof(b)), 0);
-		CHECK_STR(b, "1970-01-01T00:00:00Z");
+		CHECK_STR(b, "1970-01-01T00:00:00.000Z");
 		CHECK_INT(bs_isotime_utc(T_2024, b, sizeof(b)), 0);
-		CHECK_STR(b, "2024-11-25T10:00:00Z");
+		CHECK_STR(b, "2024-11-25T10:00:00.123Z");
+		CHECK_INT(bs_isotime_utc(999, b, sizeof(b)), 0);
+		CHECK_STR(b, "1970-01-01T00:00:00.999Z");
+		CHECK_INT(bs_isotime_utc(1000, b, sizeof(b)), 0);
+		CHECK_STR(b, "1970-01-01T00:00:01.000Z");
+		CHECK_INT(bs_isotime_utc(INT64_C(1700000000007), b, sizeof(b)), 0);
+		CHECK_STR(b, "2023-11-14T22:13:20.007Z");
+		/* negative: the millisecond part counts up from the second before */
 		CHECK_INT(bs_isotime_utc(-1, b, sizeof(b)), 0);
-		CHECK_STR(b, "1969-12-31T23:59:59Z");
+		CHECK_STR(b, "1969-12-31T23:59:59.999Z");
+		CHECK_INT(bs_isotime_utc(-999, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:59.001Z");
+		CHECK_INT(bs_isotime_utc(-1000, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:59.000Z");
+		CHECK_INT(bs_isotime_utc(-1001, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:58.999Z");
+		CHECK_INT(bs_isotime_utc(-INT64_C(86400000), b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T00:00:00.000Z");
 		CHECK_INT(bs_isotime_utc(INT64_C(951782400000), b, sizeof(b)), 0);
-		CHECK_STR(b, "2000-02-29T00:00:00Z");
+		CHECK_STR(b, "2000-02-29T00:00:00.000Z");
+		/* year bounds: 0000-01-01 .. 9999-12-31, both inclusive */
 		CHECK_INT(bs_isotime_utc(INT64_C(253402300799999), b, sizeof(b)), 0);
-		CHECK_STR(b, "9999-12-31T23:59:59Z");
+		CHECK_STR(b, "9999-12-31T23:59:59.999Z");
 		CHECK_INT(bs_isotime_utc(INT64_C(253402300800000), b, sizeof(b)), -1);
 		CHECK_STR(b, "");
+		CHECK_INT(bs_isotime_utc(-INT64_C(62167219200000), b, sizeof(b)), 0);
+		CHECK_STR(b, "0000-01-01T00:00:00.000Z");
+		CHECK_INT(bs_isotime_utc(-INT64_C(62167219200001), b, sizeof(b)), -1);
+		CHECK_STR(b, "");
 		CHECK_INT(bs_isotime_utc(INT64_MIN, b, sizeof(b)), -1);
-		CHECK_INT(bs_isotime_utc(0, b, 20), -1);
+		CHECK_INT(bs_isotime_utc(INT64_MAX, b, sizeof(b)), -1);
+		/* the buffer must hold the milliseconds and the NUL */
+		CHECK_INT(bs_isotime_utc(0, b, 24), -1);
+		CHECK_STR(b, "");
+		CHECK_INT(bs_isotime_utc(0, b, 21), -1);
+		CHECK_INT(bs_isotime_utc(0, NULL, 25), -1);
 	}
 
 	return TEST_REPORT();
