@@ -291,8 +291,9 @@ is_utc_date(const char *s)
  * that URL does not end in "/browse" or the change has no new commit (a
  * delete). malloc'd.
  * It is built here rather than by parsers/dc.c into change->link so that
- * the event keeps only what Bitbucket sent (no golden dump, job or stored
- * PR changes) and a job queued before this existed gets the link too. */
+ * the event keeps only what Bitbucket sent (the parser's 83 golden dumps
+ * and the job format stay as they are) and a job queued before this
+ * existed gets the link too. */
 static char *
 dc_commit_link(const char *repo_url, const char *commit)
 {
