@@ -74,6 +74,11 @@ struct bs_change {
 	char *old_hash;      /* NULL when created (DC: 40 zeros become NULL) */
 	char *new_hash;      /* NULL when closed; for annotated tags the tag object on DC */
 	char *new_commit;    /* the commit the ref now points to (== new_hash except DC annotated tags) */
+	struct bs_person head_author;  /* new_commit's author when the payload
+	                      * names it (Cloud new.target.author, parsed as a
+	                      * commit's; DC toCommit.author), else all NULL */
+	char *head_date;     /* new_commit's date, when sent: Cloud new.target.date
+	                      * as sent, DC toCommit.authorTimestamp as bs_commit.date */
 	bool created;
 	bool closed;         /* deleted ref */
 	bool forced;

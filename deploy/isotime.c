@@ -1,10 +1,12 @@
-/* isotime: unix ms -> "YYYY-MM-DDTHH:MM:SSZ" (see isotime.h).
+/* isotime: unix ms -> "YYYY-MM-DDTHH:MM:SS.mmmZ" (see isotime.h).
  *
  * Uses the proleptic Gregorian days-from-civil inverse (Howard Hinnant's
  * civil_from_days) instead of gmtime_r: no locale, no TZ, no libc state,
  * and every int64 input is handled (out-of-range years are refused rather
- * than printed with more than four digits). Seconds are floored, so
- * negative times (before 1970) round towards the past too. */
+ * than printed with more than four digits). Seconds are floored and the
+ * millisecond part is what remains (0..999), so negative times (before
+ * 1970) count towards the past too: -1 ms is 23:59:59.999 of the day
+ * before. */
 #include "deploy/isotime.h"
 
 #include <stdio.h>
@@ -23,8 +25,11 @@ bs_isotime_utc(int64_t ms, char *out, size_t outlen)
 	if (ms < -lim || ms > lim)
 		return -1;
 	int64_t secs = ms / 1000;
-	if (ms % 1000 < 0)
+	int64_t frac = ms % 1000;
+	if (frac < 0) {
 		secs--;
+		frac += 1000;
+	}
 	int64_t days = secs / 86400;
 	int64_t rem = secs % 86400;
 	if (rem < 0) {
@@ -45,7 +50,8 @@ bs_isotime_utc(int64_t ms, char *out, size_t outlen)
 		y++;
 	if (y < 0 || y > 9999)
 		return -1;
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m,
-	    (int)d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y,
+	    (int)m, (int)d, (int)(rem / 3600), (int)(rem / 60 % 60),
+	    (int)(rem % 60), (int)frac);
 	return 0;
 }

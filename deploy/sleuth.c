@@ -285,6 +285,29 @@ is_utc_date(const char *s)
 	return true;
 }
 
+/* The Bitbucket link of a Data Center push: the commit page of what was
+ * pushed, "<repo>/commits/<sha>" from the repository's browse URL
+ * (links.self[0], "https://host/projects/P/repos/r/browse"); NULL when
+ * that URL does not end in "/browse" or the change has no new commit (a
+ * delete). malloc'd.
+ * It is built here rather than by parsers/dc.c into change->link so that
+ * the event keeps only what Bitbucket sent (the parser's 83 golden dumps
+ * and the job format stay as they are) and a job queued before this
+ * existed gets the link too. */
+static char *
+dc_commit_link(const char *repo_url, const char *commit)
+{
+	static const char browse[] = "/browse";
+	size_t n = repo_url ? strlen(repo_url) : 0, b = sizeof(browse) - 1;
+	if (!known(commit) || n <= b || strcmp(repo_url + n - b, browse) != 0)
+		return NULL;
+	struct sbuf sb = { 0 };
+	sb_add(&sb, repo_url, n - b);
+	sb_adds(&sb, "/commits/");
+	sb_add_pct(&sb, commit);
+	return sb.p;
+}
+
 char *
 bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
     const struct bs_sleuth_opts *opt, size_t *len)
@@ -318,7 +341,8 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 
 	/* The push time: Data Center says when the event happened (parsed to
 	 * UTC "YYYY-MM-DDTHH:MM:SS.mmmZ"); Cloud does not, so the time the
-	 * delivery was received stands in (seconds after the push). Replays
+	 * delivery was received stands in (seconds after the push), written
+	 * in the same shape, milliseconds included (bs_isotime_utc). Replays
 	 * keep it: `dlq replay` queues the job as it was, `replay --delivery`
 	 * rebuilds it with the kept delivery's received_ms, and `replay
 	 * --event` with the payload's own date, else --date, else now (which
@@ -332,12 +356,18 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 
 	/* The author of the deployed commit when the payload lists it (the
 	 * newest commit is first, but a change may list older ones only), else
-	 * the newest commit's, else the pusher's. */
+	 * when the deployed commit is the ref's new head, that head's author as
+	 * the payload names it (a Cloud tag push lists no commits, its
+	 * new.target does), else the newest commit's, else the pusher's. */
 	const char *email = NULL;
 	for (size_t i = 0; ch && i < ch->n_commits && !email; i++)
 		if (known(ch->commits[i].hash) && strcmp(ch->commits[i].hash,
 		    t->sha) == 0 && known(ch->commits[i].author.email))
 			email = ch->commits[i].author.email;
+	if (!email && ch && known(ch->new_commit) && t->sha &&
+	    strcmp(ch->new_commit, t->sha) == 0 &&
+	    known(ch->head_author.email))
+		email = ch->head_author.email;
 	if (!email && ch && ch->n_commits > 0 &&
 	    known(ch->commits[0].author.email))
 		email = ch->commits[0].author.email;
@@ -368,6 +398,10 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 	const char *keys[SLEUTH_MAX_KEYS];
 	size_t n_keys = target_keys(job, t, keys, SLEUTH_MAX_KEYS);
 	const char *bb_link = ch ? ch->link : pr ? pr->url : NULL;
+	char *dc_link = NULL;   /* DC changes carry no link: see dc_commit_link */
+	if (ch && !known(bb_link) && ev->product == BS_PRODUCT_DC)
+		bb_link = dc_link = dc_commit_link(ev->repository_url,
+		    ch->new_commit);
 	if ((issue_url && n_keys > 0) || known(bb_link)) {
 		put_str(g, "links");
 		yajl_gen_map_open(g);
@@ -380,6 +414,7 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 			put_kv(g, "Bitbucket", bb_link);
 		yajl_gen_map_close(g);
 	}
+	free(dc_link);
 
 	char *tags[SLEUTH_MAX_TAGS];
 	size_t n_tags = 0;

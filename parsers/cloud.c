@@ -58,7 +58,7 @@ enum {
 	S_C_HTML, S_AUTHOR, S_AUTHOR_USER, S_PARENTS, S_PARENT, S_PR,
 	S_PR_SRC, S_PR_SRC_BRANCH, S_PR_SRC_REPO, S_PR_SRC_COMMIT, S_PR_DST,
 	S_PR_DST_BRANCH, S_PR_DST_REPO, S_PR_DST_COMMIT, S_PR_MERGE,
-	S_PR_AUTHOR, S_PR_LINKS, S_PR_HTML, S_N
+	S_PR_AUTHOR, S_PR_LINKS, S_PR_HTML, S_NT_AUTHOR, S_NT_AUTHOR_USER, S_N
 };
 
 #define A(s) ((s) | 0x80)   /* the container must be an array */
@@ -74,6 +74,8 @@ static const unsigned char trans[S_N][K_N] = {
 	[S_CHANGE] = { [K_new] = S_NEW, [K_old] = S_OLD,
 	    [K_links] = S_CH_LINKS, [K_commits] = A(S_COMMITS) },
 	[S_NEW] = { [K_target] = S_NEW_TARGET },
+	[S_NEW_TARGET] = { [K_author] = S_NT_AUTHOR },
+	[S_NT_AUTHOR] = { [K_user] = S_NT_AUTHOR_USER },
 	[S_OLD] = { [K_target] = S_OLD_TARGET },
 	[S_CH_LINKS] = { [K_html] = S_CH_HTML },
 	[S_COMMITS] = { [BS_JSON_KEY_ELEM] = S_COMMIT },
@@ -96,7 +98,10 @@ static const unsigned char trans[S_N][K_N] = {
 enum {
 	F_REPO_FULL_NAME = 1, F_REPO_URL,
 	F_ACTOR_NAME, F_ACTOR_NICK, F_ACTOR_USER,
-	F_NEW_TYPE, F_NEW_NAME, F_NEW_HASH,
+	F_NEW_TYPE, F_NEW_NAME, F_NEW_HASH, F_NT_DATE,
+	/* new.target.author: the same order as a commit's F_A_* .. F_AU_* */
+	F_NT_RAW, F_NT_DISPLAY, F_NT_NICK, F_NT_USER,
+	F_NTU_DISPLAY, F_NTU_NICK, F_NTU_USER,
 	F_OLD_TYPE, F_OLD_NAME, F_OLD_HASH,
 	F_CH_LINK,
 	F_C_HASH, F_C_MESSAGE, F_C_DATE, F_C_URL,
@@ -115,6 +120,9 @@ enum {
 	F_CREATED, F_CLOSED, F_FORCED, F_TRUNCATED,
 };
 
+_Static_assert(F_AU_USER - F_A_RAW == 6 && F_NTU_USER - F_NT_RAW == 6,
+    "author_from() reads seven slots in this order");
+
 static const unsigned char field[S_N][K_N] = {
 	[S_REPO] = { [K_full_name] = F_REPO_FULL_NAME },
 	[S_REPO_HTML] = { [K_href] = F_REPO_URL },
@@ -123,7 +131,11 @@ static const unsigned char field[S_N][K_N] = {
 	[S_CHANGE] = { [K_created] = F_CREATED, [K_closed] = F_CLOSED,
 	    [K_forced] = F_FORCED, [K_truncated] = F_TRUNCATED },
 	[S_NEW] = { [K_type] = F_NEW_TYPE, [K_name] = F_NEW_NAME },
-	[S_NEW_TARGET] = { [K_hash] = F_NEW_HASH },
+	[S_NEW_TARGET] = { [K_hash] = F_NEW_HASH, [K_date] = F_NT_DATE },
+	[S_NT_AUTHOR] = { [K_raw] = F_NT_RAW, [K_display_name] = F_NT_DISPLAY,
+	    [K_nickname] = F_NT_NICK, [K_username] = F_NT_USER },
+	[S_NT_AUTHOR_USER] = { [K_display_name] = F_NTU_DISPLAY,
+	    [K_nickname] = F_NTU_NICK, [K_username] = F_NTU_USER },
 	[S_OLD] = { [K_type] = F_OLD_TYPE, [K_name] = F_OLD_NAME },
 	[S_OLD_TARGET] = { [K_hash] = F_OLD_HASH },
 	[S_CH_HTML] = { [K_href] = F_CH_LINK },
@@ -158,8 +170,10 @@ static const unsigned char span[S_N][2] = {
 	[S_REPO_HTML] = { F_REPO_URL, F_REPO_URL },
 	[S_ACTOR] = { F_ACTOR_NAME, F_ACTOR_USER },
 	[S_CHANGE] = { F_NEW_TYPE, F_CH_LINK },
-	[S_NEW] = { F_NEW_TYPE, F_NEW_HASH },
-	[S_NEW_TARGET] = { F_NEW_HASH, F_NEW_HASH },
+	[S_NEW] = { F_NEW_TYPE, F_NTU_USER },
+	[S_NEW_TARGET] = { F_NEW_HASH, F_NTU_USER },
+	[S_NT_AUTHOR] = { F_NT_RAW, F_NTU_USER },
+	[S_NT_AUTHOR_USER] = { F_NTU_DISPLAY, F_NTU_USER },
 	[S_OLD] = { F_OLD_TYPE, F_OLD_HASH },
 	[S_OLD_TARGET] = { F_OLD_HASH, F_OLD_HASH },
 	[S_CH_LINKS] = { F_CH_LINK, F_CH_LINK },
@@ -444,6 +458,20 @@ first(char *a, char *b)
 	return a ? a : b;
 }
 
+/* An author object (a commit's, or new.target's) from its seven slots,
+ * starting at raw (F_A_RAW or F_NT_RAW; see the slot enum): the name and
+ * email from raw, else the display names; the username from the user's
+ * nickname or username, else the author's own. */
+static void
+author_from(struct cloud *c, int raw, struct bs_person *p)
+{
+	char **s = &c->s[raw];   /* raw, display, nick, user, u.display, u.nick, u.user */
+	if (s[0])
+		split_raw(&c->ev->arena, s[0], p);
+	p->name = first(p->name, first(s[4], s[1]));
+	p->username = first(s[5], first(s[6], first(s[2], s[3])));
+}
+
 static void
 cb_close(struct bs_json_sax *sax, int state, bool is_array)
 {
@@ -462,12 +490,7 @@ cb_close(struct bs_json_sax *sax, int state, bool is_array)
 		m->message = c->s[F_C_MESSAGE];
 		m->date = c->s[F_C_DATE];
 		m->url = c->s[F_C_URL];
-		if (c->s[F_A_RAW])
-			split_raw(&ev->arena, c->s[F_A_RAW], &m->author);
-		m->author.name = first(m->author.name,
-		    first(c->s[F_AU_DISPLAY], c->s[F_A_DISPLAY]));
-		m->author.username = first(c->s[F_AU_NICK],
-		    first(c->s[F_AU_USER], first(c->s[F_A_NICK], c->s[F_A_USER])));
+		author_from(c, F_A_RAW, &m->author);
 		c->commit = NULL;
 		break;
 	}
@@ -490,6 +513,8 @@ cb_close(struct bs_json_sax *sax, int state, bool is_array)
 		ch->old_hash = c->s[F_OLD_HASH];
 		ch->new_hash = c->s[F_NEW_HASH];
 		ch->new_commit = c->s[F_NEW_HASH];
+		author_from(c, F_NT_RAW, &ch->head_author);
+		ch->head_date = c->s[F_NT_DATE];
 		ch->created = c->created;
 		ch->closed = c->closed;
 		ch->forced = c->forced;

@@ -13,7 +13,9 @@
  * at 5 by Bitbucket, and toCommit), not per change. They are collected on
  * the side and attached after the parse to the change whose toHash equals
  * commits[0].id (else the first change that is not a delete); that change's
- * new_commit is toCommit.id, which differs from toHash for annotated tags.
+ * new_commit is toCommit.id, which differs from toHash for annotated tags,
+ * and its head_author / head_date are toCommit's author and
+ * authorTimestamp.
  * A non-deleted change ends up truncated when it has no commit list or 5 or
  * more commits, as the list is then not known to be complete. */
 #include "parsers/dc.h"
@@ -60,7 +62,7 @@ enum {
 	S_COMMIT, S_C_AUTHOR, S_PARENTS, S_PARENT, S_TOCOMMIT, S_PR,
 	S_FROM, S_FROM_REPO, S_FROM_PROJECT, S_TO, S_TO_REPO, S_TO_PROJECT,
 	S_TO_LINKS, S_TO_SELF, S_TO_SELF0, S_PROPS, S_MERGE, S_PR_AUTHOR,
-	S_PR_AUTHOR_USER, S_PR_LINKS, S_PR_SELF, S_PR_SELF0, S_N
+	S_PR_AUTHOR_USER, S_PR_LINKS, S_PR_SELF, S_PR_SELF0, S_TC_AUTHOR, S_N
 };
 
 #define A(s) ((s) | 0x80)   /* the container must be an array */
@@ -78,6 +80,7 @@ static const unsigned char trans[S_N][K_N] = {
 	[S_COMMITS] = { [BS_JSON_KEY_ELEM] = S_COMMIT },
 	[S_COMMIT] = { [K_author] = S_C_AUTHOR, [K_parents] = A(S_PARENTS) },
 	[S_PARENTS] = { [BS_JSON_KEY_ELEM] = S_PARENT },
+	[S_TOCOMMIT] = { [K_author] = S_TC_AUTHOR },
 	[S_PR] = { [K_fromRef] = S_FROM, [K_toRef] = S_TO,
 	    [K_properties] = S_PROPS, [K_author] = S_PR_AUTHOR,
 	    [K_links] = S_PR_LINKS },
@@ -101,7 +104,8 @@ enum {
 	F_REF_NAME, F_REF_TYPE, F_FROM_HASH, F_TO_HASH, F_CH_TYPE,
 	F_C_HASH, F_C_MESSAGE, F_C_DATE, F_A_NAME, F_A_EMAIL, F_A_DISPLAY,
 	F_P_HASH,
-	F_TOCOMMIT,
+	F_TOCOMMIT, F_TC_DATE,
+	F_TC_A_NAME, F_TC_A_EMAIL, F_TC_A_DISPLAY,   /* as F_A_NAME.. */
 	F_PR_ID, F_PR_TITLE, F_PR_DESC, F_PR_STATE, F_PR_CREATED,
 	F_PR_UPDATED,
 	F_SRC_BRANCH, F_SRC_HASH, F_SRC_KEY, F_SRC_SLUG,
@@ -111,6 +115,9 @@ enum {
 	F_PR_URL,
 	F_NSTR
 };
+
+_Static_assert(F_A_DISPLAY - F_A_NAME == 2 && F_TC_A_DISPLAY - F_TC_A_NAME == 2,
+    "author_from() reads three slots in this order");
 
 static const unsigned char field[S_N][K_N] = {
 	[S_ROOT] = { [K_date] = F_DATE },
@@ -127,7 +134,9 @@ static const unsigned char field[S_N][K_N] = {
 	[S_C_AUTHOR] = { [K_name] = F_A_NAME, [K_emailAddress] = F_A_EMAIL,
 	    [K_displayName] = F_A_DISPLAY },
 	[S_PARENT] = { [K_id] = F_P_HASH },
-	[S_TOCOMMIT] = { [K_id] = F_TOCOMMIT },
+	[S_TOCOMMIT] = { [K_id] = F_TOCOMMIT, [K_authorTimestamp] = F_TC_DATE },
+	[S_TC_AUTHOR] = { [K_name] = F_TC_A_NAME,
+	    [K_emailAddress] = F_TC_A_EMAIL, [K_displayName] = F_TC_A_DISPLAY },
 	[S_PR] = { [K_id] = F_PR_ID, [K_title] = F_PR_TITLE,
 	    [K_description] = F_PR_DESC, [K_state] = F_PR_STATE,
 	    [K_createdDate] = F_PR_CREATED, [K_updatedDate] = F_PR_UPDATED },
@@ -160,7 +169,8 @@ static const unsigned char span[S_N][2] = {
 	[S_COMMIT] = { F_C_HASH, F_A_DISPLAY },
 	[S_C_AUTHOR] = { F_A_NAME, F_A_DISPLAY },
 	[S_PARENT] = { F_P_HASH, F_P_HASH },
-	[S_TOCOMMIT] = { F_TOCOMMIT, F_TOCOMMIT },
+	[S_TOCOMMIT] = { F_TOCOMMIT, F_TC_A_DISPLAY },
+	[S_TC_AUTHOR] = { F_TC_A_NAME, F_TC_A_DISPLAY },
 	[S_PR] = { F_PR_ID, F_PR_URL },
 	[S_FROM] = { F_SRC_BRANCH, F_SRC_SLUG },
 	[S_FROM_REPO] = { F_SRC_KEY, F_SRC_SLUG },
@@ -205,8 +215,8 @@ first_only(int state)
 static bool
 is_date(int f)
 {
-	return f == F_DATE || f == F_C_DATE || f == F_PR_CREATED ||
-	    f == F_PR_UPDATED;
+	return f == F_DATE || f == F_C_DATE || f == F_TC_DATE ||
+	    f == F_PR_CREATED || f == F_PR_UPDATED;
 }
 
 static void
@@ -378,6 +388,23 @@ is_zero_hash(const char *h)
 	return true;
 }
 
+/* An author object (a commit's or toCommit's) from its three slots name,
+ * emailAddress, displayName starting at `name` (F_A_NAME, F_TC_A_NAME).
+ * DC 10 sends a user object (name = user slug, displayName); older
+ * servers only the git author name and email. */
+static void
+author_from(const struct dc *d, int name, struct bs_person *p)
+{
+	char *const *s = &d->s[name];
+	if (s[2]) {
+		p->name = s[2];
+		p->username = s[0];
+	} else {
+		p->name = s[0];
+	}
+	p->email = s[1];
+}
+
 static void
 cb_close(struct bs_json_sax *sax, int state, bool is_array)
 {
@@ -395,15 +422,7 @@ cb_close(struct bs_json_sax *sax, int state, bool is_array)
 		m->hash = d->s[F_C_HASH];
 		m->message = d->s[F_C_MESSAGE];
 		m->date = d->s[F_C_DATE];
-		/* DC 10 sends a user object (name = user slug, displayName);
-		 * older servers only the git author name and email. */
-		if (d->s[F_A_DISPLAY]) {
-			m->author.name = d->s[F_A_DISPLAY];
-			m->author.username = d->s[F_A_NAME];
-		} else {
-			m->author.name = d->s[F_A_NAME];
-		}
-		m->author.email = d->s[F_A_EMAIL];
+		author_from(d, F_A_NAME, &m->author);
 		d->commit = NULL;
 		break;
 	}
@@ -461,8 +480,13 @@ attach_commits(struct dc *d)
 	if (target) {
 		target->commits = d->commits;
 		target->n_commits = d->n_commits;
-		if (to_commit)
+		if (to_commit) {
+			/* toCommit is the commit the ref now points to: its
+			 * author and date are the head's. */
 			target->new_commit = (char *)to_commit;
+			author_from(d, F_TC_A_NAME, &target->head_author);
+			target->head_date = d->s[F_TC_DATE];
+		}
 	}
 	for (size_t i = 0; i < ev->n_changes; i++) {
 		struct bs_change *ch = &ev->changes[i];

@@ -98,6 +98,8 @@ change(FILE *f, size_t i, const struct bs_change *ch)
 	line_str(f, pre, "old_hash", ch->old_hash);
 	line_str(f, pre, "new_hash", ch->new_hash);
 	line_str(f, pre, "new_commit", ch->new_commit);
+	person(f, pre, "head_author", &ch->head_author);
+	line_str(f, pre, "head_date", ch->head_date);
 	line_bool(f, pre, "created", ch->created);
 	line_bool(f, pre, "closed", ch->closed);
 	line_bool(f, pre, "forced", ch->forced);

@@ -397,6 +397,10 @@ dec_change(struct dec *d, const msgpack_object *o, struct bs_change *c)
 			rc = dec_str(d, v, "new_hash", &c->new_hash);
 		else if (key_is(kv, "new_commit"))
 			rc = dec_str(d, v, "new_commit", &c->new_commit);
+		else if (key_is(kv, "head_author"))   /* absent before issue 12 */
+			rc = dec_person(d, v, "head_author", &c->head_author);
+		else if (key_is(kv, "head_date"))
+			rc = dec_str(d, v, "head_date", &c->head_date);
 		else if (key_is(kv, "created"))
 			rc = dec_bool(d, v, "created", &c->created);
 		else if (key_is(kv, "closed"))

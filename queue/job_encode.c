@@ -3,7 +3,11 @@
  *
  * One msgpack map per struct with string keys; absent strings are nil;
  * enums travel as their names ("cloud", "push", "branch", "merged",
- * "commit") so that readers in other languages need no table of numbers. */
+ * "commit") so that readers in other languages need no table of numbers.
+ * A field added later (change.head_author and head_date, issue 12) needs
+ * no new BS_JOB_VERSION: the decoder leaves a missing key absent (NULL)
+ * and skips keys it does not know, so jobs queued by the previous version
+ * still decode, and that version still reads these. */
 #include "queue/job_codec.h"
 
 #include <stdint.h>
@@ -87,13 +91,15 @@ pk_commit(msgpack_packer *pk, const struct bs_commit *c)
 static void
 pk_change(msgpack_packer *pk, const struct bs_change *c)
 {
-	pk_check(msgpack_pack_map(pk, 12));
+	pk_check(msgpack_pack_map(pk, 14));
 	pk_str(pk, "ref_type", bs_ref_type_name(c->ref_type));
 	pk_str(pk, "ref_name", c->ref_name);
 	pk_str(pk, "ref_type_raw", c->ref_type_raw);
 	pk_str(pk, "old_hash", c->old_hash);
 	pk_str(pk, "new_hash", c->new_hash);
 	pk_str(pk, "new_commit", c->new_commit);
+	pk_person(pk, "head_author", &c->head_author);
+	pk_str(pk, "head_date", c->head_date);
 	pk_bool(pk, "created", c->created);
 	pk_bool(pk, "closed", c->closed);
 	pk_bool(pk, "forced", c->forced);

@@ -149,6 +149,7 @@ def new_event(product, etype, key):
 def new_change():
     return {"ref_type": "other", "ref_name": None, "ref_type_raw": None,
             "old_hash": None, "new_hash": None, "new_commit": None,
+            "head_author": person(), "head_date": None,
             "created": False, "closed": False, "forced": False,
             "truncated": False, "link": None, "commits": []}
 
@@ -238,13 +239,10 @@ def cloud_person(a):
     return person(name, None, username)
 
 
-def cloud_commit(c):
-    m = new_commit()
-    m["hash"] = sget(c, "hash")
-    m["message"] = sget(c, "message")
-    m["date"] = sget(c, "date")
-    m["url"] = sget(c, "links", "html", "href")
-    a = c.get("author")
+def cloud_author(a):
+    """A commit's author object (also new.target.author): name and email
+    from raw, else the display names; username from the user's nickname or
+    username, else the author's own."""
     a = a if isinstance(a, dict) else {}
     u = a.get("user")
     u = u if isinstance(u, dict) else {}
@@ -252,13 +250,20 @@ def cloud_commit(c):
     raw = sget(a, "raw")
     if raw is not None:
         name, email = split_raw(raw)
-    m["author"]["name"] = coalesce(name, sget(u, "display_name"),
-                                   sget(a, "display_name"))
-    m["author"]["email"] = email
-    m["author"]["username"] = coalesce(sget(u, "nickname"),
-                                       sget(u, "username"),
-                                       sget(a, "nickname"),
-                                       sget(a, "username"))
+    return person(coalesce(name, sget(u, "display_name"),
+                           sget(a, "display_name")),
+                  email,
+                  coalesce(sget(u, "nickname"), sget(u, "username"),
+                           sget(a, "nickname"), sget(a, "username")))
+
+
+def cloud_commit(c):
+    m = new_commit()
+    m["hash"] = sget(c, "hash")
+    m["message"] = sget(c, "message")
+    m["date"] = sget(c, "date")
+    m["url"] = sget(c, "links", "html", "href")
+    m["author"] = cloud_author(c.get("author"))
     parents = c.get("parents")
     for p in parents if isinstance(parents, list) else []:
         h = sget(p, "hash")
@@ -283,6 +288,12 @@ def cloud_change(c):
             ch["ref_type_raw"] = t
     ch["old_hash"] = sget(old, "target", "hash")
     ch["new_hash"] = ch["new_commit"] = sget(new, "target", "hash")
+    # the head commit (new.target) names its author and date; only when
+    # both new and its target are objects
+    target = oget(new, "target")
+    if isinstance(new, dict) and isinstance(target, dict):
+        ch["head_author"] = cloud_author(target.get("author"))
+        ch["head_date"] = sget(target, "date")
     for f in ("created", "closed", "forced", "truncated"):
         ch[f] = c.get(f) is True
     ch["link"] = sget(c, "links", "html", "href")
@@ -346,17 +357,20 @@ def dc_repo_name(r):
     return key + "/" + slug
 
 
+def dc_author(a):
+    """A commit's (or toCommit's) author: DC 10 sends a user object
+    (displayName, name = slug), older servers the git name and email."""
+    if sget(a, "displayName") is not None:
+        return person(sget(a, "displayName"), sget(a, "emailAddress"),
+                      sget(a, "name"))
+    return person(sget(a, "name"), sget(a, "emailAddress"), None)
+
+
 def dc_commit(c):
     m = new_commit()
     m["hash"] = sget(c, "id")
     m["message"] = sget(c, "message")
-    a = c.get("author")
-    if sget(a, "displayName") is not None:  # DC 10: a user object
-        m["author"]["name"] = sget(a, "displayName")
-        m["author"]["username"] = sget(a, "name")
-    else:
-        m["author"]["name"] = sget(a, "name")
-    m["author"]["email"] = sget(a, "emailAddress")
+    m["author"] = dc_author(c.get("author"))
     m["date"] = date_value(c.get("authorTimestamp"))
     parents = c.get("parents")
     for p in parents if isinstance(parents, list) else []:
@@ -454,6 +468,9 @@ def dc(ev, d, action):
         target["commits"] = commits
         if to_commit is not None:
             target["new_commit"] = to_commit
+            tc = d["toCommit"]
+            target["head_author"] = dc_author(tc.get("author"))
+            target["head_date"] = date_value(tc.get("authorTimestamp"))
     for c in ev["changes"]:
         n = len(c["commits"])
         c["truncated"] = not c["closed"] and (n == 0 or n >= 5)
@@ -495,6 +512,8 @@ def dump(ev):
         for f in ("ref_name", "ref_type_raw", "old_hash", "new_hash",
                   "new_commit"):
             s(pre + f, c[f])
+        pers(pre + "head_author", c["head_author"])
+        s(pre + "head_date", c["head_date"])
         for f in ("created", "closed", "forced", "truncated"):
             b(pre + f, c[f])
         s(pre + "link", c["link"])

@@ -2,6 +2,7 @@
 stats and SIGHUP reload."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_explain_event_every_deployment_hit_with_its_body():
     # Only the pattern match carries the branch Sleuth needs.
     assert [b.get("branch") for b in bodies] == [None, "master", None], bodies
     for b in bodies:
-        assert b["ignore_if_duplicate"] == "true" and b["date"].endswith("Z") and len(b["sha"]) == 40, b
+        assert b["ignore_if_duplicate"] == "true" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", b["date"]) and len(b["sha"]) == 40, b
     notes = [l for l in out.splitlines() if l.startswith("# ")]
     assert "acme/foo-web/staging" in notes[1] and "dry run" in notes[1] and "matched by a pattern" in notes[1], notes
     assert "other/foo-api/production" in notes[2] and "$BS_IT_TOKEN2" in notes[2] and "would be sent" in notes[2], notes
@@ -264,7 +265,8 @@ def test_replay_event_and_kept_delivery():
         lines = out.splitlines()
         assert len(lines) == 2 and lines[0].split()[1:] == [who, "delivery", kept_delivery, "->", "job", kept_job], out
         assert lines[1].split()[2:] == ["payload", payload_delivery, "->", "job", payload_job], out
-        iso = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(r["when_ms"]) // 1000)) for r in log]
+        iso = [time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(r["when_ms"]) // 1000)) +
+               ".%03dZ" % (int(r["when_ms"]) % 1000) for r in log]
         assert [ln.split()[0] for ln in lines] == iso, (out, iso)
         for bad in (("--log", "--event", "repo:push", fx), ("--log", "--delivery", "{kept-1}"),
                     ("--log", "--limit", "0"), ("--log", "--limit", "1001"), ("--log", "--since", "soon"),

@@ -11,6 +11,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 
@@ -103,7 +104,7 @@ def check_bodies(reqs):
         b = r["json"]
         assert r["headers"]["authorization"] == "Bearer " + H.TOKEN, r["headers"]
         assert b["ignore_if_duplicate"] == "true", b
-        assert b["date"].endswith("Z") and "T" in b["date"], b
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", b["date"]), b
 
 
 # ---------------------------------------------------------------- 1. Data Center

@@ -167,7 +167,7 @@ def test_401_dead_letter_then_replay():
         assert rc == 0 and json.loads(out) == [], out
         rc, out, err = cli(bs, "replay", "--log")
         assert rc == 0 and len(out.splitlines()) == 1, (out, err)
-        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ dead %s -> job %s acme/foo-web/production$"
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ dead %s -> job %s acme/foo-web/production$"
                         % (re.escape(dead_id), re.escape(new_job)), out.strip()), out
         assert len(sleuth.requests) == 2 and sleuth.requests[1]["json"]["sha"] == sha(3)
     finally:

@@ -9,6 +9,7 @@ import calendar
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -44,10 +45,11 @@ def cli(bs, *args):
 
 
 def unix(date):
-    """A register_deploy date ("...Z", with or without milliseconds) as unix
-    seconds (float)."""
-    d = datetime.datetime.strptime(date.replace(".000Z", "Z"), "%Y-%m-%dT%H:%M:%SZ")
-    return float(calendar.timegm(d.timetuple()))
+    """A register_deploy date ("YYYY-MM-DDTHH:MM:SS.mmmZ", the one shape
+    for both products) as unix seconds (float, milliseconds included)."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", date), date
+    d = datetime.datetime.strptime(date[:19], "%Y-%m-%dT%H:%M:%S")
+    return calendar.timegm(d.timetuple()) + int(date[20:23]) / 1000.0
 
 
 def wait_answered(redis, sleuth, n, what):
@@ -65,10 +67,10 @@ def posted(bs, body, delivery):
 
 
 def assert_original_time(date, t0, t1, replayed_at):
-    """date (whole seconds) is within the second the original was received
-    and clearly not the replay's time."""
+    """date (to the millisecond) is within the time the original was
+    being received and clearly not the replay's time."""
     d = unix(date)
-    assert int(t0) <= d <= t1, (date, t0, t1)
+    assert t0 - 0.001 <= d <= t1, (date, t0, t1)
     assert replayed_at - d >= GAP - 1.0, ("the replay time, not the push's", date, replayed_at)
 
 
@@ -151,16 +153,16 @@ def test_replay_event_uses_the_payload_date_else_date_else_says_now():
                            "--date", "2026-11-30T12:00:00Z")
         assert rc == 0 and out.startswith("queued:") and "bitsleuth replay:" not in err, (out, err)
         got = wait_answered(redis, sleuth, 3, "the Cloud payload with --date")
-        assert got["date"] == "2026-11-30T12:00:00Z", got
-        # ... with a fraction, or as unix milliseconds.
+        assert got["date"] == "2026-11-30T12:00:00.000Z", got
+        # ... with a fraction (kept to the millisecond), or as unix milliseconds.
         rc, out, err = cli(bs, "replay", "--event", "repo:push", path, "--delivery-id", "{c-2}",
                            "--date", "2026-11-30T12:00:05.250Z")
         assert rc == 0 and "bitsleuth replay:" not in err, (out, err)
-        assert wait_answered(redis, sleuth, 4, "--date with a fraction")["date"] == "2026-11-30T12:00:05Z"
+        assert wait_answered(redis, sleuth, 4, "--date with a fraction")["date"] == "2026-11-30T12:00:05.250Z"
         rc, out, err = cli(bs, "replay", "--event", "repo:push", path, "--delivery-id", "{c-3}",
                            "--date", "1796040010000")
         assert rc == 0 and "bitsleuth replay:" not in err, (out, err)
-        assert wait_answered(redis, sleuth, 5, "--date in unix ms")["date"] == "2026-11-30T12:00:10Z"
+        assert wait_answered(redis, sleuth, 5, "--date in unix ms")["date"] == "2026-11-30T12:00:10.000Z"
         # Without --date: now, and it says so.
         t0 = time.time()
         rc, out, err = cli(bs, "replay", "--event", "repo:push", path, "--delivery-id", "{c-4}")
@@ -168,7 +170,7 @@ def test_replay_event_uses_the_payload_date_else_date_else_says_now():
         assert rc == 0 and out.startswith("queued:"), (out, err)
         assert "the payload has no date of its own" in err and "dated now" in err and "--date" in err, err
         got = wait_answered(redis, sleuth, 6, "the Cloud payload without --date")
-        assert int(t0) <= unix(got["date"]) <= t1, (got, t0, t1)
+        assert t0 - 0.001 <= unix(got["date"]) <= t1, (got, t0, t1)
 
         # Bad values: a clear error, exit 2, nothing queued.
         queued = redis.cmd("HGET", "{%s}:stats" % PREFIX, "queued")

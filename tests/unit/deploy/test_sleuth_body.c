@@ -186,6 +186,132 @@ body_count(const struct bs_job *job, const struct bs_target *t,
 	return n;
 }
 
+/* Whether tests/golden/<rel>.txt, the parser's expected dump of a real
+ * fixture, holds the line `line`: the jobs below are written from those
+ * dumps, and this keeps them tied to what the parser gives. */
+static int
+dump_has(const char *rel, const char *line)
+{
+	char path[1024];
+	const char *src = getenv("BS_SOURCE_DIR");
+	snprintf(path, sizeof(path), "%s/tests/golden/%s.txt", src ? src : ".",
+	    rel);
+	size_t n = 0;
+	char *d = bs_test_read_file(path, &n);
+	if (!d) {
+		fprintf(stderr, "cannot read '%s'\n", path);
+		return 0;
+	}
+	size_t l = strlen(line);
+	int ok = 0;
+	for (char *p = d; (p = strstr(p, line)) != NULL && !ok; p++)
+		ok = (p == d || p[-1] == '\n') && p[l] == '\n';
+	if (!ok)
+		fprintf(stderr, "%s has no line '%s'\n", rel, line);
+	free(d);
+	return ok;
+}
+
+#define TAG_DUMP "drone-go-scm/cloud_repo-push_tag-created"
+#define TAG_SHA "141977fedf5cf35aa290ac87d4b5177ac4cd9de1"
+
+/* The Cloud tag push of TAG_DUMP (no commits list: only new.target names
+ * the tagged commit's author), as the parser gives it. */
+static void
+cloud_tag_push(struct bs_job *job)
+{
+	static const char *const lines[] = {
+		"product: cloud", "repository: \"brydzewski/foo\"",
+		"repository_url: \"https://bitbucket.org/brydzewski/foo\"",
+		"actor.name: \"Brad Rydzewski\"", "actor.email: null",
+		"actor.username: \"brydzewski\"", "date: null", "changes: 1",
+		"change[0].ref_type: tag", "change[0].ref_name: \"feature/x\"",
+		"change[0].new_hash: \"" TAG_SHA "\"",
+		"change[0].new_commit: \"" TAG_SHA "\"",
+		"change[0].head_author.name: \"Brad Rydzewski\"",
+		"change[0].head_author.email: \"brad.rydzewski@gmail.com\"",
+		"change[0].head_author.username: \"brydzewski\"",
+		"change[0].head_date: \"2018-07-02T20:26:56+00:00\"",
+		"change[0].created: true", "change[0].link: null",
+		"change[0].commits: 0",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		CHECK(dump_has(TAG_DUMP, lines[i]));
+	bs_job_init(job);
+	job->received_ms = T_2024;
+	job->ev.product = BS_PRODUCT_CLOUD;
+	job->ev.type = BS_EVENT_PUSH;
+	job->ev.repository = S(job, "brydzewski/foo");
+	job->ev.repository_url = S(job, "https://bitbucket.org/brydzewski/foo");
+	job->ev.actor.name = S(job, "Brad Rydzewski");
+	job->ev.actor.username = S(job, "brydzewski");
+	struct bs_change *ch = changes(job, 1);
+	ch[0].ref_type = BS_REF_TAG;
+	ch[0].ref_name = S(job, "feature/x");
+	ch[0].new_hash = ch[0].new_commit = S(job, TAG_SHA);
+	ch[0].head_author.name = S(job, "Brad Rydzewski");
+	ch[0].head_author.email = S(job, "brad.rydzewski@gmail.com");
+	ch[0].head_author.username = S(job, "brydzewski");
+	ch[0].head_date = S(job, "2018-07-02T20:26:56+00:00");
+	ch[0].created = true;
+}
+
+#define DC_DUMP "drone-go-scm/dc10.3_repo-refs_changed_branch-add_realworld"
+#define DC_SHA "b8ba6d6045f85379a2dc5b556d8a9ea23a69ac13"
+#define DC_BROWSE "https://gts-it.fnb.co.za/stash/projects/TSG/repos/nova-ui"
+
+/* The Data Center branch creation of DC_DUMP, as the parser gives it. */
+static void
+dc_branch_push(struct bs_job *job)
+{
+	static const char *const lines[] = {
+		"product: dc", "repository: \"TSG/nova-ui\"",
+		"repository_url: \"" DC_BROWSE "/browse\"",
+		"actor.email: \"iroubaix@fnb.co.za\"",
+		"date: \"2026-05-21T12:56:36.000Z\"", "changes: 1",
+		"change[0].ref_type: branch", "change[0].ref_name: \"idpdocs\"",
+		"change[0].new_commit: \"" DC_SHA "\"",
+		"change[0].head_author.email: \"iroubaix@fnb.co.za\"",
+		"change[0].created: true", "change[0].truncated: false",
+		"change[0].link: null", "change[0].commits: 1",
+		"change[0].commit[0].hash: \"" DC_SHA "\"",
+		"change[0].commit[0].message: \"Add IDP docs scaffolding\"",
+		"change[0].commit[0].author.name: \"cbp_sonarqube\"",
+		"change[0].commit[0].author.email: \"iroubaix@fnb.co.za\"",
+		"change[0].commit[0].author.username: \"cbp_sonarqube\"",
+		"change[0].commit[0].date: \"2026-05-21T12:56:35.000Z\"",
+		"change[0].commit[0].url: null", "change[0].commit[0].parents: 0",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		CHECK(dump_has(DC_DUMP, lines[i]));
+	bs_job_init(job);
+	job->received_ms = T_2024;
+	job->ev.product = BS_PRODUCT_DC;
+	job->ev.type = BS_EVENT_PUSH;
+	job->ev.repository = S(job, "TSG/nova-ui");
+	job->ev.repository_url = S(job, DC_BROWSE "/browse");
+	job->ev.actor.name = S(job, "De Roubaix, Izak");
+	job->ev.actor.email = S(job, "iroubaix@fnb.co.za");
+	job->ev.actor.username = S(job, "F4651405");
+	job->ev.date = S(job, "2026-05-21T12:56:36.000Z");
+	struct bs_change *ch = changes(job, 1);
+	ch[0].ref_type = BS_REF_BRANCH;
+	ch[0].ref_name = S(job, "idpdocs");
+	ch[0].new_hash = ch[0].new_commit = S(job, DC_SHA);
+	ch[0].head_author.name = S(job, "cbp_sonarqube");
+	ch[0].head_author.email = S(job, "iroubaix@fnb.co.za");
+	ch[0].head_author.username = S(job, "cbp_sonarqube");
+	ch[0].head_date = S(job, "2026-05-21T12:56:35.000Z");
+	ch[0].created = true;
+	struct bs_commit *c = commits(job, &ch[0], 1);
+	c[0].hash = S(job, DC_SHA);
+	c[0].message = S(job, "Add IDP docs scaffolding");
+	c[0].author.name = S(job, "cbp_sonarqube");
+	c[0].author.email = S(job, "iroubaix@fnb.co.za");
+	c[0].author.username = S(job, "cbp_sonarqube");
+	c[0].date = S(job, "2026-05-21T12:56:35.000Z");
+}
+
 int
 main(void)
 {
@@ -255,7 +381,7 @@ main(void)
 		struct bs_deployment d = dep("production");
 		struct bs_target t;
 		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
-		const char *received = "\"date\":\"2024-11-25T10:00:00Z\"";
+		const char *received = "\"date\":\"2024-11-25T10:00:00.123Z\"";
 		CHECK_INT(body_count(&job, &t, received), 1);
 		job.ev.date = S(&job, "2024-11-25T08:58:01.250Z");
 		CHECK_INT(body_count(&job, &t,
@@ -322,6 +448,100 @@ main(void)
 		CHECK(strstr(body, "SHOP-77") == NULL);
 		CHECK(strstr(body, "FEAT-9") == NULL);
 		free(body);
+		bs_job_release(&job);
+	}
+
+	TEST("body: email of a tag push is the tagged commit's author (real Cloud fixture)") {
+		struct bs_job job;
+		cloud_tag_push(&job);
+		struct bs_deployment d = dep("production");
+		d.repository = (char *)"brydzewski/foo";
+		d.track = BS_TRACK_TAG;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		CHECK_STR(t.sha, TAG_SHA);
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(golden_eq("cloud_tag.json", body, len));
+		free(body);
+		/* before head_author the deploy went without an email (the actor
+		 * has none on Cloud) */
+		job.ev.changes[0].head_author.email = NULL;
+		CHECK_INT(body_count(&job, &t, "\"email\""), 0);
+		bs_job_release(&job);
+	}
+
+	TEST("body: email order: listed deployed commit, head author, newest, pusher") {
+		struct bs_job job;
+		cloud_push(&job);
+		struct bs_deployment d = dep("production");
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		struct bs_change *ch = &job.ev.changes[0];
+		ch->head_author.email = S(&job, "head@example.com");
+		/* the deployed sha is listed: its commit's author */
+		CHECK_INT(body_count(&job, &t, TOP_EMAIL("jane@example.com")), 1);
+		/* listed, but without an email: the head's author */
+		ch->commits[0].author.email = NULL;
+		CHECK_INT(body_count(&job, &t, TOP_EMAIL("head@example.com")), 1);
+		ch->commits[0].author.email = S(&job, "jane@example.com");
+		/* not listed, and it is the head: the head's author beats the
+		 * newest listed commit's */
+		ch->commits[0].hash = S(&job, SHA_5);
+		CHECK_INT(body_count(&job, &t, TOP_EMAIL("head@example.com")), 1);
+		/* a sha that is not the head: head_author says nothing of it */
+		t.sha = SHA_2;
+		CHECK_INT(body_count(&job, &t, TOP_EMAIL("jane@example.com")), 1);
+		t.sha = SHA_HEAD;
+		ch->head_author.email = S(&job, "");   /* empty counts as absent */
+		CHECK_INT(body_count(&job, &t, TOP_EMAIL("jane@example.com")), 1);
+		ch->commits[0].author.email = NULL;
+		ch->commits[1].author.email = NULL;
+		CHECK_INT(body_count(&job, &t, TOP_EMAIL("actor@example.com")), 1);
+		bs_job_release(&job);
+	}
+
+	TEST("body: Data Center push links the pushed commit (real DC fixture)") {
+		struct bs_job job;
+		dc_branch_push(&job);
+		struct bs_deployment d = dep("production");
+		static char *idp[] = { (char *)"idpdocs" };
+		d.repository = (char *)"TSG/nova-ui";
+		d.branches = idp;
+		struct bs_target t;
+		CHECK_INT(bs_match_job(&d, 1, &job, &t, 1), 1);
+		size_t len = 0;
+		char *body = bs_sleuth_body(&job, &t, NULL, &len);
+		CHECK(golden_eq("dc_push_link.json", body, len));
+		free(body);
+		const char *link = "\"Bitbucket\":\"" DC_BROWSE "/commits/" DC_SHA "\"";
+		CHECK_INT(body_count(&job, &t, link), 1);
+		/* the link is of the commit deployed: toCommit for an annotated tag */
+		struct bs_change *ch = &job.ev.changes[0];
+		ch->new_commit = S(&job, SHA_5);
+		CHECK_INT(body_count(&job, &t, "/commits/" SHA_5 "\""), 1);
+		ch->new_commit = S(&job, DC_SHA);
+		/* a link Bitbucket sent (none does on DC today) wins */
+		ch->link = S(&job, "https://example.com/compare");
+		CHECK_INT(body_count(&job, &t, "\"Bitbucket\":\"https://example.com/compare\""), 1);
+		ch->link = NULL;
+		/* only a browse URL is turned into a commit page */
+		job.ev.repository_url = S(&job, DC_BROWSE);
+		CHECK_INT(body_count(&job, &t, "\"links\""), 0);
+		job.ev.repository_url = S(&job, DC_BROWSE "/browse/x");
+		CHECK_INT(body_count(&job, &t, "\"links\""), 0);
+		job.ev.repository_url = S(&job, "/browse");
+		CHECK_INT(body_count(&job, &t, "\"links\""), 0);
+		job.ev.repository_url = NULL;
+		CHECK_INT(body_count(&job, &t, "\"links\""), 0);
+		job.ev.repository_url = S(&job, DC_BROWSE "/browse");
+		/* no new commit (as a delete has none): no link */
+		ch->new_commit = NULL;
+		CHECK_INT(body_count(&job, &t, "\"links\""), 0);
+		ch->new_commit = S(&job, DC_SHA);
+		/* Cloud gets its links from the payload only */
+		job.ev.product = BS_PRODUCT_CLOUD;
+		CHECK_INT(body_count(&job, &t, "\"links\""), 0);
 		bs_job_release(&job);
 	}
 
@@ -602,22 +822,48 @@ main(void)
 		CHECK_STR(bs_outcome_name(BS_OUTCOME_DEAD), "dead");
 	}
 
-	TEST("isotime") {
+	TEST("isotime: milliseconds kept, floored towards the past") {
 		char b[BS_ISOTIME_LEN];
+		CHECK_INT(BS_ISOTIME_LEN, 25);
 		CHECK_INT(bs_isotime_utc(0, b, sizeof(b)), 0);
-		CHECK_STR(b, "1970-01-01T00:00:00Z");
+		CHECK_STR(b, "1970-01-01T00:00:00.000Z");
 		CHECK_INT(bs_isotime_utc(T_2024, b, sizeof(b)), 0);
-		CHECK_STR(b, "2024-11-25T10:00:00Z");
+		CHECK_STR(b, "2024-11-25T10:00:00.123Z");
+		CHECK_INT(bs_isotime_utc(999, b, sizeof(b)), 0);
+		CHECK_STR(b, "1970-01-01T00:00:00.999Z");
+		CHECK_INT(bs_isotime_utc(1000, b, sizeof(b)), 0);
+		CHECK_STR(b, "1970-01-01T00:00:01.000Z");
+		CHECK_INT(bs_isotime_utc(INT64_C(1700000000007), b, sizeof(b)), 0);
+		CHECK_STR(b, "2023-11-14T22:13:20.007Z");
+		/* negative: the millisecond part counts up from the second before */
 		CHECK_INT(bs_isotime_utc(-1, b, sizeof(b)), 0);
-		CHECK_STR(b, "1969-12-31T23:59:59Z");
+		CHECK_STR(b, "1969-12-31T23:59:59.999Z");
+		CHECK_INT(bs_isotime_utc(-999, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:59.001Z");
+		CHECK_INT(bs_isotime_utc(-1000, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:59.000Z");
+		CHECK_INT(bs_isotime_utc(-1001, b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T23:59:58.999Z");
+		CHECK_INT(bs_isotime_utc(-INT64_C(86400000), b, sizeof(b)), 0);
+		CHECK_STR(b, "1969-12-31T00:00:00.000Z");
 		CHECK_INT(bs_isotime_utc(INT64_C(951782400000), b, sizeof(b)), 0);
-		CHECK_STR(b, "2000-02-29T00:00:00Z");
+		CHECK_STR(b, "2000-02-29T00:00:00.000Z");
+		/* year bounds: 0000-01-01 .. 9999-12-31, both inclusive */
 		CHECK_INT(bs_isotime_utc(INT64_C(253402300799999), b, sizeof(b)), 0);
-		CHECK_STR(b, "9999-12-31T23:59:59Z");
+		CHECK_STR(b, "9999-12-31T23:59:59.999Z");
 		CHECK_INT(bs_isotime_utc(INT64_C(253402300800000), b, sizeof(b)), -1);
 		CHECK_STR(b, "");
+		CHECK_INT(bs_isotime_utc(-INT64_C(62167219200000), b, sizeof(b)), 0);
+		CHECK_STR(b, "0000-01-01T00:00:00.000Z");
+		CHECK_INT(bs_isotime_utc(-INT64_C(62167219200001), b, sizeof(b)), -1);
+		CHECK_STR(b, "");
 		CHECK_INT(bs_isotime_utc(INT64_MIN, b, sizeof(b)), -1);
-		CHECK_INT(bs_isotime_utc(0, b, 20), -1);
+		CHECK_INT(bs_isotime_utc(INT64_MAX, b, sizeof(b)), -1);
+		/* the buffer must hold the milliseconds and the NUL */
+		CHECK_INT(bs_isotime_utc(0, b, 24), -1);
+		CHECK_STR(b, "");
+		CHECK_INT(bs_isotime_utc(0, b, 21), -1);
+		CHECK_INT(bs_isotime_utc(0, NULL, 25), -1);
 	}
 
 	return TEST_REPORT();

@@ -675,6 +675,26 @@ main(void)
 		free(b);
 	}
 
+	TEST("head_author: new.target.author as a commit's; last key wins") {
+		char *b = push_with("{\"new\":{\"type\":\"tag\",\"name\":\"v1\","
+		    "\"target\":{\"hash\":\"h\",\"date\":\"d1\",\"author\":{\"raw\":"
+		    "\"Old <old@x>\"},\"author\":{\"raw\":\"Jo <jo@x>\",\"user\":"
+		    "{\"nickname\":\"jo\"}}}}},{\"old\":{\"type\":\"tag\",\"name\":"
+		    "\"v0\",\"target\":{\"author\":{\"raw\":\"O <o@x>\"}}},\"new\":"
+		    "{\"target\":{\"author\":{\"raw\":\"N <n@x>\"}}},\"new\":null}");
+		CHECK_INT(parse("repo:push", b, &ev), BS_PARSE_OK);
+		const struct bs_change *c = ev.changes;
+		CHECK_INT(ev.n_changes, 2);
+		CHECK_STR(c[0].head_author.name, "Jo");
+		CHECK_STR(c[0].head_author.email, "jo@x");
+		CHECK_STR(c[0].head_author.username, "jo");
+		CHECK_STR(c[0].head_date, "d1");
+		/* the old side's author is not the head's; new: null drops it */
+		CHECK(c[1].head_author.name == NULL && c[1].head_author.email == NULL);
+		CHECK(c[1].head_date == NULL);
+		free(b);
+	}
+
 	TEST("author.raw odd forms: extra <>, no name, no email") {
 		char *b = push_with("{\"new\":{\"type\":\"branch\",\"name\":\"m\"},"
 		    "\"commits\":["

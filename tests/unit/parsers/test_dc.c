@@ -562,6 +562,21 @@ main(void)
 		free(b);
 	}
 
+	TEST("head_author: toCommit's author and date, on its change only") {
+		char *b = body_of("\"changes\":[{\"toHash\":\"t\",\"type\":\"ADD\"},"
+		    "{\"toHash\":\"u\"}],\"toCommit\":{\"id\":\"u\","
+		    "\"authorTimestamp\":1537538991000,\"author\":{\"name\":"
+		    "\"amuniz\",\"displayName\":\"A M\",\"emailAddress\":\"a@x\"}}");
+		CHECK_INT(parse("repo:refs_changed", b, &ev), BS_PARSE_OK);
+		CHECK(ev.changes[0].head_author.name == NULL);
+		CHECK(ev.changes[0].head_date == NULL);
+		CHECK_STR(ev.changes[1].head_author.name, "A M");
+		CHECK_STR(ev.changes[1].head_author.username, "amuniz");
+		CHECK_STR(ev.changes[1].head_author.email, "a@x");
+		CHECK_STR(ev.changes[1].head_date, "2018-09-21T14:09:51.000Z");
+		free(b);
+	}
+
 	TEST("commit list limit applies to the top-level commits") {
 		struct bs_parse_limits small = lim;
 		small.max_commits = 2;

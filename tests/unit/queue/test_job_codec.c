@@ -46,6 +46,8 @@ build_full(struct bs_job *j)
 		c->old_hash = s(j, "1111111111111111111111111111111111111111");
 		c->new_hash = s(j, "2222222222222222222222222222222222222222");
 		c->new_commit = s(j, "3333333333333333333333333333333333333333");
+		person(j, &c->head_author, i ? "tagger" : "head");
+		c->head_date = i ? s(j, "2026-11-24T08:00:00.500Z") : NULL;
 		c->created = i == 0;
 		c->closed = i == 1;
 		c->forced = true;
@@ -136,6 +138,8 @@ cmp_job(const struct bs_job *a, const struct bs_job *b)
 		CHECK_SEQ(c->old_hash, d->old_hash);
 		CHECK_SEQ(c->new_hash, d->new_hash);
 		CHECK_SEQ(c->new_commit, d->new_commit);
+		cmp_person(&c->head_author, &d->head_author);
+		CHECK_SEQ(c->head_date, d->head_date);
 		CHECK_INT(c->created, d->created);
 		CHECK_INT(c->closed, d->closed);
 		CHECK_INT(c->forced, d->forced);
@@ -226,6 +230,61 @@ pack_custom(int64_t v, const char *extra_key, int extra_kind, size_t *len)
 	return out;
 }
 
+static void
+pk_s(msgpack_packer *pk, const char *v)
+{
+	if (v)
+		msgpack_pack_str_with_body(pk, v, strlen(v));
+	else
+		msgpack_pack_nil(pk);
+}
+
+/* A Cloud tag push as the encoder of the previous version wrote it. */
+static void
+pack_old_job(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 5);
+	pk_s(pk, "v"); msgpack_pack_int64(pk, 1);
+	pk_s(pk, "delivery"); pk_s(pk, "old-1");
+	pk_s(pk, "received_ms"); msgpack_pack_int64(pk, 1764065000123LL);
+	pk_s(pk, "event");
+	msgpack_pack_map(pk, 9);
+	pk_s(pk, "product"); pk_s(pk, "cloud");
+	pk_s(pk, "type"); pk_s(pk, "push");
+	pk_s(pk, "event_key"); pk_s(pk, "repo:push");
+	pk_s(pk, "repository"); pk_s(pk, "acme/shop");
+	pk_s(pk, "repository_url"); pk_s(pk, "https://bitbucket.org/acme/shop");
+	pk_s(pk, "actor");
+	msgpack_pack_map(pk, 3);
+	pk_s(pk, "name"); pk_s(pk, "Actor");
+	pk_s(pk, "email"); pk_s(pk, NULL);
+	pk_s(pk, "username"); pk_s(pk, "actor");
+	pk_s(pk, "date"); pk_s(pk, NULL);
+	pk_s(pk, "changes");
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 12);
+	pk_s(pk, "ref_type"); pk_s(pk, "tag");
+	pk_s(pk, "ref_name"); pk_s(pk, "v1.0");
+	pk_s(pk, "ref_type_raw"); pk_s(pk, NULL);
+	pk_s(pk, "old_hash"); pk_s(pk, NULL);
+	pk_s(pk, "new_hash"); pk_s(pk, "3333333333333333333333333333333333333333");
+	pk_s(pk, "new_commit"); pk_s(pk, "3333333333333333333333333333333333333333");
+	pk_s(pk, "created"); msgpack_pack_true(pk);
+	pk_s(pk, "closed"); msgpack_pack_false(pk);
+	pk_s(pk, "forced"); msgpack_pack_false(pk);
+	pk_s(pk, "truncated"); msgpack_pack_false(pk);
+	pk_s(pk, "link"); pk_s(pk, "https://bitbucket.org/acme/shop/commits/tag/v1.0");
+	pk_s(pk, "commits"); msgpack_pack_array(pk, 0);
+	pk_s(pk, "pr"); msgpack_pack_nil(pk);
+	pk_s(pk, "keys");
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 4);
+	pk_s(pk, "key"); pk_s(pk, "SHOP-1");
+	pk_s(pk, "where"); pk_s(pk, "branch");
+	pk_s(pk, "change"); msgpack_pack_int64(pk, 0);
+	pk_s(pk, "commit"); msgpack_pack_int64(pk, 0);
+}
+
 int
 main(void)
 {
@@ -283,6 +342,51 @@ main(void)
 		free(buf);
 		bs_job_release(&a);
 		bs_job_release(&b);
+	}
+
+	TEST("a job queued before head_author/head_date existed still decodes") {
+		/* The exact shape job_encode.c wrote before issue 12 (v 1, a
+		 * change map of 12 keys), as an old binary leaves it queued
+		 * during an upgrade: the new fields come out absent. */
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		pack_old_job(&pk);
+		struct bs_job b;
+		bs_job_init(&b);
+		CHECK_INT(bs_job_decode(sb.data, sb.size, &b, err, sizeof(err)), 0);
+		CHECK_INT(b.version, 1);
+		CHECK_SEQ(b.delivery, "old-1");
+		CHECK_INT(b.received_ms, 1764065000123LL);
+		CHECK_INT(b.ev.n_changes, 1);
+		if (b.ev.n_changes == 1) {
+			const struct bs_change *c = &b.ev.changes[0];
+			CHECK_INT(c->ref_type, BS_REF_TAG);
+			CHECK_SEQ(c->ref_name, "v1.0");
+			CHECK_SEQ(c->new_commit, "3333333333333333333333333333333333333333");
+			CHECK(c->head_author.name == NULL);
+			CHECK(c->head_author.email == NULL);
+			CHECK(c->head_author.username == NULL);
+			CHECK(c->head_date == NULL);
+			CHECK(c->created);
+			CHECK_SEQ(c->link, "https://bitbucket.org/acme/shop/commits/tag/v1.0");
+			CHECK_INT(c->n_commits, 0);
+		}
+		CHECK_SEQ(b.ev.actor.name, "Actor");
+		CHECK_INT(b.n_keys, 1);
+		/* ... and re-encoded by this version it gains the (empty) fields */
+		size_t len = 0;
+		char *buf = bs_job_encode(&b, &len);
+		CHECK(len > sb.size);
+		struct bs_job c2;
+		bs_job_init(&c2);
+		CHECK_INT(bs_job_decode(buf, len, &c2, err, sizeof(err)), 0);
+		cmp_job(&c2, &b);
+		free(buf);
+		bs_job_release(&c2);
+		bs_job_release(&b);
+		msgpack_sbuffer_destroy(&sb);
 	}
 
 	TEST("every truncation fails cleanly") {
