@@ -17,6 +17,8 @@
 #include "deploy/sleuth.h"
 #include "ingest/intake.h"
 #include "parsers/event_dump.h"
+#include "parsers/issue_scan.h"
+#include "parsers/stop_list.h"
 
 /* === check ============================================================== */
 
@@ -33,6 +35,20 @@ print_summary(const struct bs_config *cfg)
 	printf("issue keys:  ");
 	for (size_t i = 0; i < cfg->issues.n_patterns; i++)
 		printf(" %s", cfg->issues.patterns[i]);
+	printf("\n");
+	printf("projects:    ");
+	for (size_t i = 0; i < cfg->issues.n_projects; i++)
+		printf(" %s", cfg->issues.projects[i]);
+	printf("%s\n", cfg->issues.n_projects ? "" : " (any)");
+	size_t ns = cfg->issues.n_stop_list;
+	const char *const *stops = (const char *const *)cfg->issues.stop_list;
+	if (!stops)
+		stops = bs_stop_list_builtin(&ns);
+	printf("stop-list:    %s, %zu entr%s%s", cfg->issues.stop_list ?
+	    "issues.stop_list" : "built-in", ns, ns == 1 ? "y" : "ies",
+	    ns ? ":" : "");
+	for (size_t i = 0; i < ns; i++)
+		printf("%s%s", i % 12 == 0 ? "\n  " : " ", stops[i]);
 	printf("\n");
 	printf("deployments:  %zu\n", cfg->n_deployments);
 	for (size_t i = 0; i < cfg->n_deployments; i++) {
@@ -144,6 +160,12 @@ bs_cmd_check(int argc, char **argv)
 	if (bs_load_config_or_report(path, BS_USES_ALL, &cfg, 1) != 0)
 		return 1;
 	int rc = 0;
+	if (cfg.issues.n_projects == 0)
+		fprintf(stderr, "%s: warning: issues.projects is empty: keys of any "
+		    "project are accepted, and only the stop-list (%s) keeps "
+		    "tokens like UTF-8 or SHA-256 from becoming issues; list your "
+		    "Jira projects, e.g. issues: {projects: [SHOP, OPS]}\n", path,
+		    cfg.issues.stop_list ? "issues.stop_list" : "built-in");
 	if (explain)
 		rc = explain_event(&cfg, explain, argv[optind]);
 	else {
@@ -170,9 +192,14 @@ static void
 on_explain(const char *pattern_name, const char *key, size_t len,
     size_t start, int allowed, void *arg)
 {
-	(void)arg;
+	const struct bs_scanner *sc = arg;
+	const char *why = "";
+	if (!allowed)
+		why = bs_scanner_verdict(sc, key, len) == BS_SCAN_STOPPED ?
+		    "\tdropped: on the stop-list (issues.stop_list)" :
+		    "\tdropped: project not in issues.projects";
 	printf("%.*s\tpattern %s\tbytes %zu-%zu%s\n", (int)len, key, pattern_name,
-	    start, start + len, allowed ? "" : "\tdropped: project not in issues.projects");
+	    start, start + len, why);
 }
 
 int
@@ -222,12 +249,16 @@ bs_cmd_scan(int argc, char **argv)
 		have_cfg = 1;
 	}
 	static const char *const jira[] = { "jira" };
-	struct bs_scan_options opt = { .patterns = jira, .n_patterns = 1 };
+	struct bs_scan_options opt = { .patterns = jira, .n_patterns = 1,
+		.stop_list_builtin = 1 };
 	if (have_cfg) {
 		opt.patterns = (const char *const *)cfg.issues.patterns;
 		opt.n_patterns = cfg.issues.n_patterns;
 		opt.projects = (const char *const *)cfg.issues.projects;
 		opt.n_projects = cfg.issues.n_projects;
+		opt.stop_list = (const char *const *)cfg.issues.stop_list;
+		opt.n_stop_list = cfg.issues.n_stop_list;
+		opt.stop_list_builtin = cfg.issues.stop_list == NULL;
 	}
 	char err[256];
 	struct bs_scanner *sc = bs_scanner_new(&opt, err, sizeof(err));
@@ -236,7 +267,7 @@ bs_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "bitsleuth scan: %s\n", err);
 		rc = 1;
 	} else {
-		int n = explain ? bs_scanner_explain(sc, text, len, on_explain, NULL) :
+		int n = explain ? bs_scanner_explain(sc, text, len, on_explain, sc) :
 		    bs_scanner_scan(sc, text, len, on_key, NULL);
 		if (n < 0) {
 			fprintf(stderr, "bitsleuth scan: a pattern hit its match limit; "

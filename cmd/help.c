@@ -95,11 +95,15 @@ static const struct {
 "usage: bitsleuth scan [-c FILE] [--explain] [TEXT... | -]\n"
 "\n"
 "Prints the issue keys found in TEXT (or standard input), one per line,\n"
-"using the config's issues.patterns and issues.projects (without -c: the\n"
-"built-in jira pattern).\n"
+"using the config's issues.patterns, issues.projects and issues.stop_list\n"
+"(without -c: the built-in jira pattern and the built-in stop-list, which\n"
+"drops tokens like UTF-8, SHA-256, ISO-8601, CVE-...; `check` prints it).\n"
+"A key whose project is in issues.projects is never stopped;\n"
+"issues.stop_list: [] turns the stop-list off.\n"
 "\n"
 "  -c, --config FILE   take the patterns from this config\n"
-"  --explain           also print which pattern matched and where (bytes)\n" },
+"  --explain           also print which pattern matched and where (bytes),\n"
+"                      and why a key was dropped (projects or stop-list)\n" },
 	{ "replay",
 "usage: bitsleuth replay -c FILE --event KEY PAYLOAD.json [--delivery-id ID]\n"
 "                        [--date TIME]\n"

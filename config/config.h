@@ -79,6 +79,11 @@ struct bs_config {
 		size_t n_patterns;
 		char **projects;        /* allow-list, may be empty */
 		size_t n_projects;
+		/* issues.stop_list (parsers/stop_list.h): NULL when the key is
+		 * absent, meaning the built-in list; else the configured list,
+		 * which replaces it (n_stop_list 0 for []: no stop-list). */
+		char **stop_list;
+		size_t n_stop_list;
 		char *url;              /* issue link template with {key}, may be NULL */
 	} issues;
 

@@ -264,6 +264,15 @@ check_issues(struct ctx *c)
 			    "is the part before '-' and cannot be empty or contain "
 			    "'-'", i);
 	}
+	const struct bs_ynode *sn = node_at(c, "issues", "stop_list");
+	for (size_t i = 0; i < cfg->issues.n_stop_list; i++) {
+		const char *e = cfg->issues.stop_list[i];
+		if (!*e || strpbrk(e, " \t\r\n"))
+			ERR(c, sn && sn->type == BS_YNODE_SEQ && i < sn->n ?
+			    sn->items[i] : sn, "issues.stop_list[%zu]: an entry is a "
+			    "project (RFC) or a whole key (UTF-8) and cannot be empty "
+			    "or contain blanks", i);
+	}
 }
 
 /* A value of a *_env key that reads like a secret rather than a variable

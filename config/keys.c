@@ -95,6 +95,7 @@ static const struct keydef sleuth_keys[] = {
 static const struct keydef issues_keys[] = {
 	{ "patterns", K_LIST, CF(issues.patterns), CF(issues.n_patterns), 0, 64, NULL },
 	{ "projects", K_LIST, CF(issues.projects), CF(issues.n_projects), 0, 4096, NULL },
+	{ "stop_list", K_LIST, CF(issues.stop_list), CF(issues.n_stop_list), 0, 4096, NULL },
 	{ "url", K_STR, CF(issues.url), 0, 0, 0, NULL },
 	END
 };

@@ -15,6 +15,9 @@ bs_config_scanner(const struct bs_config *cfg, char *err, size_t errlen)
 		.n_patterns = cfg->issues.n_patterns,
 		.projects = (const char *const *)cfg->issues.projects,
 		.n_projects = cfg->issues.n_projects,
+		.stop_list = (const char *const *)cfg->issues.stop_list,
+		.n_stop_list = cfg->issues.n_stop_list,
+		.stop_list_builtin = cfg->issues.stop_list == NULL,
 		.max_subject = cfg->limits.max_string,
 	};
 	return bs_scanner_new(&opt, err, errlen);

@@ -14,8 +14,9 @@
  *   - after the key: not a letter, digit or '_'; a '-' IS allowed, so the
  *     branch "feature/SHOP-12-login" and "ABC-12-x" yield SHOP-12 / ABC-12
  *   - '/' is a boundary: https://x.atlassian.net/browse/ABC-12 yields ABC-12
- *   - "UTF-8" has the jira shape and matches: the projects allow-list is
- *     what keeps such words out.
+ *   - "UTF-8" has the jira shape and matches: the projects allow-list, or
+ *     without one the stop-list (stop_list.h), is what keeps such words
+ *     out.
  * When a subject is longer than max_subject it is cut at a UTF-8 boundary
  * and a key touching the cut is dropped (it may be a truncated number).
  *
@@ -29,6 +30,7 @@
  * Running out is reported like a match limit (-1), keeping the keys found
  * so far. */
 #include "parsers/issue_scan.h"
+#include "parsers/stop_list.h"
 #include "common/xalloc.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -47,6 +49,7 @@
 #define SCAN_DEFAULT_DEPTH 1000
 #define SCAN_MAX_PATTERNS 64
 #define SCAN_MAX_PROJECTS 4096
+#define SCAN_MAX_STOPS 4096
 #define SCAN_JIT_STACK_MAX (512 * 1024)
 #define SCAN_DEFAULT_TIME_MS 250
 #define SCAN_DEFAULT_JOB_TIME_MS 2000
@@ -67,6 +70,9 @@ struct bs_scanner {
 	size_t n_pats;
 	char **projects;
 	size_t n_projects;
+	const char *const *stops;       /* the built-in table or owned_stops */
+	size_t n_stops;
+	char **owned_stops;             /* copies of a configured list */
 	size_t max_subject;
 	uint64_t time_ns, job_time_ns;   /* budgets, see the top comment */
 	pcre2_match_context *mctx;
@@ -97,6 +103,9 @@ bs_scanner_free(struct bs_scanner *s)
 	for (size_t i = 0; i < s->n_projects; i++)
 		free(s->projects[i]);
 	free(s->projects);
+	for (size_t i = 0; s->owned_stops && i < s->n_stops; i++)
+		free(s->owned_stops[i]);
+	free(s->owned_stops);
 	pcre2_match_data_free(s->md);
 	pcre2_jit_stack_free(s->jstack);
 	pcre2_match_context_free(s->mctx);
@@ -166,6 +175,11 @@ bs_scanner_new(const struct bs_scan_options *opt, char *err, size_t errlen)
 		    opt->n_projects, SCAN_MAX_PROJECTS);
 		return NULL;
 	}
+	if (opt && !opt->stop_list_builtin && opt->n_stop_list > SCAN_MAX_STOPS) {
+		snprintf(err, errlen, "too many stop-list entries (%zu, at most %d)",
+		    opt->n_stop_list, SCAN_MAX_STOPS);
+		return NULL;
+	}
 
 	struct bs_scanner *s = xcalloc(1, sizeof(*s));
 	s->max_subject = opt && opt->max_subject ? opt->max_subject :
@@ -193,6 +207,16 @@ bs_scanner_new(const struct bs_scan_options *opt, char *err, size_t errlen)
 			if (opt->projects[i])
 				s->projects[s->n_projects++] = xstrdup(opt->projects[i]);
 	}
+	if (opt && opt->stop_list_builtin) {
+		s->stops = bs_stop_list_builtin(&s->n_stops);
+	} else if (opt && opt->n_stop_list > 0 && opt->stop_list) {
+		s->owned_stops = xcalloc(opt->n_stop_list, sizeof(char *));
+		for (size_t i = 0; i < opt->n_stop_list; i++)
+			if (opt->stop_list[i])
+				s->owned_stops[s->n_stops++] =
+				    xstrdup(opt->stop_list[i]);
+		s->stops = (const char *const *)s->owned_stops;
+	}
 
 	s->mctx = pcre2_match_context_create(NULL);
 	s->md = pcre2_match_data_create(32, NULL);
@@ -211,20 +235,31 @@ bs_scanner_new(const struct bs_scan_options *opt, char *err, size_t errlen)
 	return s;
 }
 
-static bool
-project_allowed(const struct bs_scanner *s, const char *key, size_t len)
+enum bs_scan_verdict
+bs_scanner_verdict(const struct bs_scanner *s, const char *key, size_t len)
 {
-	if (s->n_projects == 0)
-		return true;
+	if (!s)
+		return BS_SCAN_KEPT;
 	const char *dash = memchr(key, '-', len);
-	if (!dash)
-		return true;     /* "#12" and custom keys without a project */
-	size_t plen = (size_t)(dash - key);
-	for (size_t i = 0; i < s->n_projects; i++)
-		if (strlen(s->projects[i]) == plen &&
-		    strncasecmp(s->projects[i], key, plen) == 0)
-			return true;
-	return false;
+	if (s->n_projects > 0 && dash) {
+		size_t plen = (size_t)(dash - key);
+		for (size_t i = 0; i < s->n_projects; i++)
+			if (strlen(s->projects[i]) == plen &&
+			    strncasecmp(s->projects[i], key, plen) == 0)
+				return BS_SCAN_KEPT;   /* explicit beats the stop-list */
+		return BS_SCAN_NOT_IN_PROJECTS;
+	}
+	if (bs_stop_list_match(s->stops, s->n_stops, key, len))
+		return BS_SCAN_STOPPED;
+	return BS_SCAN_KEPT;
+}
+
+const char *const *
+bs_scanner_stop_list(const struct bs_scanner *s, size_t *n)
+{
+	if (n)
+		*n = s ? s->n_stops : 0;
+	return s ? s->stops : NULL;
 }
 
 /* Length of text cut to at most max bytes without splitting a UTF-8
@@ -312,8 +347,8 @@ run_pattern(const struct bs_scanner *s, size_t pi, const char *subject,
 	return 0;
 }
 
-/* The shared scan: every hit in subject order; disallowed projects are
- * reported only with explain set (allowed = false then). */
+/* The shared scan: every hit in subject order; dropped keys (projects,
+ * stop-list) are reported only with explain set (allowed = false then). */
 typedef void scan_sink(const struct hit *hit, bool allowed, void *arg);
 
 static int
@@ -338,7 +373,8 @@ scan_core(const struct bs_scanner *s, const char *text, size_t len,
 		qsort(h.v, h.n, sizeof(*h.v), hit_cmp);
 	int count = 0;
 	for (size_t i = 0; i < h.n; i++) {
-		bool ok = project_allowed(s, text + h.v[i].start, h.v[i].len);
+		bool ok = bs_scanner_verdict(s, text + h.v[i].start,
+		    h.v[i].len) == BS_SCAN_KEPT;
 		if (!ok && !all)
 			continue;
 		sink(&h.v[i], ok, arg);

@@ -211,7 +211,10 @@ main(void)
 		SAME(sleuth.connect_timeout_ms); SAME(sleuth.timeout_ms);
 		SAME(sleuth.max_commits);
 		SAME(issues.n_patterns); SAMES(issues.patterns[0]);
-		SAME(issues.n_projects); SAMES(issues.url);
+		SAMES(issues.url);
+		/* The one non-default: full.yaml shows an allow-list. */
+		CHECK_INT(cfg.issues.n_projects, 2);
+		CHECK(def.issues.stop_list == NULL && cfg.issues.stop_list == NULL);
 		SAME(http.max_body); SAME(http.max_headers); SAME(http.timeout_ms);
 		SAME(http.max_connections);
 		SAME(bitbucket.n_allow_cidrs); SAME(http.n_trusted_proxies);

@@ -1,6 +1,7 @@
-/* test_issue_scan: the built-in patterns' boundaries, allow-list, custom
- * patterns, errors, limits, and scanning a whole job. */
+/* test_issue_scan: the built-in patterns' boundaries, allow-list,
+ * stop-list, custom patterns, errors, limits, and scanning a whole job. */
 #include "parsers/issue_scan.h"
+#include "parsers/stop_list.h"
 #include "tests/unit/test.h"
 
 #include <time.h>
@@ -54,6 +55,22 @@ mk(const char *const *pats, size_t np, const char *const *proj, size_t nproj)
 	char err[256];
 	struct bs_scan_options o = { .patterns = pats, .n_patterns = np,
 		.projects = proj, .n_projects = nproj };
+	struct bs_scanner *s = bs_scanner_new(&o, err, sizeof(err));
+	if (!s)
+		fprintf(stderr, "scanner: %s\n", err);
+	return s;
+}
+
+/* A jira scanner with a stop-list: the built-in one (builtin set) or
+ * stops[0..nstops) (possibly none), and projects[0..nproj). */
+static struct bs_scanner *
+mk_stop(int builtin, const char *const *stops, size_t nstops,
+    const char *const *proj, size_t nproj)
+{
+	char err[256];
+	struct bs_scan_options o = { .projects = proj, .n_projects = nproj,
+		.stop_list = stops, .n_stop_list = nstops,
+		.stop_list_builtin = builtin };
 	struct bs_scanner *s = bs_scanner_new(&o, err, sizeof(err));
 	if (!s)
 		fprintf(stderr, "scanner: %s\n", err);
@@ -151,6 +168,153 @@ main(void)
 		CHECK(bs_scanner_pattern_name(s, 1) == NULL);
 		CHECK_INT(bs_scanner_n_patterns(s), 1);
 		bs_scanner_free(s);
+	}
+
+	TEST("built-in stop-list drops technical tokens") {
+		struct bs_scanner *s = mk_stop(1, NULL, 0, NULL, 0);
+		CHECK(s != NULL);
+		CHECK_STR(scan(s, "UTF-8"), "");
+		CHECK_STR(scan(s, "SHA-256 digest"), "");
+		CHECK_STR(scan(s, "dates in ISO-8601, files in ISO-8859-1"), "");
+		CHECK_STR(scan(s, "fixes CVE-2024-1234"), "");
+		CHECK_STR(scan(s, "see RFC-7231 section 6"), "");
+		CHECK_STR(scan(s, "UTF-16 CP-1252 X86-64 HTTP-2 AES-256"), "");
+		/* Real keys stay, also next to tokens. */
+		CHECK_STR(scan(s, "SHOP-12: read UTF-8, hash SHA-256 (OPS-3)"),
+		    "SHOP-12,OPS-3");
+		/* A whole-key entry drops that key only: UTF-9 is not UTF-8. */
+		CHECK_STR(scan(s, "UTF-9 SHA-255"), "UTF-9,SHA-255");
+		/* The same keys through scan_job. */
+		struct bs_job job;
+		bs_job_init(&job);
+		struct bs_event *ev = &job.ev;
+		ev->n_changes = 1;
+		ev->changes = bs_arena_alloc(&ev->arena, sizeof(*ev->changes));
+		ev->changes[0].ref_type = BS_REF_BRANCH;
+		ev->changes[0].ref_name = bs_arena_strdup(&ev->arena,
+		    "feature/UTF-8-names");
+		ev->changes[0].n_commits = 1;
+		ev->changes[0].commits = bs_arena_alloc(&ev->arena,
+		    sizeof(struct bs_commit));
+		ev->changes[0].commits[0].message = bs_arena_strdup(&ev->arena,
+		    "SHOP-12 UTF-8 file names (CVE-2024-1234)");
+		CHECK_INT(bs_scanner_scan_job(s, &job), 1);
+		CHECK_INT(job.n_keys, 1);
+		if (job.n_keys == 1)
+			CHECK_STR(job.keys[0].key, "SHOP-12");
+		bs_job_release(&job);
+		size_t n = 0, nb = 0;
+		CHECK(bs_scanner_stop_list(s, &n) == bs_stop_list_builtin(&nb));
+		CHECK_INT(n, nb);
+		CHECK(nb >= 40);
+		bs_scanner_free(s);
+	}
+
+	TEST("an empty stop-list keeps every token (the old default)") {
+		struct bs_scanner *s = mk_stop(0, NULL, 0, NULL, 0);
+		CHECK(s != NULL);
+		CHECK_STR(scan(s, "UTF-8 SHA-256 ISO-8601 CVE-2024-1234 RFC-7231 "
+		    "SHOP-12"), "UTF-8,SHA-256,ISO-8601,CVE-2024,RFC-7231,SHOP-12");
+		size_t n = 99;
+		(void)bs_scanner_stop_list(s, &n);
+		CHECK_INT(n, 0);
+		bs_scanner_free(s);
+		/* A zeroed options struct: no stop-list either. */
+		CHECK_STR(scan(jira, "UTF-8"), "UTF-8");
+	}
+
+	TEST("a project in projects beats the stop-list") {
+		static const char *const proj[] = { "UTF", "SHOP" };
+		struct bs_scanner *s = mk_stop(1, NULL, 0, proj, 2);
+		CHECK(s != NULL);
+		CHECK_STR(scan(s, "UTF-8 SHA-256 SHOP-12"), "UTF-8,SHOP-12");
+		CHECK_INT(bs_scanner_verdict(s, "UTF-8", 5), BS_SCAN_KEPT);
+		CHECK_INT(bs_scanner_verdict(s, "SHA-256", 7),
+		    BS_SCAN_NOT_IN_PROJECTS);
+		bs_scanner_free(s);
+		/* Also against a configured project entry. */
+		static const char *const stops[] = { "shop" };
+		s = mk_stop(0, stops, 1, proj, 2);
+		CHECK_STR(scan(s, "SHOP-1"), "SHOP-1");
+		bs_scanner_free(s);
+	}
+
+	TEST("a configured stop-list replaces the built-in one") {
+		static const char *const stops[] = { "LEGACY", "OPS-1", NULL };
+		struct bs_scanner *s = mk_stop(0, stops, 3, NULL, 0);
+		CHECK(s != NULL);
+		/* Not on this list: the built-in tokens come back. */
+		CHECK_STR(scan(s, "UTF-8 LEGACY-4 LEGACY-77 OPS-1 OPS-12 SHOP-3"),
+		    "UTF-8,OPS-12,SHOP-3");
+		size_t n = 0;
+		const char *const *got = bs_scanner_stop_list(s, &n);
+		CHECK_INT(n, 2);
+		if (n == 2)
+			CHECK_STR(got[1], "OPS-1");
+		bs_scanner_free(s);
+	}
+
+	TEST("stop-list entries compare ASCII case-insensitively") {
+		static const char *const stops[] = { "utf-8", "rfc", "Sha" };
+		struct bs_scanner *s = mk_stop(0, stops, 3, NULL, 0);
+		CHECK(s != NULL);
+		CHECK_STR(scan(s, "UTF-8 RFC-7231 SHA-1 UTF-16 SHOP-1"),
+		    "UTF-16,SHOP-1");
+		bs_scanner_free(s);
+		static const char *const p[] = { "(?<key>[A-Za-z]+-[0-9]+)" };
+		char err[256];
+		struct bs_scan_options o = { .patterns = p, .n_patterns = 1,
+			.stop_list_builtin = 1 };
+		s = bs_scanner_new(&o, err, sizeof(err));
+		CHECK(s != NULL);
+		CHECK_STR(scan(s, "utf-8 Iso-8601 cve-1 Shop-2"), "Shop-2");
+		bs_scanner_free(s);
+	}
+
+	TEST("stop-list entry kinds") {
+		CHECK(bs_stop_list_is_key("UTF-8"));
+		CHECK(bs_stop_list_is_key("ISO-8859-1"));
+		CHECK(!bs_stop_list_is_key("RFC"));
+		CHECK(!bs_stop_list_is_key("X-"));
+		CHECK(!bs_stop_list_is_key("-8"));
+		CHECK(!bs_stop_list_is_key("A-B"));
+		static const char *const l[] = { "#12", "ISO" };
+		CHECK(bs_stop_list_match(l, 2, "#12", 3));
+		CHECK(!bs_stop_list_match(l, 2, "#123", 4));
+		CHECK(bs_stop_list_match(l, 2, "ISO-8601", 8));
+		CHECK(!bs_stop_list_match(l, 2, "ISOX-1", 6));
+		CHECK(!bs_stop_list_match(l, 0, "ISO-1", 5));
+	}
+
+	TEST("explain reports stopped hits as not allowed") {
+		static const char *const proj[] = { "OPS" };
+		struct bs_scanner *s = mk_stop(1, NULL, 0, NULL, 0);
+		struct explained e = { 0 };
+		const char *t = "UTF-8 SHOP-4 RFC-1";
+		CHECK_INT(bs_scanner_explain(s, t, strlen(t), on_explain, &e), 1);
+		CHECK_INT(e.n, 3);
+		CHECK_STR(e.line[0], "jira:UTF-8@0:0");
+		CHECK_STR(e.line[1], "jira:SHOP-4@6:1");
+		CHECK_STR(e.line[2], "jira:RFC-1@13:0");
+		CHECK_INT(bs_scanner_verdict(s, "UTF-8", 5), BS_SCAN_STOPPED);
+		CHECK_INT(bs_scanner_verdict(s, "SHOP-4", 6), BS_SCAN_KEPT);
+		bs_scanner_free(s);
+		s = mk_stop(1, NULL, 0, proj, 1);
+		CHECK_INT(bs_scanner_verdict(s, "SHOP-4", 6),
+		    BS_SCAN_NOT_IN_PROJECTS);
+		CHECK_INT(bs_scanner_verdict(s, "UTF-8", 5),
+		    BS_SCAN_NOT_IN_PROJECTS);
+		bs_scanner_free(s);
+	}
+
+	TEST("too many stop-list entries") {
+		static const char *many[4097];
+		for (size_t i = 0; i < 4097; i++)
+			many[i] = "X";
+		char err[256];
+		struct bs_scan_options o = { .stop_list = many, .n_stop_list = 4097 };
+		CHECK(bs_scanner_new(&o, err, sizeof(err)) == NULL);
+		CHECK(strstr(err, "stop-list") != NULL);
 	}
 
 	TEST("bitbucket pattern") {
