@@ -100,7 +100,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		bs_worker_stop(p->worker);
 	const struct bs_config *cfg = p->live->cfg;
 	p->drain_deadline_ms = bs_now_ms() + cfg->sleuth.timeout_ms +
-	    cfg->redis.command_timeout_ms + 1000;
+	    cfg->backfill.max_wait_ms + cfg->redis.command_timeout_ms + 1000;
 	on_drain_check(-1, 0, p);
 }
 

@@ -174,15 +174,27 @@ known(const char *s)
 
 /* === issue keys and tags === */
 
-/* Distinct keys relevant to t, in first-seen order, at most max. */
+static size_t
+add_distinct(const char **out, size_t n, const char *key)
+{
+	for (size_t j = 0; j < n; j++)
+		if (strcmp(out[j], key) == 0)
+			return n;
+	out[n] = key;
+	return n + 1;
+}
+
+/* Distinct keys relevant to t, in first-seen order, at most max. With
+ * given commits (GIVEN), their keys replace those of the payload's. */
 static size_t
 target_keys(const struct bs_job *job, const struct bs_target *t,
-    const char **out, size_t max)
+    const struct bs_sleuth_opts *opt, const char **out, size_t max)
 {
 	size_t n = 0;
+	bool given = opt && opt->commits_from == BS_BODY_GIVEN;
 	for (size_t i = 0; i < job->n_keys && n < max; i++) {
 		const struct bs_issue_ref *r = &job->keys[i];
-		if (!known(r->key))
+		if (!known(r->key) || (given && r->where == BS_KEY_COMMIT))
 			continue;
 		if (t->change != SIZE_MAX &&
 		    (!(r->where == BS_KEY_COMMIT || r->where == BS_KEY_BRANCH ||
@@ -190,13 +202,11 @@ target_keys(const struct bs_job *job, const struct bs_target *t,
 		    r->where == BS_KEY_PR_DESCRIPTION ||
 		    r->where == BS_KEY_PR_BRANCH) || r->change != t->change))
 			continue;
-		size_t j;
-		for (j = 0; j < n; j++)
-			if (strcmp(out[j], r->key) == 0)
-				break;
-		if (j == n)
-			out[n++] = r->key;
+		n = add_distinct(out, n, r->key);
 	}
+	for (size_t i = 0; given && i < opt->n_commit_keys && n < max; i++)
+		if (known(opt->commit_keys[i]))
+			n = add_distinct(out, n, opt->commit_keys[i]);
 	return n;
 }
 
@@ -360,10 +370,17 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 	 * the payload names it (a Cloud tag push lists no commits, its
 	 * new.target does), else the newest commit's, else the pusher's. */
 	const char *email = NULL;
+	bool given = opt && opt->commits_from == BS_BODY_GIVEN;
 	for (size_t i = 0; ch && i < ch->n_commits && !email; i++)
 		if (known(ch->commits[i].hash) && strcmp(ch->commits[i].hash,
 		    t->sha) == 0 && known(ch->commits[i].author.email))
 			email = ch->commits[i].author.email;
+	for (size_t i = 0; given && i < opt->n_commits && !email; i++)
+		if (known(opt->commits[i].hash) && strcmp(opt->commits[i].hash,
+		    t->sha) == 0 && known(opt->commits[i].author.email))
+			email = opt->commits[i].author.email;
+	if (!email && opt && known(opt->email))
+		email = opt->email;
 	if (!email && ch && known(ch->new_commit) && t->sha &&
 	    strcmp(ch->new_commit, t->sha) == 0 &&
 	    known(ch->head_author.email))
@@ -378,25 +395,37 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 
 	put_kv(g, "ignore_if_duplicate", "true");
 
+	/* The deploy's commits: the payload's (unless Bitbucket cut the list),
+	 * the ones given, or none (see enum bs_body_commits). */
+	const struct bs_commit *list = NULL;
+	size_t n_list = 0;
+	if (given) {
+		list = opt->commits;
+		n_list = opt->n_commits;
+	} else if (ch && !ch->truncated &&
+	    !(opt && opt->commits_from == BS_BODY_NONE)) {
+		list = ch->commits;
+		n_list = ch->n_commits;
+	}
 	size_t with_hash = 0;
-	for (size_t i = 0; ch && !ch->truncated && i < ch->n_commits; i++)
-		if (known(ch->commits[i].hash))
+	for (size_t i = 0; i < n_list; i++)
+		if (known(list[i].hash))
 			with_hash++;
 	if (with_hash > 0) {
 		put_str(g, "commits");
 		yajl_gen_array_open(g);
 		size_t sent = 0;
-		for (size_t i = 0; i < ch->n_commits && sent < max_commits; i++) {
-			if (!known(ch->commits[i].hash))
+		for (size_t i = 0; i < n_list && sent < max_commits; i++) {
+			if (!known(list[i].hash))
 				continue;
-			put_commit(g, &ch->commits[i]);
+			put_commit(g, &list[i]);
 			sent++;
 		}
 		yajl_gen_array_close(g);
 	}
 
 	const char *keys[SLEUTH_MAX_KEYS];
-	size_t n_keys = target_keys(job, t, keys, SLEUTH_MAX_KEYS);
+	size_t n_keys = target_keys(job, t, opt, keys, SLEUTH_MAX_KEYS);
 	const char *bb_link = ch ? ch->link : pr ? pr->url : NULL;
 	char *dc_link = NULL;   /* DC changes carry no link: see dc_commit_link */
 	if (ch && !known(bb_link) && ev->product == BS_PRODUCT_DC)

@@ -13,9 +13,28 @@
 #include "common/job.h"
 #include "deploy/match.h"
 
+/* Where a deploy's `commits` come from (the worker decides, issue 12). */
+enum bs_body_commits {
+	BS_BODY_PAYLOAD = 0,        /* the change's list, unless truncated */
+	BS_BODY_GIVEN,              /* opts.commits (fetched from Bitbucket's API) */
+	BS_BODY_NONE,               /* no `commits`: Sleuth computes its own */
+	BS_BODY_SAME,               /* (worker only: nothing is sent at all) */
+};
+
 struct bs_sleuth_opts {
 	const char *issue_url;      /* "https://x.atlassian.net/browse/{key}" or NULL */
 	size_t max_commits;         /* default 250, as Sleuth's own client */
+	enum bs_body_commits commits_from;
+	/* GIVEN: the deploy's commits, newest first, and the issue keys of
+	 * their messages, which replace the keys of the payload's commits
+	 * (branch and PR keys stay). */
+	const struct bs_commit *commits;
+	size_t n_commits;
+	const char *const *commit_keys;
+	size_t n_commit_keys;
+	const char *email;          /* the deployed commit's author when known
+	                             * otherwise (a merge resolved through the
+	                             * API), or NULL */
 };
 
 /* "{base}/api/1/deployments/{org}/{deployment}/register_deploy" with the

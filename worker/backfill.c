@@ -46,6 +46,7 @@ struct bf {
 	size_t cap;                 /* of job->ev.changes[0].commits */
 	long long dc_start;
 	int asked_api;              /* the merge lookup was tried */
+	struct bf *prev, *next;     /* ctx->backfills */
 };
 
 enum { BF_START = 0, BF_POLL_NOTE };
@@ -59,6 +60,12 @@ done(struct bf *b)
 {
 	struct task *t = b->t;
 	backfill_cb *cb = b->cb;
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		b->ctx->backfills = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
 	if (b->job) {
 		bs_job_release(b->job);
 		free(b->job);
@@ -74,7 +81,7 @@ done(struct bf *b)
 static bool
 shutting_down(const struct bf *b)
 {
-	return !b->ctx->redis;
+	return !b->ctx->redis || !b->ctx->http;
 }
 
 /* Appends s percent-encoded (RFC 3986 unreserved kept). */
@@ -703,5 +710,21 @@ backfill_run(struct task *t, backfill_cb *cb)
 		abort();
 	}
 	t->bf_mode = BS_BODY_PAYLOAD;
+	b->next = b->ctx->backfills;
+	if (b->next)
+		b->next->prev = b;
+	b->ctx->backfills = b;
 	event_active(b->timer, EV_TIMEOUT, 0);
+}
+
+void
+backfill_cancel_waiting(struct bs_wctx *ctx)
+{
+	for (struct bf *b = ctx->backfills, *next; b; b = next) {
+		next = b->next;
+		if (event_pending(b->timer, EV_TIMEOUT, NULL)) {
+			event_del(b->timer);
+			done(b);
+		}
+	}
 }

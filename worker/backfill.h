@@ -35,6 +35,11 @@ void backfill_run(struct task *t, backfill_cb *cb);
  * the API cannot be asked. Fire and forget. */
 void backfill_note_push(struct bs_wctx *ctx, const struct bs_job *job);
 
+/* Exit, after the worker's HTTP client and Redis connections are gone:
+ * every preparation waiting on its timer ends now (its task then ends
+ * without a call, its entry stays pending for the next worker). */
+void backfill_cancel_waiting(struct bs_wctx *ctx);
+
 /* Frees what backfill_run left in t (its fetched commits). */
 void backfill_release(struct task *t);
 

@@ -41,6 +41,7 @@ struct bb_req {
 	int failures;               /* 5xx / no answer so far */
 	long last_status;
 	char why[300];              /* the last failure, for the final error */
+	struct bb_req *prev, *next; /* ctx->bb_reqs */
 };
 
 const char *
@@ -88,8 +89,9 @@ auth_header(const struct bs_wctx *ctx, const char *base, char *bucket,
 	const struct bs_bitbucket_api *api = &ctx->live->cfg->bitbucket.api;
 	char *cred;
 	if (api->token) {
-		cred = xmalloc(strlen(api->token) + 30);
-		sprintf(cred, "Authorization: Bearer %s", api->token);
+		size_t n = strlen(api->token) + 30;
+		cred = xmalloc(n);
+		snprintf(cred, n, "Authorization: Bearer %s", api->token);
 	} else if (api->username && api->app_password) {
 		size_t ul = strlen(api->username), pl = strlen(api->app_password);
 		unsigned char *plain = xmalloc(ul + pl + 2);
@@ -98,7 +100,7 @@ auth_header(const struct bs_wctx *ctx, const char *base, char *bucket,
 		memcpy(plain + ul + 1, api->app_password, pl);
 		size_t b64 = 4 * ((ul + pl + 1 + 2) / 3) + 1;
 		cred = xmalloc(b64 + 30);
-		int n = sprintf(cred, "Authorization: Basic ");
+		int n = snprintf(cred, b64 + 30, "Authorization: Basic ");
 		EVP_EncodeBlock((unsigned char *)cred + n, plain, (int)(ul + pl + 1));
 		OPENSSL_cleanse(plain, ul + pl + 1);
 		free(plain);
@@ -130,6 +132,12 @@ finish(struct bb_req *q, long status, const char *body, size_t len,
 {
 	struct bs_bb_answer a = { .status = status, .body = body ? body : "",
 		.body_len = body ? len : 0, .error = error };
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		q->ctx->bb_reqs = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
 	q->cb(&a, q->arg);
 	event_free(q->timer);
 	free(q->url);
@@ -330,5 +338,21 @@ bs_bb_get(struct bs_wctx *ctx, enum bs_product p, const char *url,
 		log_error("cannot create a timer");
 		abort();
 	}
+	q->next = ctx->bb_reqs;
+	if (q->next)
+		q->next->prev = q;
+	ctx->bb_reqs = q;
 	event_active(q->timer, EV_TIMEOUT, 0);
+}
+
+void
+bs_bb_cancel_waiting(struct bs_wctx *ctx)
+{
+	for (struct bb_req *q = ctx->bb_reqs, *next; q; q = next) {
+		next = q->next;
+		if (event_pending(q->timer, EV_TIMEOUT, NULL)) {
+			event_del(q->timer);
+			finish(q, q->last_status, NULL, 0, "shutting down");
+		}
+	}
 }

@@ -47,4 +47,8 @@ bool bs_bb_same_origin(const char *base, const char *url);
 void bs_bb_get(struct bs_wctx *ctx, enum bs_product p, const char *url,
     long long deadline_ms, size_t max_response, bs_bb_cb *cb, void *arg);
 
+/* Exit, after the worker's HTTP client and Redis connections are gone:
+ * every request waiting on its timer ends now with "shutting down". */
+void bs_bb_cancel_waiting(struct bs_wctx *ctx);
+
 #endif

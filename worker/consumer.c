@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "worker/backfill.h"
 #include "worker/pr_links.h"
 #include "worker/run.h"
 
@@ -85,6 +86,8 @@ bs_consumer_run_free(struct run *run)
 		run->next->prev = run->prev;
 	if (run->finish_ev)
 		event_free(run->finish_ev);
+	for (size_t i = 0; i < run->n_tasks; i++)
+		backfill_release(&run->tasks[i]);
 	bs_job_release(&run->job);
 	bs_arena_release(&run->arena);
 	free(run);
@@ -207,6 +210,7 @@ plan_run(struct run *run)
 	/* One count per task, one for the enrichment, one guard so nothing
 	 * finishes the run while it is being started. */
 	run->pending = run->n_tasks + 2;
+	backfill_note_push(ctx, &run->job);
 	for (size_t i = 0; i < run->n_tasks; i++)
 		task_acquire(&run->tasks[i]);
 	bs_pr_links_run(ctx, &run->job, on_enriched, run);

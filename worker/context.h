@@ -25,6 +25,8 @@ struct bs_wctx {
 	struct bs_http *http;         /* ours, the Sleuth client; NULL once closed */
 	const struct bs_keys *keys;
 	struct bs_metrics *metrics;
+	struct bb_req *bb_reqs;       /* bb_client.c: requests not yet ended */
+	struct bf *backfills;         /* backfill.c: tasks being prepared */
 };
 
 #endif

@@ -4,6 +4,7 @@
  *   consumer.c  reads and claims entries, starts and plans runs, sweeps
  *               the lanes, owns the runs' list;
  *   task.c      a task's turn in its lane and its Sleuth call (or dry run);
+ *   backfill.c  between the two: a merge's full sha, the deploy's commits;
  *   outcome.c   when every task has an outcome, builds the run's records
  *               and lane ops and records them in one step (bs_jobs_finish_lanes).
  *
@@ -56,6 +57,12 @@ struct task {
 	int dry;
 	int lane_go;                /* its turn has come: send once enriched */
 	int stepped;                /* its lane op is applied already (task.c) */
+	/* backfill.c, between the turn and the send (issue 12) */
+	char *last_sha;             /* the target's last registered sha (GO) */
+	int preparing, prepared;
+	enum bs_body_commits bf_mode;
+	struct bs_job *bf_job;      /* GIVEN: change 0 holds the commits */
+	const char *bf_email;       /* a resolved merge's author */
 };
 
 struct bs_consumer;

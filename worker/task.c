@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "worker/backfill.h"
 #include "worker/run.h"
 
 static void
@@ -44,6 +45,7 @@ on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
 	switch (v) {
 	case BS_LANE_GO:
 		t->lane_go = 1;
+		t->last_sha = newest ? bs_arena_strdup(&run->arena, newest) : NULL;
 		if (run->enriched)
 			task_start(t);
 		return;
@@ -88,7 +90,7 @@ task_acquire(struct task *t)
 	/* Long enough for the longest Sleuth call, but a dead holder's lease
 	 * must be gone by the time its job can be claimed by another worker. */
 	long long lease_ms = (long long)cfg->sleuth.timeout_ms +
-	    2LL * cfg->redis.command_timeout_ms + 5000;
+	    cfg->backfill.max_wait_ms + 2LL * cfg->redis.command_timeout_ms + 5000;
 	if (lease_ms > cfg->worker.visibility_timeout_ms)
 		lease_ms = cfg->worker.visibility_timeout_ms;
 	bs_lane_acquire(ctx->redis, ctx->keys, t->name, run->origin,
@@ -177,7 +179,16 @@ build_request(const struct task *t, char **url, char **body, size_t *blen)
 	struct bs_sleuth_opts opt = {
 		.issue_url = cfg->issues.url,
 		.max_commits = cfg->sleuth.max_commits,
+		.commits_from = t->bf_mode,
+		.email = t->bf_email,
 	};
+	if (t->bf_mode == BS_BODY_GIVEN && t->bf_job) {
+		const char **keys = NULL;
+		opt.commits = t->bf_job->ev.changes[0].commits;
+		opt.n_commits = t->bf_job->ev.changes[0].n_commits;
+		opt.n_commit_keys = bs_job_distinct_keys(t->bf_job, &keys);
+		opt.commit_keys = keys;
+	}
 	*body = bs_sleuth_body(&t->run->job, &t->target, &opt, blen);
 	*url = bs_sleuth_url(cfg->sleuth.base_url, t->target.dep);
 }
@@ -209,12 +220,33 @@ record_dry_run(struct task *t)
 	free(url);
 }
 
+static void
+on_prepared(struct task *t)
+{
+	t->preparing = 0;
+	task_start(t);
+}
+
 void
 task_start(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
 	const struct bs_config *cfg = ctx->live->cfg;
+	if (!t->prepared) {
+		if (!t->preparing) {
+			t->preparing = 1;
+			backfill_run(t, on_prepared);
+		}
+		return;
+	}
+	if (t->bf_mode == BS_BODY_SAME) {
+		bs_metrics_inc(ctx->metrics, BS_M_DEPLOY_SAME_SHA);
+		log_info("job %s -> %s: sha %s is the target's last registered one; "
+		    "not sent again", run->id, t->name, t->target.sha);
+		task_end(t, TASK_DONE);
+		return;
+	}
 	if (t->dry) {
 		record_dry_run(t);
 		return;

@@ -1,6 +1,8 @@
 /* worker: the consumer half, its connections and its shutdown order (see
  * worker.h). */
 #include "worker/worker.h"
+#include "worker/backfill.h"
+#include "worker/bb_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,10 @@ bs_worker_close(struct bs_worker *w)
 	w->ctx.redis_block = NULL;
 	bs_redis_free(r);
 	w->ctx.redis = NULL;
+	/* Backfills waiting on a timer end now (their tasks without a call),
+	 * before the runs waiting to send their finish give up. */
+	bs_bb_cancel_waiting(&w->ctx);
+	backfill_cancel_waiting(&w->ctx);
 	bs_consumer_close(w->consumer);
 }
 

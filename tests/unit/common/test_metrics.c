@@ -34,6 +34,7 @@ main(void)
 		m.redis_up = 1;
 		m.http_open = 7;
 		m.lanes = -1;              /* no worker: no lane gauges */
+		m.api_budget = -1;         /* nor an API budget */
 		struct text t = {0};
 		bs_metrics_render(&m, collect, &t);
 		CHECK(t.calls == BS_M__COUNT + 1);
@@ -54,9 +55,10 @@ main(void)
 			help++;
 		for (const char *p = t.buf; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		/* 3 gauges of every process, 4 of a worker's lanes. */
-		CHECK(help == BS_M__COUNT + 3 + 4);
-		CHECK(type == BS_M__COUNT + 3 + 4);
+		/* 3 gauges of every process, 4 of a worker's lanes, the API
+		 * budget once a request was made. */
+		CHECK(help == BS_M__COUNT + 3 + 4 + 1);
+		CHECK(type == BS_M__COUNT + 3 + 4 + 1);
 		CHECK(strstr(t.buf, "(null)") == NULL);
 	}
 	TEST("a worker's lane gauges") {
