@@ -631,7 +631,16 @@ plan_commits(struct bf *b)
 	const struct bs_event *ev = &t->run->job.ev;
 	const struct bs_change *ch = t->target.change < ev->n_changes ?
 	    &ev->changes[t->target.change] : NULL;
-	bs_commit_plan(ch, t->target.sha, t->last_sha, &b->plan);
+	/* The same commit registered again by the same track is a replay or a
+	 * resend: it goes (Sleuth's ignore_if_duplicate decides), its commits
+	 * planned as for a first deploy. By the other track (a push and a
+	 * merge deployment on one target) it is not sent twice. */
+	const char *last = t->last_sha;
+	if (last && bs_same_commit(last, t->target.sha) && t->last_how &&
+	    strcmp(t->last_how, task_deployed_note(t) +
+	    strlen(t->target.sha) + 1) == 0)
+		last = NULL;
+	bs_commit_plan(ch, t->target.sha, last, &b->plan);
 	switch (b->plan.source) {
 	case BS_COMMITS_SAME:
 		t->bf_mode = BS_BODY_SAME;

@@ -204,7 +204,7 @@ sent_outcome(struct run *run, struct task *t, long long now)
 			add_op(run, t->name, t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED,
 			    NULL, 0);
 			if (!t->dry && run->n_ops > 0)
-				run->ops[run->n_ops - 1].sha = t->target.sha;
+				run->ops[run->n_ops - 1].sha = task_deployed_note(t);
 		}
 		return;
 	}

@@ -59,6 +59,7 @@ struct task {
 	int stepped;                /* its lane op is applied already (task.c) */
 	/* backfill.c, between the turn and the send (issue 12) */
 	char *last_sha;             /* the target's last registered sha (GO) */
+	char *last_how;             /* and the track that registered it */
 	int preparing, prepared;
 	enum bs_body_commits bf_mode;
 	struct bs_job *bf_job;      /* GIVEN: change 0 holds the commits */
@@ -114,6 +115,8 @@ void bs_consumer_run_free(struct run *run);
 void task_acquire(struct task *t);
 /* Sends t (its turn has come, the run is enriched), or records its dry run. */
 void task_start(struct task *t);
+/* What {p}:deployed keeps of t's registration: "<sha> <track>". */
+const char *task_deployed_note(struct task *t);
 
 /* outcome.c */
 /* One count fewer; the last one finishes the run. */

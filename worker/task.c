@@ -45,7 +45,10 @@ on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
 	switch (v) {
 	case BS_LANE_GO:
 		t->lane_go = 1;
+		/* "<sha> <track>" as task_deployed_note wrote it */
 		t->last_sha = newest ? bs_arena_strdup(&run->arena, newest) : NULL;
+		if (t->last_sha && (t->last_how = strchr(t->last_sha, ' ')))
+			*t->last_how++ = '\0';
 		if (run->enriched)
 			task_start(t);
 		return;
@@ -125,7 +128,7 @@ task_sent(struct task *t)
 		return;
 	}
 	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin,
-	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, t->target.sha,
+	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, task_deployed_note(t),
 	    bs_consumer_owner(run->c),
 	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
 }
@@ -218,6 +221,15 @@ record_dry_run(struct task *t)
 		on_dryrun_recorded(0, "shutting down", t);
 	free(body);
 	free(url);
+}
+
+const char *
+task_deployed_note(struct task *t)
+{
+	static const char *const how[] = { "push", "merge", "tag" };
+	enum bs_track k = t->target.dep->track;
+	return bs_arena_printf(&t->run->arena, "%s %s", t->target.sha ?
+	    t->target.sha : "", (unsigned)k < 3 ? how[k] : "push");
 }
 
 static void
