@@ -151,9 +151,12 @@ class _Server(http.server.ThreadingHTTPServer):
 class FakeBitbucket:
     """The fake; see the module docstring. require_auth is None, ("bearer",
     TOKEN) or ("basic", USER, PASSWORD): requests without that Authorization
-    header get 401. cloud_pagelen / dc_limit are the default page sizes."""
+    header get 401. cloud_pagelen / dc_limit are the default page sizes;
+    max_page, when set, caps what a client asks for (servers cap a page:
+    Data Center's page.max.*, Cloud's 100)."""
 
-    def __init__(self, require_auth=None, cloud_pagelen=30, dc_limit=25):
+    def __init__(self, require_auth=None, cloud_pagelen=30, dc_limit=25, max_page=None):
+        self.max_page = max_page
         self.require_auth = require_auth
         self.cloud_pagelen = cloud_pagelen
         self.dc_limit = dc_limit
@@ -476,6 +479,8 @@ class FakeBitbucket:
         try:
             page = int(q.get("page", ["1"])[0])
             pagelen = int(q.get("pagelen", [str(self.cloud_pagelen)])[0])
+            if self.max_page and pagelen > self.max_page:
+                pagelen = self.max_page
         except ValueError:
             return err(400, "Invalid page or pagelen")
         if page < 1 or pagelen < 1 or pagelen > 100:
@@ -520,6 +525,8 @@ class FakeBitbucket:
         try:
             start = int(q.get("start", ["0"])[0])
             limit = int(q.get("limit", [str(self.dc_limit)])[0])
+            if self.max_page and limit > self.max_page:
+                limit = self.max_page
         except ValueError:
             return err(400, "Invalid start or limit")
         if start < 0 or limit < 1:
