@@ -52,6 +52,19 @@ id_ms(const char *id)
 
 /* === stats ============================================================== */
 
+/* Whole requests left in bucket b now: its tokens refilled at the
+ * configured rate since it was last written, at most the burst. */
+static long long
+budget_left(const struct bs_admin_budget *b, const struct bs_config *cfg,
+    long long now)
+{
+	double rate = cfg->bitbucket.api.requests_per_hour / 3600000.0;
+	double t = b->tokens + (now > b->ts_ms ? (double)(now - b->ts_ms) * rate : 0);
+	if (t > cfg->bitbucket.api.burst)
+		t = cfg->bitbucket.api.burst;
+	return t > 0 ? (long long)t : 0;
+}
+
 int
 bs_cmd_stats(int argc, char **argv)
 {
@@ -78,6 +91,7 @@ bs_cmd_stats(int argc, char **argv)
 	struct bs_admin_stats s;
 	char err[256];
 	long long now = bs_now_ms();
+	const struct bs_config *cfg = &a.cfg;
 	if (bs_admin_stats(a.rc, &a.keys, now, &s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bitsleuth stats: %s\n", err);
 		bs_cmd_redis_close(&a);
@@ -108,6 +122,18 @@ bs_cmd_stats(int argc, char **argv)
 			yajl_gen_integer(g, s.counters[i].value);
 		}
 		yajl_gen_map_close(g);
+		gstr(g, "api_budget"); yajl_gen_map_open(g);
+		for (size_t i = 0; i < s.n_budgets; i++) {
+			gstr(g, s.budgets[i].bucket);
+			yajl_gen_map_open(g);
+			gstr(g, "remaining");
+			yajl_gen_integer(g, budget_left(&s.budgets[i], cfg, now));
+			gstr(g, "paused_ms");
+			yajl_gen_integer(g, s.budgets[i].until_ms > now ?
+			    s.budgets[i].until_ms - now : 0);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_map_close(g);
 		yajl_gen_map_close(g);
 		bs_cmd_json_print(g);
 	} else {
@@ -133,6 +159,12 @@ bs_cmd_stats(int argc, char **argv)
 		for (size_t i = 0; i < s.n_counters; i++)
 			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);
 		printf("\n");
+		for (size_t i = 0; i < s.n_budgets; i++)
+			printf("api budget    %s: %lld of %d requests left%s%lld ms\n",
+			    s.budgets[i].bucket, budget_left(&s.budgets[i], cfg, now),
+			    cfg->bitbucket.api.burst, s.budgets[i].until_ms > now ?
+			    ", paused after a 429 for another " : "", s.budgets[i].until_ms >
+			    now ? s.budgets[i].until_ms - now : 0);
 	}
 	bs_admin_stats_release(&s);
 	bs_cmd_redis_close(&a);

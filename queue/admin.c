@@ -83,6 +83,9 @@ bs_admin_stats_release(struct bs_admin_stats *s)
 	for (size_t i = 0; i < s->n_counters; i++)
 		free(s->counters[i].name);
 	free(s->counters);
+	for (size_t i = 0; i < s->n_budgets; i++)
+		free(s->budgets[i].bucket);
+	free(s->budgets);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -136,6 +139,58 @@ lane_stats(redisContext *c, const struct bs_keys *k, long long now,
 		freeReplyObject(ln);
 		freeReplyObject(fl);
 	}
+	return 0;
+}
+
+/* The API token buckets: SCAN for {p}:apibudget:*, then HMGET each. */
+static int
+budget_stats(redisContext *c, const struct bs_keys *k,
+    struct bs_admin_stats *out, char *err, size_t errlen)
+{
+	char match[BS_KEY_MAX + 16], cursor[32] = "0";
+	snprintf(match, sizeof(match), "{%s}:apibudget:*", k->prefix);
+	size_t plen = strlen(match) - 1;
+	int rounds = 0;
+	do {
+		const char *sc[] = { "SCAN", cursor, "MATCH", match, "COUNT", "1000" };
+		redisReply *rep = sync_cmd_s(c, 6, sc, err, errlen);
+		if (!rep)
+			return -1;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			snprintf(err, errlen, "unexpected reply to SCAN");
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		const redisReply *keys = rep->element[1];
+		for (size_t i = 0; i < keys->elements && out->n_budgets < 64; i++) {
+			const redisReply *kr = keys->element[i];
+			if (kr->type != REDIS_REPLY_STRING || kr->len <= plen)
+				continue;
+			const char *hm[] = { "HMGET", kr->str, "tokens", "ts", "until" };
+			redisReply *h = sync_cmd_s(c, 5, hm, err, errlen);
+			if (!h) {
+				freeReplyObject(rep);
+				return -1;
+			}
+			if (h->type == REDIS_REPLY_ARRAY && h->elements == 3 &&
+			    h->element[0]->type == REDIS_REPLY_STRING) {
+				if (!out->budgets)
+					out->budgets = xcalloc(64, sizeof(*out->budgets));
+				struct bs_admin_budget *b = &out->budgets[out->n_budgets++];
+				b->bucket = xstrdup(kr->str + plen);
+				b->tokens = strtod(h->element[0]->str, NULL);
+				b->ts_ms = h->element[1]->type == REDIS_REPLY_STRING ?
+				    strtoll(h->element[1]->str, NULL, 10) : 0;
+				b->until_ms = h->element[2]->type == REDIS_REPLY_STRING ?
+				    strtoll(h->element[2]->str, NULL, 10) : 0;
+			}
+			freeReplyObject(h);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0 && ++rounds < 1000);
 	return 0;
 }
 
@@ -225,6 +280,8 @@ bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
 		}
 	}
 	freeReplyObject(rep);
+	if (budget_stats(c, k, out, err, errlen) != 0)
+		goto fail;
 	return 0;
 fail:
 	bs_admin_stats_release(out);

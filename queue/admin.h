@@ -25,6 +25,13 @@ struct bs_admin_counter {
 	long long value;
 };
 
+/* One Bitbucket API token bucket (api_budget.h) as last written. */
+struct bs_admin_budget {
+	char *bucket;               /* "bb.<hash of host and credential>" */
+	double tokens;              /* at ts_ms */
+	long long ts_ms, until_ms;  /* last refill; paused by a 429 until */
+};
+
 struct bs_admin_stats {
 	long long jobs_len;         /* entries in {p}:jobs (unread + pending) */
 	long long pending;          /* delivered, not yet acknowledged */
@@ -42,6 +49,8 @@ struct bs_admin_stats {
 	long long oldest_head_age_ms; /* now - since of the oldest head, -1 if none */
 	struct bs_admin_counter *counters;   /* the {p}:stats hash */
 	size_t n_counters;
+	struct bs_admin_budget *budgets;     /* {p}:apibudget:*, at most 64 */
+	size_t n_budgets;
 };
 
 #define BS_ADMIN_MAX_LANES 10000

@@ -51,6 +51,8 @@ struct bf {
 
 enum { BF_START = 0, BF_POLL_NOTE };
 
+static void on_ignored(const redisReply *reply, const char *err, void *arg);
+
 static void plan_commits(struct bf *b);
 
 /* === helpers ============================================================ */
@@ -76,6 +78,19 @@ done(struct bf *b)
 	free(b);
 	t->prepared = 1;
 	cb(t);
+}
+
+/* Counts in this process's metrics and in {p}:stats (`bitsleuth stats`,
+ * every worker's), fire and forget. */
+static void
+count(struct bs_wctx *ctx, enum bs_metric m, const char *field)
+{
+	bs_metrics_inc(ctx->metrics, m);
+	if (!ctx->redis)
+		return;
+	const char *argv[] = { "HINCRBY", ctx->keys->stats, field, "1" };
+	size_t argvlen[] = { 7, strlen(ctx->keys->stats), strlen(field), 1 };
+	bs_redis_command(ctx->redis, 4, argv, argvlen, on_ignored, NULL);
 }
 
 static bool
@@ -243,7 +258,7 @@ resolved(struct bf *b, const char *full, const char *email)
 	t->target.sha = bs_arena_strdup(a, full);
 	if (email && *email)
 		t->bf_email = bs_arena_strdup(a, email);
-	bs_metrics_inc(b->ctx->metrics, BS_M_MERGE_RESOLVED);
+	count(b->ctx, BS_M_MERGE_RESOLVED, "merge_resolved");
 	plan_commits(b);
 }
 
@@ -251,7 +266,7 @@ static void
 merge_short(struct bf *b, const char *why)
 {
 	struct task *t = b->t;
-	bs_metrics_inc(b->ctx->metrics, BS_M_MERGE_SHORT);
+	count(b->ctx, BS_M_MERGE_SHORT, "merge_short");
 	log_warn("job %s -> %s: merge sent with the short sha %s: %s", t->run->id,
 	    t->name, t->target.sha, why);
 	plan_commits(b);
@@ -282,7 +297,7 @@ on_api_commit(const struct bs_bb_answer *a, void *arg)
 		return;
 	}
 	if (a->error) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		log_info("job %s -> %s: merge sha lookup: %s", b->t->run->id,
 		    b->t->name, a->error);
 		poll_note(b);
@@ -295,7 +310,7 @@ on_api_commit(const struct bs_bb_answer *a, void *arg)
 	if (bs_api_parse_commit(b->product, a->body, a->body_len, &ar, &c, err,
 	    sizeof(err)) != 0 || !is_hex40(c.hash) ||
 	    !bs_same_commit(c.hash, b->t->target.sha)) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		log_warn("job %s -> %s: merge sha lookup: unusable answer (%s)",
 		    b->t->run->id, b->t->name, err[0] ? err : "another commit");
 		bs_arena_release(&ar);
@@ -369,7 +384,7 @@ static void
 fell_back(struct bf *b, const char *why)
 {
 	struct task *t = b->t;
-	bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FALLBACK);
+	count(b->ctx, BS_M_BACKFILL_FALLBACK, "backfill_fallback");
 	log_warn("job %s -> %s: registering without commits: %s", t->run->id,
 	    t->name, why);
 	t->bf_mode = BS_BODY_NONE;
@@ -408,7 +423,7 @@ fetched(struct bf *b)
 	redis_set(b->ctx, b->cache_key, blob, len,
 	    b->ctx->live->cfg->dead.max_age_ms / 1000);
 	free(blob);
-	bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_DONE);
+	count(b->ctx, BS_M_BACKFILL_DONE, "backfill_done");
 	log_info("job %s -> %s: %zu commits from Bitbucket's API (%s)",
 	    t->run->id, t->name, ch->n_commits, b->plan.why);
 	t->bf_job = job;
@@ -428,7 +443,7 @@ on_page(const struct bs_bb_answer *a, void *arg)
 		return;
 	}
 	if (a->error) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		fell_back(b, a->error);
 		return;
 	}
@@ -439,7 +454,7 @@ on_page(const struct bs_bb_answer *a, void *arg)
 	char err[200];
 	if (bs_api_parse_commits(b->product, a->body, a->body_len,
 	    max - ch->n_commits, &job->ev.arena, &page, err, sizeof(err)) != 0) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		char why[300];
 		snprintf(why, sizeof(why), "unreadable page from Bitbucket's API: "
 		    "%s", err);
@@ -462,14 +477,14 @@ on_page(const struct bs_bb_answer *a, void *arg)
 	if (b->product == BS_PRODUCT_CLOUD) {
 		if (!page.next || !bs_bb_same_origin(bs_bb_base(b->ctx, b->product),
 		    page.next)) {
-			bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+			count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 			fell_back(b, "Bitbucket's next page is on another server");
 			return;
 		}
 		next = xstrdup(page.next);
 	} else {
 		if (page.next_start <= b->dc_start) {
-			bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+			count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 			fell_back(b, "Bitbucket's next page does not advance");
 			return;
 		}
@@ -545,7 +560,7 @@ on_main(const struct bs_bb_answer *a, void *arg)
 		return;
 	}
 	if (a->error) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		fell_back(b, a->error);
 		return;
 	}
@@ -554,7 +569,7 @@ on_main(const struct bs_bb_answer *a, void *arg)
 	char *name = NULL, *head = NULL, err[200];
 	if (bs_api_parse_main_branch(b->product, a->body, a->body_len, &ar, &name,
 	    &head, err, sizeof(err)) != 0 || !name) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_FAILED);
+		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		bs_arena_release(&ar);
 		fell_back(b, "the repository's main branch is unknown");
 		return;
@@ -593,7 +608,7 @@ on_cache(const redisReply *reply, const char *err, void *arg)
 		char derr[200];
 		if (bs_job_decode(reply->str, reply->len, job, derr,
 		    sizeof(derr)) == 0 && job->ev.n_changes == 1) {
-			bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_CACHED);
+			count(b->ctx, BS_M_BACKFILL_CACHED, "backfill_cached");
 			log_info("job %s -> %s: %zu commits from the backfill cache",
 			    t->run->id, t->name, job->ev.changes[0].n_commits);
 			t->bf_job = job;
@@ -658,7 +673,7 @@ plan_commits(struct bf *b)
 		break;
 	}
 	if (!bs_bb_available(b->ctx, b->product)) {
-		bs_metrics_inc(b->ctx->metrics, BS_M_BACKFILL_OMITTED);
+		count(b->ctx, BS_M_BACKFILL_OMITTED, "backfill_omitted");
 		log_debug("job %s -> %s: no Bitbucket API credentials for %s: "
 		    "commits left out (%s)", t->run->id, t->name,
 		    bs_product_name(b->product), b->plan.why);

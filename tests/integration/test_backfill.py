@@ -21,6 +21,7 @@ outages and slow pages programmed per test.
 import copy
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -148,6 +149,20 @@ def test_truncated_push_gets_all_40_commits_and_keys():
             assert metric(bs, "bitsleuth_api_budget_remaining") is not None
             assert redis.cmd("HGET", "{bstest}:deployed", "acme/shop/production") == \
                 (new[-1] + " push").encode()
+            # `stats` shows it for every worker: the durable counter and
+            # the budget left (burst 20, 3 pages taken).
+            H.wait_for(lambda: redis.cmd("HGET", "{bstest}:stats", "backfill_done") == b"1", 5,
+                       what="the durable counter")
+            rc = subprocess.run([H.BIN, "stats", "--json", "-c", bs.config], env=bs.env,
+                                capture_output=True, timeout=60)
+            assert rc.returncode == 0, rc.stderr
+            st = json.loads(rc.stdout)
+            assert st["counters"]["backfill_done"] == 1, st
+            (left,) = [v["remaining"] for v in st["api_budget"].values()]
+            assert 17 <= left <= 20, st["api_budget"]
+            rc = subprocess.run([H.BIN, "stats", "-c", bs.config], env=bs.env, capture_output=True,
+                                timeout=60)
+            assert b"api budget" in rc.stdout and b"requests left" in rc.stdout, rc.stdout
         finally:
             H.shutdown(redis, sleuth, bs)
 
