@@ -144,8 +144,9 @@ static const struct {
 "usage: bitsleuth stats -c FILE [--json]\n"
 "\n"
 "Prints the jobs stream length, pending entries per consumer, the retry set\n"
-"size and next due time, the dead letters, the oldest unprocessed job's age\n"
-"and the durable counters.\n"
+"size and next due time, the dead letters, the oldest unprocessed job's age,\n"
+"the lanes, the durable counters (backfills among them) and, per Bitbucket\n"
+"API host and credential, the requests left in its budget.\n"
 "\n"
 "  -c, --config FILE   the YAML config\n"
 "  --json              machine-readable output\n" },
