@@ -56,8 +56,13 @@ run(const struct bs_scanner *sc, size_t npat, const char *text, size_t len)
 		abort();
 	struct state ex = { .text = text, .len = len, .n_patterns = npat };
 	int rc2 = bs_scanner_explain(sc, text, len, on_explain, &ex);
-	if (rc2 != rc)
+	/* -1 is a limit: a pcre2 one (deterministic) or the clock budget,
+	 * which one pass may hit and the other not on a loaded machine; only
+	 * two complete passes must agree. */
+	if (rc2 != rc && rc != -1 && rc2 != -1)
 		abort();
+	if (rc2 != rc)
+		return;
 	if (rc >= 0 && ex.n < st.n)
 		abort();
 }
