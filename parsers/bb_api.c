@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common/hex.h"
+#include "parsers/bb_values.h"
 #include "parsers/bitbucket.h"
 #include "parsers/isodate.h"
 #include "parsers/json_sax.h"
@@ -293,18 +294,6 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	return child;
 }
 
-/* A DC date: epoch milliseconds (a JSON number) or ISO-8601 with an offset
- * -> UTC "YYYY-MM-DDTHH:MM:SS.mmmZ"; anything else is kept as sent. */
-static char *
-date_value(const struct bs_json_sax *sax, struct bs_arena *a,
-    enum bs_json_type t, const char *s, size_t len)
-{
-	char iso[BS_ISODATE_LEN];
-	bool ok = t == BS_JSON_NUMBER ? bs_isodate_from_ms_text(s, len, iso)
-	    : bs_isodate_to_utc(s, len, iso);
-	return ok ? bs_arena_strdup(a, iso) : bs_json_sax_keep(sax, a, s, len);
-}
-
 static void
 cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
     enum bs_json_type t, const char *s, size_t len)
@@ -368,55 +357,12 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 		break;
 	}
 	if (f == F_DATE && state == S_DC) {
-		c->s[f] = date_value(sax, c->a, t, s, len);
+		c->s[f] = bs_bb_date_value(sax, c->a, t, s, len);
 		c->seen[f] = BS_JSON_SEEN_OK;
 		return;
 	}
 	c->s[f] = bs_json_sax_keep(sax, c->a, s, len);
 	c->seen[f] = BS_JSON_SEEN_OK;
-}
-
-static bool
-is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-/* Copy of s[0..n) without leading/trailing spaces (and, with `brackets`,
- * stray '<' '>'); NULL when nothing is left. Same rules as cloud.c. */
-static char *
-trimmed(struct bs_arena *a, const char *s, size_t n, bool brackets)
-{
-#define TRIM(ch) (is_space(ch) || (brackets && ((ch) == '<' || (ch) == '>')))
-	while (n > 0 && TRIM(s[0])) {
-		s++;
-		n--;
-	}
-	while (n > 0 && TRIM(s[n - 1]))
-		n--;
-#undef TRIM
-	return n ? bs_arena_strndup(a, s, n) : NULL;
-}
-
-/* Git's "Name <email>" -> name, email, exactly as cloud.c's split_raw: the
- * name precedes the first '<', the email is the first closed <...> group
- * that still holds something once trimmed; without a closed group all of
- * raw is the name. */
-static void
-split_raw(struct bs_arena *a, const char *raw, struct bs_person *p)
-{
-	const char *lt = strchr(raw, '<');
-	const char *gt = lt ? strchr(lt + 1, '>') : NULL;
-	if (!gt) {
-		p->name = trimmed(a, raw, strlen(raw), false);
-		return;
-	}
-	p->name = trimmed(a, raw, (size_t)(lt - raw), false);
-	while (lt && gt && !p->email) {
-		p->email = trimmed(a, lt + 1, (size_t)(gt - lt - 1), true);
-		lt = strchr(gt, '<');
-		gt = lt ? strchr(lt + 1, '>') : NULL;
-	}
 }
 
 static char *
@@ -449,7 +395,7 @@ close_commit(struct api *c, int state)
 	if (state == S_CC) {
 		m->url = s[F_URL];
 		if (s[F_RAW])
-			split_raw(c->a, s[F_RAW], &m->author);
+			bs_bb_split_raw(c->a, s[F_RAW], &m->author);
 		m->author.name = first(m->author.name,
 		    first(s[F_AU_DISPLAY], s[F_A_DISPLAY]));
 		m->author.username = first(s[F_AU_NICK],

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parsers/bb_values.h"
 #include "parsers/json_sax.h"
 
 enum {
@@ -408,50 +409,6 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 	}
 }
 
-static bool
-is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-/* Copy of s[0..n) without leading/trailing spaces (and, with `brackets`,
- * stray '<' '>'); NULL when nothing is left. */
-static char *
-trimmed(struct bs_arena *a, const char *s, size_t n, bool brackets)
-{
-#define TRIM(ch) (is_space(ch) || (brackets && ((ch) == '<' || (ch) == '>')))
-	while (n > 0 && TRIM(s[0])) {
-		s++;
-		n--;
-	}
-	while (n > 0 && TRIM(s[n - 1]))
-		n--;
-#undef TRIM
-	return n ? bs_arena_strndup(a, s, n) : NULL;
-}
-
-/* Cloud's author.raw, git's "Name <email>", -> name, email. The name is
- * what precedes the first '<'; the email is the first closed <...> group
- * that still holds something once spaces and stray brackets are trimmed
- * ("Name <<a@b>>", "Name <> <a@b>"). Without a closed group ("Name",
- * "Bad <open") all of raw is the name; "<a@b>" has no name. */
-static void
-split_raw(struct bs_arena *a, const char *raw, struct bs_person *p)
-{
-	const char *lt = strchr(raw, '<');
-	const char *gt = lt ? strchr(lt + 1, '>') : NULL;
-	if (!gt) {
-		p->name = trimmed(a, raw, strlen(raw), false);
-		return;
-	}
-	p->name = trimmed(a, raw, (size_t)(lt - raw), false);
-	while (lt && gt && !p->email) {
-		p->email = trimmed(a, lt + 1, (size_t)(gt - lt - 1), true);
-		lt = strchr(gt, '<');
-		gt = lt ? strchr(lt + 1, '>') : NULL;
-	}
-}
-
 static char *
 first(char *a, char *b)
 {
@@ -467,7 +424,7 @@ author_from(struct cloud *c, int raw, struct bs_person *p)
 {
 	char **s = &c->s[raw];   /* raw, display, nick, user, u.display, u.nick, u.user */
 	if (s[0])
-		split_raw(&c->ev->arena, s[0], p);
+		bs_bb_split_raw(&c->ev->arena, s[0], p);
 	p->name = first(p->name, first(s[4], s[1]));
 	p->username = first(s[5], first(s[6], first(s[2], s[3])));
 }

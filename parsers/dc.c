@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parsers/bb_values.h"
 #include "parsers/isodate.h"
 #include "parsers/json_sax.h"
 
@@ -327,20 +328,6 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	return child;
 }
 
-/* A date value: epoch milliseconds (a JSON number, before DC 10) or an
- * ISO-8601 string with an offset (DC 10) -> "YYYY-MM-DDTHH:MM:SS.mmmZ"
- * (UTC); anything else (fractions, exponents, negative numbers, strings
- * without an offset or out of range) is kept as sent. */
-static char *
-date_value(const struct bs_json_sax *sax, struct bs_arena *a,
-    enum bs_json_type t, const char *s, size_t len)
-{
-	char iso[BS_ISODATE_LEN];
-	bool ok = t == BS_JSON_NUMBER ? bs_isodate_from_ms_text(s, len, iso)
-	    : bs_isodate_to_utc(s, len, iso);
-	return ok ? bs_arena_strdup(a, iso) : bs_json_sax_keep(sax, a, s, len);
-}
-
 static void
 cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
     enum bs_json_type t, const char *s, size_t len)
@@ -365,7 +352,7 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 		return;
 	char *v = NULL;
 	if ((t == BS_JSON_STRING || t == BS_JSON_NUMBER) && is_date(f))
-		v = date_value(sax, &d->ev->arena, t, s, len);
+		v = bs_bb_date_value(sax, &d->ev->arena, t, s, len);
 	else if (t == BS_JSON_STRING)
 		v = bs_json_sax_keep(sax, &d->ev->arena, s, len);
 	if (f == F_PR_ID) {
