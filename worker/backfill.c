@@ -434,19 +434,29 @@ fetched(struct bf *b)
 
 static void fetch_page(struct bf *b, const char *url);
 
-static void
-on_page(const struct bs_bb_answer *a, void *arg)
+/* Whether answer a ended the preparation (shutting down, or the API
+ * failed: the deploy goes without commits). */
+static bool
+ended_badly(struct bf *b, const struct bs_bb_answer *a)
 {
-	struct bf *b = arg;
 	if (shutting_down(b)) {
 		done(b);
-		return;
+		return true;
 	}
 	if (a->error) {
 		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		fell_back(b, a->error);
-		return;
+		return true;
 	}
+	return false;
+}
+
+static void
+on_page(const struct bs_bb_answer *a, void *arg)
+{
+	struct bf *b = arg;
+	if (ended_badly(b, a))
+		return;
 	struct bs_job *job = b->job;
 	struct bs_change *ch = &job->ev.changes[0];
 	size_t max = b->ctx->live->cfg->backfill.max_commits;
@@ -555,15 +565,8 @@ static void
 on_main(const struct bs_bb_answer *a, void *arg)
 {
 	struct bf *b = arg;
-	if (shutting_down(b)) {
-		done(b);
+	if (ended_badly(b, a))
 		return;
-	}
-	if (a->error) {
-		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
-		fell_back(b, a->error);
-		return;
-	}
 	struct bs_arena ar;
 	bs_arena_init(&ar);
 	char *name = NULL, *head = NULL, err[200];

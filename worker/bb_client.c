@@ -41,6 +41,7 @@ struct bb_req {
 	int failures;               /* 5xx / no answer so far */
 	long last_status;
 	char why[300];              /* the last failure, for the final error */
+	char bucket[40];            /* its API budget (api_budget.h) */
 	struct bb_req *prev, *next; /* ctx->bb_reqs */
 };
 
@@ -206,14 +207,7 @@ on_answer(const struct bs_http_response *resp, void *arg)
 		    "limited, Retry-After %ld s)", resp->retry_after_s);
 		log_info("bitbucket api: 429 for %s; every worker pauses %lld ms",
 		    q->url, pause);
-		char bucket[40];
-		char *cred = auth_header(ctx, bs_bb_base(ctx, q->product), bucket,
-		    sizeof(bucket));
-		if (cred) {
-			OPENSSL_cleanse(cred, strlen(cred));
-			free(cred);
-		}
-		bs_api_budget_pause(ctx->redis, ctx->keys, bucket,
+		bs_api_budget_pause(ctx->redis, ctx->keys, q->bucket,
 		    api->requests_per_hour, api->burst, pause, on_paused, q);
 		return;
 	}
@@ -308,17 +302,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	const struct bs_bitbucket_api *api = &ctx->live->cfg->bitbucket.api;
-	char bucket[40];
-	char *cred = auth_header(ctx, bs_bb_base(ctx, q->product), bucket,
-	    sizeof(bucket));
-	if (!cred) {
+	if (!q->bucket[0]) {
 		finish(q, 0, NULL, 0, "no Bitbucket API credentials");
 		return;
 	}
-	OPENSSL_cleanse(cred, strlen(cred));
-	free(cred);
-	bs_api_budget_take(ctx->redis, ctx->keys, bucket, api->requests_per_hour,
-	    api->burst, on_budget, q);
+	bs_api_budget_take(ctx->redis, ctx->keys, q->bucket,
+	    api->requests_per_hour, api->burst, on_budget, q);
 }
 
 void
@@ -333,6 +322,14 @@ bs_bb_get(struct bs_wctx *ctx, enum bs_product p, const char *url,
 	q->max_response = max_response;
 	q->cb = cb;
 	q->arg = arg;
+	char *cred = auth_header(ctx, bs_bb_base(ctx, p), q->bucket,
+	    sizeof(q->bucket));
+	if (cred) {
+		OPENSSL_cleanse(cred, strlen(cred));
+		free(cred);
+	} else {
+		q->bucket[0] = '\0';
+	}
 	q->timer = evtimer_new(ctx->base, on_timer, q);
 	if (!q->timer) {
 		log_error("cannot create a timer");
