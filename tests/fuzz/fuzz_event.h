@@ -52,7 +52,7 @@ check_event(const struct bs_event *ev, const struct bs_parse_limits *lim)
 		check_str(c->new_hash, max);
 		check_str(c->new_commit, max);
 		check_str(c->link, max);
-		check_str(c->head_date, max);
+		check_str(c->head_date, maxd);   /* DC: generated from epoch ms */
 		check_person(&c->head_author, max);
 		if (c->ref_type_raw && c->ref_type != BS_REF_OTHER)
 			abort();
