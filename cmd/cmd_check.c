@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,17 @@ print_summary(const struct bs_config *cfg)
 	    "NOT checked (allow_unsigned: true)");
 	printf("sleuth:       %s%s\n", cfg->sleuth.base_url,
 	    cfg->sleuth.dry_run ? " (dry_run: nothing is sent)" : "");
+	const struct bs_bitbucket_api *api = &cfg->bitbucket.api;
+	bool creds = api->token || (api->username && api->app_password);
+	printf("bitbucket api: cloud %s, data center %s; %s\n", api->cloud_url,
+	    api->server_url ? api->server_url : "(not set)", !creds ?
+	    "no credentials: not called (unprovable commit lists are left out)" :
+	    api->token ? "token (Bearer)" : "username + app password (Basic)");
+	if (creds)
+		printf("backfill:     at most %zu commits, %d requests/h (burst %d), "
+		    "max_wait %lld ms\n", cfg->backfill.max_commits,
+		    api->requests_per_hour, api->burst,
+		    (long long)cfg->backfill.max_wait_ms);
 	printf("issue keys:  ");
 	for (size_t i = 0; i < cfg->issues.n_patterns; i++)
 		printf(" %s", cfg->issues.patterns[i]);
