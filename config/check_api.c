@@ -8,6 +8,7 @@
  * from the environment variable named here. */
 #include "config/config_internal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,12 +81,17 @@ bs_config_check_api(struct ctx *c)
 		api->app_password = api_secret(c, "app_password_env",
 		    api->app_password_env);
 
-	/* A task holds its lane's lease while it backfills and then calls
-	 * Sleuth; the lease is capped by the visibility timeout. */
+	/* A task holds its lane's lease while it backfills (or a merge waits
+	 * for its full sha) and then calls Sleuth; the lease is capped by the
+	 * visibility timeout. */
 	long long need = cfg->backfill.max_wait_ms + cfg->sleuth.timeout_ms +
 	    2LL * cfg->redis.command_timeout_ms;
-	if ((api->token || api->app_password) &&
-	    need >= cfg->worker.visibility_timeout_ms)
+	bool merges = false;
+	for (size_t i = 0; i < cfg->n_deployments; i++)
+		merges = merges || cfg->deployments[i].track == BS_TRACK_MERGE;
+	if (need < cfg->worker.visibility_timeout_ms) {
+		/* fine */
+	} else if (api->token || api->app_password) {
 		ERR(c, bs_ynode_get(c->root, "backfill", NULL), "backfill.max_wait "
 		    "(%lld ms) + sleuth.timeout_ms (%d) + 2 x redis."
 		    "command_timeout_ms must stay below worker.visibility_timeout "
@@ -93,4 +99,12 @@ bs_config_check_api(struct ctx *c)
 		    "another worker", (long long)cfg->backfill.max_wait_ms,
 		    cfg->sleuth.timeout_ms,
 		    (long long)cfg->worker.visibility_timeout_ms);
+	} else if (merges) {
+		WARN(c, bs_ynode_get(c->root, "backfill", NULL), "backfill.max_wait "
+		    "(%lld ms) + sleuth.timeout_ms (%d) is not below worker."
+		    "visibility_timeout (%lld ms): a Cloud merge waiting for its "
+		    "full sha may be claimed by another worker; lower max_wait",
+		    (long long)cfg->backfill.max_wait_ms, cfg->sleuth.timeout_ms,
+		    (long long)cfg->worker.visibility_timeout_ms);
+	}
 }
