@@ -147,8 +147,9 @@ def test_truncated_push_gets_all_40_commits_and_keys():
             assert all(r.headers["authorization"] == "Bearer " + TOKEN for r in bb.requests)
             assert metric(bs, "bitsleuth_backfill_done_total") == 1
             assert metric(bs, "bitsleuth_api_budget_remaining") is not None
-            assert redis.cmd("HGET", "{bstest}:deployed", "acme/shop/production") == \
-                (new[-1] + " push").encode()
+            # recorded in the step that finishes the job, after Sleuth answered
+            H.wait_for(lambda: redis.cmd("HGET", "{bstest}:deployed", "acme/shop/production") ==
+                       (new[-1] + " push").encode(), 10, what="the registration recorded")
             # `stats` shows it for every worker: the durable counter and
             # the budget left (burst 20, 3 pages taken).
             H.wait_for(lambda: redis.cmd("HGET", "{bstest}:stats", "backfill_done") == b"1", 5,
