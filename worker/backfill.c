@@ -277,14 +277,16 @@ static void lookup_note(struct bf *b);
 static void
 poll_note(struct bf *b)
 {
-	long long now = bs_now_ms();
-	if (now + BF_POLL_MS >= b->deadline) {
+	long long left = b->deadline - bs_now_ms();
+	if (left <= 0) {
 		merge_short(b, "neither Bitbucket's API nor the push of the merge "
 		    "commit gave the full one within backfill.max_wait");
 		return;
 	}
+	/* Looks again in a second, the last time at the deadline itself. */
+	long long ms = left < BF_POLL_MS ? left : BF_POLL_MS;
 	b->step = BF_POLL_NOTE;
-	struct timeval tv = { BF_POLL_MS / 1000, (BF_POLL_MS % 1000) * 1000 };
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(b->timer, &tv);
 }
 
