@@ -17,6 +17,7 @@
  * turn into a URL fragment). Tags are de-duplicated after sanitising. */
 #include "deploy/sleuth.h"
 #include "deploy/isotime.h"
+#include "common/pct.h"
 #include "common/xalloc.h"
 
 #include <stdbool.h>
@@ -60,22 +61,14 @@ sb_adds(struct sbuf *b, const char *s)
 	sb_add(b, s, strlen(s));
 }
 
-/* RFC 3986 percent-encoding: unreserved characters are kept. */
+/* RFC 3986 percent-encoding (common/pct.h). */
 static void
 sb_add_pct(struct sbuf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~') {
-			sb_add(b, s, 1);
-		} else {
-			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-			sb_add(b, e, 3);
-		}
-	}
+	char *e = xmalloc(3 * strlen(s) + 1);
+	size_t n = bs_pct_encode(e, s);
+	sb_add(b, e, n);
+	free(e);
 }
 
 char *

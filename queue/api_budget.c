@@ -88,7 +88,7 @@ budget_call(struct bs_redis *r, const struct bs_keys *k, const char *bucket,
 		return;
 	}
 	char key[BS_KEY_MAX + 80], a1[24], a2[24], a3[24];
-	snprintf(key, sizeof(key), "{%s}:apibudget:%s", k->prefix, bucket);
+	snprintf(key, sizeof(key), "%s%s", k->apibudget, bucket);
 	snprintf(a1, sizeof(a1), "%d", per_hour);
 	snprintf(a2, sizeof(a2), "%d", burst);
 	snprintf(a3, sizeof(a3), "%lld", pause_ms > 0 ? pause_ms : 0);

@@ -9,6 +9,8 @@
  * Pure code, no I/O. */
 #include "queue/keys.h"
 
+#include "common/xalloc.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +59,26 @@ bs_keys_init(struct bs_keys *k, const char *prefix)
 	key(k->lanex, prefix, "lanex:");
 	key(k->lanep, prefix, "lanep:");
 	key(k->lanes, prefix, "lanes");
+	key(k->sha, prefix, "sha:");
+	key(k->bf, prefix, "bf:");
+	key(k->apibudget, prefix, "apibudget:");
 	snprintf(k->group, sizeof(k->group), "%s", "workers");
 	return 0;
+}
+
+char *
+bs_keys_repo(const char *prefix, const char *repo, const char *rest)
+{
+	if (!repo || !*repo)
+		return NULL;
+	size_t pl = strlen(prefix), rl = strlen(repo), tl = strlen(rest);
+	char *k = xmalloc(pl + rl + tl + 2), *w = k + pl;
+	memcpy(k, prefix, pl);
+	for (size_t i = 0; i < rl; i++) {
+		unsigned char c = (unsigned char)repo[i];
+		*w++ = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	*w++ = ':';
+	memcpy(w, rest, tl + 1);
+	return k;
 }

@@ -29,8 +29,15 @@ struct bs_keys {
 	char lanex[BS_KEY_MAX];     /* prefix of lane meta hashes: lanex:<target> */
 	char lanep[BS_KEY_MAX];     /* prefix of parked/released hashes: lanep:<target> */
 	char lanes[BS_KEY_MAX];     /* zset: targets with pushes -> head since ms */
+	char sha[BS_KEY_MAX];       /* prefix of merge-sha notes: sha:<repo>:<12 hex> */
+	char bf[BS_KEY_MAX];        /* prefix of backfill cache entries (issue 12) */
+	char apibudget[BS_KEY_MAX]; /* prefix of API token buckets: apibudget:<bucket> */
 	char group[64];             /* consumer group name */
 };
+
+/* prefix + repo lower-cased (ASCII: repositories match case-insensitively)
+ * + ':' + rest, malloc'd; NULL when repo is empty. */
+char *bs_keys_repo(const char *prefix, const char *repo, const char *rest);
 
 /* Fills every name from prefix (which must be 1..190 bytes of [A-Za-z0-9_.:-]).
  * Returns 0, or -1 for a bad prefix. */

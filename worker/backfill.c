@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/pct.h"
 #include "common/xalloc.h"
 #include "deploy/commit_plan.h"
 #include "parsers/bb_api.h"
@@ -99,26 +100,12 @@ shutting_down(const struct bf *b)
 	return !b->ctx->redis || !b->ctx->http;
 }
 
-/* Appends s percent-encoded (RFC 3986 unreserved kept). */
+/* Appends s percent-encoded (common/pct.h). */
 static void
 add_pct(char **buf, size_t *len, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	*buf = xrealloc(*buf, *len + 3 * n + 1);
-	char *w = *buf + *len;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			*w++ = (char)c;
-		} else {
-			*w++ = '%';
-			*w++ = hex[c >> 4];
-			*w++ = hex[c & 15];
-		}
-	}
-	*w = '\0';
-	*len = (size_t)(w - *buf);
+	*buf = xrealloc(*buf, *len + 3 * strlen(s) + 1);
+	*len += bs_pct_encode(*buf + *len, s);
 }
 
 static void
@@ -159,15 +146,6 @@ repo_url(const struct bf *b, const char *tail)
 	return u;
 }
 
-static char *
-lower_dup(const char *s)
-{
-	char *d = xstrdup(s ? s : "");
-	for (char *p = d; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}
-
 static void
 on_ignored(const redisReply *reply, const char *err, void *arg)
 {
@@ -190,25 +168,33 @@ redis_set(struct bs_wctx *ctx, const char *key, const char *val, size_t vlen,
 	bs_redis_command(ctx->redis, 5, argv, argvlen, on_ignored, NULL);
 }
 
-/* "{p}:sha:<repo lower-case>:<first 12 of sha lower-case>"; malloc'd. */
+/* "{p}:sha:<repo lower-case>:<first 12 of sha lower-case>"; malloc'd,
+ * NULL without a repository. */
 static char *
 note_key(const struct bs_wctx *ctx, const char *repo, const char *sha)
 {
-	char *r = lower_dup(repo), *s = lower_dup(sha);
-	if (strlen(s) > BF_SHORT)
-		s[BF_SHORT] = '\0';
-	size_t n = strlen(ctx->keys->prefix) + strlen(r) + strlen(s) + 16;
-	char *k = xmalloc(n);
-	snprintf(k, n, "{%s}:sha:%s:%s", ctx->keys->prefix, r, s);
-	free(r);
-	free(s);
-	return k;
+	char s[BF_SHORT + 1];
+	size_t n = 0;
+	for (; sha && sha[n] && n < BF_SHORT; n++)
+		s[n] = (char)tolower((unsigned char)sha[n]);
+	s[n] = '\0';
+	return bs_keys_repo(ctx->keys->sha, repo, s);
 }
 
-static bool
-is_hex40(const char *s)
+/* Leaves the note of sha (40 hex) in repo: "<sha>\n<email>". */
+static void
+write_note(struct bs_wctx *ctx, const char *repo, const char *sha,
+    const char *email)
 {
-	return s && strlen(s) == 40 && strspn(s, "0123456789abcdefABCDEF") == 40;
+	char *key = note_key(ctx, repo, sha);
+	if (!key)
+		return;
+	char val[300];
+	int n = snprintf(val, sizeof(val), "%s\n%s", sha,
+	    email && !strchr(email, '\n') ? email : "");
+	redis_set(ctx, key, val, (size_t)n < sizeof(val) ? (size_t)n :
+	    sizeof(val) - 1, ctx->live->cfg->queue.pr_ttl_s);
+	free(key);
 }
 
 void
@@ -219,20 +205,14 @@ backfill_note_push(struct bs_wctx *ctx, const struct bs_job *job)
 		return;
 	for (size_t i = 0; i < ev->n_changes && i < 64; i++) {
 		const struct bs_change *ch = &ev->changes[i];
-		if (!is_hex40(ch->new_commit))
+		if (!bs_api_is_hash40(ch->new_commit))
 			continue;
 		const char *email = NULL;
 		for (size_t j = 0; j < ch->n_commits && !email; j++)
 			if (ch->commits[j].hash && strcasecmp(ch->commits[j].hash,
 			    ch->new_commit) == 0)
 				email = ch->commits[j].author.email;
-		char *key = note_key(ctx, ev->repository, ch->new_commit);
-		char val[300];
-		int n = snprintf(val, sizeof(val), "%s\n%s", ch->new_commit,
-		    email && !strchr(email, '\n') ? email : "");
-		redis_set(ctx, key, val, (size_t)n < sizeof(val) ? (size_t)n :
-		    sizeof(val) - 1, ctx->live->cfg->queue.pr_ttl_s);
-		free(key);
+		write_note(ctx, ev->repository, ch->new_commit, email);
 	}
 }
 
@@ -310,7 +290,7 @@ on_api_commit(const struct bs_bb_answer *a, void *arg)
 	struct bs_commit c;
 	char err[200];
 	if (bs_api_parse_commit(b->product, a->body, a->body_len, &ar, &c, err,
-	    sizeof(err)) != 0 || !is_hex40(c.hash) ||
+	    sizeof(err)) != 0 || !bs_api_is_hash40(c.hash) ||
 	    !bs_same_commit(c.hash, b->t->target.sha)) {
 		count(b->ctx, BS_M_BACKFILL_FAILED, "backfill_failed");
 		log_warn("job %s -> %s: merge sha lookup: unusable answer (%s)",
@@ -319,13 +299,7 @@ on_api_commit(const struct bs_bb_answer *a, void *arg)
 		poll_note(b);
 		return;
 	}
-	char *key = note_key(b->ctx, b->repo, c.hash);
-	char val[300];
-	int n = snprintf(val, sizeof(val), "%s\n%s", c.hash,
-	    c.author.email && !strchr(c.author.email, '\n') ? c.author.email : "");
-	redis_set(b->ctx, key, val, (size_t)n < sizeof(val) ? (size_t)n :
-	    sizeof(val) - 1, b->ctx->live->cfg->queue.pr_ttl_s);
-	free(key);
+	write_note(b->ctx, b->repo, c.hash, c.author.email);
 	resolved(b, c.hash, c.author.email);
 	bs_arena_release(&ar);
 }
@@ -344,7 +318,7 @@ on_note(const redisReply *reply, const char *err, void *arg)
 		size_t hl = nl ? (size_t)(nl - reply->str) : reply->len;
 		if (hl == 40) {
 			memcpy(full, reply->str, 40);
-			if (is_hex40(full) && bs_same_commit(full, b->t->target.sha)) {
+			if (bs_api_is_hash40(full) && bs_same_commit(full, b->t->target.sha)) {
 				char email[256] = "";
 				if (nl)
 					snprintf(email, sizeof(email), "%.*s",
@@ -374,6 +348,10 @@ static void
 lookup_note(struct bf *b)
 {
 	char *key = note_key(b->ctx, b->repo, b->t->target.sha);
+	if (!key) {
+		poll_note(b);
+		return;
+	}
 	const char *argv[] = { "GET", key };
 	size_t argvlen[] = { 3, strlen(key) };
 	bs_redis_command(b->ctx->redis, 2, argv, argvlen, on_note, b);
@@ -657,8 +635,7 @@ plan_commits(struct bf *b)
 	 * merge deployment on one target) it is not sent twice. */
 	const char *last = t->last_sha;
 	if (last && bs_same_commit(last, t->target.sha) && t->last_how &&
-	    strcmp(t->last_how, task_deployed_note(t) +
-	    strlen(t->target.sha) + 1) == 0)
+	    strcmp(t->last_how, task_track(t)) == 0)
 		last = NULL;
 	bs_commit_plan(ch, t->target.sha, last, &b->plan);
 	switch (b->plan.source) {
@@ -686,13 +663,16 @@ plan_commits(struct bf *b)
 		done(b);
 		return;
 	}
-	char *r = lower_dup(b->repo);
-	size_t n = strlen(b->ctx->keys->prefix) + strlen(r) + 200;
-	b->cache_key = xmalloc(n);
-	snprintf(b->cache_key, n, "{%s}:bf:%s:%s:%s:%s", b->ctx->keys->prefix,
-	    bs_product_name(b->product), r, b->plan.exclude_main ? "^main" :
+	char pre[BS_KEY_MAX + 16], rest[600];
+	snprintf(pre, sizeof(pre), "%s%s:", b->ctx->keys->bf,
+	    bs_product_name(b->product));
+	snprintf(rest, sizeof(rest), "%s:%s", b->plan.exclude_main ? "^main" :
 	    b->plan.exclude, b->plan.include);
-	free(r);
+	b->cache_key = bs_keys_repo(pre, b->repo, rest);
+	if (!b->cache_key) {
+		fell_back(b, "the job names no repository");
+		return;
+	}
 	const char *argv[] = { "GET", b->cache_key };
 	size_t argvlen[] = { 3, strlen(b->cache_key) };
 	bs_redis_command(b->ctx->redis, 2, argv, argvlen, on_cache, b);

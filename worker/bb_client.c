@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/api_budget.h"
@@ -117,13 +118,8 @@ auth_header(const struct bs_wctx *ctx, const char *base, char *bucket,
 	    EVP_DigestFinal_ex(h, md, NULL) != 1)
 		memset(md, 0, sizeof(md));
 	EVP_MD_CTX_free(h);
-	static const char hex[] = "0123456789abcdef";
-	size_t w = (size_t)snprintf(bucket, bucketlen, "bb.");
-	for (size_t i = 0; i < 8 && w + 2 < bucketlen; i++) {
-		bucket[w++] = hex[md[i] >> 4];
-		bucket[w++] = hex[md[i] & 15];
-	}
-	bucket[w < bucketlen ? w : bucketlen - 1] = '\0';
+	char hex[2 * 8 + 1];
+	snprintf(bucket, bucketlen, "bb.%s", bs_hex_encode(hex, md, 8));
 	return cred;
 }
 

@@ -210,7 +210,10 @@ plan_run(struct run *run)
 	/* One count per task, one for the enrichment, one guard so nothing
 	 * finishes the run while it is being started. */
 	run->pending = run->n_tasks + 2;
-	backfill_note_push(ctx, &run->job);
+	/* A fresh entry leaves its notes; a retry or successor (it names
+	 * its target) left them on its first read. */
+	if (!run->filter)
+		backfill_note_push(ctx, &run->job);
 	for (size_t i = 0; i < run->n_tasks; i++)
 		task_acquire(&run->tasks[i]);
 	bs_pr_links_run(ctx, &run->job, on_enriched, run);

@@ -115,8 +115,10 @@ void bs_consumer_run_free(struct run *run);
 void task_acquire(struct task *t);
 /* Sends t (its turn has come, the run is enriched), or records its dry run. */
 void task_start(struct task *t);
-/* What {p}:deployed keeps of t's registration: "<sha> <track>". */
+/* What {p}:deployed keeps of t's registration: "<sha> <track>", the
+ * track as task_track names it ("push", "merge", "tag"). */
 const char *task_deployed_note(struct task *t);
+const char *task_track(const struct task *t);
 
 /* outcome.c */
 /* One count fewer; the last one finishes the run. */

@@ -224,12 +224,18 @@ record_dry_run(struct task *t)
 }
 
 const char *
-task_deployed_note(struct task *t)
+task_track(const struct task *t)
 {
 	static const char *const how[] = { "push", "merge", "tag" };
 	enum bs_track k = t->target.dep->track;
+	return (unsigned)k < 3 ? how[k] : "push";
+}
+
+const char *
+task_deployed_note(struct task *t)
+{
 	return bs_arena_printf(&t->run->arena, "%s %s", t->target.sha ?
-	    t->target.sha : "", (unsigned)k < 3 ? how[k] : "push");
+	    t->target.sha : "", task_track(t));
 }
 
 static void

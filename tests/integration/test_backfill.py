@@ -293,7 +293,7 @@ def test_a_retry_uses_the_cache_not_the_api():
     with FakeBitbucket(require_auth=("bearer", TOKEN)) as bb:
         base = new_main(bb)
         new = bb.linear(REPO, 6, parent=base[-1], branch="main")
-        redis, sleuth, bs = start(bb, extra_api="")
+        redis, sleuth, bs = start(bb)
         answers = [503]
         sleuth.responder = lambda req: (answers.pop(0), "busy", {}) if answers else (200, "Success", {})
         try:
