@@ -32,7 +32,8 @@ void backfill_run(struct task *t, backfill_cb *cb);
 /* Leaves, for every pushed branch or tag head of job, its full sha under
  * its 12-character prefix (queue.pr_ttl), with its author's email when the
  * payload says it: the full hash of a Cloud merge comes from there when
- * the API cannot be asked. Fire and forget. */
+ * the API cannot be asked. Fire and forget; the consumer calls it for
+ * fresh entries while a merge deployment is configured. */
 void backfill_note_push(struct bs_wctx *ctx, const struct bs_job *job);
 
 /* Exit, after the worker's HTTP client and Redis connections are gone:

@@ -13,6 +13,7 @@
  * never from inside a hiredis reply callback. */
 #include "worker/consumer.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,9 +211,13 @@ plan_run(struct run *run)
 	/* One count per task, one for the enrichment, one guard so nothing
 	 * finishes the run while it is being started. */
 	run->pending = run->n_tasks + 2;
-	/* A fresh entry leaves its notes; a retry or successor (it names
-	 * its target) left them on its first read. */
-	if (!run->filter)
+	/* A fresh entry leaves its notes for the merges that may need them (a
+	 * retry or successor, which names its target, left them on its first
+	 * read); without a merge deployment nothing reads them. */
+	bool merges = false;
+	for (size_t i = 0; i < cfg->n_deployments && !merges; i++)
+		merges = cfg->deployments[i].track == BS_TRACK_MERGE;
+	if (!run->filter && merges)
 		backfill_note_push(ctx, &run->job);
 	for (size_t i = 0; i < run->n_tasks; i++)
 		task_acquire(&run->tasks[i]);
