@@ -29,6 +29,16 @@ bs_cmd_redis_config(const struct bs_config *cfg, struct bs_redis_config *out)
 	memset(out, 0, sizeof(*out));
 	out->url = cfg->redis.url;
 	out->password = cfg->redis.password;
+	out->sentinel_master = cfg->redis.sentinel.master;
+	out->sentinels = (const char *const *)cfg->redis.sentinel.addresses;
+	out->n_sentinels = cfg->redis.sentinel.n_addresses;
+	out->sentinel_password = cfg->redis.sentinel.password;
+	out->db = cfg->redis.db;
+	out->cluster = (const char *const *)cfg->redis.cluster;
+	out->n_cluster = cfg->redis.n_cluster;
+	out->hash_tag = cfg->redis.prefix; /* unsharded; a shard sets its own */
+	out->wait_replicas = cfg->redis.wait_replicas;
+	out->wait_timeout_ms = cfg->redis.wait_timeout_ms;
 	out->connect_timeout_ms = cfg->redis.connect_timeout_ms;
 	out->command_timeout_ms = cfg->redis.command_timeout_ms;
 	out->connections = 1;       /* the CLI's; the daemon sets its pools' */

@@ -146,6 +146,7 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 	char err[256];
 	p->metrics.lanes = -1;      /* no lane gauges until a worker sweeps */
 	p->metrics.api_budget = -1; /* nor an API budget before a request */
+	p->metrics.redis_replica_lag_ms = -1;
 	if (p->mode != BS_MODE_WORK) {
 		struct bs_ingest_env env = {
 			.base = p->base, .live = p->live, .redis = p->redis,

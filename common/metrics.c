@@ -53,6 +53,11 @@ static const struct {
 	[BS_M_MERGE_RESOLVED] = { "bitsleuth_merge_resolved_total", "Merge deploys whose short hash was resolved to 40 characters" },
 	[BS_M_MERGE_SHORT] = { "bitsleuth_merge_short_total", "Merge deploys registered with the 12-character hash: neither the API nor the merge push gave the full one within backfill.max_wait" },
 	[BS_M_DEPLOY_SAME_SHA] = { "bitsleuth_deploy_same_sha_total", "Deploys not sent because the target's last registration was the same commit (a push and a merge deployment on one target)" },
+	[BS_M_REDIS_FAILOVERS] = { "bitsleuth_redis_failovers_total", "Times the Redis master (or the owner of a shard's slot) changed address" },
+	[BS_M_REDIS_MOVED] = { "bitsleuth_redis_moved_total", "Redis Cluster MOVED redirects followed" },
+	[BS_M_REDIS_ASK] = { "bitsleuth_redis_ask_total", "Redis Cluster ASK redirects followed" },
+	[BS_M_REDIS_TRYAGAIN] = { "bitsleuth_redis_tryagain_total", "Redis answers retried after a pause (TRYAGAIN, LOADING, MASTERDOWN, CLUSTERDOWN, READONLY)" },
+	[BS_M_REDIS_WAIT_TIMEOUTS] = { "bitsleuth_redis_wait_timeouts_total", "Acknowledging writes whose WAIT saw fewer than redis.wait_replicas replicas (503 or a retry)" },
 };
 
 void
@@ -101,6 +106,12 @@ bs_metrics_render(const struct bs_metrics *m, bs_metrics_out *out, void *arg)
 		    "in the Bitbucket API token bucket at the last request\n"
 		    "# TYPE bitsleuth_api_budget_remaining gauge\n"
 		    "bitsleuth_api_budget_remaining %lld\n", m->api_budget);
+	if (m->redis_replica_lag_ms >= 0)
+		emit(out, arg, "# HELP bitsleuth_redis_replica_lag_seconds The largest "
+		    "replica lag the last INFO replication showed\n"
+		    "# TYPE bitsleuth_redis_replica_lag_seconds gauge\n"
+		    "bitsleuth_redis_replica_lag_seconds %.3f\n",
+		    (double)m->redis_replica_lag_ms / 1000.0);
 	if (m->lanes < 0)
 		return;
 	emit(out, arg,

@@ -54,6 +54,11 @@ enum bs_metric {
 	BS_M_MERGE_RESOLVED,       /* short merge hashes resolved to 40 characters */
 	BS_M_MERGE_SHORT,          /* merges registered with the 12-character sha */
 	BS_M_DEPLOY_SAME_SHA,      /* not sent: the target's last registered sha */
+	BS_M_REDIS_FAILOVERS,      /* the master (or slot owner) changed address */
+	BS_M_REDIS_MOVED,          /* MOVED redirects followed */
+	BS_M_REDIS_ASK,            /* ASK redirects followed */
+	BS_M_REDIS_TRYAGAIN,       /* TRYAGAIN/LOADING/... answers retried */
+	BS_M_REDIS_WAIT_TIMEOUTS,  /* WAIT answered fewer replicas than redis.wait_replicas */
 	BS_M__COUNT
 };
 
@@ -71,6 +76,9 @@ struct bs_metrics {
 	/* Whole tokens left in the API budget at the last request; -1 while
 	 * unknown (no request made). */
 	long long api_budget;
+	/* The largest replica lag (ms) the last WAIT or INFO replication
+	 * showed; -1 while unknown (no replicas asked for). */
+	long long redis_replica_lag_ms;
 };
 
 void bs_metrics_inc(struct bs_metrics *m, enum bs_metric which);

@@ -40,6 +40,8 @@ set_defaults(struct bs_config *cfg)
 	cfg->redis.connect_timeout_ms = 2000;
 	cfg->redis.command_timeout_ms = 5000;
 	cfg->redis.connections = 4;
+	cfg->redis.wait_timeout_ms = 1000;
+	cfg->queue.shards = 1;
 	cfg->bitbucket.secret_env = bs_arena_strdup(a, "BITBUCKET_WEBHOOK_SECRET");
 	cfg->bitbucket.api.cloud_url = bs_arena_strdup(a, "https://api.bitbucket.org");
 	cfg->bitbucket.api.requests_per_hour = 500;

@@ -31,6 +31,24 @@ struct bs_config {
 		int connect_timeout_ms; /* default 2000 */
 		int command_timeout_ms; /* default 5000 */
 		int connections;        /* per pool (ingest; the worker's), default 4 */
+		/* Topology (issue 13): exactly one of url, sentinel.master and
+		 * cluster is in force. When sentinel or cluster is written, url
+		 * is NULL. */
+		struct {
+			char *master;       /* NULL: no sentinel */
+			char **addresses;   /* "host:port" of the sentinels */
+			size_t n_addresses;
+			char *password_env; /* the sentinels' own password, optional */
+			char *password;     /* resolved */
+		} sentinel;
+		int db;                 /* sentinel mode's database, default 0 */
+		char **cluster;         /* seed nodes "host:port"; n_cluster 0: none */
+		size_t n_cluster;
+		/* A write that acknowledges something (a 202, a registration, a
+		 * dead letter) is reported only once WAIT says this many replicas
+		 * hold it; default 0 (no WAIT). */
+		int wait_replicas;
+		int wait_timeout_ms;    /* WAIT's timeout, default 1000 */
 	} redis;
 
 	struct {
@@ -117,6 +135,8 @@ struct bs_config {
 		                         * X-Attempt-Number > 1: a manual Resend), default 10 min */
 		int pr_ttl_s;           /* how long a PR's issue keys are remembered, default 30 days */
 		long long max_stream;   /* approximate cap of the jobs stream, default 1000000 */
+		int shards;             /* hash tags the queue spreads over, default 1
+		                         * ({prefix}); N > 1: {prefix:0} .. {prefix:N-1} */
 	} queue;
 
 	struct {

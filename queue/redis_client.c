@@ -39,6 +39,8 @@
 const char bs_redis_err_down[] = "redis connection down";
 const char bs_redis_err_timeout[] = "redis command timeout";
 const char bs_redis_err_shutdown[] = "redis client shut down";
+const char bs_redis_err_replicas[] =
+    "redis replicas did not confirm the write in time";
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000

@@ -36,12 +36,38 @@
 
 struct bs_redis;
 
+struct bs_metrics;
+
+/* Where the pool connects: exactly one of url, sentinel_master and
+ * n_cluster > 0 is set (queue/redis_locate.h finds the address). */
 struct bs_redis_config {
 	const char *url;            /* redis://[:password@]host[:port][/db] or unix:///path */
-	const char *password;       /* overrides the URL's, may be NULL */
+	const char *password;       /* overrides the URL's, may be NULL; the
+	                             * data nodes' password in every mode */
+	/* Sentinel: the master named sentinel_master, as the sentinels at
+	 * sentinels[] ("host:port") report it; db is SELECTed there. */
+	const char *sentinel_master;
+	const char *const *sentinels;
+	size_t n_sentinels;
+	const char *sentinel_password;  /* the sentinels' own, may be NULL */
+	int db;
+	/* Cluster: seed nodes ("host:port"); the pool talks to the master
+	 * that owns the slot of hash_tag (the text between the braces of
+	 * every key it is used for, e.g. "bitsleuth" or "bitsleuth:2"). */
+	const char *const *cluster;
+	size_t n_cluster;
+	const char *hash_tag;
+	/* Scripts marked acks (struct bs_redis_script) are followed by
+	 * WAIT wait_replicas wait_timeout_ms on the same connection, and
+	 * complete only when enough replicas hold their writes; 0: no WAIT. */
+	int wait_replicas;
+	int wait_timeout_ms;        /* default 1000 */
 	int connect_timeout_ms;     /* default 2000 */
 	int command_timeout_ms;     /* default 5000 */
 	int connections;            /* 1 .. BS_REDIS_MAX_CONNECTIONS, default 1 */
+	/* Counters of failovers, redirects and WAIT timeouts, and the
+	 * replica lag gauge (may be NULL; several pools may share one). */
+	struct bs_metrics *metrics;
 };
 
 #define BS_REDIS_MAX_CONNECTIONS 64
@@ -50,6 +76,9 @@ struct bs_redis_config {
 extern const char bs_redis_err_down[];      /* "redis connection down" */
 extern const char bs_redis_err_timeout[];   /* "redis command timeout" */
 extern const char bs_redis_err_shutdown[];  /* "redis client shut down" */
+extern const char bs_redis_err_replicas[];  /* "redis replicas did not confirm
+                                             * the write in time" (WAIT); the
+                                             * write may still be there */
 
 typedef void bs_redis_reply_cb(const redisReply *reply, const char *err,
     void *arg);
@@ -84,6 +113,8 @@ struct bs_redis_script {
 	const char *const *prelude; /* NULL-terminated pieces, or NULL */
 	const char *source;
 	char sha[41];               /* filled lazily */
+	int acks;                   /* its writes acknowledge something: WAIT
+	                             * after it when wait_replicas > 0 */
 	char *_text;                /* prelude + source, built once, kept */
 };
 

@@ -7,7 +7,7 @@ want=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcurl4-open
       libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev libhttp-parser-dev redis-server
       redis-tools curl openssl)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev python3 docker-compose shellcheck)
+  want+=(clang libclang-rt-14-dev python3 docker-compose shellcheck redis-sentinel stunnel4)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -21,4 +21,4 @@ sudo=()
 if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

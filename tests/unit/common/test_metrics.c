@@ -35,6 +35,7 @@ main(void)
 		m.http_open = 7;
 		m.lanes = -1;              /* no worker: no lane gauges */
 		m.api_budget = -1;         /* nor an API budget */
+		m.redis_replica_lag_ms = -1;
 		struct text t = {0};
 		bs_metrics_render(&m, collect, &t);
 		CHECK(t.calls == BS_M__COUNT + 1);
@@ -56,9 +57,9 @@ main(void)
 		for (const char *p = t.buf; (p = strstr(p, "# TYPE ")); p++)
 			type++;
 		/* 3 gauges of every process, 4 of a worker's lanes, the API
-		 * budget once a request was made. */
-		CHECK(help == BS_M__COUNT + 3 + 4 + 1);
-		CHECK(type == BS_M__COUNT + 3 + 4 + 1);
+		 * budget once a request was made, the replica lag once seen. */
+		CHECK(help == BS_M__COUNT + 3 + 4 + 1 + 1);
+		CHECK(type == BS_M__COUNT + 3 + 4 + 1 + 1);
 		CHECK(strstr(t.buf, "(null)") == NULL);
 	}
 	TEST("a worker's lane gauges") {

@@ -266,7 +266,7 @@ bs_test_count_up_(int up, void *arg)
 static inline struct bs_redis *
 bs_test_client(struct event_base *base, const struct bs_test_redis *s, int *ups)
 {
-	struct bs_redis_config cfg = { s->url, NULL, 2000, 2000 };
+	struct bs_redis_config cfg = { .url = s->url, .password = NULL, .connect_timeout_ms = 2000, .command_timeout_ms = 2000 };
 	char err[256];
 	int want = *ups + 1;
 	struct bs_redis *r = bs_redis_new(base, &cfg, bs_test_count_up_, ups, err,

@@ -84,7 +84,7 @@ static struct bs_redis *
 client(struct event_base *base, const char *url, int cmd_ms,
     struct state_log *st)
 {
-	struct bs_redis_config cfg = { url, NULL, 2000, cmd_ms };
+	struct bs_redis_config cfg = { .url = url, .password = NULL, .connect_timeout_ms = 2000, .command_timeout_ms = cmd_ms };
 	char err[256];
 	return bs_redis_new(base, &cfg, on_state, st, err, sizeof(err));
 }
@@ -93,7 +93,7 @@ client(struct event_base *base, const char *url, int cmd_ms,
 static struct bs_redis *
 pool_of_four(struct event_base *base, const char *url, struct state_log *st)
 {
-	struct bs_redis_config cfg = { url, NULL, 2000, 2000, 4 };
+	struct bs_redis_config cfg = { .url = url, .password = NULL, .connect_timeout_ms = 2000, .command_timeout_ms = 2000, .connections = 4 };
 	char err[256];
 	struct bs_redis *r = bs_redis_new(base, &cfg, on_state, st, err,
 	    sizeof(err));
@@ -158,7 +158,7 @@ main(void)
 	struct event_base *base = event_base_new();
 
 	TEST("bad url gives no client") {
-		struct bs_redis_config cfg = { "nope://", NULL, 0, 0 };
+		struct bs_redis_config cfg = { .url = "nope://", .password = NULL, .connect_timeout_ms = 0, .command_timeout_ms = 0 };
 		char err[256] = "";
 		CHECK(bs_redis_new(base, &cfg, NULL, NULL, err, sizeof(err)) == NULL);
 		CHECK(strstr(err, "bad redis url") != NULL);
@@ -393,7 +393,7 @@ main(void)
 	}
 
 	TEST("sync connection: auth failure and db select") {
-		struct bs_redis_config cfg = { srv.url, NULL, 1000, 1000 };
+		struct bs_redis_config cfg = { .url = srv.url, .password = NULL, .connect_timeout_ms = 1000, .command_timeout_ms = 1000 };
 		char err[256] = "";
 		redisContext *c = bs_redis_connect_sync(&cfg, err, sizeof(err));
 		CHECK(c != NULL);
@@ -407,7 +407,7 @@ main(void)
 		c = bs_redis_connect_sync(&cfg, err, sizeof(err));
 		CHECK(c == NULL);
 		CHECK(strstr(err, "redis auth failed") != NULL);
-		struct bs_redis_config dead = { "redis://127.0.0.1:1", NULL, 500, 500 };
+		struct bs_redis_config dead = { .url = "redis://127.0.0.1:1", .password = NULL, .connect_timeout_ms = 500, .command_timeout_ms = 500 };
 		c = bs_redis_connect_sync(&dead, err, sizeof(err));
 		CHECK(c == NULL);
 		CHECK(strstr(err, "cannot connect to redis") != NULL);
@@ -508,7 +508,7 @@ main(void)
 
 	TEST("async auth refused keeps retrying without going up") {
 		struct state_log st = { 0, 0, -1 };
-		struct bs_redis_config cfg = { srv.url, "wrong", 1000, 1000 };
+		struct bs_redis_config cfg = { .url = srv.url, .password = "wrong", .connect_timeout_ms = 1000, .command_timeout_ms = 1000 };
 		char err[256];
 		struct bs_redis *r = bs_redis_new(base, &cfg, on_state, &st, err,
 		    sizeof(err));
