@@ -70,6 +70,7 @@ struct conn {
 struct bs_redis {
 	struct event_base *base;
 	struct bs_redis_addr addr;
+	char addr_text[300];        /* addr as "host:port" or the socket path */
 	int connect_timeout_ms;
 	int command_timeout_ms;
 	bs_redis_state_cb *on_state;
@@ -608,6 +609,11 @@ bs_redis_new(struct event_base *base, const struct bs_redis_config *cfg,
 	struct bs_redis *r = xcalloc(1, sizeof(*r));
 	r->base = base;
 	r->addr = addr;
+	if (addr.unix_path[0])
+		snprintf(r->addr_text, sizeof(r->addr_text), "%s", addr.unix_path);
+	else
+		snprintf(r->addr_text, sizeof(r->addr_text), "%s:%d", addr.host,
+		    addr.port);
 	r->connect_timeout_ms = cfg->connect_timeout_ms > 0 ?
 	    cfg->connect_timeout_ms : 2000;
 	r->command_timeout_ms = cfg->command_timeout_ms > 0 ?
@@ -729,4 +735,34 @@ fail:
 		freeReplyObject(rep);
 	redisFree(c);
 	return NULL;
+}
+
+int
+bs_redis_sync_wait(redisContext *c, const struct bs_redis_config *cfg,
+    char *err, size_t errlen)
+{
+	if (cfg->wait_replicas <= 0)
+		return 0;
+	int tms = cfg->wait_timeout_ms > 0 ? cfg->wait_timeout_ms : 1000;
+	redisReply *rep = redisCommand(c, "WAIT %d %d", cfg->wait_replicas, tms);
+	if (!rep || rep->type != REDIS_REPLY_INTEGER ||
+	    rep->integer < cfg->wait_replicas) {
+		if (rep && rep->type == REDIS_REPLY_INTEGER)
+			snprintf(err, errlen, "%s (%lld of %d replicas)",
+			    bs_redis_err_replicas, rep->integer, cfg->wait_replicas);
+		else
+			snprintf(err, errlen, "redis WAIT failed: %s",
+			    rep && rep->str ? rep->str : c->errstr);
+		if (rep)
+			freeReplyObject(rep);
+		return -1;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+const char *
+bs_redis_address(const struct bs_redis *r)
+{
+	return r->addr_text;
 }

@@ -144,8 +144,21 @@ void bs_redis_eval_after(struct bs_redis *r, const struct bs_redis_argv *pre,
     void *arg);
 
 /* Synchronous connection for CLI commands (stats, dlq, replay), with the
- * same URL, AUTH/SELECT and both timeouts. Returns NULL with err. */
+ * same URL, AUTH/SELECT and both timeouts: in sentinel mode to the master
+ * the sentinels name (ROLE checked), in cluster mode to the master that
+ * owns cfg->hash_tag's slot. Returns NULL with err. The address it reached
+ * is c->tcp.host / c->tcp.port (or c->unix_sock.path). */
 redisContext *bs_redis_connect_sync(const struct bs_redis_config *cfg,
     char *err, size_t errlen);
+
+/* After a write on c that acknowledges something: WAIT for
+ * cfg->wait_replicas replicas (at most cfg->wait_timeout_ms). Returns 0
+ * (also when wait_replicas is 0), or -1 with err when fewer confirmed. */
+int bs_redis_sync_wait(redisContext *c, const struct bs_redis_config *cfg,
+    char *err, size_t errlen);
+
+/* "host:port" (or the socket path) the pool is connected to or trying,
+ * "" while no master is known. */
+const char *bs_redis_address(const struct bs_redis *r);
 
 #endif
