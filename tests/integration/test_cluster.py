@@ -1,0 +1,110 @@
+"""Redis Cluster (issue 13) through the real binary: `bitsleuth run` with
+cluster seeds (three masters, no replicas, queue.shards 1: every key has
+the hash tag {bstest}) under a steady load of signed pushes, while the
+slot of bstest is migrated by hand to another master, once at once and
+once key by key with pauses (bitsleuth then meets ASK and TRYAGAIN as
+well as MOVED). Every acknowledged push is registered, MOVED redirects
+are counted, and nothing is left pending or waiting once settled."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as H  # noqa: E402
+import redis_topo as T  # noqa: E402
+
+FAST_RETRY = "retry:\n  base: 100ms\n  cap: 1s\n"
+RATE = 20.0
+
+
+def acked(load, since=None):
+    return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
+
+
+def stats(bs):
+    out = subprocess.run([H.BIN, "stats", "--json", "-c", bs.config], env=bs.env, capture_output=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    return json.loads(out.stdout)
+
+
+def redirects(bs):
+    m = T.metrics(bs)
+    return {k: m.get("bitsleuth_redis_%s_total" % k, 0) for k in ("moved", "ask", "tryagain", "failovers")}
+
+
+def test_slot_migration_mid_stream():
+    c = T.Cluster(masters=3, replicas_per_master=0, node_timeout_ms=1000)
+    sleuth = H.SleuthStandIn()
+    cfg = T.topo_config(c.redis_yaml(), sleuth.url, [T.FOO_MASTER], extra=FAST_RETRY)
+    bs = H.Bitsleuth(cfg)
+    load = T.Load(bs, sleuth, rate=RATE)
+    tag = c.client_for("bstest")
+    try:
+        slot = c.keyslot("bstest")
+        first = c.owner_of_slot(slot)
+        print("  slot of bstest: %d, at port %d; masters %s" % (slot, first, c.masters()), flush=True)
+        load.start()
+        H.wait_for(lambda: acked(load) >= 2 * RATE and len(load.registrations()) >= RATE, 30,
+                   what=lambda: "pushes acknowledged and registered (%s)" % load.summary()["statuses"])
+
+        # 1. At once.
+        second = [p for p in c.masters() if p != first][0]
+        t = time.time()
+        n = c.migrate_slot(slot, second)
+        print("  migrated slot %d %d -> %d at once: %d keys in %.2fs; %s"
+              % (slot, first, second, n, time.time() - t, redirects(bs)), flush=True)
+        t_mig = time.time()
+        H.wait_for(lambda: acked(load, t_mig) >= 2 * RATE, 30,
+                   what=lambda: "202s after the first migration (%s)" % load.summary()["statuses"])
+        H.wait_for(lambda: redirects(bs)["moved"] >= 1, 10,
+                   what=lambda: "bitsleuth_redis_moved_total >= 1 (%s)" % redirects(bs))
+
+        # 2. Key by key with pauses: the slot is MIGRATING/IMPORTING for a while.
+        third = [p for p in c.masters() if p not in (first, second)][0]
+        nkeys = c.nodes[second].cmd("CLUSTER", "COUNTKEYSINSLOT", slot)
+        pause = min(0.1, 5.0 / max(nkeys, 1))
+        before = redirects(bs)
+        t = time.time()
+        n = c.migrate_slot(slot, third, pause_between_keys_s=pause)
+        after = redirects(bs)
+        print("  migrated slot %d %d -> %d key by key (pause %.3fs): %d keys in %.2fs; redirects %s -> %s"
+              % (slot, second, third, n, pause, time.time() - t, before, after), flush=True)
+        t_mig = time.time()
+        H.wait_for(lambda: acked(load, t_mig) >= 2 * RATE, 30,
+                   what=lambda: "202s after the second migration (%s)" % load.summary()["statuses"])
+        load.stop()
+        ok = load.settle(timeout=40, quiet_s=5, extra=lambda: T.settled_all(lambda _t: tag, ["bstest"]))
+        s = load.summary()
+        print("  " + T.Load.line("cluster migrations", s), flush=True)
+        r = redirects(bs)
+        print("  redirects at the end: %s" % r, flush=True)
+
+        assert bs.proc.poll() is None, "bitsleuth exited (%s)" % bs.proc.returncode
+        errs = {k: v for k, v in s["statuses"].items() if k.startswith("conn-error")}
+        assert not errs, ("connection errors from bitsleuth", s["statuses"])
+        assert s["lost"] == 0, ("acknowledged pushes never registered", s)
+        assert ok, ("not settled", s)
+        assert r["moved"] >= 1, r
+        st = stats(bs)
+        print("  stats: jobs=%s pending=%s retry=%s dead=%s shards=%s"
+              % (st.get("jobs"), st.get("pending"), st.get("retry"), st.get("dead"), st.get("shards")),
+              flush=True)
+        assert st["jobs"] == 0 and st["pending"] == 0 and st["retry"] == 0, st
+        assert st.get("lane_waiting", 0) == 0, st
+        shards = st.get("shards")
+        assert isinstance(shards, list) and len(shards) == 1, ("stats --json shards", shards)
+        assert shards[0].get("tag") == "bstest", shards
+        assert shards[0].get("master") == "%s:%d" % (T.HOST, third), (shards, third)
+        # Every key is where the slot is now.
+        keys = c.keys_per_master()
+        assert all(v == 0 for p, v in keys.items() if p != third), ("keys left behind", keys)
+    finally:
+        load.stop_ev.set()
+        H.shutdown(c, sleuth, bs)
+
+
+if __name__ == "__main__":
+    H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])

@@ -1,0 +1,183 @@
+"""Redis Sentinel (issue 13) through the real binary: `bitsleuth run` on a
+sentinel config under a steady load of signed pushes while the master is
+SIGKILLed. With redis.wait_replicas 1 no acknowledged push is lost and 202s
+resume within 15 s; without WAIT the summary line says what was lost (the
+README quotes it). With no master known at start ingest answers 503,
+/readyz is not 200, the process stays up, and 202s come once a master is
+there. Each test prints one LOAD line (redis_topo.Load.line)."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as H  # noqa: E402
+import redis_topo as T  # noqa: E402
+
+FAST_RETRY = "retry:\n  base: 100ms\n  cap: 1s\n"
+RATE = 20.0
+
+
+def start(sset, sleuth, wait_replicas, master_name=None):
+    lines = sset.redis_yaml()
+    if master_name:
+        lines = [ln.replace("master: %s" % sset.name, "master: %s" % master_name) for ln in lines]
+    cfg = T.topo_config(lines, sleuth.url, [T.FOO_MASTER], wait_replicas=wait_replicas,
+                        wait_timeout_ms=500, extra=FAST_RETRY)
+    return H.Bitsleuth(cfg)
+
+
+def acked(load, since=None):
+    return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
+
+
+def post_status(bs, sha):
+    try:
+        return bs.post("repo:push", T.push_body(sha))[0]
+    except Exception as e:
+        return "conn-error: %s" % type(e).__name__
+
+
+def failover_under_load(wait_replicas, label):
+    """The common run: returns (summary, bitsleuth, sset, sleuth, load)."""
+    sset = T.SentinelSet(replicas=2, sentinels=3, down_after_ms=1000, failover_timeout_ms=3000)
+    sleuth = H.SleuthStandIn()
+    bs = start(sset, sleuth, wait_replicas)
+    load = T.Load(bs, sleuth, rate=RATE)
+    try:
+        load.start()
+        # ~3 s of load acknowledged, and the worker registering.
+        H.wait_for(lambda: acked(load) >= 3 * RATE and load.registrations(), 30,
+                   what=lambda: "3 s of acknowledged load (%s)" % load.summary()["statuses"])
+        old = sset.kill_master()
+        load.mark_kill()
+        new = sset.wait_failover(old, 30)
+        print("  %s: master %d killed, sentinels promoted %d after %.1fs"
+              % (label, old, new, time.time() - load.kill_at), flush=True)
+        H.wait_for(lambda: load.first_202_after_outage() or
+                   (not load.had_outage() and acked(load, load.kill_at + 1) > 0 and
+                    time.time() - load.kill_at > 20), 40,
+                   what=lambda: "202s to resume after the kill (%s)" % load.summary()["statuses"])
+        t_resume = time.time()
+        H.wait_for(lambda: acked(load, t_resume) >= 3 * RATE, 30,
+                   what=lambda: "3 s of 202s after the resume (%s)" % load.summary()["statuses"])
+        load.stop()
+        load.settle(timeout=40, quiet_s=5,
+                    extra=lambda: T.settled_all(lambda t: T.SentinelClient(sset), ["bstest"]))
+        s = load.summary()
+        print("  " + T.Load.line(label, s), flush=True)
+        if s["lost"]:
+            print("  %s: lost shas (first 10): %s" % (label, s["lost_shas"]), flush=True)
+        return s, bs, sset, sleuth, load
+    except BaseException:
+        load.stop_ev.set()
+        H.dump_logs()
+        H.shutdown(sset, sleuth, bs)
+        raise
+
+
+def check_common(s, bs, load):
+    assert bs.proc.poll() is None, "bitsleuth exited (%s)" % bs.proc.returncode
+    errs = {k: v for k, v in s["statuses"].items() if k.startswith("conn-error")}
+    assert not errs, ("connection errors from bitsleuth", s["statuses"])
+    others = {k: v for k, v in s["statuses"].items() if k not in ("202", "503")}
+    assert not others, ("answers other than 202 and 503", s["statuses"])
+    assert s["statuses"].get("503", 0) >= 1, ("no 503 while the master was gone", s["statuses"])
+    # The accounting adds up.
+    assert sum(s["statuses"].values()) == s["sent"], s
+    assert s["acked"] == s["registered"] + s["lost"], s
+    assert metric_failovers(bs) >= 1, "bitsleuth_redis_failovers_total: %s" % metric_failovers(bs)
+
+
+def metric_failovers(bs):
+    return T.metric(bs, "bitsleuth_redis_failovers_total")
+
+
+def test_failover_under_load_with_wait_loses_nothing():
+    s, bs, sset, sleuth, load = failover_under_load(1, "sentinel wait_replicas=1")
+    try:
+        check_common(s, bs, load)
+        assert s["lost"] == 0, ("acknowledged pushes never registered with wait_replicas 1", s)
+        assert s["resume_s"] is not None and s["resume_s"] < 15, ("202s resumed late", s)
+        m = T.metrics(bs)
+        print("  metrics: failovers=%s wait_timeouts=%s tryagain=%s up=%s lag=%s" % (
+            m.get("bitsleuth_redis_failovers_total"), m.get("bitsleuth_redis_wait_timeouts_total"),
+            m.get("bitsleuth_redis_tryagain_total"), m.get("bitsleuth_redis_up"),
+            m.get("bitsleuth_redis_replica_lag_seconds")), flush=True)
+        assert m.get("bitsleuth_redis_up") == 1, m.get("bitsleuth_redis_up")
+    finally:
+        H.shutdown(sset, sleuth, bs)
+
+
+def test_failover_under_load_without_wait_what_is_lost():
+    """No assertion on lost: this is what a failover costs without WAIT
+    (the line the README quotes). Only the accounting must add up."""
+    s, bs, sset, sleuth, load = failover_under_load(0, "sentinel wait_replicas=0")
+    try:
+        check_common(s, bs, load)
+        assert s["resume_s"] is not None, s
+    finally:
+        H.shutdown(sset, sleuth, bs)
+
+
+def no_master_then(bs, sleuth, appear, label):
+    """Ingest 503 and /readyz not 200 for 5 s with the process up; then
+    appear() brings a master and 202s come and are registered."""
+    t0 = time.time()
+    seen = []
+    while time.time() - t0 < 5:
+        seen.append(post_status(bs, "%040x" % (0xdead0000 + len(seen))))
+        assert bs.get("/readyz")[0] != 200, "/readyz is 200 with no master known"
+        assert bs.proc.poll() is None, "bitsleuth exited with no master known (%s)" % bs.proc.returncode
+        time.sleep(0.5)
+    assert set(seen) == {503}, ("ingest with no master known", seen)
+    appear()
+    t1 = time.time()
+    tries = []
+
+    def accepted():
+        # A new sha every try: a try answered 503 may still have left its
+        # content-dedupe note, and the same body again would be "duplicate".
+        tries.append("%040x" % (0xbeef00 + len(tries)))
+        return post_status(bs, tries[-1]) == 202
+    H.wait_for(accepted, 30, interval=0.5, what="a 202 once the master is there")
+    sha = tries[-1]
+    print("  %s: 503 x%d while no master was known, 202 %.1fs after it appeared"
+          % (label, len(seen), time.time() - t1), flush=True)
+    H.wait_for(lambda: bs.get("/readyz")[0] == 200, 15, what="/readyz 200")
+    H.wait_for(lambda: any((r["json"] or {}).get("sha") == sha for r in sleuth.answered(200)), 20,
+               what="the push registered")
+    assert bs.proc.poll() is None
+    assert T.metric(bs, "bitsleuth_redis_up") == 1
+
+
+def test_no_master_known_at_start_until_the_data_nodes_start():
+    """The sentinels monitor a master address where nothing runs yet."""
+    sset = T.SentinelSet.without_master(replicas=1)
+    sleuth = H.SleuthStandIn()
+    bs = start(sset, sleuth, 0)
+    try:
+        no_master_then(bs, sleuth, sset.start_master, "data nodes down")
+    finally:
+        H.shutdown(sset, sleuth, bs)
+
+
+def test_no_master_known_at_start_until_the_sentinels_monitor_it():
+    """bitsleuth asks for a master name the sentinels do not monitor;
+    then SENTINEL MONITOR adds it on every sentinel."""
+    sset = T.SentinelSet(replicas=1, sentinels=3)
+    sleuth = H.SleuthStandIn()
+    bs = start(sset, sleuth, 0, master_name="latecomer")
+    mport = sset.master_port()
+
+    def appear():
+        for s in sset.sentinels:
+            assert s.cmd("SENTINEL", "MONITOR", "latecomer", T.HOST, mport, 2) == "OK"
+            assert s.cmd("SENTINEL", "SET", "latecomer", "down-after-milliseconds", 1000) == "OK"
+    try:
+        no_master_then(bs, sleuth, appear, "unknown master name")
+    finally:
+        H.shutdown(sset, sleuth, bs)
+
+
+if __name__ == "__main__":
+    H.run_tests([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)])
