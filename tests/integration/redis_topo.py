@@ -17,6 +17,10 @@ SIGINT (for bench/topology.sh):
 
 With --print-config it prints the redis: lines of a bitsleuth config for
 it (url:, sentinel: or cluster:, no prefix), then a line "# ready".
+
+    python3 tests/integration/redis_topo.py selftest
+
+checks the harness against redis alone (failovers, migrations).
 Only the Python standard library is used.
 """
 import concurrent.futures
@@ -250,9 +254,11 @@ class SentinelSet:
         self.n_replicas = replicas
         return self
 
-    def start_master(self):
+    def start_master(self, wait_known=False):
         """(without_master) Starts the master on the port the sentinels
-        monitor, then its replicas; waits until they know it all."""
+        monitor, then its replicas (in sync); wait_known: also until every
+        sentinel knows the replicas (their INFO to a master that came back
+        comes every 10 s, so that takes a while)."""
         port = self._pending_master_port
         self.master = Node(label="master", port=port)
         self.data[port] = self.master
@@ -261,7 +267,8 @@ class SentinelSet:
         for r in self.replicas:
             self.data[r.port] = r
         H.wait_for(self._replicas_online, 20, what="replicas in sync with the master")
-        self.wait_known()
+        if wait_known:
+            self.wait_known()
 
     def _replicas_online(self):
         i = info(self.master.port, "replication")
@@ -395,7 +402,9 @@ class Cluster:
         self.nodes = {}
         for _ in range(n):
             nd = Node(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                       "--cluster-node-timeout", str(node_timeout_ms)] + list(extra_args), bus=True,
+                       "--cluster-node-timeout", str(node_timeout_ms),
+                       # Replicas stay where they were put (no migration to orphaned masters).
+                       "--cluster-allow-replica-migration", "no"] + list(extra_args), bus=True,
                       label="cluster")
             self.nodes[nd.port] = nd
         addrs = ["%s:%d" % (HOST, p) for p in self.nodes]
@@ -849,6 +858,69 @@ class Load:
                                              json.dumps(s["statuses"], sort_keys=True)))
 
 
+# ---------------------------------------------------------------- selftest
+
+def selftest():
+    """The harness against redis alone (no bitsleuth): a Sentinel
+    failover, sentinels without a master until it starts, a Cluster's slot
+    keyed by CRC16 as Redis keys it, a slot migrated at once and key by
+    key with a stream and its group intact, a TAKEOVER and an automatic
+    failover after a kill."""
+    t0 = time.time()
+    s = SentinelSet()
+    print("sentinel set up in %.1fs: master %d, sentinels %s" % (time.time() - t0, s.master_port(), s.addresses()))
+    s.cmd("SET", "k", "v")
+    old = s.kill_master()
+    t1 = time.time()
+    new = s.wait_failover(old)
+    assert s.data[new].cmd("GET", "k") == b"v"
+    print("sentinel failover %d -> %d in %.1fs" % (old, new, time.time() - t1))
+    s.wait_known()
+    s.stop()
+    w = SentinelSet.without_master(replicas=1)
+    assert _role(w._pending_master_port) is None
+    w.start_master()
+    assert _role(w.master_port()) == "master"
+    print("sentinels without a master, then master %d started" % w.master_port())
+    w.stop()
+
+    t0 = time.time()
+    c = Cluster(3, 1)
+    print("cluster up in %.1fs: masters %s" % (time.time() - t0, c.masters()))
+    owners = set()
+    for tag in ["bstest", "bstest:0", "bstest:1", "bstest:2"]:
+        sl = c.keyslot(tag)
+        print("  slot of %s: %d at %d" % (tag, sl, c.owner_of_slot(sl)))
+        if tag != "bstest":
+            owners.add(c.owner_of_slot(sl))
+    print("  bstest:0..2 on %d different masters" % len(owners))
+    sl = c.keyslot("bstest")
+    tc = c.client_for("bstest")
+    tc.cmd("XADD", "{bstest}:jobs", "*", "a", "1")
+    tc.cmd("XGROUP", "CREATE", "{bstest}:jobs", "workers", "0")
+    for i in range(20):
+        tc.cmd("SET", "{bstest}:k%d" % i, i)
+    for pause in (0.0, 0.02):
+        src = c.owner_of_slot(sl)
+        dst = [m for m in c.masters() if m != src][0]
+        n = c.migrate_slot(sl, dst, pause_between_keys_s=pause)
+        assert n == 21 and c.owner_of_slot(sl) == dst, (n, c.owner_of_slot(sl), dst)
+        assert tc.cmd("XINFO", "GROUPS", "{bstest}:jobs")[0][1] == b"workers"
+        print("  slot %d migrated %d -> %d (pause %.2f): keys per master %s" % (sl, src, dst, pause, c.keys_per_master()))
+    rep = c.replicas_of(dst)[0]
+    c.failover(rep)
+    assert c.owner_of_slot(sl) == rep and tc.cmd("DBSIZE") == 21
+    print("  TAKEOVER: %d owns slot %d" % (rep, sl))
+    m = [p for p in c.masters() if c.replicas_of(p)][0]
+    r = c.replicas_of(m)[0]
+    t2 = time.time()
+    c.kill_master(m)
+    c.failover(r, takeover=False)
+    print("  automatic failover %d -> %d in %.1fs" % (m, r, time.time() - t2))
+    c.stop()
+    print("selftest ok")
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv):
@@ -862,7 +934,14 @@ def main(argv):
     up.add_argument("--masters", type=int, default=3, help="cluster: masters (default 3)")
     up.add_argument("--appendonly", action="store_true", help="single: AOF with appendfsync always")
     up.add_argument("--print-config", action="store_true")
+    sub.add_parser("selftest", help="check the harness against redis alone")
     a = ap.parse_args(argv)
+    if a.cmd == "selftest":
+        try:
+            selftest()
+        finally:
+            H._cleanup()
+        return
 
     def bye(*_):
         raise SystemExit(0)

@@ -71,7 +71,10 @@ def failover_under_load(wait_replicas, label):
     except BaseException:
         load.stop_ev.set()
         H.dump_logs()
-        H.shutdown(sset, sleuth, bs)
+        try:
+            H.shutdown(sset, sleuth, bs)
+        except BaseException as e:   # keep the first failure the one reported
+            print("  (shutdown after the failure failed too: %s)" % e, file=sys.stderr)
         raise
 
 

@@ -60,7 +60,9 @@ def check_keys_where_their_shards_are(c):
         tags = {tag_of(k) for k in keys}
         found[p] = (len(keys), sorted(t or "(none)" for t in tags))
         want = place.get(p, set())
-        assert tags <= want, ("master %d holds keys of %s, owns the slots of %s" % (p, tags - want, want))
+        stray = [k for k in keys if tag_of(k) not in want][:5]
+        assert tags <= want, ("master %d holds keys of %s, owns the slots of %s; e.g. %s"
+                              % (p, tags - want, want, stray))
         for t in want:
             assert t in tags, ("master %d owns the slot of %s but holds none of its keys" % (p, t), found)
     return found
