@@ -100,7 +100,7 @@ static struct bs_redis_script lane_sweep_script = { .prelude = bs_lanes_lua, .so
  * ARGV: 1 target, 2 origin, 3 "reg" or "pop", 4 owner, 5 hold ms, 6 the
  *       sha registered ("" when unknown)
  * Returns 1. */
-static struct bs_redis_script lane_step_script = { .prelude = bs_lanes_lua, .source =
+static struct bs_redis_script lane_step_script = { .acks = 1, .prelude = bs_lanes_lua, .source =
 	"local t, pos, act, owner, hold = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])\n"
 	"if t == '' or not parse(pos) or (act ~= 'reg' and act ~= 'pop') or not hold then\n"
 	"  return redis.error_reply('bad lane step')\n"

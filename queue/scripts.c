@@ -39,7 +39,7 @@
  * deliveries; refusing makes ingest answer 503 so that Bitbucket resends.
  * The new entry's id joins the tail of each lane (lanes.h) in this same
  * step, and the entry's `lanes` field lists them (newline-separated). */
-struct bs_redis_script bs_script_enqueue = { .prelude = bs_lanes_lua, .source =
+struct bs_redis_script bs_script_enqueue = { .acks = 1, .prelude = bs_lanes_lua, .source =
 	"local nl = (#KEYS - 7) / 2\n"
 	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 10 + nl then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
@@ -168,7 +168,7 @@ struct bs_redis_script bs_script_claim = { .source =
  * finish must not acknowledge it under that worker, nor put a retry of it
  * in the retry set while it is still being worked on). Nothing is written
  * then. */
-struct bs_redis_script bs_script_finish = { .prelude = bs_lanes_lua, .source =
+struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, .source =
 	"local recs = {}\n"
 	"local i = 7\n"
 	"for _ = 1, tonumber(ARGV[5]) do\n"

@@ -43,6 +43,11 @@ struct bs_test_redis {
 	int appendonly;
 	char dir[256];
 	char url[128];
+	/* Set before bs_test_redis_start_with (then kept for restarts):
+	 * further redis-server arguments (NULL-terminated), or a sentinel
+	 * config file to run redis-sentinel with instead. */
+	const char *extra[17];
+	char sentinel_conf[300];
 };
 
 static inline long long
@@ -122,16 +127,29 @@ bs_test_redis_spawn(struct bs_test_redis *s)
 			dup2(fd, 2);
 			close(fd);
 		}
-		if (s->appendonly)
-			execlp("redis-server", "redis-server", "--port", port, "--bind",
-			    "127.0.0.1", "--dir", s->dir, "--save", "", "--appendonly",
-			    "yes", "--appendfsync", "always", "--enable-debug-command",
-			    "yes", "--daemonize", "no", (char *)NULL);
-		else
-			execlp("redis-server", "redis-server", "--port", port, "--bind",
-			    "127.0.0.1", "--dir", s->dir, "--save", "", "--appendonly",
-			    "no", "--enable-debug-command", "yes", "--daemonize", "no",
-			    (char *)NULL);
+		const char *argv[40];
+		int n = 0;
+		if (s->sentinel_conf[0]) {
+			argv[n++] = "redis-sentinel";
+			argv[n++] = s->sentinel_conf;
+		} else {
+			argv[n++] = "redis-server";
+		}
+		const char *fixed[] = { "--port", port, "--bind", "127.0.0.1",
+		    "--dir", s->dir, "--daemonize", "no", NULL };
+		for (int i = 0; fixed[i]; i++)
+			argv[n++] = fixed[i];
+		if (!s->sentinel_conf[0]) {
+			const char *data[] = { "--save", "", "--appendonly",
+			    s->appendonly ? "yes" : "no", "--appendfsync", "always",
+			    "--enable-debug-command", "yes", NULL };
+			for (int i = 0; data[i]; i++)
+				argv[n++] = data[i];
+		}
+		for (int i = 0; i < 16 && s->extra[i]; i++)
+			argv[n++] = s->extra[i];
+		argv[n] = NULL;
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	s->pid = pid;
@@ -146,9 +164,21 @@ bs_test_redis_spawn(struct bs_test_redis *s)
 
 /* Starts a server; appendonly != 0 for durable (crash test) mode. */
 static inline int
+bs_test_redis_start_with(struct bs_test_redis *s, int appendonly);
+
+static inline int
 bs_test_redis_start(struct bs_test_redis *s, int appendonly)
 {
 	memset(s, 0, sizeof(*s));
+	return bs_test_redis_start_with(s, appendonly);
+}
+
+/* The same with s->extra / s->sentinel_conf already set (the sentinel's
+ * config file lives in a directory of the caller's; redis-sentinel
+ * rewrites it). */
+static inline int
+bs_test_redis_start_with(struct bs_test_redis *s, int appendonly)
+{
 	s->appendonly = appendonly;
 	snprintf(s->dir, sizeof(s->dir), "%s/bs-redis-XXXXXX",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
