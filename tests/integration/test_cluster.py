@@ -71,7 +71,7 @@ def test_slot_migration_mid_stream():
         n = c.migrate_slot(slot, third, pause_between_keys_s=pause)
         after = redirects(bs)
         print("  migrated slot %d %d -> %d key by key (pause %.3fs): %d keys in %.2fs; redirects %s -> %s"
-              % (slot, second, third, n, pause, time.time() - t, before, after), flush=True)
+              % (slot, second, third, pause, n, time.time() - t, before, after), flush=True)
         t_mig = time.time()
         H.wait_for(lambda: acked(load, t_mig) >= 2 * RATE, 30,
                    what=lambda: "202s after the second migration (%s)" % load.summary()["statuses"])
