@@ -808,6 +808,23 @@ class Load:
         return any(r["status"] != 202 for r in self.snapshot()
                    if self.kill_at and r["sent"] >= self.kill_at and r["status"] is not None)
 
+    def windows(self, t0=None):
+        """{status: (count, first sent, last sent)} of every answer but
+        202, times in seconds after t0 (default: the first send)."""
+        recs = self.snapshot()
+        if not recs:
+            return {}
+        t0 = recs[0]["sent"] if t0 is None else t0
+        out = {}
+        for r in recs:
+            if r["status"] == 202:
+                continue
+            k = str(r["status"])
+            n, a, b = out.get(k, (0, None, None))
+            t = round(r["sent"] - t0, 2)
+            out[k] = (n + 1, t if a is None else a, t)
+        return out
+
     def registrations(self):
         """sha -> number of register_deploy requests Sleuth answered 200."""
         out = {}

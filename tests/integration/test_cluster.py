@@ -52,7 +52,7 @@ def test_slot_migration_mid_stream():
 
         # 1. At once.
         second = [p for p in c.masters() if p != first][0]
-        t = time.time()
+        t = t_first = time.time()
         n = c.migrate_slot(slot, second)
         print("  migrated slot %d %d -> %d at once: %d keys in %.2fs; %s"
               % (slot, first, second, n, time.time() - t, redirects(bs)), flush=True)
@@ -67,7 +67,7 @@ def test_slot_migration_mid_stream():
         nkeys = c.nodes[second].cmd("CLUSTER", "COUNTKEYSINSLOT", slot)
         pause = min(0.1, 5.0 / max(nkeys, 1))
         before = redirects(bs)
-        t = time.time()
+        t = t_second = time.time()
         n = c.migrate_slot(slot, third, pause_between_keys_s=pause)
         after = redirects(bs)
         print("  migrated slot %d %d -> %d key by key (pause %.3fs): %d keys in %.2fs; redirects %s -> %s"
@@ -81,6 +81,9 @@ def test_slot_migration_mid_stream():
         print("  " + T.Load.line("cluster migrations", s), flush=True)
         r = redirects(bs)
         print("  redirects at the end: %s" % r, flush=True)
+        print("  answers other than 202 (count, first, last sent; s after the first migration began; "
+              "the second began at %.2f s, took %.2f s): %s"
+              % (t_second - t_first, t_mig - t_second, load.windows(t_first)), flush=True)
 
         assert bs.proc.poll() is None, "bitsleuth exited (%s)" % bs.proc.returncode
         errs = {k: v for k, v in s["statuses"].items() if k.startswith("conn-error")}
