@@ -14,16 +14,17 @@
 # writes it to bench/results/topology.tsv. Not part of ctest.
 #
 #   bench/topology.sh [--quick] [--secs S] [--conns N] [--rounds R]
-#                     [--topologies "single sentinel cluster cluster3"]
+#                     [--topologies "single sentinel cluster cluster3"] [--bin PATH]
 #
 #   --quick   one 5 s round per topology (default: 2 rounds of 10 s)
+#   --bin     a bitsleuth binary to measure instead of building build-bench
 #
 # Needs: wrk (installed when missing), redis-server, redis-sentinel,
 # redis-cli, python3, cmake and a C compiler (builds build-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-secs=10 rounds=2 conns=32 topologies="single sentinel cluster cluster3"
+secs=10 rounds=2 conns=32 topologies="single sentinel cluster cluster3" bin=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) secs=5 rounds=1 ;;
@@ -31,7 +32,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --conns) conns=$2; shift ;;
     --topologies) topologies=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --bin) bin=$2; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "topology.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -45,10 +47,14 @@ if ! command -v wrk >/dev/null; then
   sudo_=(); [ "$(id -u)" -ne 0 ] && sudo_=(sudo)
   "${sudo_[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=600 wrk >/dev/null
 fi
-log "building bitsleuth (build-bench, RelWithDebInfo)"
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-bench -j"$(nproc)" --target bitsleuth >/dev/null
-bs=$PWD/build-bench/bitsleuth
+if [ -n "$bin" ]; then
+  bs=$(realpath "$bin")
+else
+  log "building bitsleuth (build-bench, RelWithDebInfo)"
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-bench -j"$(nproc)" --target bitsleuth >/dev/null
+  bs=$PWD/build-bench/bitsleuth
+fi
 
 # shellcheck source=bench/procs.sh
 . bench/procs.sh
