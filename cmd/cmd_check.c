@@ -23,12 +23,39 @@
 
 /* === check ============================================================== */
 
+/* One line naming the Redis topology, the shards and their keys, and one
+ * more when acknowledged writes WAIT for replicas. */
+static void
+print_redis(const struct bs_config *cfg)
+{
+	int shards = cfg->queue.shards;
+	if (cfg->redis.sentinel.master)
+		printf("redis:        sentinel master %s via %zu sentinel%s, db %d",
+		    cfg->redis.sentinel.master, cfg->redis.sentinel.n_addresses,
+		    cfg->redis.sentinel.n_addresses == 1 ? "" : "s", cfg->redis.db);
+	else if (cfg->redis.n_cluster)
+		printf("redis:        cluster, %zu seed node%s", cfg->redis.n_cluster,
+		    cfg->redis.n_cluster == 1 ? "" : "s");
+	else
+		printf("redis:        %s", cfg->redis.url ? cfg->redis.url : "(none)");
+	if (shards > 1)
+		printf(", %d shards (keys {%s:0}:* .. {%s:%d}:*)\n", shards,
+		    cfg->redis.prefix, cfg->redis.prefix, shards - 1);
+	else
+		printf(" (keys {%s}:*)\n", cfg->redis.prefix);
+	if (cfg->redis.wait_replicas > 0)
+		printf("              acknowledged writes wait for %d replica%s "
+		    "(%d ms)\n", cfg->redis.wait_replicas,
+		    cfg->redis.wait_replicas == 1 ? "" : "s",
+		    cfg->redis.wait_timeout_ms);
+}
+
 static void
 print_summary(const struct bs_config *cfg)
 {
 	printf("listen:       http://%s:%d/hooks/bitbucket\n", cfg->listen_host,
 	    cfg->listen_port);
-	printf("redis:        %s (keys {%s}:*)\n", cfg->redis.url, cfg->redis.prefix);
+	print_redis(cfg);
 	printf("signatures:   %s\n", cfg->bitbucket.secret ? "required (secret set)" :
 	    "NOT checked (allow_unsigned: true)");
 	printf("sleuth:       %s%s\n", cfg->sleuth.base_url,

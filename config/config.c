@@ -14,7 +14,9 @@
  * The files and who calls whom (no circles):
  *   config.c -> keys.c, config_check.c, config_diag.c, yaml_doc.c
  *   keys.c -> deployments.c, scalars.c, config_diag.c, yaml_doc.c
- *   deployments.c, config_check.c -> scalars.c, config_diag.c, yaml_doc.c
+ *   config_check.c -> check_api.c, check_redis.c
+ *   deployments.c, config_check.c, check_*.c -> scalars.c, config_diag.c,
+ *   yaml_doc.c
  *   scalars.c, config_diag.c, yaml_doc.c: leaves (live.c sits on top,
  *   through config.h)
  * Their private declarations: config_internal.h. */
@@ -211,6 +213,9 @@ bs_config_release(struct bs_config *cfg)
 		memset(cfg->sleuth.token, 0, strlen(cfg->sleuth.token));
 	if (cfg->redis.password)
 		memset(cfg->redis.password, 0, strlen(cfg->redis.password));
+	if (cfg->redis.sentinel.password)
+		memset(cfg->redis.sentinel.password, 0,
+		    strlen(cfg->redis.sentinel.password));
 	for (size_t i = 0; i < cfg->n_deployments; i++)
 		if (cfg->deployments && cfg->deployments[i].token)
 			memset(cfg->deployments[i].token, 0,

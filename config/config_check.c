@@ -20,7 +20,6 @@
 #include "common/log.h"
 
 #include "parsers/issue_scan.h"
-#include "common/redis_url.h"
 
 /* === cross-field checks =================================================== */
 
@@ -137,17 +136,6 @@ static void
 check_urls(struct ctx *c)
 {
 	struct bs_config *cfg = c->cfg;
-	char err[512];
-
-	struct bs_redis_addr addr;
-	if (bs_redis_parse_url(cfg->redis.url, &addr, err, sizeof(err)) != 0) {
-		ERR(c, node_at(c, "redis", "url"), "redis.url: %s", err);
-	} else if (addr.password[0]) {
-		ERR(c, node_at(c, "redis", "url"), "redis.url: secrets come from "
-		    "the environment: use password_env, not a password in the url");
-	}
-	memset(&addr, 0, sizeof(addr));
-
 	const char *p = cfg->redis.prefix;
 	bool ok = *p && strlen(p) <= 64;
 	for (; *p; p++)
@@ -306,21 +294,21 @@ check_secrets(struct ctx *c)
 	struct bs_config *cfg = c->cfg;
 
 	struct {
-		const char *name, *section, *key;
+		const char *name, *path;
 	} envs[] = {
-		{ cfg->bitbucket.secret_env, "bitbucket", "secret_env" },
-		{ cfg->sleuth.token_env, "sleuth", "token_env" },
-		{ cfg->redis.password_env, "redis", "password_env" },
-		{ cfg->bitbucket.secret_previous_env, "bitbucket",
-		  "secret_previous_env" },
+		{ cfg->bitbucket.secret_env, "bitbucket.secret_env" },
+		{ cfg->sleuth.token_env, "sleuth.token_env" },
+		{ cfg->redis.password_env, "redis.password_env" },
+		{ cfg->bitbucket.secret_previous_env, "bitbucket.secret_previous_env" },
+		{ cfg->redis.sentinel.password_env, "redis.sentinel.password_env" },
 	};
 	enum { N_ENVS = sizeof(envs) / sizeof(envs[0]) };
 	bool bad[N_ENVS] = { false };
 	for (size_t i = 0; i < N_ENVS; i++) {
 		if (envs[i].name && !bs_config_is_env_name(envs[i].name)) {
-			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: must "
+			ERR(c, bs_config_node(c, envs[i].path, false), "%s: must "
 			    "name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
-			    "not hold the secret", envs[i].section, envs[i].key);
+			    "not hold the secret", envs[i].path);
 			bad[i] = true;
 		}
 	}
@@ -328,10 +316,10 @@ check_secrets(struct ctx *c)
 	for (size_t i = 0; i < N_ENVS; i++) {
 		if (!bad[i] && envs[i].name && looks_like_secret(envs[i].name) &&
 		    !getenv(envs[i].name)) {
-			ERR(c, node_at(c, envs[i].section, envs[i].key), "%s.%s: names "
+			ERR(c, bs_config_node(c, envs[i].path, false), "%s: names "
 			    "no set variable and looks like the secret itself: secrets "
 			    "come from the environment, write the variable's name here",
-			    envs[i].section, envs[i].key);
+			    envs[i].path);
 			bad[i] = true;
 		}
 	}
@@ -381,6 +369,15 @@ check_secrets(struct ctx *c)
 			ERR(c, node_at(c, "redis", "password_env"), "environment "
 			    "variable %s (redis.password_env) is not set",
 			    cfg->redis.password_env);
+	}
+	/* The sentinels' own password (sentinel mode only). */
+	if (cfg->redis.sentinel.password_env && !bad[4]) {
+		cfg->redis.sentinel.password = env_value(c,
+		    cfg->redis.sentinel.password_env);
+		if (!cfg->redis.sentinel.password && (c->uses & BS_USES_REDIS))
+			ERR(c, bs_config_node(c, "redis.sentinel.password_env", false),
+			    "environment variable %s (redis.sentinel.password_env) is "
+			    "not set", cfg->redis.sentinel.password_env);
 	}
 
 	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
@@ -510,6 +507,7 @@ void
 bs_config_check(struct ctx *c)
 {
 	check_listen(c);
+	bs_config_check_redis(c);
 	check_urls(c);
 	check_issues(c);
 	check_secrets(c);

@@ -5,6 +5,7 @@
  *                   checks and the diagnostics (defines nothing here)
  *   config_check.c  the cross-field checks, after the tree was mapped
  *   check_api.c     the checks of bitbucket.api and backfill (called by it)
+ *   check_redis.c   the checks of redis.* and queue.shards (called by it)
  *   keys.c          the key tables and the walker that maps the tree
  *   deployments.c   the checks of one deployment, called by the walker
  *   scalars.c       scalar conversions and string predicates (leaf)
@@ -62,6 +63,20 @@ void bs_config_check_http_url(struct ctx *c, const struct bs_ynode *at,
 /* bitbucket.api.* and backfill.*: URLs, credentials (resolved into c->cfg
  * from the environment), and the waits against worker.visibility_timeout. */
 void bs_config_check_api(struct ctx *c);
+
+/* === check_redis.c ======================================================== */
+
+/* redis.*: one topology of redis.url, redis.sentinel and redis.cluster
+ * (cfg->redis.url set to NULL under sentinel or cluster), the URL
+ * (rediss:// refused), the host:port lists, redis.db, the WAIT settings
+ * and queue.shards. */
+void bs_config_check_redis(struct ctx *c);
+
+/* The node at the dotted path ("redis.sentinel.master") in c->root: its
+ * value, or with key its key node; the deepest one present when the path
+ * stops early (a section), NULL when not even its first part is there. */
+const struct bs_ynode *bs_config_node(const struct ctx *c, const char *path,
+    bool key);
 
 /* === keys.c =============================================================== */
 

@@ -45,13 +45,27 @@ struct keydef {
 #define DF(f) offsetof(struct bs_deployment, f)
 #define END { NULL, K_STR, 0, 0, 0, 0, NULL }
 
+static const struct keydef redis_sentinel_keys[] = {
+	{ "master", K_STR, CF(redis.sentinel.master), 0, 0, 0, NULL },
+	{ "addresses", K_LIST, CF(redis.sentinel.addresses),
+	    CF(redis.sentinel.n_addresses), 0, 16, NULL },
+	{ "password_env", K_STR, CF(redis.sentinel.password_env), 0, 0, 0, NULL },
+	END
+};
+
+/* One topology of url, sentinel and cluster (check_redis.c). */
 static const struct keydef redis_keys[] = {
 	{ "url", K_STR, CF(redis.url), 0, 0, 0, NULL },
+	{ "sentinel", K_MAP, 0, 0, 0, 0, redis_sentinel_keys },
+	{ "cluster", K_LIST, CF(redis.cluster), CF(redis.n_cluster), 0, 64, NULL },
+	{ "db", K_INT, CF(redis.db), 0, 0, 15, NULL },
 	{ "password_env", K_STR, CF(redis.password_env), 0, 0, 0, NULL },
 	{ "prefix", K_STR, CF(redis.prefix), 0, 0, 0, NULL },
 	{ "connect_timeout_ms", K_MS, CF(redis.connect_timeout_ms), 0, 1, 10 * MS_M, NULL },
 	{ "command_timeout_ms", K_MS, CF(redis.command_timeout_ms), 0, 1, 10 * MS_M, NULL },
 	{ "connections", K_INT, CF(redis.connections), 0, 1, 64, NULL },
+	{ "wait_replicas", K_INT, CF(redis.wait_replicas), 0, 0, 16, NULL },
+	{ "wait_timeout_ms", K_MS, CF(redis.wait_timeout_ms), 0, 1, 60000, NULL },
 	END
 };
 
@@ -132,6 +146,7 @@ static const struct keydef queue_keys[] = {
 	{ "content_dedupe_window", K_SEC, CF(queue.content_dedupe_window_s), 0, 1, 365 * 86400LL, NULL },
 	{ "pr_ttl", K_SEC, CF(queue.pr_ttl_s), 0, 1, 365 * 86400LL, NULL },
 	{ "max_stream", K_LL, CF(queue.max_stream), 0, 1, 1000000000000LL, NULL },
+	{ "shards", K_INT, CF(queue.shards), 0, 1, 64, NULL },
 	END
 };
 

@@ -1,6 +1,8 @@
 /* live: the configuration in force and its scanner (see live.h). */
 #include "config/live.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,92 @@ bs_live_new(struct bs_config *cfg, const char *path, unsigned uses,
 	l->_uses = uses;
 	l->_owns_current = 0;
 	return l;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same_str(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static char **
+dup_list(struct bs_arena *a, char *const *src, size_t n)
+{
+	if (!src)
+		return NULL;
+	char **out = bs_arena_alloc(a, (n ? n : 1) * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		out[i] = bs_arena_strdup(a, src[i]);
+	return out;
+}
+
+/* The Redis topology (url, sentinel, cluster, db), WAIT and the shards
+ * are what the connections and the queue's keys were made with: a change
+ * is logged as needing a restart and the running values stay in force
+ * (copied into next). Also warns of listen and redis.prefix changes. */
+static void
+keep_bound(struct bs_config *next, const struct bs_config *old)
+{
+	const char *changed[8];
+	size_t n = 0;
+	if (strcmp(next->listen, old->listen) != 0)
+		changed[n++] = "listen";
+	if (strcmp(next->redis.prefix, old->redis.prefix) != 0)
+		changed[n++] = "redis.prefix";
+	bool topo = !same_str(next->redis.url, old->redis.url) ||
+	    !same_str(next->redis.sentinel.master, old->redis.sentinel.master) ||
+	    !same_list(next->redis.sentinel.addresses,
+	    next->redis.sentinel.n_addresses, old->redis.sentinel.addresses,
+	    old->redis.sentinel.n_addresses) ||
+	    next->redis.db != old->redis.db ||
+	    !same_list(next->redis.cluster, next->redis.n_cluster,
+	    old->redis.cluster, old->redis.n_cluster);
+	if (topo)
+		changed[n++] = "the redis topology (url, sentinel, cluster, db)";
+	if (next->redis.wait_replicas != old->redis.wait_replicas ||
+	    next->redis.wait_timeout_ms != old->redis.wait_timeout_ms)
+		changed[n++] = "redis.wait_replicas/wait_timeout_ms";
+	if (next->queue.shards != old->queue.shards)
+		changed[n++] = "queue.shards";
+	if (n == 0)
+		return;
+	char list[256];
+	size_t w = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < n && w < sizeof(list); i++) {
+		int k = snprintf(list + w, sizeof(list) - w, "%s%s", i ? ", " : "",
+		    changed[i]);
+		w += k > 0 ? (size_t)k : 0;
+	}
+	log_warn("changes of %s need a restart; until then the running values "
+	    "stay", list);
+	struct bs_arena *a = &next->arena;
+	if (topo) {
+		next->redis.url = bs_arena_strdup(a, old->redis.url);
+		next->redis.sentinel.master = bs_arena_strdup(a,
+		    old->redis.sentinel.master);
+		next->redis.sentinel.addresses = dup_list(a,
+		    old->redis.sentinel.addresses, old->redis.sentinel.n_addresses);
+		next->redis.sentinel.n_addresses = old->redis.sentinel.n_addresses;
+		next->redis.db = old->redis.db;
+		next->redis.cluster = dup_list(a, old->redis.cluster,
+		    old->redis.n_cluster);
+		next->redis.n_cluster = old->redis.n_cluster;
+	}
+	next->redis.wait_replicas = old->redis.wait_replicas;
+	next->redis.wait_timeout_ms = old->redis.wait_timeout_ms;
+	next->queue.shards = old->queue.shards;
 }
 
 static void
@@ -79,10 +167,7 @@ bs_live_reload(struct bs_live *l)
 		return -1;
 	}
 	struct bs_config *old = l->cfg;
-	if (strcmp(next->listen, old->listen) != 0 ||
-	    strcmp(next->redis.url, old->redis.url) != 0 ||
-	    strcmp(next->redis.prefix, old->redis.prefix) != 0)
-		log_warn("listen, redis.url and redis.prefix changes need a restart");
+	keep_bound(next, old);
 	next->listen_port = old->listen_port;
 	bs_scanner_free(l->scanner);
 	/* The first config is the caller's; later ones are retired, not

@@ -44,9 +44,12 @@ struct bs_live *bs_live_new(struct bs_config *cfg, const char *path,
 /* Loads the file again. A file with errors (each logged with its line and
  * column) or a pattern that does not compile is refused and the running
  * config stays: returns -1. Otherwise the new config and scanner are in
- * force when this returns 0. listen, redis.url and redis.prefix are bound
- * to sockets and connections: a change to them is logged as needing a
- * restart, and the bound listen port is kept. */
+ * force when this returns 0. listen, redis.prefix, the Redis topology
+ * (redis.url, redis.sentinel, redis.cluster, redis.db), redis.wait_replicas,
+ * redis.wait_timeout_ms and queue.shards are bound to sockets, connections
+ * and key names: a change to them is logged as needing a restart; the bound
+ * listen port, the topology, the WAIT settings and the shards of the
+ * running config are kept (copied into the new one). */
 int bs_live_reload(struct bs_live *l);
 
 /* Frees the scanner, every config this live config loaded, and l. The

@@ -108,6 +108,13 @@ static void
 set_state_up(struct bs_conn *k)
 {
 	struct bs_redis *r = k->r;
+	if (k->is_ask) {
+		k->state = BS_ST_CONNECTED;
+		evtimer_del(k->_connect_timer);
+		log_debug("redis: connected to %s:%d (ASK)", r->ask_host, r->ask_port);
+		bs_pool_flush_queue(r);
+		return;
+	}
 	k->state = BS_ST_CONNECTED;
 	k->stale = 0;
 	k->backoff_ms = BACKOFF_MIN_MS;
@@ -154,6 +161,10 @@ static void
 connect_failed(struct bs_conn *k)
 {
 	struct bs_redis *r = k->r;
+	if (k->is_ask) {
+		bs_pool_ask_failed(r);
+		return;
+	}
 	schedule_retry(k);
 	relocate_soon(r);
 	if (r->moving && k->index == 0) {
@@ -167,7 +178,7 @@ detach(struct bs_conn *k, int in_hiredis_free)
 {
 	struct bs_redis *r = k->r;
 	redisAsyncContext *ac = k->_ac;
-	int was_up = k->state == BS_ST_CONNECTED && !k->stale;
+	int was_up = k->state == BS_ST_CONNECTED && !k->stale && !k->is_ask;
 	evtimer_del(k->_connect_timer);
 	evtimer_del(k->_cmd_timer);
 	k->_ac = NULL;
@@ -191,6 +202,10 @@ bs_pool_drop(struct bs_conn *k, const char *why)
 	if (why && !r->freeing)
 		log_warn("redis: connection to %s dropped: %s", r->addr_text, why);
 	detach(k, 0);
+	if (k->is_ask) {
+		bs_pool_ask_failed(r);
+		return;
+	}
 	schedule_retry(k);          /* not while freeing */
 	set_state_lost(r, 0);
 }
@@ -265,6 +280,22 @@ bs_pool_relocate(struct bs_redis *r, const char *host, int port)
 		return;
 	}
 	relocate_soon(r);
+}
+
+void
+bs_pool_ask_connect(struct bs_redis *r, const char *host, int port)
+{
+	struct bs_conn *k = &r->ask;
+	if (r->freeing || strlen(host) >= sizeof(r->ask_host))
+		return;
+	if (k->state != BS_ST_CLOSED && r->ask_port == port &&
+	    strcmp(r->ask_host, host) == 0)
+		return;
+	if (k->_ac)
+		detach(k, 0);   /* its commands fail as after a drop */
+	snprintf(r->ask_host, sizeof(r->ask_host), "%s", host);
+	r->ask_port = port;
+	start_connect(k);
 }
 
 /* === Connections === */
@@ -349,6 +380,11 @@ on_disconnect(const redisAsyncContext *cac, int status)
 	(void)status;
 	if (!k)
 		return; /* we dropped it ourselves */
+	if (k->is_ask) {
+		detach(k, 1);
+		bs_pool_ask_failed(k->r);
+		return;
+	}
 	/* hiredis lost the connection and frees ac after this returns. When
 	 * Redis goes away every connection loses it: the first one speaks for
 	 * the pool; a loss while others stay up is its own news. */
@@ -400,7 +436,8 @@ start_connect(struct bs_conn *k)
 	if (!r->located || r->freeing)
 		return;     /* on_located starts it */
 	struct bs_redis_addr *a = &r->addr;
-	redisAsyncContext *ac = a->unix_path[0] ?
+	redisAsyncContext *ac = k->is_ask ?
+	    redisAsyncConnect(r->ask_host, r->ask_port) : a->unix_path[0] ?
 	    redisAsyncConnectUnix(a->unix_path) : redisAsyncConnect(a->host, a->port);
 	if (!ac) {
 		log_error("redis: cannot allocate a connection");
@@ -532,6 +569,12 @@ bs_redis_new(struct event_base *base, const struct bs_redis_config *cfg,
 		k->_retry_timer = checked_evtimer(base, on_retry, k);
 		k->_cmd_timer = checked_evtimer(base, bs_pool_on_cmd_timeout, k);
 	}
+	r->ask.r = r;
+	r->ask.index = -1;
+	r->ask.is_ask = 1;
+	r->ask._connect_timer = checked_evtimer(base, on_connect_timeout, &r->ask);
+	r->ask._retry_timer = checked_evtimer(base, on_retry, &r->ask);
+	r->ask._cmd_timer = checked_evtimer(base, bs_pool_on_cmd_timeout, &r->ask);
 	if (r->mode != BS_POOL_URL)
 		r->loc = bs_redis_locate_new(base, cfg, on_located, r);
 	if (r->metrics && (r->wait_replicas > 0 || r->mode == BS_POOL_SENTINEL) &&
@@ -560,6 +603,11 @@ bs_redis_free(struct bs_redis *r)
 		event_free(k->_retry_timer);
 		event_free(k->_cmd_timer);
 	}
+	bs_pool_orphan(&r->ask);
+	detach(&r->ask, 0);
+	event_free(r->ask._connect_timer);
+	event_free(r->ask._retry_timer);
+	event_free(r->ask._cmd_timer);
 	bs_pool_fail_queue(r);
 	event_free(r->_wq_timer);
 	event_free(r->_lag_timer);

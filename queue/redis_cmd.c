@@ -54,6 +54,8 @@ struct bs_cmd {
 	int refs;                   /* hiredis callbacks outstanding, +1 until done */
 	struct bs_redis_script *script; /* EVALSHA not yet answered NOSCRIPT */
 	int acks;                   /* WAIT after the main part */
+	char ask_host[256];         /* queued after ASK: to be sent there, */
+	int ask_port;               /* after ASKING (0: to the slot's owner) */
 	redisReply *held;           /* main reply, until its WAIT answers */
 	redisAsyncContext *held_ac;
 	int n_parts;                /* pre parts, then the main one (last) */
@@ -212,15 +214,24 @@ send_main(struct bs_conn *k, struct bs_cmd *c)
 	return 0;
 }
 
-/* Sends c on k: its pre parts (replies discarded), then the main part. */
+static int
+asking(struct bs_conn *k)
+{
+	return k->is_ask ? redisAsyncCommand(k->_ac, NULL, NULL, "ASKING") :
+	    REDIS_OK;
+}
+
+/* Sends c on k: its pre parts (replies discarded), then the main part;
+ * on the ASK connection each after ASKING (it counts for one command). */
 static int
 send_on(struct bs_conn *k, struct bs_cmd *c)
 {
 	for (int i = 0; i + 1 < c->n_parts; i++)
-		if (redisAsyncCommandArgv(k->_ac, NULL, NULL, c->parts[i].argc,
+		if (asking(k) != REDIS_OK ||
+		    redisAsyncCommandArgv(k->_ac, NULL, NULL, c->parts[i].argc,
 		    c->parts[i].argv, c->parts[i].argvlen) != REDIS_OK)
 			return -1;
-	if (send_main(k, c) < 0)
+	if (asking(k) != REDIS_OK || send_main(k, c) < 0)
 		return -1;
 	c->k = k;
 	c->prev = k->_tail;
@@ -307,7 +318,16 @@ bs_pool_flush_queue(struct bs_redis *r)
 			cmd_complete(c, NULL, NULL);
 			continue;
 		}
-		struct bs_conn *k = now >= c->not_before_ms ? bs_pool_pick(r) : NULL;
+		struct bs_conn *k = NULL;
+		if (now < c->not_before_ms)
+			;
+		else if (!c->ask_port)
+			k = bs_pool_pick(r);
+		else if (r->ask.state == BS_ST_CONNECTED && r->ask._ac &&
+		    r->ask_port == c->ask_port && strcmp(r->ask_host, c->ask_host) == 0)
+			k = &r->ask;
+		else
+			bs_pool_ask_connect(r, c->ask_host, c->ask_port);
 		if (k) {
 			unlink_cmd(c);
 			if (send_on(k, c) == 0)
@@ -325,6 +345,18 @@ bs_pool_flush_queue(struct bs_redis *r)
 	}
 	if (next >= 0)
 		arm(r->_wq_timer, next - now);
+}
+
+void
+bs_pool_ask_failed(struct bs_redis *r)
+{
+	long long now = mono_ms();
+	for (struct bs_cmd *c = r->_wq_head; c; c = c->next)
+		if (c->ask_port) {
+			c->ask_port = 0;
+			c->not_before_ms = now + PAUSE_MIN_MS;
+		}
+	arm(r->_wq_timer, PAUSE_MIN_MS);
 }
 
 void
@@ -354,6 +386,7 @@ again(struct bs_cmd *c, const redisReply *reply, int moved)
 		return;
 	}
 	unlink_cmd(c);
+	c->ask_port = 0;
 	if (moved) {
 		enqueue_wait(c, 0);
 		return;
@@ -407,8 +440,20 @@ cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 			return;
 		case BS_ANS_ASK:
 			/* The slot is migrating and this key has gone (or never
-			 * was): the owner answers MOVED once it is over. */
+			 * was): this once at the target, after ASKING. A TRYAGAIN
+			 * there (some keys not moved yet) brings it back here. */
 			count(r, BS_M_REDIS_ASK);
+			if (r->mode == BS_POOL_CLUSTER && c->k && !c->k->is_ask) {
+				if (mono_ms() >= c->deadline_ms || r->freeing) {
+					cmd_complete(c, reply, NULL);
+					return;
+				}
+				unlink_cmd(c);
+				snprintf(c->ask_host, sizeof(c->ask_host), "%s", host);
+				c->ask_port = port;
+				enqueue_wait(c, 0);
+				return;
+			}
 			again(c, reply, 0);
 			return;
 		case BS_ANS_RETRY:

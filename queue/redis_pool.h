@@ -30,6 +30,7 @@ struct bs_conn {
 	enum bs_conn_state state;
 	int stale;                  /* connected to the old address: no new
 	                             * commands; recycled once drained */
+	int is_ask;                 /* the pool's ASK connection (below) */
 	redisAsyncContext *_ac;
 	struct event *_connect_timer;   /* bounds connect + handshake */
 	struct event *_retry_timer;     /* reconnect backoff, or a recycle */
@@ -62,6 +63,12 @@ struct bs_redis {
 	int n_conns;
 	unsigned next;              /* round-robin start among equals */
 	struct bs_conn *conns;
+	/* Cluster mode: the one connection to the node an ASK named (the
+	 * target of a slot migration), opened on demand, never picked for
+	 * new commands and never reconnected by itself. */
+	struct bs_conn ask;
+	char ask_host[256];
+	int ask_port;
 	struct bs_cmd *_wq_head, *_wq_tail; /* waiting to be sent (again) */
 	struct event *_wq_timer;
 	struct event *_lag_timer;   /* INFO replication, for the lag gauge */
@@ -92,5 +99,11 @@ void bs_pool_recycle_later(struct bs_conn *k);
 /* A redirect or error said the address is wrong: MOVED gives the new one
  * (host != NULL), else the locator is asked. */
 void bs_pool_relocate(struct bs_redis *r, const char *host, int port);
+/* Opens the ASK connection to host:port unless it is open or opening there
+ * (one open elsewhere is dropped first). */
+void bs_pool_ask_connect(struct bs_redis *r, const char *host, int port);
+/* redis_cmd.c: the ASK connection could not be opened (or was lost): the
+ * commands waiting for it go back to the slot's owner. */
+void bs_pool_ask_failed(struct bs_redis *r);
 
 #endif

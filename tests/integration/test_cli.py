@@ -91,6 +91,27 @@ def test_check_ok_and_explain_event():
     assert body["environment"] == "production" and len(body["sha"]) == 40
 
 
+def test_check_names_the_redis_topology():
+    env = {"BITBUCKET_WEBHOOK_SECRET": "s", "SLEUTH_API_TOKEN": "t"}
+    ex = os.path.join(H.SOURCE_DIR, "examples")
+    want = {
+        "full.yaml": r"redis: +redis://127\.0\.0\.1:6379/0 \(keys \{bitsleuth\}:\*\)$",
+        "full-sentinel.yaml": r"redis: +sentinel master mymaster via 3 sentinels, db 0 \(keys \{bitsleuth\}:\*\)$",
+        "full-cluster.yaml": r"redis: +cluster, 3 seed nodes, 3 shards \(keys \{bitsleuth:0\}:\* \.\. \{bitsleuth:2\}:\*\)$",
+    }
+    for name, line in want.items():
+        rc, out, err = run("check", "-c", os.path.join(ex, name), env=env)
+        assert rc == 0 and "warning" not in err, (name, out, err)
+        assert re.search("(?m)^" + line, out), (name, out)
+        waits = "acknowledged writes wait for 1 replica (1000 ms)" in out
+        assert waits == (name == "full-sentinel.yaml"), (name, out)
+    cfg = H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY).replace(
+        "  command_timeout_ms: 2000\n", "  command_timeout_ms: 2000\n  wait_replicas: 2\n  wait_timeout_ms: 750\n")
+    rc, out, err = run("check", "-c", write(cfg))
+    assert rc == 0, (out, err)
+    assert "acknowledged writes wait for 2 replicas (750 ms)" in out, out
+
+
 def test_explain_event_every_deployment_hit_with_its_body():
     deps = DEPLOY + [
         {"org": "acme", "deployment": "foo-web", "repository": "brydzewski/foo", "branch": "mas*",
@@ -323,6 +344,34 @@ def test_sighup_reload_good_and_bad():
         assert bs.post("repo:push", json.dumps(payload), delivery="{hup-2}")[0] == 202
         H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registration under the new config")
         assert sleuth.requests[0]["json"]["environment"] == "dev"
+    finally:
+        bs.stop()
+        bs.assert_clean_log()
+        sleuth.close()
+        redis.close()
+
+
+def test_sighup_topology_wait_and_shards_need_a_restart():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, DEPLOY))
+    try:
+        with open(bs.config, "w") as f:
+            f.write(H.make_config(redis.port, sleuth.url, DEPLOY, extra=(
+                "queue:\n  shards: 2\n"
+                "worker:\n  concurrency: 8\n")).replace(
+                "  command_timeout_ms: 2000\n", "  command_timeout_ms: 2000\n  wait_replicas: 1\n"))
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: "reloaded" in bs.log(), 10, what="reload")
+        log = bs.log()
+        assert re.search(r"changes of redis\.wait_replicas/wait_timeout_ms, queue\.shards need a "
+                         r"restart; until then the running values stay", log), log[-3000:]
+        # Still one shard and no WAIT (the standalone test Redis has no
+        # replica): a push is registered as before.
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        assert bs.post("repo:push", body, delivery="{hup-shards}")[0] == 202
+        H.wait_for(lambda: len(sleuth.requests) == 1, 15, what="registration after the reload")
+        assert redis.cmd("EXISTS", "{bstest}:raw:{hup-shards}") == 1
     finally:
         bs.stop()
         bs.assert_clean_log()

@@ -31,7 +31,8 @@ def test_install_places_binary_and_examples():
         binary = os.path.join(prefix, "bin", "bitsleuth")
         assert os.access(binary, os.X_OK), out
         share = os.path.join(prefix, "share", "bitsleuth")
-        for name in ("bitsleuth.yaml", "full.yaml", "compose.yaml"):
+        for name in ("bitsleuth.yaml", "full.yaml", "compose.yaml", "full-sentinel.yaml",
+                     "full-cluster.yaml", "compose-ha.yaml", "stunnel-redis.conf"):
             assert os.path.isfile(os.path.join(share, name)), (name, out)
         v = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
         assert v.returncode == 0 and v.stdout.startswith("bitsleuth "), v

@@ -12,7 +12,10 @@ and the real files:
 - the config the image and docker-compose.yml use passes `bitsleuth check`;
 - docker-compose.yml is valid (Debian's `docker-compose config`, when the
   package is installed) and mounts, exposes and signals what the README and
-  the config say.
+  the config say;
+- its `ha` profile (Redis Sentinel: one master, two replicas, three
+  sentinels, and bitsleuth-ha on examples/compose-ha.yaml) is valid too,
+  leaves the default services alone, and its config passes `bitsleuth check`.
 """
 import os
 import re
@@ -122,6 +125,8 @@ def test_compose_file_is_valid_and_consistent():
     df = open(DOCKERFILE).read()
     assert re.search(r"(?m)^USER (?!root)\S+", df), "the image must run as a non-root user"
     assert "FROM debian:bookworm-slim AS build" in df
+    # The Compose Specification has no version key (compose warns it is obsolete).
+    assert not re.search(r"(?m)^version:", text), "drop the obsolete top-level version: key"
     if shutil.which("docker-compose"):
         env = dict(os.environ, BITBUCKET_WEBHOOK_SECRET="x")
         p = subprocess.run(["docker-compose", "-f", COMPOSE, "config", "-q"],
@@ -134,6 +139,78 @@ def test_compose_file_is_valid_and_consistent():
         assert p.returncode != 0 and "webhook secret" in p.stderr, p.stderr
     else:
         print("note: docker-compose is not installed; its own validation was not run")
+
+
+def compose_services(rendered):
+    """{name: its block of text} of the services in `docker-compose config`
+    output (normalised: two-space indents, one key per line)."""
+    m = re.search(r"(?ms)^services:\n(.*?)(?=^\S)", rendered + "\nend:\n")
+    assert m, rendered
+    out = {}
+    for part in re.split(r"(?m)^  (?=\S)", m.group(1))[1:]:
+        name, _, body = part.partition(":\n")
+        out[name.strip()] = body
+    return out
+
+
+def in_ha(body):
+    return re.search(r"(?m)^    profiles:\n    - ha$", body) is not None
+
+
+def test_compose_ha_profile():
+    text = open(COMPOSE).read()
+    ha_config = re.search(r"\$\{BITSLEUTH_HA_CONFIG_FILE:-\./(\S+?)\}:/etc/bitsleuth/bitsleuth.yaml:ro", text)
+    assert ha_config, "bitsleuth-ha mounts no config read-only"
+    assert ha_config.group(1) == "examples/compose-ha.yaml", ha_config.group(1)
+    path = os.path.join(H.SOURCE_DIR, ha_config.group(1))
+    cfg = open(path).read()
+    assert re.search(r"(?m)^  sentinel:$", cfg) and re.search(r"(?m)^  wait_replicas: 1$", cfg), cfg
+    assert re.search(r"(?m)^listen:\s*0\.0\.0\.0:8080$", cfg), "a container must listen on 0.0.0.0:8080"
+    env = dict(os.environ, BITBUCKET_WEBHOOK_SECRET="x", SLEUTH_API_TOKEN="y")
+    p = subprocess.run([H.BIN, "check", "-c", path], capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "warning" not in p.stderr, p.stderr
+    assert re.search(r"(?m)^redis: +sentinel master mymaster via 3 sentinels, db 0", p.stdout), p.stdout
+    assert "acknowledged writes wait for 1 replica (1000 ms)" in p.stdout, p.stdout
+    if not shutil.which("docker-compose"):
+        print("note: docker-compose is not installed; its own validation was not run")
+        return
+    for args in ([], ["--profile", "ha"]):
+        p = subprocess.run(["docker-compose", "-f", COMPOSE] + args + ["config", "-q"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 0, (args, p.stderr)
+    p = subprocess.run(["docker-compose", "-f", COMPOSE, "--profile", "ha", "config"],
+                       capture_output=True, text=True, env=env, timeout=60, check=True)
+    services = compose_services(p.stdout)
+    ha = {n: b for n, b in services.items() if in_ha(b)}
+    # `docker-compose up` without the profile starts what it always did.
+    assert sorted(set(services) - set(ha)) == ["bitsleuth", "redis"], sorted(services)
+    sentinels = [n for n, b in ha.items() if "redis-sentinel" in b and "sentinel monitor" in b]
+    replicas = [n for n, b in ha.items() if "--replicaof" in b]
+    masters = [n for n, b in ha.items() if "redis-server" in b and "--replicaof" not in b]
+    assert len(masters) == 1 and len(replicas) == 2 and len(sentinels) == 3, (masters, replicas, sentinels)
+    master = masters[0]
+    for n in replicas:
+        assert re.search(r"- --replicaof\n\s+- %s\n\s+- ['\"]?6379['\"]?\n" % re.escape(master), ha[n]), ha[n]
+    for n in masters + replicas:
+        assert re.search(r"- --appendonly\n\s+- ['\"]?yes['\"]?\n\s+- --appendfsync\n\s+- always", ha[n]), ha[n]
+    for n in sentinels:
+        flat = re.sub(r"\s+", " ", ha[n])
+        assert "sentinel monitor mymaster %s 6379 2" % master in flat, flat
+        assert "sentinel down-after-milliseconds mymaster 5000" in flat, flat
+    # bitsleuth-ha: the HA config, the secret required, its own host port.
+    bha = [n for n, b in ha.items() if "/etc/bitsleuth/bitsleuth.yaml" in b]
+    assert bha == ["bitsleuth-ha"], bha
+    assert "compose-ha.yaml" in ha["bitsleuth-ha"]
+    assert "127.0.0.1:8081:8080" in ha["bitsleuth-ha"], ha["bitsleuth-ha"]
+    # The sentinels' addresses in the config are the compose services.
+    for n in sentinels:
+        assert "%s:26379" % n in cfg, n
+    # Without the secret, compose refuses the profile too.
+    env.pop("BITBUCKET_WEBHOOK_SECRET")
+    p = subprocess.run(["docker-compose", "-f", COMPOSE, "--profile", "ha", "config", "-q"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode != 0 and "webhook secret" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":

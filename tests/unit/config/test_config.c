@@ -100,20 +100,20 @@ read_source(const char *name)
 }
 
 struct key_check {
-	const struct bs_ynode *full;    /* examples/full.yaml */
+	/* examples/full*.yaml: full.yaml and one per exclusive topology
+	 * (full-sentinel.yaml, full-cluster.yaml) */
+	const struct bs_ynode *full[8];
+	size_t n_full;
 	const char *readme;             /* README's configuration reference */
 	size_t keys, missing;
 };
 
-/* Every key the loader accepts is in examples/full.yaml (at its place)
- * and in README's reference table (as `path`). */
-static void
-check_key(const char *path, void *arg)
+/* Whether the key at path ("a.b[].c") is in the tree full. */
+static bool
+key_in(const struct bs_ynode *full, const char *path)
 {
-	struct key_check *kc = arg;
-	kc->keys++;
 	/* Walk "a.b[].c": each segment a map key, "[]" the list's first item. */
-	const struct bs_ynode *v = kc->full;
+	const struct bs_ynode *v = full;
 	for (const char *p = path; v && *p;) {
 		size_t n = strcspn(p, ".");
 		char seg[64];
@@ -132,8 +132,21 @@ check_key(const char *path, void *arg)
 		if (*p == '.')
 			p++;
 	}
-	if (!v) {
-		fprintf(stderr, "  %s is not in examples/full.yaml\n", path);
+	return v != NULL;
+}
+
+/* Every key the loader accepts is in one of examples/full*.yaml (at its
+ * place) and in README's reference table (as `path`). */
+static void
+check_key(const char *path, void *arg)
+{
+	struct key_check *kc = arg;
+	kc->keys++;
+	bool found = false;
+	for (size_t i = 0; i < kc->n_full && !found; i++)
+		found = key_in(kc->full[i], path);
+	if (!found) {
+		fprintf(stderr, "  %s is not in examples/full*.yaml\n", path);
 		kc->missing++;
 	}
 	char quoted[160];
@@ -206,6 +219,9 @@ main(void)
 		SAMES(listen); SAMES(log_level); SAMES(redis.url);
 		SAMES(redis.password_env); SAMES(redis.prefix);
 		SAME(redis.connect_timeout_ms); SAME(redis.command_timeout_ms);
+		SAME(redis.connections); SAME(redis.db); SAME(redis.n_cluster);
+		SAME(redis.wait_replicas); SAME(redis.wait_timeout_ms);
+		SAMES(redis.sentinel.master); SAME(queue.shards);
 		SAMES(bitbucket.secret_env); SAME(bitbucket.allow_unsigned);
 		SAMES(sleuth.base_url); SAMES(sleuth.token_env); SAME(sleuth.dry_run);
 		SAME(sleuth.connect_timeout_ms); SAME(sleuth.timeout_ms);
@@ -244,29 +260,57 @@ main(void)
 		}
 	}
 
-	TEST("every accepted key is in examples/full.yaml and README") {
-		char *full = read_source("examples/full.yaml");
+	TEST("every accepted key is in examples/full*.yaml and README") {
+		/* The topologies are exclusive: no one file can hold every key,
+		 * so the keys are the union over full.yaml, full-sentinel.yaml,
+		 * full-cluster.yaml (each loads with neither error nor warning). */
+		static const char *const files[] = { "full.yaml",
+			"full-sentinel.yaml", "full-cluster.yaml" };
 		char *readme = read_source("README.md");
-		CHECK(full != NULL);
 		CHECK(readme != NULL);
 		struct bs_arena a;
 		bs_arena_init(&a);
-		struct bs_ynode *root = NULL;
-		char err[256];
-		int ln, col;
-		CHECK_INT(bs_ydoc_parse(&a, full ? full : "", full ? strlen(full) : 0,
-		    &root, err, sizeof(err), &ln, &col), 0);
 		const char *ref = readme ? strstr(readme, "## Configuration reference") :
 		    NULL;
 		CHECK(ref != NULL);
-		struct key_check kc = { .full = root, .readme = ref };
-		if (root)
-			bs_config_each_key(check_key, &kc);
+		struct key_check kc = { .readme = ref };
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char name[64];
+			snprintf(name, sizeof(name), "examples/%s", files[i]);
+			char *text = read_source(name);
+			CHECK(text != NULL);
+			struct bs_ynode *root = NULL;
+			char err[256];
+			int ln, col;
+			CHECK_INT(bs_ydoc_parse(&a, text ? text : "", text ?
+			    strlen(text) : 0, &root, err, sizeof(err), &ln, &col), 0);
+			if (root)
+				kc.full[kc.n_full++] = root;
+			free(text);
+			CHECK_INT(load_example(files[i]), 0);
+			CHECK_INT(diags.errors, 0);
+			CHECK_INT(diags.warnings, 0);
+		}
+		bs_config_each_key(check_key, &kc);
 		CHECK(kc.keys > 50);
 		CHECK_INT(kc.missing, 0);
 		bs_arena_release(&a);
-		free(full);
 		free(readme);
+	}
+
+	TEST("examples/full-sentinel.yaml and full-cluster.yaml") {
+		CHECK_INT(load_example("full-sentinel.yaml"), 0);
+		CHECK(cfg.redis.url == NULL);
+		CHECK_STR(cfg.redis.sentinel.master, "mymaster");
+		CHECK_INT(cfg.redis.sentinel.n_addresses, 3);
+		CHECK_INT(cfg.redis.db, 0);
+		CHECK_INT(cfg.redis.wait_replicas, 1);
+		CHECK_INT(cfg.queue.shards, 1);
+		CHECK_INT(load_example("full-cluster.yaml"), 0);
+		CHECK(cfg.redis.url == NULL);
+		CHECK_INT(cfg.redis.n_cluster, 3);
+		CHECK_INT(cfg.queue.shards, 3);
+		CHECK(cfg.redis.sentinel.master == NULL);
 	}
 
 	TEST("defaults when keys are absent") {
@@ -281,6 +325,9 @@ main(void)
 		CHECK_STR(cfg.redis.prefix, "bitsleuth");
 		CHECK_INT(cfg.redis.connect_timeout_ms, 2000);
 		CHECK_INT(cfg.redis.command_timeout_ms, 5000);
+		CHECK_INT(cfg.redis.wait_replicas, 0);
+		CHECK_INT(cfg.redis.wait_timeout_ms, 1000);
+		CHECK_INT(cfg.queue.shards, 1);
 		CHECK_STR(cfg.bitbucket.secret_env, "BITBUCKET_WEBHOOK_SECRET");
 		CHECK(!cfg.bitbucket.allow_unsigned);
 		CHECK_STR(cfg.sleuth.base_url, "https://app.sleuth.io");

@@ -105,6 +105,40 @@ main(void)
 		CHECK_STR(l->cfg->deployments[0].branches[0], "dev");
 		CHECK_INT(keys_in(l, "#34 and SHOP-1"), 1);
 	}
+	TEST("topology, WAIT and shards need a restart: the running ones stay") {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f) {
+			fprintf(f,
+			    "listen: 127.0.0.1:0\n"
+			    "redis:\n"
+			    "  cluster: [10.0.0.1:6379, 10.0.0.2:6379]\n"
+			    "  wait_replicas: 1\n"
+			    "  wait_timeout_ms: 500\n"
+			    "queue: {shards: 3}\n"
+			    "deployments:\n"
+			    "  - {org: acme, deployment: shop-web, repository: "
+			    "acme/shop, branch: hotfix, environment: production}\n");
+			fclose(f);
+		}
+		const char *url = l->cfg->redis.url;
+		char *keep = url ? strdup(url) : NULL;
+		CHECK_INT(bs_live_reload(l), 0);
+		/* what is not bound is in force */
+		CHECK_STR(l->cfg->deployments[0].branches[0], "hotfix");
+		/* what is bound stays as it runs */
+		CHECK_STR(l->cfg->redis.url, keep);
+		CHECK_INT(l->cfg->redis.n_cluster, 0);
+		CHECK(l->cfg->redis.cluster == NULL);
+		CHECK_INT(l->cfg->redis.wait_replicas, 0);
+		CHECK_INT(l->cfg->redis.wait_timeout_ms, 1000);
+		CHECK_INT(l->cfg->queue.shards, 1);
+		free(keep);
+		/* again from the same file: still the running values */
+		CHECK_INT(bs_live_reload(l), 0);
+		CHECK_INT(l->cfg->queue.shards, 1);
+		CHECK(l->cfg->redis.url != NULL);
+	}
 	TEST("bs_config_scanner reports a bad pattern") {
 		struct bs_config *c = calloc(1, sizeof(*c));
 		write_config("patterns: [jira]", "main");

@@ -47,6 +47,9 @@ on_up(int up, void *arg)
 static struct bs_redis_script incr_acked = { .acks = 1,
     .source = "return redis.call('INCR', KEYS[1])" };
 
+static struct bs_redis_script two_incr = { .source =
+    "return redis.call('INCR', KEYS[1]) + redis.call('INCR', KEYS[2])" };
+
 static void
 incr(struct bs_redis *r, const char *key, struct res *out)
 {
@@ -309,7 +312,7 @@ test_cluster(struct event_base *base)
 			redisFree(c);
 		}
 	}
-	TEST("cluster: a migration: ASK is retried, MOVED followed") {
+	TEST("cluster: a migration: ASK followed, TRYAGAIN retried, MOVED followed") {
 		char sid[64], did[64];
 		node_id(n[src].port, sid, sizeof(sid));
 		node_id(n[dst].port, did, sizeof(did));
@@ -319,33 +322,48 @@ test_cluster(struct event_base *base)
 		x = sync_cmd(n[src].port, "CLUSTER SETSLOT %d MIGRATING %s", slot, did);
 		freeReplyObject(x);
 		x = sync_cmd(n[src].port, "MIGRATE 127.0.0.1 %d %s 0 5000 KEYS "
-		    "{bstest}:k0 {bstest}:k1 {bstest}:k2 {bstest}:k3 {bstest}:k4",
-		    n[dst].port, "");
+		    "{bstest}:k0 {bstest}:k1 {bstest}:k2", n[dst].port, "");
 		CHECK(x && x->type == REDIS_REPLY_STATUS);
 		if (x)
 			freeReplyObject(x);
-		/* The key has gone from the source: ASK, retried. */
+		/* k0 has gone from the source: ASK, then ASKING + INCR there. */
 		struct res a = { 0 };
 		cmd2(r, "INCR", "{bstest}:k0", &a);
-		bs_test_run_for(base, 200);
-		CHECK_INT(a.calls, 0);
+		CHECK_INT(bs_test_run_until(base, &a.calls, 1, 3000), 0);
+		CHECK(a.err == NULL);
+		CHECK_INT(a.integer, 2);
 		CHECK((long long)met.c[BS_M_REDIS_ASK] >= 1);
+		/* k0 moved, k3 not yet: TRYAGAIN until k3 follows, then ASK. */
+		struct res t = { 0 };
+		const char *keys[] = { "{bstest}:k0", "{bstest}:k3" };
+		size_t kl[] = { 11, 11 };
+		bs_redis_eval(r, &two_incr, 2, 2, keys, kl, on_reply, &t);
+		bs_test_run_for(base, 200);
+		CHECK_INT(t.calls, 0);
+		CHECK((long long)met.c[BS_M_REDIS_TRYAGAIN] >= 1);
+		x = sync_cmd(n[src].port, "MIGRATE 127.0.0.1 %d %s 0 5000 KEYS "
+		    "{bstest}:k3 {bstest}:k4", n[dst].port, "");
+		CHECK(x && x->type == REDIS_REPLY_STATUS);
+		if (x)
+			freeReplyObject(x);
+		CHECK_INT(bs_test_run_until(base, &t.calls, 1, 3000), 0);
+		CHECK(t.err == NULL);
+		CHECK_INT(t.integer, 3 + 2);
 		for (int i = 0; i < 3; i++) {
 			x = sync_cmd(n[i].port, "CLUSTER SETSLOT %d NODE %s", slot, did);
 			if (x)
 				freeReplyObject(x);
 		}
+		/* Migration over: the source answers MOVED, the pool follows. */
 		char want2[64];
 		snprintf(want2, sizeof(want2), "127.0.0.1:%d", n[dst].port);
-		CHECK_INT(bs_test_run_until(base, &a.calls, 1, 3000), 0);
-		CHECK(a.err == NULL);
-		CHECK_INT(a.integer, 2);
-		CHECK((long long)met.c[BS_M_REDIS_MOVED] >= 1);
-		CHECK_INT(run_until_at(base, r, want2, 3000), 0);
 		struct res b = { 0 };
 		cmd2(r, "INCR", "{bstest}:k1", &b);
 		CHECK_INT(bs_test_run_until(base, &b.calls, 1, 3000), 0);
+		CHECK(b.err == NULL);
 		CHECK_INT(b.integer, 2);
+		CHECK((long long)met.c[BS_M_REDIS_MOVED] >= 1);
+		CHECK_INT(run_until_at(base, r, want2, 3000), 0);
 	}
 	bs_redis_free(r);
 	for (int i = 0; i < 3; i++)
