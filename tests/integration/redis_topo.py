@@ -568,9 +568,23 @@ class Cluster:
     def keys_per_master(self):
         return {p: try_cmd(p, "DBSIZE") for p in self.masters()}
 
+    # Commands of the harness, replication and connection upkeep: not counted
+    # as a node's work.
+    ADMIN_COMMANDS = {"info", "cluster", "dbsize", "keys", "config", "role", "ping", "replconf", "psync",
+                      "sync", "command", "migrate", "restore-asking", "client", "hello", "select", "auth"}
+
     def commands_snapshot(self):
-        """total_commands_processed of every live node."""
-        return {p: int((info(p, "stats") or {}).get("total_commands_processed", 0)) for p in self.live()}
+        """{port: calls} of every live node: INFO commandstats' calls, less
+        ADMIN_COMMANDS (this harness' own and connection upkeep)."""
+        out = {}
+        for p in self.live():
+            n = 0
+            for k, v in (info(p, "commandstats") or {}).items():
+                name = k[len("cmdstat_"):].split("|")[0]
+                if k.startswith("cmdstat_") and name not in self.ADMIN_COMMANDS:
+                    n += int(dict(x.split("=", 1) for x in v.split(","))["calls"])
+            out[p] = n
+        return out
 
     def commands_per_master(self, since=None):
         now = self.commands_snapshot()
