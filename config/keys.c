@@ -132,6 +132,7 @@ static const struct keydef queue_keys[] = {
 	{ "content_dedupe_window", K_SEC, CF(queue.content_dedupe_window_s), 0, 1, 365 * 86400LL, NULL },
 	{ "pr_ttl", K_SEC, CF(queue.pr_ttl_s), 0, 1, 365 * 86400LL, NULL },
 	{ "max_stream", K_LL, CF(queue.max_stream), 0, 1, 1000000000000LL, NULL },
+	{ "shards", K_INT, CF(queue.shards), 0, 1, 64, NULL },
 	END
 };
 
