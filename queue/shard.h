@@ -21,8 +21,19 @@
 #include <stddef.h>
 
 #include "common/event.h"
+#include "queue/keys.h"
+#include "queue/redis_client.h"
 
 #define BS_SHARDS_MAX 64
+
+/* One shard as a running process sees it: the pool its short commands go
+ * to (in Redis Cluster the one talking to the master of the shard's hash
+ * tag; otherwise every shard shares one pool) and its key names. Both
+ * pointers are the process'. */
+struct bs_shard {
+	struct bs_redis *redis;
+	const struct bs_keys *keys;
+};
 
 /* The shard (0 .. n_shards-1) of repo; 0 when n_shards <= 1 or repo is
  * NULL or empty (a delivery without a repository goes to shard 0). */
