@@ -92,8 +92,10 @@ bs_layout_check(const struct bs_config *cfg, char *err, size_t errlen)
 		goto out;
 	}
 	if (r->type == REDIS_REPLY_STRING) {
-		old = atoi(r->str);
-		if (old < 1 || old > BS_SHARDS_MAX) {
+		char *end;
+		long v = strtol(r->str, &end, 10);
+		old = *end || end == r->str || v < 1 || v > BS_SHARDS_MAX ? -1 : (int)v;
+		if (old < 1) {
 			snprintf(err, errlen, "queue layout: %s holds '%s', not a "
 			    "number of shards (1..%d)", key, r->str, BS_SHARDS_MAX);
 			goto out;
