@@ -39,12 +39,15 @@ count(redisContext *c, const char *cmd, const char *key, char *err,
 	return v;
 }
 
-/* Jobs, retries and lanes with pushes in every shard of an old layout of
- * n shards; -1 with err. */
+/* Jobs (stream entries and retries) in every shard of an old layout of n
+ * shards, and its lanes with pushes (a parked push is in no stream) in
+ * *lanes; -1 with err. */
 static long long
-old_work(const struct bs_config *cfg, int n, char *err, size_t errlen)
+old_work(const struct bs_config *cfg, int n, long long *lanes, char *err,
+    size_t errlen)
 {
 	long long total = 0;
+	*lanes = 0;
 	for (int i = 0; i < n; i++) {
 		char pre[200];
 		struct bs_keys k;
@@ -65,7 +68,8 @@ old_work(const struct bs_config *cfg, int n, char *err, size_t errlen)
 		redisFree(c);
 		if (l < 0)
 			return -1;
-		total += a + b + l;
+		total += a + b;
+		*lanes += l;
 	}
 	return total;
 }
@@ -105,15 +109,17 @@ bs_layout_check(const struct bs_config *cfg, char *err, size_t errlen)
 	freeReplyObject(r);
 	r = NULL;
 	if (old != n) {
-		long long w = old_work(cfg, old, cerr, sizeof(cerr));
+		long long lanes;
+		long long w = old_work(cfg, old, &lanes, cerr, sizeof(cerr));
 		if (w < 0) {
 			snprintf(err, errlen, "queue layout: %s", cerr);
 			goto out;
 		}
-		if (w > 0) {
+		if (w > 0 || lanes > 0) {
 			snprintf(err, errlen, "queue.shards changed from %d to %d while "
-			    "the old layout still holds %lld jobs: drain first (README "
-			    "\"Changing queue.shards\")", old, n, w);
+			    "the old layout still holds %lld jobs%s: drain first (README "
+			    "\"Changing queue.shards\")", old, n, w, lanes > 0 ?
+			    " and lanes with pushes" : "");
 			goto out;
 		}
 	}
