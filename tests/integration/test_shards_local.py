@@ -152,6 +152,13 @@ def test_thirty_repositories_over_three_shards():
         assert rc == 1 and "no dead letter" in err, (out, err)
         rc, out, err = cli(bs, "dlq", "show", plain + "@3")
         assert rc == 1 and "0..2" in err, (out, err)
+        # The same stream id in two shards: the plain id is ambiguous.
+        redis.cmd("XADD", "{bstest:0}:dead", plain, "target", "acme/x/production", "reason", "copy")
+        rc, out, err = cli(bs, "dlq", "show", plain)
+        assert rc == 1 and ("is in shards 0 and 2: give %s@0 or %s@2" % (plain, plain)) in err, (out, err)
+        rc, out, err = cli(bs, "dlq", "purge", plain + "@0", "--yes")
+        assert rc == 0 and "purged 1 dead letter" in out, (out, err)
+        assert redis.cmd("XLEN", "{bstest:0}:dead") == 0 and redis.cmd("XLEN", "{bstest:2}:dead") == 1
         rc, out, err = cli(bs, "dlq", "replay", dl["id"], "--dry-run")
         assert rc == 0 and dl["id"] in out, out
         refuse.clear()
