@@ -110,8 +110,10 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	event_base_dispatch(rs.base);           /* until up or timeout */
 	int rcode = 1;
 	if (!rs.up) {
-		fprintf(stderr, "bitsleuth replay: redis at %s is not reachable\n",
-		    cfg->redis.url);
+		const char *at = bs_redis_address(rs.redis);
+		fprintf(stderr, "bitsleuth replay: redis %s%s is not reachable\n",
+		    *at ? "at " : "", *at ? at : cfg->redis.sentinel.master ?
+		    "(no master known to the sentinels)" : "(no owner of the slot known)");
 		goto out;
 	}
 	struct bs_enqueue e = {

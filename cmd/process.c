@@ -61,6 +61,8 @@ struct process {
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
 	long long drain_deadline_ms;
 	int stopping;
+	int layout_pending;          /* the queue.shards check waits for Redis */
+	int exit_status;             /* 1 after a late refusal */
 };
 
 unsigned
@@ -114,7 +116,8 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		bs_worker_stop(p->worker);
 	const struct bs_config *cfg = p->live->cfg;
 	p->drain_deadline_ms = bs_now_ms() + cfg->sleuth.timeout_ms +
-	    cfg->backfill.max_wait_ms + cfg->redis.command_timeout_ms + 1000;
+	    cfg->backfill.max_wait_ms + cfg->redis.command_timeout_ms +
+	    (cfg->redis.wait_replicas > 0 ? cfg->redis.wait_timeout_ms : 0) + 1000;
 	on_drain_check(-1, 0, p);
 }
 
@@ -127,11 +130,31 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	bs_live_reload(p->live);
 }
 
+/* The queue.shards check that could not run at start: when a pool first
+ * connects (before it sends anything: on_state runs in its handshake).
+ * Refused: the process drains and exits 1, as a refusal at start would. */
+static void
+layout_check_late(struct process *p)
+{
+	char err[512];
+	int lc = bs_layout_check(p->live->cfg, err, sizeof(err));
+	if (lc == -2)
+		return;             /* the layout key's master is still away */
+	p->layout_pending = 0;
+	if (lc == 0)
+		return;
+	log_error("%s", err);
+	p->exit_status = 1;
+	on_stop_signal(SIGTERM, 0, p);
+}
+
 /* Redis is up while every pool of redis[] is (each shard's master). */
 static void
 on_redis_state(int up, void *arg)
 {
 	struct process *p = arg;
+	if (up && p->layout_pending)
+		layout_check_late(p);
 	int was = p->pools_up == p->n_pools;
 	p->pools_up += up ? 1 : -1;
 	int is = p->pools_up == p->n_pools;
@@ -342,8 +365,11 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 		goto out;
 	}
 	int lc = bs_layout_check(cfg, err, sizeof(err));
-	if (lc == -2 && p.n_shards == 1) {
-		log_warn("%s; starting unsharded without the check", err);
+	if (lc == -2) {
+		/* The process never exits for want of Redis: the check runs
+		 * when a pool first connects (on_redis_state). */
+		log_warn("%s; the queue.shards check waits for Redis", err);
+		p.layout_pending = 1;
 	} else if (lc != 0) {
 		log_error("%s", err);
 		goto out;
@@ -351,6 +377,7 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 	warn_split_lanes(cfg, p.n_shards);
 	struct bs_redis_config rc;
 	bs_cmd_redis_config(cfg, &rc);
+	rc.metrics = &p.metrics;    /* failovers, redirects, WAIT, lag */
 	if (open_pools(&p, cfg, &rc) != 0)
 		goto out;
 	rc.hash_tag = cfg->redis.prefix;
@@ -364,7 +391,7 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 
 	event_base_dispatch(p.base);
 	log_info("stopped");
-	status = 0;
+	status = p.exit_status;
 out:
 	teardown(&p);
 	return status;
