@@ -17,6 +17,7 @@
 #include "queue/admin.h"
 #include "queue/jobs.h"
 #include "cmd/cmd_common.h"
+#include "cmd/cmd_shards.h"
 
 static void
 human_age(long long ms, char *out, size_t outlen)
@@ -88,14 +89,27 @@ bs_cmd_stats(int argc, char **argv)
 	struct bs_cmd_redis a;
 	if (bs_cmd_redis_open(&a, path, argv[0]) != 0)
 		return 1;
-	struct bs_admin_stats s;
+	struct bs_admin_stats s, *per = xcalloc((size_t)a.n_shards, sizeof(*per));
 	char err[256];
 	long long now = bs_now_ms();
 	const struct bs_config *cfg = &a.cfg;
-	if (bs_admin_stats(a.rc, &a.keys, now, &s, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bitsleuth stats: %s\n", err);
-		bs_cmd_redis_close(&a);
-		return 1;
+	bs_admin_stats_zero(&s);
+	for (int i = 0; i < a.n_shards; i++) {
+		if (bs_admin_stats(a.shards[i].rc, &a.shards[i].keys, now, &per[i],
+		    err, sizeof(err)) != 0) {
+			if (a.n_shards > 1)
+				fprintf(stderr, "bitsleuth stats: shard %d (%s): %s\n", i,
+				    a.shards[i].keys.prefix, err);
+			else
+				fprintf(stderr, "bitsleuth stats: %s\n", err);
+			for (int j = 0; j < i; j++)
+				bs_admin_stats_release(&per[j]);
+			free(per);
+			bs_admin_stats_release(&s);
+			bs_cmd_redis_close(&a);
+			return 1;
+		}
+		bs_admin_stats_add(&s, &per[i]);
 	}
 	if (json) {
 		yajl_gen g = bs_cmd_json_new();
@@ -122,6 +136,25 @@ bs_cmd_stats(int argc, char **argv)
 			yajl_gen_integer(g, s.counters[i].value);
 		}
 		yajl_gen_map_close(g);
+		char master[300];
+		bs_cmd_master(a.rc, master, sizeof(master));
+		gstr(g, "redis"); gstr(g, master);
+		gstr(g, "shards"); yajl_gen_array_open(g);
+		for (int i = 0; i < a.n_shards; i++) {
+			bs_cmd_master(a.shards[i].rc, master, sizeof(master));
+			yajl_gen_map_open(g);
+			gstr(g, "shard"); yajl_gen_integer(g, i);
+			gstr(g, "tag"); gstr(g, a.shards[i].keys.prefix);
+			gstr(g, "master"); gstr(g, master);
+			gstr(g, "jobs"); yajl_gen_integer(g, per[i].jobs_len);
+			gstr(g, "pending"); yajl_gen_integer(g, per[i].pending);
+			gstr(g, "retry"); yajl_gen_integer(g, per[i].retry_len);
+			gstr(g, "dead"); yajl_gen_integer(g, per[i].dead_len);
+			gstr(g, "lanes"); yajl_gen_integer(g, per[i].lanes);
+			gstr(g, "oldest_age_ms"); yajl_gen_integer(g, per[i].oldest_age_ms);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
 		gstr(g, "api_budget"); yajl_gen_map_open(g);
 		for (size_t i = 0; i < s.n_budgets; i++) {
 			gstr(g, s.budgets[i].bucket);
@@ -141,20 +174,37 @@ bs_cmd_stats(int argc, char **argv)
 		human_age(s.oldest_age_ms, age, sizeof(age));
 		human_age(s.next_retry_ms < 0 ? -1 : s.next_retry_ms - now, due,
 		    sizeof(due));
+		char master[300];
+		bs_cmd_master(a.rc, master, sizeof(master));
+		if (a.n_shards == 1)
+			printf("redis         %s\n", master);
+		else
+			printf("redis         %d shards (queue.shards)\n", a.n_shards);
+		for (int i = 0; a.n_shards > 1 && i < a.n_shards; i++) {
+			bs_cmd_master(a.shards[i].rc, master, sizeof(master));
+			printf("  shard %-5d {%s} on %s: %lld queued, %lld pending, "
+			    "%lld retry, %lld dead\n", i, a.shards[i].keys.prefix, master,
+			    per[i].jobs_len, per[i].pending, per[i].retry_len,
+			    per[i].dead_len);
+		}
 		printf("jobs stream   %s: %lld entries, %lld pending, oldest %s\n",
-		    a.keys.jobs, s.jobs_len, s.pending, age);
+		    a.n_shards > 1 ? "(all shards)" : a.keys.jobs, s.jobs_len,
+		    s.pending, age);
 		for (size_t i = 0; i < s.n_consumers; i++)
 			printf("  consumer    %s: %lld pending\n", s.consumers[i].name,
 			    s.consumers[i].pending);
-		printf("retry set     %s: %lld waiting%s%s\n", a.keys.retry, s.retry_len,
+		printf("retry set     %s: %lld waiting%s%s\n", a.n_shards > 1 ?
+		    "(all shards)" : a.keys.retry, s.retry_len,
 		    s.next_retry_ms >= 0 ? ", next due in " : "",
 		    s.next_retry_ms >= 0 ? due : "");
-		printf("dead letters  %s: %lld\n", a.keys.dead, s.dead_len);
+		printf("dead letters  %s: %lld\n", a.n_shards > 1 ? "(all shards)" :
+		    a.keys.dead, s.dead_len);
 		char head[32];
 		human_age(s.oldest_head_age_ms, head, sizeof(head));
 		printf("lanes         %s: %lld targets with pushes, %lld waiting behind "
 		    "their head, %lld held by a failing head, oldest head %s\n",
-		    a.keys.lanes, s.lanes, s.lane_waiting, s.lanes_held, head);
+		    a.n_shards > 1 ? "(all shards)" : a.keys.lanes, s.lanes,
+		    s.lane_waiting, s.lanes_held, head);
 		printf("counters     ");
 		for (size_t i = 0; i < s.n_counters; i++)
 			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);
@@ -166,6 +216,9 @@ bs_cmd_stats(int argc, char **argv)
 			    ", paused after a 429 for another " : "", s.budgets[i].until_ms >
 			    now ? s.budgets[i].until_ms - now : 0);
 	}
+	for (int i = 0; i < a.n_shards; i++)
+		bs_admin_stats_release(&per[i]);
+	free(per);
 	bs_admin_stats_release(&s);
 	bs_cmd_redis_close(&a);
 	return 0;
@@ -173,24 +226,37 @@ bs_cmd_stats(int argc, char **argv)
 
 /* === dlq ================================================================ */
 
+/* A dead letter of one shard, as the dlq subcommands go through them. */
+struct dl {
+	const struct bs_admin_entry *e;
+	int shard;
+	char id[96];                /* as shown (cmd_shards.h) */
+};
+
 static void
-print_entry_line(const struct bs_admin_entry *e, long long now)
+print_entry_line(const struct dl *d, long long now)
 {
+	const struct bs_admin_entry *e = d->e;
 	char age[32];
 	human_age(now - id_ms(e->id), age, sizeof(age));
 	const char *reason = bs_admin_entry_field(e, "reason", NULL);
-	printf("%-17s %-8s %-36s attempts %-3s %s\n", e->id, age,
+	printf("%-17s %-8s %-36s attempts %-3s %s\n", d->id, age,
 	    bs_admin_entry_field(e, "target", NULL) ? bs_admin_entry_field(e, "target", NULL) : "-",
 	    bs_admin_entry_field(e, "attempt", NULL) ? bs_admin_entry_field(e, "attempt", NULL) : "?",
 	    reason ? reason : "");
 }
 
 static void
-gen_entry(yajl_gen g, const struct bs_admin_entry *e, int with_job)
+gen_entry(yajl_gen g, const struct dl *d, int n_shards, int with_job)
 {
+	const struct bs_admin_entry *e = d->e;
 	yajl_gen_map_open(g);
 	gstr(g, "id");
-	gstr(g, e->id);
+	gstr(g, d->id);
+	if (n_shards > 1) {
+		gstr(g, "shard");
+		yajl_gen_integer(g, d->shard);
+	}
 	for (size_t i = 0; i < e->n_fields; i++) {
 		const struct bs_field *f = &e->fields[i];
 		if (strcmp(f->name, "job") == 0)
@@ -230,12 +296,13 @@ gen_entry(yajl_gen g, const struct bs_admin_entry *e, int with_job)
 }
 
 static void
-print_entry_full(const struct bs_admin_entry *e)
+print_entry_full(const struct dl *d)
 {
+	const struct bs_admin_entry *e = d->e;
 	long long now = bs_now_ms();
 	char age[32];
 	human_age(now - id_ms(e->id), age, sizeof(age));
-	printf("dead letter %s (%s ago)\n", e->id, age);
+	printf("dead letter %s (%s ago)\n", d->id, age);
 	for (size_t i = 0; i < e->n_fields; i++) {
 		const struct bs_field *f = &e->fields[i];
 		if (strcmp(f->name, "job") == 0 || strcmp(f->name, "history") == 0)
@@ -279,6 +346,52 @@ print_entry_full(const struct bs_admin_entry *e)
 	const char *h = bs_admin_entry_field(e, "history", NULL);
 	if (h)
 		printf("  attempts    %s\n", h);
+}
+
+/* Stream id order: milliseconds, then the sequence; then the shard. */
+static int
+dl_cmp(const void *x, const void *y)
+{
+	const struct dl *a = x, *b = y;
+	char *ea, *eb;
+	long long am = strtoll(a->e->id, &ea, 10), bm = strtoll(b->e->id, &eb, 10);
+	if (am != bm)
+		return am < bm ? -1 : 1;
+	long long as = *ea == '-' ? strtoll(ea + 1, NULL, 10) : 0;
+	long long bs = *eb == '-' ? strtoll(eb + 1, NULL, 10) : 0;
+	if (as != bs)
+		return as < bs ? -1 : 1;
+	return a->shard - b->shard;
+}
+
+/* The dead letters of every shard that pass f, oldest first, at most
+ * f->limit of them: per[i] holds shard i's entries (the caller releases
+ * them), *out the merged list into them (the caller frees it). */
+static int
+dead_list_all(const struct bs_cmd_redis *a, const struct bs_dead_filter *f,
+    struct bs_admin_entries *per, struct dl **out, size_t *n, char *err,
+    size_t errlen)
+{
+	size_t total = 0;
+	for (int i = 0; i < a->n_shards; i++) {
+		if (bs_admin_dead_list(a->shards[i].rc, &a->shards[i].keys, f, &per[i],
+		    err, errlen) != 0)
+			return -1;
+		total += per[i].n;
+	}
+	struct dl *v = xcalloc(total + 1, sizeof(*v));
+	size_t k = 0;
+	for (int i = 0; i < a->n_shards; i++)
+		for (size_t j = 0; j < per[i].n; j++, k++) {
+			v[k].e = &per[i].v[j];
+			v[k].shard = i;
+			bs_cmd_dead_id(a, per[i].v[j].id, i, v[k].id, sizeof(v[k].id));
+		}
+	qsort(v, total, sizeof(*v), dl_cmp);
+	size_t limit = f->limit ? f->limit : 1000;
+	*out = v;
+	*n = total < limit ? total : limit;
+	return 0;
 }
 
 static int
@@ -374,16 +487,22 @@ bs_cmd_dlq(int argc, char **argv)
 
 	if (is_show) {
 		struct bs_admin_entry e;
-		if (bs_admin_dead_get(a.rc, &a.keys, argv[optind], &e, err, sizeof(err)) != 0) {
+		char id[96];
+		int sh = 0;
+		if (bs_cmd_dead_find(&a, argv[optind], &sh, id, sizeof(id), err,
+		    sizeof(err)) != 0 || bs_admin_dead_get(a.shards[sh].rc,
+		    &a.shards[sh].keys, id, &e, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bitsleuth dlq show: %s\n", err);
 			rc = 1;
 		} else {
+			struct dl d = { .e = &e, .shard = sh };
+			bs_cmd_dead_id(&a, id, sh, d.id, sizeof(d.id));
 			if (json) {
 				yajl_gen g = bs_cmd_json_new();
-				gen_entry(g, &e, 1);
+				gen_entry(g, &d, a.n_shards, 1);
 				bs_cmd_json_print(g);
 			} else {
-				print_entry_full(&e);
+				print_entry_full(&d);
 			}
 			bs_admin_entry_release(&e);
 		}
@@ -391,17 +510,19 @@ bs_cmd_dlq(int argc, char **argv)
 		return rc;
 	}
 
-	/* list, replay --all, purge: the filtered set; replay/purge with ids:
-	 * exactly those. */
-	struct bs_admin_entries es = {0};
+	/* list, replay --all, purge: the filtered set over every shard;
+	 * replay/purge with ids: exactly those. */
+	struct bs_admin_entries *per = xcalloc((size_t)a.n_shards, sizeof(*per));
+	struct dl *ds = NULL;
+	size_t nd = 0;
 	int by_ids = (is_replay || is_purge) && optind < argc;
 	if (!by_ids) {
 		if (!is_list && !filtered)
 			f.limit = f.limit == 50 ? 100000 : f.limit;
-		if (bs_admin_dead_list(a.rc, &a.keys, &f, &es, err, sizeof(err)) != 0) {
+		if (dead_list_all(&a, &f, per, &ds, &nd, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bitsleuth dlq %s: %s\n", sub, err);
-			bs_cmd_redis_close(&a);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 	}
 
@@ -409,45 +530,64 @@ bs_cmd_dlq(int argc, char **argv)
 		if (json) {
 			yajl_gen g = bs_cmd_json_new();
 			yajl_gen_array_open(g);
-			for (size_t i = 0; i < es.n; i++)
-				gen_entry(g, &es.v[i], 0);
+			for (size_t i = 0; i < nd; i++)
+				gen_entry(g, &ds[i], a.n_shards, 0);
 			yajl_gen_array_close(g);
 			bs_cmd_json_print(g);
 		} else {
 			printf("%-17s %-8s %-36s %-12s %s\n", "ID", "AGE", "TARGET",
 			    "ATTEMPTS", "REASON");
-			for (size_t i = 0; i < es.n; i++)
-				print_entry_line(&es.v[i], now);
-			printf("%zu dead letter%s\n", es.n, es.n == 1 ? "" : "s");
+			for (size_t i = 0; i < nd; i++)
+				print_entry_line(&ds[i], now);
+			printf("%zu dead letter%s\n", nd, nd == 1 ? "" : "s");
 		}
 	} else if (is_replay) {
-		size_t n = by_ids ? (size_t)(argc - optind) : es.n;
+		size_t n = by_ids ? (size_t)(argc - optind) : nd;
 		if (dry) {
 			printf("would replay %zu dead letter%s:\n", n, n == 1 ? "" : "s");
 			for (size_t i = 0; i < n; i++) {
 				if (by_ids)
 					printf("  %s\n", argv[optind + (int)i]);
 				else
-					print_entry_line(&es.v[i], now);
+					print_entry_line(&ds[i], now);
 			}
 		} else {
 			size_t ok = 0;
 			for (size_t i = 0; i < n; i++) {
-				const char *id = by_ids ? argv[optind + (int)i] : es.v[i].id;
-				char new_id[64];
-				if (bs_admin_dead_replay(a.rc, &a.keys, id, who, now, new_id,
-				    sizeof(new_id), err, sizeof(err)) != 0) {
-					fprintf(stderr, "bitsleuth dlq replay %s: %s\n", id, err);
-					rc = 1;
+				char id[96], shown[96];
+				int sh = 0;
+				if (by_ids) {
+					const char *arg = argv[optind + (int)i];
+					if (bs_cmd_dead_find(&a, arg, &sh, id, sizeof(id), err,
+					    sizeof(err)) != 0) {
+						fprintf(stderr, "bitsleuth dlq replay %s: %s\n", arg, err);
+						rc = 1;
+						continue;
+					}
 				} else {
-					printf("replayed %s as job %s\n", id, new_id);
-					ok++;
+					sh = ds[i].shard;
+					snprintf(id, sizeof(id), "%s", ds[i].e->id);
+				}
+				bs_cmd_dead_id(&a, id, sh, shown, sizeof(shown));
+				char new_id[64];
+				if (bs_admin_dead_replay(a.shards[sh].rc, &a.shards[sh].keys,
+				    id, who, now, new_id, sizeof(new_id), err,
+				    sizeof(err)) != 0) {
+					fprintf(stderr, "bitsleuth dlq replay %s: %s\n", shown, err);
+					rc = 1;
+					continue;
+				}
+				printf("replayed %s as job %s\n", shown, new_id);
+				ok++;
+				if (bs_cmd_wait(&a, sh, err, sizeof(err)) != 0) {
+					fprintf(stderr, "bitsleuth dlq replay %s: %s\n", shown, err);
+					rc = 1;
 				}
 			}
 			printf("%zu of %zu replayed\n", ok, n);
 		}
 	} else if (is_purge) {
-		size_t n = by_ids ? (size_t)(argc - optind) : es.n;
+		size_t n = by_ids ? (size_t)(argc - optind) : nd;
 		if (!yes) {
 			printf("would purge %zu dead letter%s (add --yes to do it):\n", n,
 			    n == 1 ? "" : "s");
@@ -455,26 +595,63 @@ bs_cmd_dlq(int argc, char **argv)
 				if (by_ids)
 					printf("  %s\n", argv[optind + (int)i]);
 				else
-					print_entry_line(&es.v[i], now);
+					print_entry_line(&ds[i], now);
 			}
 			rc = n ? 1 : 0;
 		} else {
+			/* One XDEL per shard, with the ids that are in it. */
+			char (*idv)[96] = xcalloc(n + 1, sizeof(*idv));
+			int *shv = xcalloc(n + 1, sizeof(*shv));
 			const char **ids = xcalloc(n + 1, sizeof(*ids));
-			for (size_t i = 0; i < n; i++)
-				ids[i] = by_ids ? argv[optind + (int)i] : es.v[i].id;
+			for (size_t i = 0; i < n; i++) {
+				shv[i] = -1;
+				if (!by_ids) {
+					shv[i] = ds[i].shard;
+					snprintf(idv[i], sizeof(idv[i]), "%s", ds[i].e->id);
+				} else if (bs_cmd_dead_find(&a, argv[optind + (int)i], &shv[i],
+				    idv[i], sizeof(idv[i]), err, sizeof(err)) != 0) {
+					fprintf(stderr, "bitsleuth dlq purge %s: %s\n",
+					    argv[optind + (int)i], err);
+					shv[i] = -1;
+					rc = 1;
+				}
+			}
 			long long deleted = 0;
-			if (bs_admin_dead_purge(a.rc, &a.keys, ids, n, &deleted, err,
-			    sizeof(err)) != 0) {
-				fprintf(stderr, "bitsleuth dlq purge: %s\n", err);
-				rc = 1;
-			} else {
+			int failed = 0;
+			for (int s = 0; s < a.n_shards && !failed; s++) {
+				size_t k = 0;
+				for (size_t i = 0; i < n; i++)
+					if (shv[i] == s)
+						ids[k++] = idv[i];
+				if (!k)
+					continue;
+				long long d = 0;
+				if (bs_admin_dead_purge(a.shards[s].rc, &a.shards[s].keys, ids,
+				    k, &d, err, sizeof(err)) != 0) {
+					fprintf(stderr, "bitsleuth dlq purge: %s\n", err);
+					rc = 1;
+					failed = 1;
+					break;
+				}
+				deleted += d;
+				if (d > 0 && bs_cmd_wait(&a, s, err, sizeof(err)) != 0) {
+					fprintf(stderr, "bitsleuth dlq purge: %s\n", err);
+					rc = 1;
+				}
+			}
+			if (!failed)
 				printf("purged %lld dead letter%s\n", deleted,
 				    deleted == 1 ? "" : "s");
-			}
 			free(ids);
+			free(shv);
+			free(idv);
 		}
 	}
-	bs_admin_entries_release(&es);
+out:
+	for (int i = 0; i < a.n_shards; i++)
+		bs_admin_entries_release(&per[i]);
+	free(per);
+	free(ds);
 	bs_cmd_redis_close(&a);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* cmd_common: helpers shared by the subcommands (see cmd_common.h). */
 #include "cmd/cmd_common.h"
+#include "queue/shard.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -187,23 +188,50 @@ bs_cmd_redis_open(struct bs_cmd_redis *a, const char *path, const char *cmd)
 	memset(a, 0, sizeof(*a));
 	if (bs_load_config_or_report(path, BS_USES_REDIS, &a->cfg, 0) != 0)
 		return -1;
-	bs_keys_init(&a->keys, a->cfg.redis.prefix);
-	struct bs_redis_config rcfg;
-	bs_cmd_redis_config(&a->cfg, &rcfg);
+	bs_cmd_redis_config(&a->cfg, &a->rcfg);
+	int n = a->cfg.queue.shards > 1 ? a->cfg.queue.shards : 1;
+	if (n > BS_SHARDS_MAX)
+		n = BS_SHARDS_MAX;
+	a->shards = xcalloc((size_t)n, sizeof(*a->shards));
+	a->n_shards = n;
 	char err[256];
-	a->rc = bs_redis_connect_sync(&rcfg, err, sizeof(err));
-	if (!a->rc) {
-		fprintf(stderr, "bitsleuth %s: %s\n", cmd, err);
-		bs_config_release(&a->cfg);
-		return -1;
+	for (int i = 0; i < n; i++) {
+		struct bs_cmd_shard *s = &a->shards[i];
+		char pre[200];
+		if (bs_shard_prefix(a->cfg.redis.prefix, i, n, pre, sizeof(pre)) != 0 ||
+		    bs_keys_init(&s->keys, pre) != 0) {
+			fprintf(stderr, "bitsleuth %s: bad redis.prefix '%s'\n", cmd,
+			    a->cfg.redis.prefix);
+			bs_cmd_redis_close(a);
+			return -1;
+		}
+		struct bs_redis_config rc = a->rcfg;
+		rc.hash_tag = s->keys.prefix;
+		s->rc = bs_redis_connect_sync(&rc, err, sizeof(err));
+		if (!s->rc) {
+			if (n > 1)
+				fprintf(stderr, "bitsleuth %s: shard %d (%s): %s\n", cmd, i,
+				    s->keys.prefix, err);
+			else
+				fprintf(stderr, "bitsleuth %s: %s\n", cmd, err);
+			bs_cmd_redis_close(a);
+			return -1;
+		}
 	}
+	a->keys = a->shards[0].keys;
+	a->rc = a->shards[0].rc;
 	return 0;
 }
 
 void
 bs_cmd_redis_close(struct bs_cmd_redis *a)
 {
-	redisFree(a->rc);
+	for (int i = 0; i < a->n_shards; i++)
+		if (a->shards[i].rc)
+			redisFree(a->shards[i].rc);
+	free(a->shards);
+	a->shards = NULL;
+	a->n_shards = 0;
 	a->rc = NULL;
 	bs_config_release(&a->cfg);
 }

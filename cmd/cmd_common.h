@@ -58,16 +58,29 @@ long long bs_parse_utc_time(const char *s);
  * environment storage. */
 const char *bs_cmd_actor(void);
 
-/* What an operator command works with: the config (loaded needing only
- * Redis' own secret), its keys and a synchronous Redis connection. */
-struct bs_cmd_redis {
-	struct bs_config cfg;
+/* One shard of the queue (queue.shards, queue/shard.h) as a command sees
+ * it: its keys and a synchronous connection to its master. */
+struct bs_cmd_shard {
 	struct bs_keys keys;
 	redisContext *rc;
 };
 
-/* Loads path and connects. Returns 0, or -1 after printing the reason
- * ("bitsleuth CMD: ...") to stderr, with nothing left to close. */
+/* What an operator command works with: the config (loaded needing only
+ * Redis' own secret), the connection settings (for bs_redis_sync_wait),
+ * and every shard (n_shards >= 1, one connection each); keys and rc are
+ * shard 0's (the whole queue when it is not sharded). */
+struct bs_cmd_redis {
+	struct bs_config cfg;
+	struct bs_redis_config rcfg;
+	struct bs_keys keys;
+	redisContext *rc;
+	int n_shards;
+	struct bs_cmd_shard *shards;
+};
+
+/* Loads path and connects to every shard. Returns 0, or -1 after printing
+ * the reason ("bitsleuth CMD: ...") to stderr, with nothing left to
+ * close. */
 int bs_cmd_redis_open(struct bs_cmd_redis *a, const char *path,
     const char *cmd);
 void bs_cmd_redis_close(struct bs_cmd_redis *a);

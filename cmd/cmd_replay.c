@@ -21,12 +21,15 @@
 #include <yajl/yajl_gen.h>
 
 #include "cmd/cmd_common.h"
+#include "common/xalloc.h"
+#include "cmd/cmd_shards.h"
 #include "config/live.h"
 #include "deploy/isotime.h"
 #include "ingest/intake.h"
 #include "ingest/lanes_of.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
+#include "queue/shard.h"
 
 /* === replay ============================================================= */
 
@@ -79,10 +82,20 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	struct replay_state rs;
 	memset(&rs, 0, sizeof(rs));
 	rs.base = event_base_new();
+	/* The shard of the job's repository (queue/shard.h), as ingest. */
+	int n_shards = cfg->queue.shards > 1 ? cfg->queue.shards : 1;
+	char pre[200];
 	struct bs_keys keys;
-	bs_keys_init(&keys, cfg->redis.prefix);
+	if (bs_shard_prefix(cfg->redis.prefix, bs_shard_of(bs_shard_repo(&r->job.ev),
+	    n_shards), n_shards, pre, sizeof(pre)) != 0 ||
+	    bs_keys_init(&keys, pre) != 0) {
+		fprintf(stderr, "bitsleuth replay: bad redis.prefix '%s'\n",
+		    cfg->redis.prefix);
+		return 1;
+	}
 	struct bs_redis_config rc;
 	bs_cmd_redis_config(cfg, &rc);
+	rc.hash_tag = keys.prefix;
 	char err[256];
 	rs.redis = bs_redis_new(rs.base, &rc, on_replay_state, &rs, err, sizeof(err));
 	if (!rs.redis) {
@@ -97,8 +110,10 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	event_base_dispatch(rs.base);           /* until up or timeout */
 	int rcode = 1;
 	if (!rs.up) {
-		fprintf(stderr, "bitsleuth replay: redis at %s is not reachable\n",
-		    cfg->redis.url);
+		const char *at = bs_redis_address(rs.redis);
+		fprintf(stderr, "bitsleuth replay: redis %s%s is not reachable\n",
+		    *at ? "at " : "", *at ? at : cfg->redis.sentinel.master ?
+		    "(no master known to the sentinels)" : "(no owner of the slot known)");
 		goto out;
 	}
 	struct bs_enqueue e = {
@@ -144,9 +159,16 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	 * queued either way, so a failed record is a warning, not a failure. */
 	redisContext *sync = bs_redis_connect_sync(&rc, err, sizeof(err));
 	if (!sync || bs_admin_replay_record(sync, &keys, kind, bs_cmd_actor(),
-	    bs_now_ms(), r->delivery, rs.id, err, sizeof(err)) != 0)
+	    bs_now_ms(), r->delivery, rs.id, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bitsleuth replay: warning: queued but not recorded "
 		    "in %s: %s\n", keys.replays, err);
+	} else if (bs_redis_sync_wait(sync, &rc, err, sizeof(err)) != 0) {
+		/* WAIT covers this connection's last write, the record, and so
+		 * everything the master wrote before it: the job too. */
+		fprintf(stderr, "bitsleuth replay: queued, but not yet confirmed on "
+		    "replicas: %s\n", err);
+		rcode = 1;
+	}
 	if (sync)
 		redisFree(sync);
 out:
@@ -190,7 +212,11 @@ replay_kept(const char *path, const char *delivery)
 	char err[256];
 	int code = 1;
 	struct bs_admin_raw raw;
-	if (bs_admin_raw_get(a.rc, &a.keys, delivery, &raw, err, sizeof(err)) != 0) {
+	int found = 0;   /* kept in its repository's shard: look in each */
+	for (int i = 0; i < a.n_shards && !found; i++)
+		found = bs_admin_raw_get(a.shards[i].rc, &a.shards[i].keys, delivery,
+		    &raw, err, sizeof(err)) == 0;
+	if (!found) {
 		fprintf(stderr, "bitsleuth replay: %s\n", err);
 		bs_cmd_redis_close(&a);
 		return 1;
@@ -315,6 +341,51 @@ print_log_line(const struct bs_admin_entry *e)
 	putchar('\n');
 }
 
+/* Newest stream id first. */
+static int
+newest_first(const void *x, const void *y)
+{
+	const struct bs_admin_entry *a = x, *b = y;
+	char *ea, *eb;
+	long long am = strtoll(a->id, &ea, 10), bm = strtoll(b->id, &eb, 10);
+	if (am != bm)
+		return am > bm ? -1 : 1;
+	long long as = *ea == '-' ? strtoll(ea + 1, NULL, 10) : 0;
+	long long bs = *eb == '-' ? strtoll(eb + 1, NULL, 10) : 0;
+	return as > bs ? -1 : as < bs ? 1 : 0;
+}
+
+/* The replay log of every shard (each records the replays into it),
+ * newest first, at most limit records (as bs_admin_replays). */
+static int
+replays_all(const struct bs_cmd_redis *a, long long since_ms, size_t limit,
+    struct bs_admin_entries *out, char *err, size_t errlen)
+{
+	if (a->n_shards <= 1)
+		return bs_admin_replays(a->rc, &a->keys, since_ms, limit, out, err,
+		    errlen);
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < a->n_shards; i++) {
+		struct bs_admin_entries es;
+		if (bs_admin_replays(a->shards[i].rc, &a->shards[i].keys, since_ms,
+		    limit, &es, err, errlen) != 0) {
+			bs_admin_entries_release(out);
+			return -1;
+		}
+		out->v = xrealloc(out->v, (out->n + es.n + 1) * sizeof(*out->v));
+		memcpy(out->v + out->n, es.v, es.n * sizeof(*es.v));
+		out->n += es.n;
+		free(es.v);   /* the entries moved to out */
+	}
+	qsort(out->v, out->n, sizeof(*out->v), newest_first);
+	size_t cap = limit ? limit : BS_REPLAYS_LOG_DEFAULT;
+	if (cap > BS_REPLAYS_LOG_MAX)
+		cap = BS_REPLAYS_LOG_MAX;
+	while (out->n > cap)
+		bs_admin_entry_release(&out->v[--out->n]);
+	return 0;
+}
+
 /* bitsleuth replay --log: the replay records, newest first. */
 static int
 replay_log(const char *path, long long since_ms, size_t limit, int json)
@@ -325,8 +396,7 @@ replay_log(const char *path, long long since_ms, size_t limit, int json)
 	char err[256];
 	struct bs_admin_entries es;
 	int code = 0;
-	if (bs_admin_replays(a.rc, &a.keys, since_ms, limit, &es, err,
-	    sizeof(err)) != 0) {
+	if (replays_all(&a, since_ms, limit, &es, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bitsleuth replay --log: %s\n", err);
 		code = 1;
 	} else {

@@ -21,32 +21,48 @@
 #include <event2/event.h>
 
 #include "cmd/cmd_common.h"
+#include "cmd/layout.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/xalloc.h"
 #include "config/live.h"
 #include "ingest/ingest.h"
 #include "queue/keys.h"
 #include "queue/redis_client.h"
+#include "queue/shard.h"
 #include "worker/worker.h"
 
 #define DRAIN_POLL_MS 50
 
+/* queue.shards: every shard has its keys; in Redis Cluster each also has
+ * its own pools (they talk to the master of its hash tag), otherwise the
+ * shards share the process' pools (one server). Index 0 is the unsharded
+ * layout when there is one shard. */
 struct process {
 	enum bs_mode mode;
 	struct event_base *base;
 	struct bs_live *live;
-	struct bs_keys keys;
+	int n_shards;
+	struct bs_keys *keys;         /* n_shards */
 	struct bs_metrics metrics;
-	struct bs_redis *redis;       /* the process' pool: ingest's, or work's */
-	struct bs_redis *redis_worker; /* run only: the worker's own pool, so
-	                                * that its steps never queue behind
-	                                * ingest's enqueues (and vice versa) */
+	/* The process' pools per shard: ingest's, or work's (redis), and in
+	 * run the worker's own (redis_worker), so that its steps never queue
+	 * behind ingest's enqueues (and vice versa). Only [0] outside a
+	 * cluster. */
+	struct bs_redis *redis[BS_SHARDS_MAX];
+	struct bs_redis *redis_worker[BS_SHARDS_MAX];
+	int n_pools;                  /* of redis[] (and of redis_worker[]) */
+	int pools_up;                 /* of redis[] */
+	struct bs_shard ingest_shards[BS_SHARDS_MAX];
+	struct bs_shard worker_shards[BS_SHARDS_MAX];
 	struct bs_ingest *ingest;     /* NULL in work mode */
 	struct bs_worker *worker;     /* NULL in serve mode */
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
 	long long drain_deadline_ms;
 	int stopping;
+	int layout_pending;          /* the queue.shards check waits for Redis */
+	int exit_status;             /* 1 after a late refusal */
 };
 
 unsigned
@@ -100,7 +116,8 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		bs_worker_stop(p->worker);
 	const struct bs_config *cfg = p->live->cfg;
 	p->drain_deadline_ms = bs_now_ms() + cfg->sleuth.timeout_ms +
-	    cfg->backfill.max_wait_ms + cfg->redis.command_timeout_ms + 1000;
+	    cfg->backfill.max_wait_ms + cfg->redis.command_timeout_ms +
+	    (cfg->redis.wait_replicas > 0 ? cfg->redis.wait_timeout_ms : 0) + 1000;
 	on_drain_check(-1, 0, p);
 }
 
@@ -113,14 +130,38 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	bs_live_reload(p->live);
 }
 
+/* The queue.shards check that could not run at start: when a pool first
+ * connects (before it sends anything: on_state runs in its handshake).
+ * Refused: the process drains and exits 1, as a refusal at start would. */
+static void
+layout_check_late(struct process *p)
+{
+	char err[512];
+	int lc = bs_layout_check(p->live->cfg, err, sizeof(err));
+	if (lc == -2)
+		return;             /* the layout key's master is still away */
+	p->layout_pending = 0;
+	if (lc == 0)
+		return;
+	log_error("%s", err);
+	p->exit_status = 1;
+	on_stop_signal(SIGTERM, 0, p);
+}
+
+/* Redis is up while every pool of redis[] is (each shard's master). */
 static void
 on_redis_state(int up, void *arg)
 {
 	struct process *p = arg;
-	p->metrics.redis_up = up;
-	if (up)
+	if (up && p->layout_pending)
+		layout_check_late(p);
+	int was = p->pools_up == p->n_pools;
+	p->pools_up += up ? 1 : -1;
+	int is = p->pools_up == p->n_pools;
+	p->metrics.redis_up = is;
+	if (is && !was)
 		log_info("redis is up");
-	else
+	else if (was && !is)
 		log_warn("redis is down; deliveries are answered 503 until it is back");
 }
 
@@ -149,8 +190,9 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 	p->metrics.redis_replica_lag_ms = -1;
 	if (p->mode != BS_MODE_WORK) {
 		struct bs_ingest_env env = {
-			.base = p->base, .live = p->live, .redis = p->redis,
-			.keys = &p->keys, .metrics = &p->metrics,
+			.base = p->base, .live = p->live, .redis = p->redis[0],
+			.keys = &p->keys[0], .metrics = &p->metrics,
+			.shards = p->ingest_shards, .n_shards = p->n_shards,
 		};
 		p->ingest = bs_ingest_new(&env, err, sizeof(err));
 		if (!p->ingest) {
@@ -163,9 +205,10 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 		consumer_name(name, sizeof(name));
 		struct bs_worker_env env = {
 			.base = p->base, .live = p->live,
-			.redis = p->redis_worker ? p->redis_worker : p->redis,
-			.redis_config = rc, .keys = &p->keys, .metrics = &p->metrics,
+			.redis = p->worker_shards[0].redis,
+			.redis_config = rc, .keys = &p->keys[0], .metrics = &p->metrics,
 			.name = name,
+			.shards = p->worker_shards, .n_shards = p->n_shards,
 		};
 		p->worker = bs_worker_new(&env, err, sizeof(err));
 		if (!p->worker) {
@@ -174,6 +217,64 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 		}
 	}
 	return 0;
+}
+
+/* The pools per shard (see struct process); 0, or -1 after logging. */
+static int
+open_pools(struct process *p, const struct bs_config *cfg,
+    struct bs_redis_config *rc)
+{
+	char err[256];
+	p->n_pools = cfg->redis.n_cluster > 0 ? p->n_shards : 1;
+	rc->connections = cfg->redis.connections;
+	for (int i = 0; i < p->n_pools; i++) {
+		rc->hash_tag = p->keys[i].prefix;
+		p->redis[i] = bs_redis_new(p->base, rc, on_redis_state, p, err,
+		    sizeof(err));
+		if (p->redis[i] && p->mode == BS_MODE_RUN)
+			p->redis_worker[i] = bs_redis_new(p->base, rc, NULL, NULL, err,
+			    sizeof(err));
+		if (!p->redis[i] || (p->mode == BS_MODE_RUN && !p->redis_worker[i])) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
+	for (int i = 0; i < p->n_shards; i++) {
+		int j = p->n_pools > 1 ? i : 0;
+		p->ingest_shards[i].redis = p->redis[j];
+		p->ingest_shards[i].keys = &p->keys[i];
+		p->worker_shards[i].redis = p->redis_worker[j] ? p->redis_worker[j] :
+		    p->redis[j];
+		p->worker_shards[i].keys = &p->keys[i];
+	}
+	return 0;
+}
+
+/* A lane (org/deployment/environment) lives in one shard only if every
+ * deployment of that name watches the same repository: warn otherwise. */
+static void
+warn_split_lanes(const struct bs_config *cfg, int n_shards)
+{
+	if (n_shards <= 1)
+		return;
+	for (size_t i = 0; i < cfg->n_deployments; i++) {
+		const struct bs_deployment *a = &cfg->deployments[i];
+		for (size_t j = i + 1; j < cfg->n_deployments; j++) {
+			const struct bs_deployment *b = &cfg->deployments[j];
+			if (!a->org || !b->org || !a->deployment || !b->deployment ||
+			    !a->environment || !b->environment || !a->repository ||
+			    !b->repository || strcmp(a->org, b->org) != 0 ||
+			    strcmp(a->deployment, b->deployment) != 0 ||
+			    strcmp(a->environment, b->environment) != 0)
+				continue;
+			if (bs_shard_of(a->repository, n_shards) !=
+			    bs_shard_of(b->repository, n_shards))
+				log_warn("deployment %s/%s/%s watches %s and %s, which "
+				    "are in different queue shards: its pushes are not "
+				    "kept in order across them", a->org, a->deployment,
+				    a->environment, a->repository, b->repository);
+		}
+	}
 }
 
 static int
@@ -209,10 +310,14 @@ teardown(struct process *p)
 {
 	if (p->worker)
 		bs_worker_close(p->worker);
-	bs_redis_free(p->redis_worker);
-	p->redis_worker = NULL;
-	bs_redis_free(p->redis);
-	p->redis = NULL;
+	for (int i = 0; i < p->n_pools; i++) {
+		bs_redis_free(p->redis_worker[i]);
+		p->redis_worker[i] = NULL;
+	}
+	for (int i = 0; i < p->n_pools; i++) {
+		bs_redis_free(p->redis[i]);
+		p->redis[i] = NULL;
+	}
 	bs_worker_free(p->worker);
 	bs_ingest_free(p->ingest);
 	event_free_opt(p->sigterm);
@@ -222,6 +327,7 @@ teardown(struct process *p)
 	if (p->base)
 		event_base_free(p->base);
 	bs_live_free(p->live);
+	free(p->keys);
 }
 
 int
@@ -240,9 +346,17 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 		log_error("cannot create the event loop");
 		goto out;
 	}
-	if (bs_keys_init(&p.keys, cfg->redis.prefix) != 0) {
-		log_error("bad redis.prefix '%s'", cfg->redis.prefix);
-		goto out;
+	p.n_shards = cfg->queue.shards > 1 ? cfg->queue.shards : 1;
+	if (p.n_shards > BS_SHARDS_MAX)
+		p.n_shards = BS_SHARDS_MAX;
+	p.keys = xcalloc((size_t)p.n_shards, sizeof(*p.keys));
+	for (int i = 0; i < p.n_shards; i++) {
+		char pre[200];
+		if (bs_shard_prefix(cfg->redis.prefix, i, p.n_shards, pre,
+		    sizeof(pre)) != 0 || bs_keys_init(&p.keys[i], pre) != 0) {
+			log_error("bad redis.prefix '%s'", cfg->redis.prefix);
+			goto out;
+		}
 	}
 	p.live = bs_live_new(cfg, config_path, bs_mode_config_uses(mode), err,
 	    sizeof(err));
@@ -250,18 +364,24 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 		log_error("issues.patterns: %s", err);
 		goto out;
 	}
-	struct bs_redis_config rc;
-	bs_cmd_redis_config(cfg, &rc);
-	rc.connections = cfg->redis.connections;
-	p.redis = bs_redis_new(p.base, &rc, on_redis_state, &p, err, sizeof(err));
-	if (p.redis && mode == BS_MODE_RUN)
-		p.redis_worker = bs_redis_new(p.base, &rc, NULL, NULL, err,
-		    sizeof(err));
-	if (!p.redis || (mode == BS_MODE_RUN && !p.redis_worker)) {
+	int lc = bs_layout_check(cfg, err, sizeof(err));
+	if (lc == -2) {
+		/* The process never exits for want of Redis: the check runs
+		 * when a pool first connects (on_redis_state). */
+		log_warn("%s; the queue.shards check waits for Redis", err);
+		p.layout_pending = 1;
+	} else if (lc != 0) {
 		log_error("%s", err);
 		goto out;
 	}
-	rc.connections = 1;         /* the worker's blocking read */
+	warn_split_lanes(cfg, p.n_shards);
+	struct bs_redis_config rc;
+	bs_cmd_redis_config(cfg, &rc);
+	rc.metrics = &p.metrics;    /* failovers, redirects, WAIT, lag */
+	if (open_pools(&p, cfg, &rc) != 0)
+		goto out;
+	rc.hash_tag = cfg->redis.prefix;
+	rc.connections = 1;         /* the worker's blocking reads */
 	if (start_halves(&p, &rc) != 0 || add_signals(&p) != 0)
 		goto out;
 	log_info("bitsleuth %s running (%s)%s", BS_VERSION,
@@ -271,7 +391,7 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 
 	event_base_dispatch(p.base);
 	log_info("stopped");
-	status = 0;
+	status = p.exit_status;
 out:
 	teardown(&p);
 	return status;

@@ -33,7 +33,18 @@ struct bs_ingest {
 	struct bs_http_server *srv;
 	size_t pending;
 	struct event *log_flush;        /* made active when a log line waits */
+	struct bs_shard one;            /* env.redis and env.keys (n_shards 0) */
 };
+
+/* The shard a job is queued in: its repository's (queue/shard.h). */
+static const struct bs_shard *
+shard_of_job(const struct bs_ingest *in, const struct bs_job *job)
+{
+	if (in->env.n_shards <= 1)
+		return in->env.n_shards == 1 ? &in->env.shards[0] : &in->one;
+	return &in->env.shards[bs_shard_of(bs_shard_repo(&job->ev),
+	    in->env.n_shards)];
+}
 
 /* One delivery waiting for Redis. The reply's issue list is rendered
  * before the job's arena goes away, into `issues` behind the struct (one
@@ -309,14 +320,28 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		e.lanes = lanes.ptrs;
 		e.n_lanes = lanes.n;
 		in->pending++;
+		const struct bs_shard *sh = shard_of_job(in, &r.job);
 		/* hiredis copies the arguments when formatting the command, so the
 		 * buffers may go away right after this call. */
-		bs_jobs_enqueue(env->redis, env->keys, &e, on_enqueued, p);
+		bs_jobs_enqueue(sh->redis, sh->keys, &e, on_enqueued, p);
 		free(rawheap);
 		break;
 	}
 	}
 	bs_intake_result_release(&r);
+}
+
+/* Whether every shard's pool has a connection (queue.shards > 1: a
+ * delivery may go to any of them). */
+static int
+redis_up(const struct bs_ingest_env *env)
+{
+	if (env->n_shards <= 0)
+		return bs_redis_is_up(env->redis);
+	for (int i = 0; i < env->n_shards; i++)
+		if (!bs_redis_is_up(env->shards[i].redis))
+			return 0;
+	return 1;
 }
 
 static void
@@ -349,13 +374,13 @@ on_request(void *arg, struct bs_http_req *req)
 	if (PATH_IS("/healthz")) {
 		reply_status(req, 200, "ok", NULL, NULL, NULL, NULL, NULL, 0);
 	} else if (PATH_IS("/readyz")) {
-		if (bs_redis_is_up(env->redis) && !in->stopping)
+		if (redis_up(env) && !in->stopping)
 			reply_status(req, 200, "ready", NULL, NULL, NULL, NULL, NULL, 0);
 		else
 			reply_error(req, 503, "not_ready", in->stopping ?
 			    "shutting down" : "redis is not reachable");
 	} else if (PATH_IS("/metrics")) {
-		env->metrics->redis_up = bs_redis_is_up(env->redis);
+		env->metrics->redis_up = redis_up(env);
 		struct evbuffer *out = evbuffer_new();
 		bs_metrics_render(env->metrics, add_to_evbuffer, out);
 		size_t n = evbuffer_get_length(out);
@@ -448,6 +473,8 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	const struct bs_config *cfg = env->live->cfg;
 	struct bs_ingest *in = xcalloc(1, sizeof(*in));
 	in->env = *env;
+	in->one.redis = env->redis;
+	in->one.keys = env->keys;
 	struct bs_http_server_env senv = {
 		.base = env->base,
 		.live = env->live,

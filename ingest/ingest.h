@@ -17,6 +17,7 @@
 #include "config/live.h"
 #include "queue/keys.h"
 #include "queue/redis_client.h"
+#include "queue/shard.h"
 
 struct bs_ingest;
 
@@ -26,6 +27,12 @@ struct bs_ingest_env {
 	const struct bs_live *live;     /* config and scanner, read per request */
 	struct bs_redis *redis;         /* enqueues; /readyz asks whether it is up */
 	const struct bs_keys *keys;     /* outlives the ingest */
+	/* queue.shards > 1: the shards (n_shards of them, outliving the
+	 * ingest); a delivery is queued in the shard of its repository
+	 * (queue/shard.h), one without a repository in shard 0, and /readyz
+	 * asks every shard's pool. n_shards 0: one shard, redis and keys. */
+	const struct bs_shard *shards;
+	int n_shards;
 	struct bs_metrics *metrics;     /* outlives the ingest */
 };
 

@@ -89,6 +89,74 @@ bs_admin_stats_release(struct bs_admin_stats *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void
+bs_admin_stats_zero(struct bs_admin_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	sum->next_retry_ms = -1;
+	sum->oldest_age_ms = -1;
+	sum->oldest_head_age_ms = -1;
+}
+
+static long long
+max_ll(long long a, long long b)
+{
+	return a > b ? a : b;
+}
+
+void
+bs_admin_stats_add(struct bs_admin_stats *sum, const struct bs_admin_stats *s)
+{
+	sum->jobs_len += s->jobs_len;
+	sum->pending += s->pending;
+	sum->retry_len += s->retry_len;
+	sum->dead_len += s->dead_len;
+	sum->lanes += s->lanes;
+	sum->lane_waiting += s->lane_waiting;
+	sum->lanes_held += s->lanes_held;
+	if (s->next_retry_ms >= 0 && (sum->next_retry_ms < 0 ||
+	    s->next_retry_ms < sum->next_retry_ms))
+		sum->next_retry_ms = s->next_retry_ms;
+	sum->oldest_age_ms = max_ll(sum->oldest_age_ms, s->oldest_age_ms);
+	sum->oldest_head_age_ms = max_ll(sum->oldest_head_age_ms,
+	    s->oldest_head_age_ms);
+	for (size_t i = 0; i < s->n_consumers; i++) {
+		size_t j = 0;
+		while (j < sum->n_consumers &&
+		    strcmp(sum->consumers[j].name, s->consumers[i].name) != 0)
+			j++;
+		if (j == sum->n_consumers) {
+			sum->consumers = xrealloc(sum->consumers, (j + 1) *
+			    sizeof(*sum->consumers));
+			sum->consumers[j].name = xstrdup(s->consumers[i].name);
+			sum->consumers[j].pending = 0;
+			sum->n_consumers++;
+		}
+		sum->consumers[j].pending += s->consumers[i].pending;
+	}
+	for (size_t i = 0; i < s->n_counters; i++) {
+		size_t j = 0;
+		while (j < sum->n_counters &&
+		    strcmp(sum->counters[j].name, s->counters[i].name) != 0)
+			j++;
+		if (j == sum->n_counters) {
+			sum->counters = xrealloc(sum->counters, (j + 1) *
+			    sizeof(*sum->counters));
+			sum->counters[j].name = xstrdup(s->counters[i].name);
+			sum->counters[j].value = 0;
+			sum->n_counters++;
+		}
+		sum->counters[j].value += s->counters[i].value;
+	}
+	for (size_t i = 0; i < s->n_budgets; i++) {
+		sum->budgets = xrealloc(sum->budgets, (sum->n_budgets + 1) *
+		    sizeof(*sum->budgets));
+		sum->budgets[sum->n_budgets] = s->budgets[i];
+		sum->budgets[sum->n_budgets].bucket = xstrdup(s->budgets[i].bucket);
+		sum->n_budgets++;
+	}
+}
+
 /* The lane figures of out: the index, then LLEN and the failing flag of
  * each lane in it (pipelined). */
 static int

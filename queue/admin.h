@@ -59,6 +59,15 @@ int bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now_ms,
     struct bs_admin_stats *out, char *err, size_t errlen);
 void bs_admin_stats_release(struct bs_admin_stats *s);
 
+/* An empty sum for bs_admin_stats_add (the "none" values are -1). */
+void bs_admin_stats_zero(struct bs_admin_stats *sum);
+/* Adds the stats of one shard (queue/shard.h) to sum: counts and
+ * counters (by name) and consumers' pending (by name) add up, the next
+ * retry is the earliest, the ages the oldest, budgets are appended (only
+ * shard 0 holds any). s stays the caller's. */
+void bs_admin_stats_add(struct bs_admin_stats *sum,
+    const struct bs_admin_stats *s);
+
 /* A stream entry copied out of a reply: names and values are malloc'd and
  * NUL-terminated (len excludes the NUL; values may hold NULs). */
 struct bs_admin_entry {

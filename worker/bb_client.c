@@ -160,7 +160,7 @@ again_in(struct bb_req *q, long long ms, const char *why)
 static bool
 shutting_down(const struct bb_req *q)
 {
-	return !q->ctx->http || !q->ctx->redis;
+	return !q->ctx->http || !q->ctx->redis || !bs_wctx_shard0(q->ctx)->redis;
 }
 
 static void
@@ -203,7 +203,8 @@ on_answer(const struct bs_http_response *resp, void *arg)
 		    "limited, Retry-After %ld s)", resp->retry_after_s);
 		log_info("bitbucket api: 429 for %s; every worker pauses %lld ms",
 		    q->url, pause);
-		bs_api_budget_pause(ctx->redis, ctx->keys, q->bucket,
+		bs_api_budget_pause(bs_wctx_shard0(ctx)->redis,
+		    bs_wctx_shard0(ctx)->keys, q->bucket,
 		    api->requests_per_hour, api->burst, pause, on_paused, q);
 		return;
 	}
@@ -302,7 +303,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		finish(q, 0, NULL, 0, "no Bitbucket API credentials");
 		return;
 	}
-	bs_api_budget_take(ctx->redis, ctx->keys, q->bucket,
+	bs_api_budget_take(bs_wctx_shard0(ctx)->redis,
+	    bs_wctx_shard0(ctx)->keys, q->bucket,
 	    api->requests_per_hour, api->burst, on_budget, q);
 }
 

@@ -51,6 +51,21 @@ struct bs_consumer {
 
 static void kick(struct bs_consumer *c);
 
+/* This shard's share of worker.concurrency: the runs it may hold at once.
+ * The concurrency is split evenly, the remainder going to the lowest
+ * shards, at least 1 each: with 10 over 3 shards 4, 3 and 3. A share is
+ * not lent to another shard (each shard's read blocks on its own master,
+ * so a share lent away could not be taken back in time); with fewer
+ * shards than concurrency, raise worker.concurrency. */
+static int
+share(const struct bs_consumer *c)
+{
+	int conc = c->ctx->live->cfg->worker.concurrency;
+	int n = c->ctx->n_shards > 0 ? c->ctx->n_shards : 1;
+	int s = conc / n + (c->ctx->shard < conc % n ? 1 : 0);
+	return s > 0 ? s : 1;
+}
+
 const char *
 bs_consumer_name(const struct bs_consumer *c)
 {
@@ -287,7 +302,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	struct bs_wctx *ctx = c->ctx;
 	if (c->stopping || c->reading)
 		return;
-	int room = ctx->live->cfg->worker.concurrency - c->busy;
+	int room = share(c) - c->busy;
 	if (room <= 0)
 		return;
 	long long now = bs_now_ms();
@@ -329,12 +344,26 @@ on_swept(const struct bs_lanes_sweep *sw, const char *err, void *arg)
 		log_debug("sweeping the lanes: %s", err);
 		return;
 	}
-	m->lanes = sw->lanes;
-	m->lane_waiting = sw->waiting;
-	m->lanes_held = sw->held;
+	/* The gauges are every shard's sum (the oldest head: over all). */
+	c->ctx->sweep = *sw;
+	c->ctx->swept = 1;
+	long long lanes = 0, waiting = 0, held = 0, oldest = 0;
+	for (int i = 0; i < c->ctx->n_shards; i++) {
+		const struct bs_wctx *x = &c->ctx->all[i];
+		if (!x->swept)
+			continue;
+		lanes += x->sweep.lanes;
+		waiting += x->sweep.waiting;
+		held += x->sweep.held;
+		if (x->sweep.oldest_head_ms > 0 &&
+		    (oldest == 0 || x->sweep.oldest_head_ms < oldest))
+			oldest = x->sweep.oldest_head_ms;
+	}
+	m->lanes = lanes;
+	m->lane_waiting = waiting;
+	m->lanes_held = held;
 	long long now = bs_now_ms();
-	m->lane_oldest_head_age_ms = sw->oldest_head_ms > 0 &&
-	    now > sw->oldest_head_ms ? now - sw->oldest_head_ms : 0;
+	m->lane_oldest_head_age_ms = oldest > 0 && now > oldest ? now - oldest : 0;
 	for (long long i = 0; i < sw->released; i++)
 		bs_metrics_inc(m, BS_M_LANES_RELEASED);
 	for (long long i = 0; i < sw->woken; i++)
@@ -362,7 +391,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		bs_jobs_promote(ctx->redis, ctx->keys, now, 100, on_promoted, c);
 	}
 	long long vis = ctx->live->cfg->worker.visibility_timeout_ms;
-	int room = ctx->live->cfg->worker.concurrency - c->busy;
+	int room = share(c) - c->busy;
 	if (!c->claiming && room > 0 && now - c->last_claim_ms >= vis / 2) {
 		c->last_claim_ms = now;
 		c->claiming = 1;
@@ -420,8 +449,13 @@ bs_consumer_new(struct bs_wctx *ctx, const char *name)
 	struct timeval tv = { 1, 0 };
 	event_add(c->tick, &tv);
 	kick(c);
-	log_info("worker '%s' consuming %s (concurrency %d)", c->name,
-	    ctx->keys->jobs, ctx->live->cfg->worker.concurrency);
+	if (ctx->n_shards > 1)
+		log_info("worker '%s' consuming %s (shard %d of %d, %d of "
+		    "concurrency %d)", c->name, ctx->keys->jobs, ctx->shard,
+		    ctx->n_shards, share(c), ctx->live->cfg->worker.concurrency);
+	else
+		log_info("worker '%s' consuming %s (concurrency %d)", c->name,
+		    ctx->keys->jobs, ctx->live->cfg->worker.concurrency);
 	return c;
 }
 

@@ -1,7 +1,8 @@
 /* consumer: the worker loop: jobs stream -> Sleuth -> ack, retry or dead.
  *
- * Reads with XREADGROUP while fewer than worker.concurrency registrations
- * are in flight, claims entries of consumers that died (idle longer than
+ * Reads with XREADGROUP while fewer runs than its shard's share of
+ * worker.concurrency are in flight (one consumer per queue shard, see
+ * worker/README.md), claims entries of consumers that died (idle longer than
  * worker.visibility_timeout), promotes due retries every second, and for
  * each entry registers every target it hits, each in its turn in the
  * target's lane (queue/lanes.h). Private to worker/ (worker.c creates it). An entry is finished (acked,

@@ -15,6 +15,7 @@
 #include "config/live.h"
 #include "deploy/http_client.h"
 #include "queue/keys.h"
+#include "queue/lanes.h"
 #include "queue/redis_client.h"
 
 struct bs_wctx {
@@ -27,6 +28,21 @@ struct bs_wctx {
 	struct bs_metrics *metrics;
 	struct bb_req *bb_reqs;       /* bb_client.c: requests not yet ended */
 	struct bf *backfills;         /* backfill.c: tasks being prepared */
+	/* queue.shards: one context per shard (worker.c), all alike but for
+	 * redis, redis_block and keys (the shard's) and the lists above;
+	 * `all` is the array of them (n_shards), `shard` this one's index.
+	 * Installation-wide state (the API token bucket) is shard 0's. */
+	struct bs_wctx *all;
+	int shard, n_shards;
+	struct bs_lanes_sweep sweep;  /* this shard's last lane sweep */
+	int swept;                    /* sweep holds one */
 };
+
+/* Shard 0's context: where installation-wide state lives. */
+static inline struct bs_wctx *
+bs_wctx_shard0(struct bs_wctx *ctx)
+{
+	return ctx->all ? &ctx->all[0] : ctx;
+}
 
 #endif

@@ -1,5 +1,6 @@
 /* worker: the consumer half, its connections and its shutdown order (see
- * worker.h). */
+ * worker.h): one context and one consumer per shard, sharing the loop,
+ * the live config, the metrics and the Sleuth HTTP client. */
 #include "worker/worker.h"
 #include "worker/backfill.h"
 #include "worker/bb_client.h"
@@ -12,44 +13,83 @@
 #include "worker/context.h"
 
 struct bs_worker {
-	struct bs_wctx ctx;
-	struct bs_consumer *consumer;
+	struct bs_wctx *ctx;            /* n of them (ctx[i].all == ctx) */
+	struct bs_consumer **consumer;  /* n */
+	struct bs_http *http;           /* the one Sleuth client they share */
+	int n;
 	int closed;
 };
+
+static void
+free_blocks(struct bs_worker *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		struct bs_redis *r = w->ctx[i].redis_block;
+		w->ctx[i].redis_block = NULL;
+		bs_redis_free(r);
+	}
+}
 
 struct bs_worker *
 bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 {
 	struct bs_worker *w = xcalloc(1, sizeof(*w));
-	w->ctx.base = env->base;
-	w->ctx.live = env->live;
-	w->ctx.redis = env->redis;
-	w->ctx.keys = env->keys;
-	w->ctx.metrics = env->metrics;
-	w->ctx.redis_block = bs_redis_new(env->base, env->redis_config, NULL,
-	    NULL, err, errlen);
-	w->ctx.http = w->ctx.redis_block ? bs_http_new(env->base) : NULL;
-	if (!w->ctx.http) {
-		if (w->ctx.redis_block)
-			snprintf(err, errlen, "cannot create the Sleuth HTTP client");
-		bs_redis_free(w->ctx.redis_block);
-		free(w);
-		return NULL;
+	w->n = env->n_shards > 0 ? env->n_shards : 1;
+	w->ctx = xcalloc((size_t)w->n, sizeof(*w->ctx));
+	w->consumer = xcalloc((size_t)w->n, sizeof(*w->consumer));
+	for (int i = 0; i < w->n; i++) {
+		struct bs_wctx *ctx = &w->ctx[i];
+		ctx->base = env->base;
+		ctx->live = env->live;
+		ctx->redis = env->n_shards > 0 ? env->shards[i].redis : env->redis;
+		ctx->keys = env->n_shards > 0 ? env->shards[i].keys : env->keys;
+		ctx->metrics = env->metrics;
+		ctx->all = w->ctx;
+		ctx->shard = i;
+		ctx->n_shards = w->n;
+		/* The blocking read talks to the shard's own master. */
+		struct bs_redis_config rc = *env->redis_config;
+		if (env->n_shards > 1)
+			rc.hash_tag = ctx->keys->prefix;
+		ctx->redis_block = bs_redis_new(env->base, &rc, NULL, NULL, err,
+		    errlen);
+		if (!ctx->redis_block) {
+			free_blocks(w);
+			goto fail;
+		}
 	}
-	w->consumer = bs_consumer_new(&w->ctx, env->name);
+	w->http = bs_http_new(env->base);
+	if (!w->http) {
+		snprintf(err, errlen, "cannot create the Sleuth HTTP client");
+		free_blocks(w);
+		goto fail;
+	}
+	for (int i = 0; i < w->n; i++)
+		w->ctx[i].http = w->http;
+	for (int i = 0; i < w->n; i++)
+		w->consumer[i] = bs_consumer_new(&w->ctx[i], env->name);
 	return w;
+fail:
+	free(w->consumer);
+	free(w->ctx);
+	free(w);
+	return NULL;
 }
 
 void
 bs_worker_stop(struct bs_worker *w)
 {
-	bs_consumer_stop(w->consumer);
+	for (int i = 0; i < w->n; i++)
+		bs_consumer_stop(w->consumer[i]);
 }
 
 int
 bs_worker_busy(const struct bs_worker *w)
 {
-	return bs_consumer_busy(w->consumer);
+	int busy = 0;
+	for (int i = 0; i < w->n; i++)
+		busy += bs_consumer_busy(w->consumer[i]);
+	return busy;
 }
 
 void
@@ -58,25 +98,30 @@ bs_worker_close(struct bs_worker *w)
 	if (w->closed)
 		return;
 	w->closed = 1;
-	bs_consumer_stop(w->consumer);
+	bs_worker_stop(w);
 	/* Each pointer is cleared before its free, so callbacks that run
 	 * during the free see the client gone and do not call back into it.
 	 * A failed Sleuth call's callback still records its outcome through
-	 * the shared `redis`, which is why that one goes last. Runs waiting
-	 * on a timer (a finish to send again) end last, without Redis: their
-	 * entries stay pending for the next worker. */
-	struct bs_http *h = w->ctx.http;
-	w->ctx.http = NULL;
+	 * its shard's shared `redis`, which is why those go last (every
+	 * shard's together: a call of one shard may use shard 0's, the API
+	 * budget). Runs waiting on a timer (a finish to send again) end last,
+	 * without Redis: their entries stay pending for the next worker. */
+	for (int i = 0; i < w->n; i++)
+		w->ctx[i].http = NULL;
+	struct bs_http *h = w->http;
+	w->http = NULL;
 	bs_http_free(h);
-	struct bs_redis *r = w->ctx.redis_block;
-	w->ctx.redis_block = NULL;
-	bs_redis_free(r);
-	w->ctx.redis = NULL;
+	free_blocks(w);
+	for (int i = 0; i < w->n; i++)
+		w->ctx[i].redis = NULL;
 	/* Backfills waiting on a timer end now (their tasks without a call),
 	 * before the runs waiting to send their finish give up. */
-	bs_bb_cancel_waiting(&w->ctx);
-	backfill_cancel_waiting(&w->ctx);
-	bs_consumer_close(w->consumer);
+	for (int i = 0; i < w->n; i++) {
+		bs_bb_cancel_waiting(&w->ctx[i]);
+		backfill_cancel_waiting(&w->ctx[i]);
+	}
+	for (int i = 0; i < w->n; i++)
+		bs_consumer_close(w->consumer[i]);
 }
 
 void
@@ -85,6 +130,9 @@ bs_worker_free(struct bs_worker *w)
 	if (!w)
 		return;
 	bs_worker_close(w);
-	bs_consumer_free(w->consumer);
+	for (int i = 0; i < w->n; i++)
+		bs_consumer_free(w->consumer[i]);
+	free(w->consumer);
+	free(w->ctx);
 	free(w);
 }

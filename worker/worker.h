@@ -19,6 +19,7 @@
 #include "config/live.h"
 #include "queue/keys.h"
 #include "queue/redis_client.h"
+#include "queue/shard.h"
 
 struct bs_worker;
 
@@ -30,6 +31,13 @@ struct bs_worker_env {
 	const struct bs_keys *keys;      /* outlives the worker */
 	struct bs_metrics *metrics;      /* outlives the worker */
 	const char *name;                /* consumer name in the group (host-pid) */
+	/* queue.shards > 1: the shards (n_shards, outliving the worker): one
+	 * consumer per shard, each with its own blocking connection (to the
+	 * shard's master: redis_config with hash_tag = the shard's prefix),
+	 * its shard's pool and keys; redis and keys above are then unused.
+	 * worker.concurrency is split between them (worker/README.md). */
+	const struct bs_shard *shards;
+	int n_shards;
 };
 
 /* Opens the worker's own connections and starts consuming on env->base.
@@ -44,8 +52,8 @@ void bs_worker_stop(struct bs_worker *w);
 /* Entries taken and not yet finished (for the drain). */
 int bs_worker_busy(const struct bs_worker *w);
 
-/* Call once the loop has stopped, before the shared Redis connection is
- * freed. Every Sleuth call still in flight ends (its callback runs once,
+/* Call once the loop has stopped, before the shared Redis connections are
+ * freed (every shard's). Every Sleuth call still in flight ends (its callback runs once,
  * with "shutdown", and records its outcome through the shared connection),
  * every ordering verdict still waiting is delivered, the worker's own
  * connections are freed, and from then on the worker issues no command on
