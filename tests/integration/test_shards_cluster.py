@@ -24,6 +24,7 @@ REPOS = ["acme/r%d" % i for i in range(NREPOS)]
 DEPLOYMENTS = [{"org": "acme", "deployment": "r%d" % i, "repository": REPOS[i], "branch": "master"}
                for i in range(NREPOS)]
 TAGS = T.shard_tags("bstest", SHARDS)
+LAYOUT_KEY = b"{bstest}:layout"
 
 
 def acked(load, since=None):
@@ -55,8 +56,13 @@ def placement(c):
 def check_keys_where_their_shards_are(c):
     place = placement(c)
     found = {}
+    layout_at = c.owner_of_slot(T.keyslot("bstest"))
     for p in c.masters():
         keys = c.nodes[p].cmd("KEYS", "*")
+        # README "Redis layout": {<prefix>}:layout (the queue.shards the
+        # installation started with) is the one key of the unsharded tag.
+        if p == layout_at:
+            keys = [k for k in keys if k != LAYOUT_KEY]
         tags = {tag_of(k) for k in keys}
         found[p] = (len(keys), sorted(t or "(none)" for t in tags))
         want = place.get(p, set())
@@ -177,6 +183,8 @@ def test_three_shards_on_three_masters_with_a_failover():
         st = stats(bs)
         print("  stats shards: %s" % st.get("shards"), flush=True)
         check(st["jobs"] == 0 and st["pending"] == 0 and st["retry"] == 0, ("stats: jobs left", st))
+        layout = c.client_for("bstest").cmd("GET", LAYOUT_KEY)
+        check(layout == str(SHARDS).encode(), ("%s should hold %d" % (LAYOUT_KEY.decode(), SHARDS), layout))
         got = {x.get("tag"): x.get("master") for x in st.get("shards") or []}
         want = {t: "%s:%d" % (T.HOST, c.owner_of_slot(slots[t])) for t in TAGS}
         check(got == want, ("stats --json shards", got, want))
