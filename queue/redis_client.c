@@ -34,6 +34,7 @@
 #include <hiredis/async.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/metrics.h"
 #include "common/xalloc.h"
 #include "queue/redis_adapter.h"
@@ -53,24 +54,7 @@ const char bs_redis_err_replicas[] =
 
 static void start_connect(struct bs_conn *k);
 
-static struct event *
-checked_evtimer(struct event_base *base, event_callback_fn fn, void *arg)
-{
-	struct event *ev = evtimer_new(base, fn, arg);
-	if (!ev) {
-		/* Same policy as xmalloc: running out of memory is fatal. */
-		fprintf(stderr, "redis_client: cannot create a libevent timer\n");
-		abort();
-	}
-	return ev;
-}
 
-static void
-arm(struct event *ev, int ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	evtimer_add(ev, &tv);
-}
 
 static void
 set_addr_text(struct bs_redis *r)
@@ -149,7 +133,7 @@ schedule_retry(struct bs_conn *k)
 {
 	if (k->r->freeing)
 		return;
-	arm(k->_retry_timer, k->backoff_ms);
+	bs_timer_arm_ms(k->_retry_timer, k->backoff_ms);
 	k->backoff_ms *= 2;
 	if (k->backoff_ms > BACKOFF_MAX_MS)
 		k->backoff_ms = BACKOFF_MAX_MS;
@@ -214,7 +198,7 @@ void
 bs_pool_recycle_later(struct bs_conn *k)
 {
 	evtimer_del(k->_retry_timer);
-	arm(k->_retry_timer, 0);
+	bs_timer_arm_ms(k->_retry_timer, 0);
 }
 
 /* === The address === */
@@ -463,7 +447,7 @@ start_connect(struct bs_conn *k)
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	k->_ac = ac;
 	k->state = BS_ST_CONNECTING;
-	arm(k->_connect_timer, r->connect_timeout_ms);
+	bs_timer_arm_ms(k->_connect_timer, r->connect_timeout_ms);
 }
 
 /* === The replica lag gauge === */
@@ -484,7 +468,7 @@ on_lag_timer(evutil_socket_t fd, short what, void *arg)
 	struct bs_redis *r = arg;
 	(void)fd;
 	(void)what;
-	arm(r->_lag_timer, LAG_POLL_MS);
+	bs_timer_arm_ms(r->_lag_timer, LAG_POLL_MS);
 	if (r->lag_polling || r->n_up == 0)
 		return;
 	static const char *argv[] = { "INFO", "replication" };
@@ -558,28 +542,28 @@ bs_redis_new(struct event_base *base, const struct bs_redis_config *cfg,
 	r->state_arg = state_arg;
 	r->n_conns = cfg->connections > 0 ? cfg->connections : 1;
 	r->conns = xcalloc((size_t)r->n_conns, sizeof(*r->conns));
-	r->_wq_timer = checked_evtimer(base, on_wq_timer, r);
-	r->_lag_timer = checked_evtimer(base, on_lag_timer, r);
+	r->_wq_timer = bs_timer_new(base, on_wq_timer, r);
+	r->_lag_timer = bs_timer_new(base, on_lag_timer, r);
 	for (int i = 0; i < r->n_conns; i++) {
 		struct bs_conn *k = &r->conns[i];
 		k->r = r;
 		k->index = i;
 		k->backoff_ms = BACKOFF_MIN_MS;
-		k->_connect_timer = checked_evtimer(base, on_connect_timeout, k);
-		k->_retry_timer = checked_evtimer(base, on_retry, k);
-		k->_cmd_timer = checked_evtimer(base, bs_pool_on_cmd_timeout, k);
+		k->_connect_timer = bs_timer_new(base, on_connect_timeout, k);
+		k->_retry_timer = bs_timer_new(base, on_retry, k);
+		k->_cmd_timer = bs_timer_new(base, bs_pool_on_cmd_timeout, k);
 	}
 	r->ask.r = r;
 	r->ask.index = -1;
 	r->ask.is_ask = 1;
-	r->ask._connect_timer = checked_evtimer(base, on_connect_timeout, &r->ask);
-	r->ask._retry_timer = checked_evtimer(base, on_retry, &r->ask);
-	r->ask._cmd_timer = checked_evtimer(base, bs_pool_on_cmd_timeout, &r->ask);
+	r->ask._connect_timer = bs_timer_new(base, on_connect_timeout, &r->ask);
+	r->ask._retry_timer = bs_timer_new(base, on_retry, &r->ask);
+	r->ask._cmd_timer = bs_timer_new(base, bs_pool_on_cmd_timeout, &r->ask);
 	if (r->mode != BS_POOL_URL)
 		r->loc = bs_redis_locate_new(base, cfg, on_located, r);
 	if (r->metrics && (r->wait_replicas > 0 || r->mode == BS_POOL_SENTINEL) &&
 	    on_state)
-		arm(r->_lag_timer, 1000);
+		bs_timer_arm_ms(r->_lag_timer, 1000);
 	for (int i = 0; i < r->n_conns; i++)
 		start_connect(&r->conns[i]);
 	return r;

@@ -14,8 +14,8 @@
  * wait queue, to be sent again (MOVED: to the new owner once reconnected;
  * the others after a pause of 20 ms doubling to 500 ms) until its deadline,
  * which is set once when it is first sent. An acknowledging script (acks)
- * is followed by WAIT on the same connection; its reply is held (a deep
- * copy) until that WAIT answers. */
+ * is followed, once it has answered, by WAIT on the same connection; its
+ * reply is held (a deep copy) until that WAIT answers. */
 #include "queue/redis_pool.h"
 
 #include <stdio.h>
@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/metrics.h"
 #include "common/xalloc.h"
 #include "queue/redis_locate.h"
@@ -71,14 +72,6 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-arm(struct event *ev, long long ms)
-{
-	if (ms < 0)
-		ms = 0;
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-	evtimer_add(ev, &tv);
-}
 
 static void
 count(struct bs_redis *r, enum bs_metric m)
@@ -207,10 +200,6 @@ send_main(struct bs_conn *k, struct bs_cmd *c)
 	    m->argvlen) != REDIS_OK)
 		return -1;
 	c->refs++;
-	if (c->acks && c->r->wait_replicas > 0 &&
-	    redisAsyncCommand(k->_ac, wait_reply, c, "WAIT %d %d",
-	    c->r->wait_replicas, c->r->wait_timeout_ms) == REDIS_OK)
-		c->refs++;
 	return 0;
 }
 
@@ -275,7 +264,7 @@ enqueue_wait(struct bs_cmd *c, int pause_ms)
 	else
 		r->_wq_head = c;
 	r->_wq_tail = c;
-	arm(r->_wq_timer, pause_ms);
+	bs_timer_arm_ms(r->_wq_timer, pause_ms);
 }
 
 static long long
@@ -344,7 +333,7 @@ bs_pool_flush_queue(struct bs_redis *r)
 			next = at;
 	}
 	if (next >= 0)
-		arm(r->_wq_timer, next - now);
+		bs_timer_arm_ms(r->_wq_timer, next - now);
 }
 
 void
@@ -356,7 +345,7 @@ bs_pool_ask_failed(struct bs_redis *r)
 			c->ask_port = 0;
 			c->not_before_ms = now + PAUSE_MIN_MS;
 		}
-	arm(r->_wq_timer, PAUSE_MIN_MS);
+	bs_timer_arm_ms(r->_wq_timer, PAUSE_MIN_MS);
 }
 
 void
@@ -468,6 +457,15 @@ cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		}
 	}
 	if (c->acks && r->wait_replicas > 0 && reply->type != REDIS_REPLY_ERROR) {
+		/* WAIT only now, behind the write: sent with it, a WAIT behind an
+		 * EVALSHA that meets NOSCRIPT would block the connection for
+		 * its whole timeout before the EVAL could even run. */
+		if (!c->k || c->k->_ac != ac || redisAsyncCommand(ac, wait_reply, c,
+		    "WAIT %d %d", r->wait_replicas, r->wait_timeout_ms) != REDIS_OK) {
+			cmd_complete(c, NULL, NULL);
+			return;
+		}
+		c->refs++;
 		if (c->held)
 			freeReplyObject(c->held);
 		c->held = bs_redis_reply_dup(reply);
@@ -483,7 +481,7 @@ wait_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	struct bs_cmd *c = privdata;
 	const redisReply *reply = replyp;
 	if (c->done || !c->held || c->held_ac != ac) {
-		/* A WAIT of an earlier try (NOSCRIPT, a redirect), or of a
+		/* Not the WAIT of the held reply (a guard), or of a
 		 * command already over. */
 		release(c);
 		return;
@@ -512,7 +510,7 @@ bs_pool_conn_added(struct bs_conn *k, struct bs_cmd *c)
 {
 	if (!evtimer_pending(k->_cmd_timer, NULL) || c->deadline_ms < k->timer_at_ms) {
 		k->timer_at_ms = c->deadline_ms;
-		arm(k->_cmd_timer, c->deadline_ms - mono_ms());
+		bs_timer_arm_ms(k->_cmd_timer, c->deadline_ms - mono_ms());
 	}
 }
 
@@ -536,7 +534,7 @@ bs_pool_on_cmd_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!late) {
 		k->timer_at_ms = next;
-		arm(k->_cmd_timer, next - now);
+		bs_timer_arm_ms(k->_cmd_timer, next - now);
 		return;
 	}
 	log_warn("redis: command timed out after %d ms, reconnecting",

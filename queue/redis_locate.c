@@ -19,6 +19,7 @@
 #include <hiredis/async.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/xalloc.h"
 #include "queue/redis_adapter.h"
 #include "queue/redis_proto.h"
@@ -58,23 +59,7 @@ struct bs_redis_locate {
 
 static void probe_next(struct bs_redis_locate *l);
 
-static struct event *
-timer(struct event_base *base, event_callback_fn fn, void *arg)
-{
-	struct event *ev = evtimer_new(base, fn, arg);
-	if (!ev) {
-		fprintf(stderr, "redis_locate: cannot create a libevent timer\n");
-		abort();
-	}
-	return ev;
-}
 
-static void
-arm(struct event *ev, int ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	evtimer_add(ev, &tv);
-}
 
 static redisAsyncContext *
 connect_to(struct bs_redis_locate *l, const struct source *s)
@@ -116,14 +101,14 @@ static void
 probe_failed(struct bs_redis_locate *l)
 {
 	if (++l->tried < l->n_src) {
-		arm(l->step, 0);
+		bs_timer_arm_ms(l->step, 0);
 		return;
 	}
 	log_warn("redis: no %s answered (%d asked); asking again in %d ms",
 	    l->sentinel ? "sentinel knows the master" : "node knows the slot's owner",
 	    l->n_src, l->backoff_ms);
 	l->tried = 0;
-	arm(l->step, l->backoff_ms);
+	bs_timer_arm_ms(l->step, l->backoff_ms);
 	l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    l->backoff_ms * 2;
 }
@@ -210,7 +195,7 @@ probe_next(struct bs_redis_locate *l)
 	else
 		redisAsyncCommand(ac, on_probe_reply, NULL, "CLUSTER SLOTS");
 	l->probe = ac;
-	arm(l->probe_timer, l->timeout_ms);
+	bs_timer_arm_ms(l->probe_timer, l->timeout_ms);
 }
 
 static void
@@ -228,7 +213,7 @@ bs_redis_locate_now(struct bs_redis_locate *l)
 		return;
 	l->running = 1;
 	l->tried = 0;
-	arm(l->step, 0);
+	bs_timer_arm_ms(l->step, 0);
 }
 
 void
@@ -255,7 +240,7 @@ watch_lost(struct bs_redis_locate *l)
 {
 	l->watch = NULL;
 	l->watch_src = (l->watch_src + 1) % l->n_src;
-	arm(l->watch_timer, WATCH_RETRY_MS);
+	bs_timer_arm_ms(l->watch_timer, WATCH_RETRY_MS);
 }
 
 static void
@@ -337,7 +322,7 @@ watch_start(struct bs_redis_locate *l)
 	redisAsyncSetDisconnectCallback(ac, on_watch_disconnect);
 	redisAsyncCommand(ac, on_watch_msg, NULL, "SUBSCRIBE +switch-master");
 	l->watch = ac;
-	arm(l->watch_timer, l->timeout_ms);
+	bs_timer_arm_ms(l->watch_timer, l->timeout_ms);
 }
 
 /* === Life === */
@@ -385,9 +370,9 @@ bs_redis_locate_new(struct event_base *base, const struct bs_redis_config *cfg,
 		for (size_t i = 0; i < cfg->n_cluster; i++)
 			add_source(l, cfg->cluster[i]);
 	}
-	l->probe_timer = timer(base, on_probe_timeout, l);
-	l->step = timer(base, on_step, l);
-	l->watch_timer = timer(base, on_watch_timer, l);
+	l->probe_timer = bs_timer_new(base, on_probe_timeout, l);
+	l->step = bs_timer_new(base, on_step, l);
+	l->watch_timer = bs_timer_new(base, on_watch_timer, l);
 	if (l->n_src == 0) {
 		/* config/ refuses this; stay inert rather than spin. */
 		log_error("redis: no %s address to ask", l->sentinel ? "sentinel" :

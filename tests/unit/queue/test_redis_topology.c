@@ -173,7 +173,7 @@ test_sentinel(struct event_base *base)
 	struct bs_redis_config cfg = { .sentinel_master = "mymaster",
 	    .sentinels = sentinels, .n_sentinels = 2, .connect_timeout_ms = 500,
 	    .command_timeout_ms = 2000, .connections = 2, .wait_replicas = 1,
-	    .wait_timeout_ms = 300, .metrics = &met };
+	    .wait_timeout_ms = 2000, .metrics = &met };
 	int ups = 0;
 	char err[256];
 	struct bs_redis *r = bs_redis_new(base, &cfg, on_up, &ups, err, sizeof(err));
