@@ -373,7 +373,8 @@ replays_all(const struct bs_cmd_redis *a, long long since_ms, size_t limit,
 			return -1;
 		}
 		out->v = xrealloc(out->v, (out->n + es.n + 1) * sizeof(*out->v));
-		memcpy(out->v + out->n, es.v, es.n * sizeof(*es.v));
+		if (es.n)
+			memcpy(out->v + out->n, es.v, es.n * sizeof(*es.v));
 		out->n += es.n;
 		free(es.v);   /* the entries moved to out */
 	}

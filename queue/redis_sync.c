@@ -168,7 +168,13 @@ bs_redis_sync_wait(redisContext *c, const struct bs_redis_config *cfg,
 	if (cfg->wait_replicas <= 0)
 		return 0;
 	int tms = cfg->wait_timeout_ms > 0 ? cfg->wait_timeout_ms : 1000;
+	int cms = cfg->command_timeout_ms > 0 ? cfg->command_timeout_ms : 5000;
+	/* The reply may take the whole WAIT: the socket waits that much longer. */
+	struct timeval longer = { (tms + cms) / 1000, ((tms + cms) % 1000) * 1000 };
+	struct timeval usual = { cms / 1000, (cms % 1000) * 1000 };
+	redisSetTimeout(c, longer);
 	redisReply *rep = redisCommand(c, "WAIT %d %d", cfg->wait_replicas, tms);
+	redisSetTimeout(c, usual);
 	if (!rep || rep->type != REDIS_REPLY_INTEGER ||
 	    rep->integer < cfg->wait_replicas) {
 		if (rep && rep->type == REDIS_REPLY_INTEGER)

@@ -660,6 +660,19 @@ def topo_config(redis_lines, sleuth_url, deployments, prefix="bstest", wait_repl
     return text
 
 
+def acked(load, since=None):
+    """How many of load's posts got 202 (those sent at or after since)."""
+    return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
+
+
+def stats(bs):
+    """`bitsleuth stats --json` of bs's config, parsed."""
+    out = subprocess.run([H.BIN, "stats", "--json", "-c", bs.config], env=bs.env, capture_output=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    return json.loads(out.stdout)
+
+
 def metrics(bs):
     """GET /metrics as {name or name{labels}: value}."""
     st, _, data, _ = bs.get("/metrics")

@@ -5,9 +5,7 @@ slot of bstest is migrated by hand to another master, once at once and
 once key by key with pauses (bitsleuth then meets ASK and TRYAGAIN as
 well as MOVED). Every acknowledged push is registered, MOVED redirects
 are counted, and nothing is left pending or waiting once settled."""
-import json
 import os
-import subprocess
 import sys
 import time
 
@@ -17,17 +15,6 @@ import redis_topo as T  # noqa: E402
 
 FAST_RETRY = "retry:\n  base: 100ms\n  cap: 1s\n"
 RATE = 20.0
-
-
-def acked(load, since=None):
-    return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
-
-
-def stats(bs):
-    out = subprocess.run([H.BIN, "stats", "--json", "-c", bs.config], env=bs.env, capture_output=True,
-                         timeout=60)
-    assert out.returncode == 0, out.stderr.decode()
-    return json.loads(out.stdout)
 
 
 def redirects(bs):
@@ -47,7 +34,7 @@ def test_slot_migration_mid_stream():
         first = c.owner_of_slot(slot)
         print("  slot of bstest: %d, at port %d; masters %s" % (slot, first, c.masters()), flush=True)
         load.start()
-        H.wait_for(lambda: acked(load) >= 2 * RATE and len(load.registrations()) >= RATE, 30,
+        H.wait_for(lambda: T.acked(load) >= 2 * RATE and len(load.registrations()) >= RATE, 30,
                    what=lambda: "pushes acknowledged and registered (%s)" % load.summary()["statuses"])
 
         # 1. At once.
@@ -57,7 +44,7 @@ def test_slot_migration_mid_stream():
         print("  migrated slot %d %d -> %d at once: %d keys in %.2fs; %s"
               % (slot, first, second, n, time.time() - t, redirects(bs)), flush=True)
         t_mig = time.time()
-        H.wait_for(lambda: acked(load, t_mig) >= 2 * RATE, 30,
+        H.wait_for(lambda: T.acked(load, t_mig) >= 2 * RATE, 30,
                    what=lambda: "202s after the first migration (%s)" % load.summary()["statuses"])
 
         # 2. Key by key with pauses: the slot is MIGRATING/IMPORTING for a while.
@@ -71,7 +58,7 @@ def test_slot_migration_mid_stream():
         print("  migrated slot %d %d -> %d key by key (pause %.3fs): %d keys in %.2fs; redirects %s -> %s"
               % (slot, second, third, pause, n, time.time() - t, before, after), flush=True)
         t_mig = time.time()
-        H.wait_for(lambda: acked(load, t_mig) >= 2 * RATE, 30,
+        H.wait_for(lambda: T.acked(load, t_mig) >= 2 * RATE, 30,
                    what=lambda: "202s after the second migration (%s)" % load.summary()["statuses"])
         load.stop()
         ok = load.settle(timeout=40, quiet_s=5, extra=lambda: T.settled_all(lambda _t: tag, ["bstest"]))
@@ -95,7 +82,7 @@ def test_slot_migration_mid_stream():
         check(s["lost"] == 0, ("acknowledged pushes never registered", s))
         check(ok, ("not settled", s))
         check(r["moved"] >= 1, ("bitsleuth_redis_moved_total < 1", r))
-        st = stats(bs)
+        st = T.stats(bs)
         print("  stats: jobs=%s pending=%s retry=%s dead=%s shards=%s"
               % (st.get("jobs"), st.get("pending"), st.get("retry"), st.get("dead"), st.get("shards")),
               flush=True)

@@ -26,10 +26,6 @@ def start(sset, sleuth, wait_replicas, master_name=None):
     return H.Bitsleuth(cfg)
 
 
-def acked(load, since=None):
-    return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
-
-
 def post_status(bs, sha):
     try:
         return bs.post("repo:push", T.push_body(sha))[0]
@@ -46,7 +42,7 @@ def failover_under_load(wait_replicas, label):
     try:
         load.start()
         # ~3 s of load acknowledged, and the worker registering.
-        H.wait_for(lambda: acked(load) >= 3 * RATE and load.registrations(), 30,
+        H.wait_for(lambda: T.acked(load) >= 3 * RATE and load.registrations(), 30,
                    what=lambda: "3 s of acknowledged load (%s)" % load.summary()["statuses"])
         old = sset.kill_master()
         load.mark_kill()
@@ -59,7 +55,7 @@ def failover_under_load(wait_replicas, label):
                    (not load.had_outage() and time.time() - t_fo > 5), 40,
                    what=lambda: "202s to resume after the kill (%s)" % load.summary()["statuses"])
         t_resume = time.time()
-        H.wait_for(lambda: acked(load, t_resume) >= 3 * RATE, 30,
+        H.wait_for(lambda: T.acked(load, t_resume) >= 3 * RATE, 30,
                    what=lambda: "3 s of 202s after the resume (%s)" % load.summary()["statuses"])
         load.stop()
         load.settle(timeout=40, quiet_s=5,

@@ -6,9 +6,7 @@ is spread (keys and commands per master are printed), one target's
 registrations reach Sleuth in push order, and when a master is SIGKILLed
 mid-stream and its replica takes over (automatic failover after the node
 timeout) every acknowledged push is still registered."""
-import json
 import os
-import subprocess
 import sys
 import time
 
@@ -25,17 +23,6 @@ DEPLOYMENTS = [{"org": "acme", "deployment": "r%d" % i, "repository": REPOS[i], 
                for i in range(NREPOS)]
 TAGS = T.shard_tags("bstest", SHARDS)
 LAYOUT_KEY = b"{bstest}:layout"
-
-
-def acked(load, since=None):
-    return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
-
-
-def stats(bs):
-    out = subprocess.run([H.BIN, "stats", "--json", "-c", bs.config], env=bs.env, capture_output=True,
-                         timeout=60)
-    assert out.returncode == 0, out.stderr.decode()
-    return json.loads(out.stdout)
 
 
 def tag_of(key):
@@ -117,7 +104,7 @@ def test_three_shards_on_three_masters_with_a_failover():
         cmd0 = c.commands_snapshot()
         load.start()
         # Three pushes to every repository (in sequence, round robin).
-        H.wait_for(lambda: acked(load) >= 3 * NREPOS and len(load.registrations()) >= 2 * NREPOS, 40,
+        H.wait_for(lambda: T.acked(load) >= 3 * NREPOS and len(load.registrations()) >= 2 * NREPOS, 40,
                    what=lambda: "90 pushes acknowledged (%s)" % load.summary()["statuses"])
         early = []
         try:
@@ -146,7 +133,7 @@ def test_three_shards_on_three_masters_with_a_failover():
                    (not load.had_outage() and time.time() - t_fo > 5), 40,
                    what=lambda: "202s to resume after the kill (%s)" % load.summary()["statuses"])
         t_res = time.time()
-        H.wait_for(lambda: acked(load, t_res) >= 3 * RATE, 30,
+        H.wait_for(lambda: T.acked(load, t_res) >= 3 * RATE, 30,
                    what=lambda: "3 s of 202s after the failover (%s)" % load.summary()["statuses"])
         load.stop()
         ok = load.settle(timeout=45, quiet_s=5,
@@ -180,7 +167,7 @@ def test_three_shards_on_three_masters_with_a_failover():
             check_keys_where_their_shards_are(c)
         except AssertionError as e:
             problems.append(("after the failover", str(e)))
-        st = stats(bs)
+        st = T.stats(bs)
         print("  stats shards: %s" % st.get("shards"), flush=True)
         check(st["jobs"] == 0 and st["pending"] == 0 and st["retry"] == 0, ("stats: jobs left", st))
         layout = c.client_for("bstest").cmd("GET", LAYOUT_KEY)
