@@ -88,9 +88,8 @@ bs_cmd_wait(const struct bs_cmd_redis *a, int shard, char *err,
     size_t errlen)
 {
 	char werr[256];
-	struct bs_redis_config rc = a->rcfg;
-	rc.hash_tag = a->shards[shard].keys.prefix;
-	if (bs_redis_sync_wait(a->shards[shard].rc, &rc, werr, sizeof(werr)) == 0)
+	if (bs_redis_sync_wait(a->shards[shard].rc, &a->rcfg, werr,
+	    sizeof(werr)) == 0)
 		return 0;
 	snprintf(err, errlen, "written, but not yet confirmed on replicas: %s",
 	    werr);

@@ -190,8 +190,7 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 	p->metrics.redis_replica_lag_ms = -1;
 	if (p->mode != BS_MODE_WORK) {
 		struct bs_ingest_env env = {
-			.base = p->base, .live = p->live, .redis = p->redis[0],
-			.keys = &p->keys[0], .metrics = &p->metrics,
+			.base = p->base, .live = p->live, .metrics = &p->metrics,
 			.shards = p->ingest_shards, .n_shards = p->n_shards,
 		};
 		p->ingest = bs_ingest_new(&env, err, sizeof(err));
@@ -205,8 +204,7 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 		consumer_name(name, sizeof(name));
 		struct bs_worker_env env = {
 			.base = p->base, .live = p->live,
-			.redis = p->worker_shards[0].redis,
-			.redis_config = rc, .keys = &p->keys[0], .metrics = &p->metrics,
+			.redis_config = rc, .metrics = &p->metrics,
 			.name = name,
 			.shards = p->worker_shards, .n_shards = p->n_shards,
 		};
@@ -380,7 +378,6 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 	rc.metrics = &p.metrics;    /* failovers, redirects, WAIT, lag */
 	if (open_pools(&p, cfg, &rc) != 0)
 		goto out;
-	rc.hash_tag = cfg->redis.prefix;
 	rc.connections = 1;         /* the worker's blocking reads */
 	if (start_halves(&p, &rc) != 0 || add_signals(&p) != 0)
 		goto out;

@@ -33,15 +33,12 @@ struct bs_ingest {
 	struct bs_http_server *srv;
 	size_t pending;
 	struct event *log_flush;        /* made active when a log line waits */
-	struct bs_shard one;            /* env.redis and env.keys (n_shards 0) */
 };
 
 /* The shard a job is queued in: its repository's (queue/shard.h). */
 static const struct bs_shard *
 shard_of_job(const struct bs_ingest *in, const struct bs_job *job)
 {
-	if (in->env.n_shards <= 1)
-		return in->env.n_shards == 1 ? &in->env.shards[0] : &in->one;
 	return &in->env.shards[bs_shard_of(bs_shard_repo(&job->ev),
 	    in->env.n_shards)];
 }
@@ -336,8 +333,6 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 static int
 redis_up(const struct bs_ingest_env *env)
 {
-	if (env->n_shards <= 0)
-		return bs_redis_is_up(env->redis);
 	for (int i = 0; i < env->n_shards; i++)
 		if (!bs_redis_is_up(env->shards[i].redis))
 			return 0;
@@ -473,8 +468,6 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	const struct bs_config *cfg = env->live->cfg;
 	struct bs_ingest *in = xcalloc(1, sizeof(*in));
 	in->env = *env;
-	in->one.redis = env->redis;
-	in->one.keys = env->keys;
 	struct bs_http_server_env senv = {
 		.base = env->base,
 		.live = env->live,

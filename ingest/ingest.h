@@ -25,12 +25,10 @@ struct bs_ingest;
 struct bs_ingest_env {
 	struct event_base *base;
 	const struct bs_live *live;     /* config and scanner, read per request */
-	struct bs_redis *redis;         /* enqueues; /readyz asks whether it is up */
-	const struct bs_keys *keys;     /* outlives the ingest */
-	/* queue.shards > 1: the shards (n_shards of them, outliving the
-	 * ingest); a delivery is queued in the shard of its repository
-	 * (queue/shard.h), one without a repository in shard 0, and /readyz
-	 * asks every shard's pool. n_shards 0: one shard, redis and keys. */
+	/* The shards (n_shards >= 1 of them, outliving the ingest): a
+	 * delivery is queued in the shard of its repository (queue/shard.h),
+	 * one without a repository in shard 0, and /readyz asks whether every
+	 * shard's pool is up. */
 	const struct bs_shard *shards;
 	int n_shards;
 	struct bs_metrics *metrics;     /* outlives the ingest */

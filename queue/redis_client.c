@@ -116,14 +116,12 @@ set_state_up(struct bs_conn *k)
 	bs_pool_flush_queue(r);
 }
 
-/* A connection left BS_ST_CONNECTED: the pool is reported down when it was
- * the last one, unless it is moving to a new address. Last in every
- * caller: the callback may even free r. */
+/* After a connection went (detach counted it down): the pool is reported
+ * down when none is left, unless it is moving to a new address. Last in
+ * every caller: the callback may even free r. */
 static void
-set_state_lost(struct bs_redis *r, int was_up)
+report_if_down(struct bs_redis *r)
 {
-	if (was_up)
-		r->n_up--;
 	if (r->n_up == 0 && !r->moving)
 		report(r, 0);
 }
@@ -153,7 +151,7 @@ connect_failed(struct bs_conn *k)
 	relocate_soon(r);
 	if (r->moving && k->index == 0) {
 		r->moving = 0;
-		set_state_lost(r, 0);
+		report_if_down(r);
 	}
 }
 
@@ -191,7 +189,7 @@ bs_pool_drop(struct bs_conn *k, const char *why)
 		return;
 	}
 	schedule_retry(k);          /* not while freeing */
-	set_state_lost(r, 0);
+	report_if_down(r);
 }
 
 void
@@ -245,7 +243,7 @@ move_to(struct bs_redis *r, const char *host, int port, int switched)
 		k->backoff_ms = BACKOFF_MIN_MS;
 		start_connect(k);
 	}
-	set_state_lost(r, 0);
+	report_if_down(r);
 }
 
 static void
@@ -379,7 +377,7 @@ on_disconnect(const redisAsyncContext *cac, int status)
 	detach(k, 1);
 	schedule_retry(k);
 	relocate_soon(r);
-	set_state_lost(r, 0);
+	report_if_down(r);
 }
 
 static void

@@ -132,12 +132,14 @@ struct bs_redis_argv {
 	const size_t *argvlen;
 };
 
-/* bs_redis_eval, preceded on the same connection by the n_pre commands of
- * pre, with nothing in between: Redis runs them in that order, or (when
- * the connection drops) the script not at all. Their replies are
- * discarded, so the script must check what they left; they are not resent
- * on NOSCRIPT. Used to hand a script a large value without passing it
- * through Lua (queue/jobs.c, enqueue). */
+/* bs_redis_eval, preceded on the same connection by the n_pre (at most 8)
+ * commands of pre, with nothing in between: Redis runs them in that
+ * order, or (when the connection drops) the script not at all. Their
+ * replies are discarded, so the script must check what they left; they
+ * are not resent on NOSCRIPT, but are resent with the script after a
+ * redirect (MOVED, ASK, TRYAGAIN...: none of them ran). Used to hand a
+ * script a large value without passing it through Lua (queue/jobs.c,
+ * enqueue). */
 void bs_redis_eval_after(struct bs_redis *r, const struct bs_redis_argv *pre,
     size_t n_pre, struct bs_redis_script *script, int nkeys, int argc,
     const char **argv, const size_t *argvlen, bs_redis_reply_cb *cb,

@@ -620,8 +620,10 @@ bs_redis_eval_after(struct bs_redis *r, const struct bs_redis_argv *pre,
 	char nk[24];
 	int nklen = snprintf(nk, sizeof(nk), "%d", nkeys);
 	struct bs_redis_argv parts[9];
-	if (n_pre > 8)
-		n_pre = 8;  /* callers send at most one (jobs.c) */
+	if (n_pre > 8) {
+		cb(NULL, "redis: at most 8 commands before a script", arg);
+		return;
+	}
 	for (size_t i = 0; i < n_pre; i++)
 		parts[i] = pre[i];
 	parts[n_pre] = (struct bs_redis_argv){ argc, argv, argvlen };

@@ -34,23 +34,22 @@ struct bs_worker *
 bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 {
 	struct bs_worker *w = xcalloc(1, sizeof(*w));
-	w->n = env->n_shards > 0 ? env->n_shards : 1;
+	w->n = env->n_shards;
 	w->ctx = xcalloc((size_t)w->n, sizeof(*w->ctx));
 	w->consumer = xcalloc((size_t)w->n, sizeof(*w->consumer));
 	for (int i = 0; i < w->n; i++) {
 		struct bs_wctx *ctx = &w->ctx[i];
 		ctx->base = env->base;
 		ctx->live = env->live;
-		ctx->redis = env->n_shards > 0 ? env->shards[i].redis : env->redis;
-		ctx->keys = env->n_shards > 0 ? env->shards[i].keys : env->keys;
+		ctx->redis = env->shards[i].redis;
+		ctx->keys = env->shards[i].keys;
 		ctx->metrics = env->metrics;
 		ctx->all = w->ctx;
 		ctx->shard = i;
 		ctx->n_shards = w->n;
 		/* The blocking read talks to the shard's own master. */
 		struct bs_redis_config rc = *env->redis_config;
-		if (env->n_shards > 1)
-			rc.hash_tag = ctx->keys->prefix;
+		rc.hash_tag = ctx->keys->prefix;
 		ctx->redis_block = bs_redis_new(env->base, &rc, NULL, NULL, err,
 		    errlen);
 		if (!ctx->redis_block) {

@@ -26,15 +26,13 @@ struct bs_worker;
 struct bs_worker_env {
 	struct event_base *base;
 	const struct bs_live *live;      /* read for every job */
-	struct bs_redis *redis;          /* shared; outlives bs_worker_close */
 	const struct bs_redis_config *redis_config; /* for the blocking connection */
-	const struct bs_keys *keys;      /* outlives the worker */
 	struct bs_metrics *metrics;      /* outlives the worker */
 	const char *name;                /* consumer name in the group (host-pid) */
-	/* queue.shards > 1: the shards (n_shards, outliving the worker): one
-	 * consumer per shard, each with its own blocking connection (to the
-	 * shard's master: redis_config with hash_tag = the shard's prefix),
-	 * its shard's pool and keys; redis and keys above are then unused.
+	/* The shards (n_shards >= 1, outliving the worker and, their pools,
+	 * bs_worker_close): one consumer per shard, each with its own blocking
+	 * connection (to the shard's master: redis_config with hash_tag = the
+	 * shard's prefix), its shard's pool and keys.
 	 * worker.concurrency is split between them (worker/README.md). */
 	const struct bs_shard *shards;
 	int n_shards;
