@@ -87,6 +87,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->dead.max_len = 100000;
 	cfg->dead.max_age_ms = 30 * MS_D;
 	cfg->log_level = bs_arena_strdup(a, "info");
+	cfg->log_format = bs_arena_strdup(a, "text");
 }
 
 int

@@ -22,10 +22,18 @@ struct bs_config {
 	char *listen;               /* "host:port" as written */
 	char *listen_host;          /* default 127.0.0.1 */
 	int listen_port;            /* default 8080; 0 = any free port */
+	/* metrics_listen (issue 14): where /metrics, /healthz and /readyz are
+	 * served, by every mode (work included), instead of on the ingest
+	 * address. NULL (the default): on the ingest address, and nowhere in
+	 * work mode. */
+	char *metrics_listen;       /* "host:port" as written, or NULL */
+	char *metrics_listen_host;
+	int metrics_listen_port;    /* 0 = any free port */
 
 	struct {
 		char *url;              /* default redis://127.0.0.1:6379/0 */
 		char *password_env;     /* optional */
+		char *password_file;    /* optional, instead of password_env */
 		char *password;         /* resolved */
 		char *prefix;           /* default "bitsleuth" */
 		int connect_timeout_ms; /* default 2000 */
@@ -39,6 +47,7 @@ struct bs_config {
 			char **addresses;   /* "host:port" of the sentinels */
 			size_t n_addresses;
 			char *password_env; /* the sentinels' own password, optional */
+			char *password_file;
 			char *password;     /* resolved */
 		} sentinel;
 		int db;                 /* sentinel mode's database, default 0 */
@@ -53,10 +62,15 @@ struct bs_config {
 
 	struct {
 		char *secret_env;       /* default BITBUCKET_WEBHOOK_SECRET */
+		/* *_file keys (issue 14): the secret is the file's content (one
+		 * trailing newline dropped), for Docker and Kubernetes secrets;
+		 * a *_file key written wins over its *_env key. */
+		char *secret_file;
 		char *secret;           /* resolved; NULL when unset */
 		/* The secret being rotated out (unset by default): while it is
 		 * set, a delivery signed with either secret verifies. */
 		char *secret_previous_env;
+		char *secret_previous_file;
 		char *secret_previous;  /* resolved; NULL when unset or empty */
 		bool allow_unsigned;    /* default false */
 		/* Sources a delivery may come from (the client address, see
@@ -71,9 +85,11 @@ struct bs_config {
 			char *cloud_url;        /* default https://api.bitbucket.org */
 			char *server_url;       /* Data Center base URL, may be NULL */
 			char *token_env;
+			char *token_file;
 			char *token;            /* resolved */
 			char *username;
 			char *app_password_env;
+			char *app_password_file;
 			char *app_password;     /* resolved */
 			int requests_per_hour;  /* token bucket rate, default 500 */
 			int burst;              /* bucket size, default 20 */
@@ -85,6 +101,7 @@ struct bs_config {
 	struct {
 		char *base_url;         /* default https://app.sleuth.io */
 		char *token_env;        /* default SLEUTH_API_TOKEN */
+		char *token_file;
 		char *token;            /* resolved */
 		bool dry_run;           /* default false */
 		int connect_timeout_ms; /* default 5000 */
@@ -166,6 +183,7 @@ struct bs_config {
 	} dead;
 
 	char *log_level;            /* default info */
+	char *log_format;           /* text (default) | json; issue 14 */
 
 	struct bs_deployment *deployments;
 	size_t n_deployments;

@@ -41,12 +41,13 @@ env_value(struct ctx *c, const char *name)
 	return v && *v ? bs_arena_strdup(c->a, v) : NULL;
 }
 
+/* Parses the address of top-level key `key` ("host:port", IPv6 in
+ * brackets) into *host and *port; an error at the key otherwise. */
 static void
-check_listen(struct ctx *c)
+check_address(struct ctx *c, const char *key, const char *s, char **host_out,
+    int *port_out)
 {
-	struct bs_config *cfg = c->cfg;
-	const struct bs_ynode *at = bs_ynode_get(c->root, "listen", NULL);
-	const char *s = cfg->listen;
+	const struct bs_ynode *at = bs_ynode_get(c->root, key, NULL);
 	const char *colon = strrchr(s, ':');
 	const char *host = s, *hend = colon;
 	if (s[0] == '[') {
@@ -61,15 +62,25 @@ check_listen(struct ctx *c)
 	if (colon && colon[1] && bs_config_parse_ll(colon + 1, strlen(colon + 1), &port) ==
 	    0 && colon[1] != '+' && colon[1] != '-' && port >= 0 &&
 	    port <= 65535 && hend > host) {
-		cfg->listen_host = bs_arena_strndup(c->a, host,
-		    (size_t)(hend - host));
-		cfg->listen_port = (int)port;
-		if (!strchr(cfg->listen_host, ' '))
+		*host_out = bs_arena_strndup(c->a, host, (size_t)(hend - host));
+		*port_out = (int)port;
+		if (!strchr(*host_out, ' '))
 			return;
 	}
 	char sh[64];
-	ERR(c, at, "listen: expected host:port like 127.0.0.1:8080, got '%s'",
+	ERR(c, at, "%s: expected host:port like 127.0.0.1:8080, got '%s'", key,
 	    bs_config_show(sh, sizeof(sh), s, strlen(s)));
+}
+
+static void
+check_listen(struct ctx *c)
+{
+	struct bs_config *cfg = c->cfg;
+	check_address(c, "listen", cfg->listen, &cfg->listen_host,
+	    &cfg->listen_port);
+	if (cfg->metrics_listen)
+		check_address(c, "metrics_listen", cfg->metrics_listen,
+		    &cfg->metrics_listen_host, &cfg->metrics_listen_port);
 }
 
 
@@ -477,6 +488,13 @@ check_misc(struct ctx *c)
 		ERR(c, bs_ynode_get(c->root, "log_level", NULL), "log_level: "
 		    "unknown level '%s' (debug, info, warn or error)",
 		    bs_config_show(sh, sizeof(sh), cfg->log_level, strlen(cfg->log_level)));
+	}
+	if (strcmp(cfg->log_format, "text") != 0 &&
+	    strcmp(cfg->log_format, "json") != 0) {
+		char sh[64];
+		ERR(c, bs_ynode_get(c->root, "log_format", NULL), "log_format: "
+		    "unknown format '%s' (text or json)",
+		    bs_config_show(sh, sizeof(sh), cfg->log_format, strlen(cfg->log_format)));
 	}
 	if (cfg->worker.visibility_timeout_ms <= cfg->sleuth.timeout_ms)
 		WARN(c, node_at(c, "worker", "visibility_timeout"),

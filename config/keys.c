@@ -50,6 +50,7 @@ static const struct keydef redis_sentinel_keys[] = {
 	{ "addresses", K_LIST, CF(redis.sentinel.addresses),
 	    CF(redis.sentinel.n_addresses), 0, 16, NULL },
 	{ "password_env", K_STR, CF(redis.sentinel.password_env), 0, 0, 0, NULL },
+	{ "password_file", K_STR, CF(redis.sentinel.password_file), 0, 0, 0, NULL },
 	END
 };
 
@@ -60,6 +61,7 @@ static const struct keydef redis_keys[] = {
 	{ "cluster", K_LIST, CF(redis.cluster), CF(redis.n_cluster), 0, 64, NULL },
 	{ "db", K_INT, CF(redis.db), 0, 0, 15, NULL },
 	{ "password_env", K_STR, CF(redis.password_env), 0, 0, 0, NULL },
+	{ "password_file", K_STR, CF(redis.password_file), 0, 0, 0, NULL },
 	{ "prefix", K_STR, CF(redis.prefix), 0, 0, 0, NULL },
 	{ "connect_timeout_ms", K_MS, CF(redis.connect_timeout_ms), 0, 1, 10 * MS_M, NULL },
 	{ "command_timeout_ms", K_MS, CF(redis.command_timeout_ms), 0, 1, 10 * MS_M, NULL },
@@ -73,9 +75,12 @@ static const struct keydef bitbucket_api_keys[] = {
 	{ "cloud_url", K_STR, CF(bitbucket.api.cloud_url), 0, 0, 0, NULL },
 	{ "server_url", K_STR, CF(bitbucket.api.server_url), 0, 0, 0, NULL },
 	{ "token_env", K_STR, CF(bitbucket.api.token_env), 0, 0, 0, NULL },
+	{ "token_file", K_STR, CF(bitbucket.api.token_file), 0, 0, 0, NULL },
 	{ "username", K_STR, CF(bitbucket.api.username), 0, 0, 0, NULL },
 	{ "app_password_env", K_STR, CF(bitbucket.api.app_password_env), 0, 0, 0,
 	    NULL },
+	{ "app_password_file", K_STR, CF(bitbucket.api.app_password_file), 0, 0,
+	    0, NULL },
 	{ "requests_per_hour", K_INT, CF(bitbucket.api.requests_per_hour), 0, 1,
 	    1000000, NULL },
 	{ "burst", K_INT, CF(bitbucket.api.burst), 0, 1, 10000, NULL },
@@ -87,8 +92,11 @@ static const struct keydef bitbucket_api_keys[] = {
 
 static const struct keydef bitbucket_keys[] = {
 	{ "secret_env", K_STR, CF(bitbucket.secret_env), 0, 0, 0, NULL },
+	{ "secret_file", K_STR, CF(bitbucket.secret_file), 0, 0, 0, NULL },
 	{ "secret_previous_env", K_STR, CF(bitbucket.secret_previous_env), 0, 0,
 	    0, NULL },
+	{ "secret_previous_file", K_STR, CF(bitbucket.secret_previous_file), 0,
+	    0, 0, NULL },
 	{ "allow_unsigned", K_BOOL, CF(bitbucket.allow_unsigned), 0, 0, 0, NULL },
 	{ "allow_cidrs", K_CIDRS, CF(bitbucket.allow_cidrs),
 	    CF(bitbucket.n_allow_cidrs), 0, CONFIG_MAX_CIDRS, NULL },
@@ -99,6 +107,7 @@ static const struct keydef bitbucket_keys[] = {
 static const struct keydef sleuth_keys[] = {
 	{ "base_url", K_STR, CF(sleuth.base_url), 0, 0, 0, NULL },
 	{ "token_env", K_STR, CF(sleuth.token_env), 0, 0, 0, NULL },
+	{ "token_file", K_STR, CF(sleuth.token_file), 0, 0, 0, NULL },
 	{ "dry_run", K_BOOL, CF(sleuth.dry_run), 0, 0, 0, NULL },
 	{ "connect_timeout_ms", K_MS, CF(sleuth.connect_timeout_ms), 0, 1, 10 * MS_M, NULL },
 	{ "timeout_ms", K_MS, CF(sleuth.timeout_ms), 0, 1, MS_H, NULL },
@@ -183,6 +192,8 @@ static const struct keydef dead_keys[] = {
 static const struct keydef top_keys[] = {
 	{ "listen", K_STR, CF(listen), 0, 0, 0, NULL },
 	{ "log_level", K_STR, CF(log_level), 0, 0, 0, NULL },
+	{ "metrics_listen", K_STR, CF(metrics_listen), 0, 0, 0, NULL },
+	{ "log_format", K_STR, CF(log_format), 0, 0, 0, NULL },
 	{ "redis", K_MAP, 0, 0, 0, 0, redis_keys },
 	{ "bitbucket", K_MAP, 0, 0, 0, 0, bitbucket_keys },
 	{ "sleuth", K_MAP, 0, 0, 0, 0, sleuth_keys },

@@ -80,6 +80,8 @@ keep_bound(struct bs_config *next, const struct bs_config *old)
 	size_t n = 0;
 	if (strcmp(next->listen, old->listen) != 0)
 		changed[n++] = "listen";
+	if (!same_str(next->metrics_listen, old->metrics_listen))
+		changed[n++] = "metrics_listen";
 	if (strcmp(next->redis.prefix, old->redis.prefix) != 0)
 		changed[n++] = "redis.prefix";
 	bool topo = !same_str(next->redis.url, old->redis.url) ||
@@ -169,6 +171,7 @@ bs_live_reload(struct bs_live *l)
 	struct bs_config *old = l->cfg;
 	keep_bound(next, old);
 	next->listen_port = old->listen_port;
+	next->metrics_listen_port = old->metrics_listen_port;
 	bs_scanner_free(l->scanner);
 	/* The first config is the caller's; later ones are retired, not
 	 * freed: jobs in flight may point into their deployments. */
