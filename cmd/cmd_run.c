@@ -40,8 +40,7 @@ bs_cmd_run(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
-	if (cfg->log_level)
-		bs_log_parse_level(cfg->log_level, &bs_log_threshold);
+	bs_log_apply(cfg->log_level, cfg->log_format);
 	int rc = bs_process_main(mode, cfg, path);
 	bs_config_release(cfg);
 	free(cfg);

@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 enum bs_log_level bs_log_threshold = BS_LOG_INFO;
+enum bs_log_format bs_log_format = BS_LOG_TEXT;
+static int override_set;
+static enum bs_log_level override_level;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 /* "%-5s " of each level name */
@@ -181,4 +184,32 @@ bs_log_escape(char *out, size_t outlen, const char *buf, size_t len, size_t max)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+void
+bs_log_set_override(enum bs_log_level lvl)
+{
+	override_set = 1;
+	override_level = lvl;
+	bs_log_threshold = lvl;
+}
+
+int
+bs_log_apply(const char *level, const char *format)
+{
+	enum bs_log_level lvl = bs_log_threshold;
+	enum bs_log_format fmt = bs_log_format;
+	if (level && bs_log_parse_level(level, &lvl) != 0)
+		return -1;
+	if (format) {
+		if (strcmp(format, "text") == 0)
+			fmt = BS_LOG_TEXT;
+		else if (strcmp(format, "json") == 0)
+			fmt = BS_LOG_JSON;
+		else
+			return -1;
+	}
+	bs_log_threshold = override_set ? override_level : lvl;
+	bs_log_format = fmt;
+	return 0;
 }

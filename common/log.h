@@ -29,6 +29,18 @@ void bs_log_flush(void);
 /* Parses "debug|info|warn|error"; returns -1 on an unknown name. */
 int bs_log_parse_level(const char *name, enum bs_log_level *out);
 
+enum bs_log_format { BS_LOG_TEXT = 0, BS_LOG_JSON };
+extern enum bs_log_format bs_log_format;
+
+/* -v/-q (issue 14): lvl wins over the config's log_level from now on,
+ * also after a SIGHUP reload; applied at once. */
+void bs_log_set_override(enum bs_log_level lvl);
+/* Applies the config's log_level ("debug".."error") and log_format
+ * ("text"|"json"), the override winning over the level. Called at start
+ * and on every reload. Returns 0, or -1 for an unknown name (then nothing
+ * changes). */
+int bs_log_apply(const char *level, const char *format);
+
 /* Writes at most outlen-1 bytes of a printable, escaped rendering of
  * buf[0..len) into out (non-ASCII and control bytes as \xNN, cut with "..."
  * after `max` input bytes). Returns out. */
