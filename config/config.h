@@ -1,7 +1,8 @@
 /* config: the YAML configuration file, loaded and validated.
  *
  * One file (see README "Configuration reference" and examples/); secrets
- * come only from environment variables named by *_env keys. Loading never
+ * come only from environment variables named by *_env keys or from files
+ * named by *_file keys (which win). Loading never
  * stops at the first problem: every error and warning is collected with
  * file, line and column so that `bitsleuth check` can list them all. */
 #ifndef BS_CONFIG_H
@@ -224,6 +225,9 @@ enum bs_config_uses {
 	BS_USES_WORKER = 2,         /* sleuth.token_env, deployments[].token_env */
 	BS_USES_REDIS = 4,          /* redis.password_env */
 	BS_USES_ALL = 7,
+	/* `check` without --strict: a secret that is needed but unset (its
+	 * variable, or its *_file missing) is a warning, not an error. */
+	BS_USES_LENIENT = 8,
 };
 
 /* Loads and validates path into *cfg, resolving *_env secrets from the

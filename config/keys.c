@@ -218,6 +218,7 @@ static const struct keydef deployment_keys[] = {
 	{ "track", K_TRACK, DF(track), 0, 0, 0, NULL },
 	{ "tag_pattern", K_STR, DF(tag_pattern), 0, 0, 0, NULL },
 	{ "token_env", K_STR, DF(token_env), 0, 0, 0, NULL },
+	{ "token_file", K_STR, DF(token_file), 0, 0, 0, NULL },
 	{ "dry_run", K_TRI, DF(dry_run), 0, 0, 0, NULL },
 	{ "tags", K_LIST, DF(tags), DF(n_tags), 0, CONFIG_MAX_LIST, NULL },
 	{ "issue_tags", K_BOOL, DF(issue_tags), 0, 0, 0, NULL },
