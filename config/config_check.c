@@ -160,10 +160,12 @@ bs_config_secret(struct ctx *c, const struct bs_secret_keys *k, bool needed,
 /* Parses the address of top-level key `key` ("host:port", IPv6 in
  * brackets) into *host and *port; an error at the key otherwise. */
 static void
-check_address(struct ctx *c, const char *key, const char *s, char **host_out,
-    int *port_out)
+check_address(struct ctx *c, const char *key, const char *from,
+    const char *s, char **host_out, int *port_out)
 {
-	const struct bs_ynode *at = bs_ynode_get(c->root, key, NULL);
+	/* An override is not in the file: its message names its source. */
+	const struct bs_ynode *at = from ? NULL : bs_ynode_get(c->root, key,
+	    NULL);
 	const char *colon = strrchr(s, ':');
 	const char *host = s, *hend = colon;
 	if (s[0] == '[') {
@@ -184,7 +186,9 @@ check_address(struct ctx *c, const char *key, const char *s, char **host_out,
 			return;
 	}
 	char sh[64];
-	ERR(c, at, "%s: expected host:port like 127.0.0.1:8080, got '%s'", key,
+	ERR(c, at, "%s%s%s: expected host:port like 127.0.0.1:8080, got '%s'",
+	    from ? from : key, from ? " (overriding " : "", from ? (strcmp(key,
+	    "listen") == 0 ? "listen)" : "metrics_listen)") : "",
 	    bs_config_show(sh, sizeof(sh), s, strlen(s)));
 }
 
@@ -192,11 +196,12 @@ static void
 check_listen(struct ctx *c)
 {
 	struct bs_config *cfg = c->cfg;
-	check_address(c, "listen", cfg->listen, &cfg->listen_host,
-	    &cfg->listen_port);
+	check_address(c, "listen", c->listen_from, cfg->listen,
+	    &cfg->listen_host, &cfg->listen_port);
 	if (cfg->metrics_listen)
-		check_address(c, "metrics_listen", cfg->metrics_listen,
-		    &cfg->metrics_listen_host, &cfg->metrics_listen_port);
+		check_address(c, "metrics_listen", c->metrics_listen_from,
+		    cfg->metrics_listen, &cfg->metrics_listen_host,
+		    &cfg->metrics_listen_port);
 }
 
 

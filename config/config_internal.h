@@ -43,6 +43,9 @@ struct ctx {
 	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
 	size_t *dep_index;                  /* its index in the yaml list */
 	unsigned uses;                      /* enum bs_config_uses */
+	/* Where listen and metrics_listen came from when not the file:
+	 * "--listen", "BITSLEUTH_LISTEN", ...; NULL: the file. */
+	const char *listen_from, *metrics_listen_from;
 };
 
 /* === config_check.c ======================================================= */
