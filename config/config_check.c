@@ -100,13 +100,15 @@ read_secret_file(struct ctx *c, const char *key, const struct bs_ynode *at,
 		why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "not a regular file";
-	else if (st.st_size > BS_SECRET_FILE_MAX)
+	else if (st.st_size > BS_SECRET_FILE_MAX + 1)   /* + its newline */
 		why = "larger than 64 KiB";
 	if (!why) {
-		buf = bs_arena_alloc(c->a, BS_SECRET_FILE_MAX + 2);
+		/* Up to MAX + 2 bytes: the secret, its newline, and one more
+		 * that says the file grew beyond them; then the NUL. */
+		buf = bs_arena_alloc(c->a, BS_SECRET_FILE_MAX + 3);
 		size_t got = 0;
-		while (got <= BS_SECRET_FILE_MAX) {
-			n = read(fd, buf + got, BS_SECRET_FILE_MAX + 1 - got);
+		while (got <= BS_SECRET_FILE_MAX + 1) {
+			n = read(fd, buf + got, BS_SECRET_FILE_MAX + 2 - got);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -115,19 +117,19 @@ read_secret_file(struct ctx *c, const char *key, const struct bs_ynode *at,
 		}
 		if (n < 0)
 			why = strerror(errno);
-		else if (got > BS_SECRET_FILE_MAX)
-			why = "larger than 64 KiB";
 		else {
 			if (got && buf[got - 1] == '\n')
 				got--;
 			buf[got] = '\0';
-			if (got == 0)
+			if (got > BS_SECRET_FILE_MAX)
+				why = "larger than 64 KiB";
+			else if (got == 0)
 				why = "empty";
 			else if (memchr(buf, '\0', got))
 				why = "holds a NUL byte";
 		}
 		if (why)
-			memset(buf, 0, BS_SECRET_FILE_MAX + 2);
+			memset(buf, 0, BS_SECRET_FILE_MAX + 3);
 	}
 	close(fd);
 	if (why) {
