@@ -248,7 +248,7 @@ bs_help_write_bash(FILE *f)
 	    "                mapfile -t COMPREPLY < <(compgen -W \"$cmds\" -- \"$cur\")\n"
 	    "            return ;;\n"
 	    "        *) return ;;\n    esac\n"
-	    "    if [ -n \"$subs\" ] && [ \"$COMP_CWORD\" -eq 2 ]; then\n"
+	    "    if [ -n \"$subs\" ] && [ \"$COMP_CWORD\" -eq 2 ] && [[ $cur != -* ]]; then\n"
 	    "        mapfile -t COMPREPLY < <(compgen -W \"$subs\" -- \"$cur\")\n"
 	    "    elif [[ $cur == -* ]]; then\n"
 	    "        mapfile -t COMPREPLY < <(compgen -W \"$opts\" -- \"$cur\")\n"

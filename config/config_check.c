@@ -73,7 +73,7 @@ static char *
 read_secret_file(struct ctx *c, const char *key, const struct bs_ynode *at,
     const char *file, bool report)
 {
-	char sh[64];
+	char sh[256];           /* paths are longer than most values */
 	const char *shown = bs_config_show(sh, sizeof(sh), file, strlen(file));
 	if (!*file) {
 		if (report)
