@@ -208,6 +208,11 @@ def test_systemd_units_verify():
                                capture_output=True, text=True, timeout=120)
             # verify exits 0 on unknown keys too, but says so: nothing said is the pass.
             assert p.returncode == 0 and p.stdout + p.stderr == "", (name, p.stdout + p.stderr)
+        # The sandbox, as systemd rates it (packaging/README.md: 1.5, "OK").
+        p = subprocess.run([analyze, "security", "--offline=yes", os.path.join(units, "bitsleuth.service")],
+                           capture_output=True, text=True, timeout=120)
+        m = re.search(r"Overall exposure level for bitsleuth\.service: (\d+\.\d+)", p.stdout)
+        assert m and float(m.group(1)) <= 2.0, p.stdout[-2000:] + p.stderr
         # The check can fail: a unit with a wrong directive is reported.
         bad = os.path.join(units, "bitsleuth-bad.service")
         with open(bad, "w") as f:
