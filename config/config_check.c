@@ -626,7 +626,11 @@ check_secrets(struct ctx *c)
 			    cfg->sleuth.token_env);
 		}
 	}
-	if (global_needed && !global_reported && !cfg->sleuth.token)
+	if (global_needed && global_failed && worker && !global_live)
+		WARN(c, node_at(c, "sleuth", "token_file"), "sleuth.token_file "
+		    "cannot be read: fine while the deployments that use it are "
+		    "dry_run, needed once they are not");
+	else if (global_needed && !global_reported && !cfg->sleuth.token)
 		WARN(c, node_at(c, "sleuth", "token_env"), "environment variable %s "
 		    "(sleuth.token_env) is not set: fine while the deployments that "
 		    "use it are dry_run, needed once they are not",
