@@ -216,6 +216,24 @@ main(void)
 		CHECK(nowhere("dep-token"));
 	}
 
+	TEST("an unset variable the command needs: an error, a warning when "
+	    "lenient") {
+		unsetenv("BITBUCKET_WEBHOOK_SECRET");
+		CHECK_INT(parse(""), -1);
+		const struct bs_diag *g = find("environment variable "
+		    "BITBUCKET_WEBHOOK_SECRET (bitbucket.secret_env) is not set");
+		CHECK(g && g->severity == BS_DIAG_ERROR);
+		CHECK_INT(parse_uses("", BS_USES_ALL | BS_USES_LENIENT), 0);
+		g = find("environment variable BITBUCKET_WEBHOOK_SECRET "
+		    "(bitbucket.secret_env) is not set");
+		CHECK(g && g->severity == BS_DIAG_WARNING);
+		CHECK(g && strstr(g->message, "check --strict makes this an error"));
+		/* A name that looks like the secret itself stays an error. */
+		CHECK_INT(parse_uses("bitbucket: {secret_env: Gkvl8kQ2x9ZtR4mWp7Yb}\n",
+		    BS_USES_ALL | BS_USES_LENIENT), -1);
+		setenv("BITBUCKET_WEBHOOK_SECRET", "env-secret", 1);
+	}
+
 	TEST("--listen wins over BITSLEUTH_LISTEN wins over the file; errors "
 	    "name their source") {
 		char out[256];
