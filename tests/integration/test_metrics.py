@@ -6,6 +6,7 @@ deliveries and Sleuth answers must produce, build_info and process_*, and
 Runs `bitsleuth run` and reads the ingest port's /metrics (metrics_listen
 unset); the dedicated metrics port of serve and work has its own test."""
 import os
+import re
 import signal
 import sys
 import time
@@ -181,6 +182,42 @@ def test_deltas_after_known_traffic():
         H.shutdown(redis, sleuth, bs)
 
 
+# Families of the README table a process shows only in some states.
+CONDITIONAL = {"bitsleuth_api_budget_remaining", "bitsleuth_redis_replica_lag_seconds",
+               "bitsleuth_lanes", "bitsleuth_lane_waiting", "bitsleuth_lanes_held",
+               "bitsleuth_lane_oldest_head_age_seconds"}
+
+
+def readme_families():
+    """The family names in the first column of README "### Metrics"."""
+    with open(os.path.join(H.SOURCE_DIR, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    sec = text.split("\n### Metrics\n", 1)[1].split("\n#", 1)[0]
+    table = sec.split("**Renamed series**")[0]
+    names = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+    return names
+
+
+def test_readme_lists_every_family():
+    """README's Metrics table and a real scrape name the same families."""
+    redis, sleuth, bs = setup()
+    try:
+        text, _ = H.scrape(bs)
+        served = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+        doc = readme_families()
+        if served - doc:
+            H.fail("served but not in README's Metrics table: %s" % sorted(served - doc))
+        queue = {n for n in doc if n.startswith("bitsleuth_queue_") and n != "bitsleuth_queue_wait_seconds"}
+        missing = doc - served - CONDITIONAL - queue
+        if missing:
+            H.fail("in README's Metrics table but not served: %s" % sorted(missing))
+    finally:
+        H.shutdown(redis, sleuth, bs)
+
+
 def test_reload_adds_a_deployment_series():
     """SIGHUP with one more deployment: its series appear at its first
     deploy, the others keep their counts (counters never reset)."""
@@ -213,4 +250,5 @@ if __name__ == "__main__":
     H.run_tests([
         ("deltas after known traffic, promtool on the whole scrape", test_deltas_after_known_traffic),
         ("a reload adds a deployment's series", test_reload_adds_a_deployment_series),
+        ("README's Metrics table names every family served", test_readme_lists_every_family),
     ])
