@@ -554,7 +554,7 @@ def test_02_slowloris_over_the_cap_sheds_the_oldest():
         print("  shed %d, %d attack connections still open, %d open at the server"
               % (shed, tr.open_count(), open_now), flush=True)
         if shed <= 0:
-            fail("bitsleuth_http_closed_total{reason="shed"} is %d at max_connections with 150 slow clients" % shed)
+            fail("bitsleuth_http_closed_total{reason=shed} is %d at max_connections with 150 slow clients" % shed)
         if open_now > 100:
             fail("bitsleuth_http_connections_open %d over max_connections 100" % open_now)
         # Shed ones got nothing that looks like a success.
@@ -790,7 +790,7 @@ def test_05_hundred_megabyte_bodies_are_refused_without_buffering():
         if jobs(redis) != 3:
             problems.append("%d jobs queued, want the three legit ones" % jobs(redis))
         if metric(bs, 'bitsleuth_http_refused_total{reason="bad_request"}') < 1:
-            problems.append("the 411 was not counted in bitsleuth_http_refused_total{reason="bad_request"}")
+            problems.append("the 411 was not counted in bitsleuth_http_refused_total{reason=bad_request}")
         if problems:
             fail("%d broken points:\n  %s" % (len(problems), "\n  ".join(problems)))
     finally:
@@ -915,7 +915,7 @@ def test_07_too_many_or_too_large_headers_get_431():
         if jobs(redis) != 0:
             fail("a refused request was queued")
         if metric(bs, 'bitsleuth_http_refused_total{reason="bad_request"}') < len(cases):
-            fail("the 431s were not counted in bitsleuth_http_refused_total{reason="bad_request"}")
+            fail("the 431s were not counted in bitsleuth_http_refused_total{reason=bad_request}")
         legit(bs, "after the 431s")
         # 99 short headers more than the fixture's 7 would be over 100;
         # 90 in all is not: served.
