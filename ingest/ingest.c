@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "parsers/bitbucket.h"
 #include "queue/jobs.h"
 #include "ingest/http_server.h"
 #include "ingest/intake.h"
@@ -49,6 +50,9 @@ shard_of_job(const struct bs_ingest *in, const struct bs_job *job)
 struct pending {
 	struct bs_ingest *in;
 	struct bs_http_req *req;
+	double t0;                  /* bs_metrics_now() at handle_hook */
+	int product;                /* the delivery's labels (metrics.h) */
+	enum bs_m_event event;
 	char delivery[128];
 	size_t issues_len;
 	char issues[];              /* ',"issues":[...]' */
@@ -134,6 +138,26 @@ pending_new(struct bs_job *job)
 
 /* === Deliveries ========================================================= */
 
+/* deliveries_total and ingest_request_duration_seconds for a delivery
+ * answered now, t0 seconds (bs_metrics_now) after it was whole. */
+static void
+delivered(const struct bs_ingest_env *env, int product, enum bs_m_event ev,
+    enum bs_m_delivery outcome, double t0)
+{
+	bs_metrics_delivery(env->metrics, product, ev, outcome);
+	bs_metrics_ingest_observe(env->metrics, outcome, bs_metrics_now() - t0);
+}
+
+/* The product as the headers tell it (the body is not walked: only the
+ * parsed event's own product is better). */
+static int
+product_of_headers(const struct bs_http_req *req)
+{
+	return (int)bs_detect_product(bs_http_req_header(req, "X-Event-Key"),
+	    bs_http_req_header(req, "X-Request-UUID"),
+	    bs_http_req_header(req, "X-Request-Id"), NULL, NULL, 0);
+}
+
 static void
 on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
     void *arg)
@@ -142,22 +166,22 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
 	const struct bs_ingest_env *env = &p->in->env;
 	switch (st) {
 	case BS_ENQ_QUEUED:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_QUEUED);
 		log_info("delivery %s queued as %s", p->delivery, id);
 		reply_status(p->req, 202, "queued", "delivery", p->delivery, "job", id,
 		    p->issues, p->issues_len);
+		delivered(env, p->product, p->event, BS_MD_QUEUED, p->t0);
 		break;
 	case BS_ENQ_DUPLICATE:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_DUPLICATE);
 		log_info("delivery %s is a duplicate of job %s", p->delivery, id);
 		reply_status(p->req, 200, "duplicate", "delivery", p->delivery, "job",
 		    id ? id : "", NULL, 0);
+		delivered(env, p->product, p->event, BS_MD_DUPLICATE, p->t0);
 		break;
 	default:
-		bs_metrics_inc(env->metrics, BS_M_QUEUE_UNAVAILABLE);
 		log_warn("delivery %s not queued: %s", p->delivery, err ? err : "?");
 		reply_error(p->req, 503, "queue_unavailable",
 		    "the queue did not take the delivery; retry later");
+		delivered(env, p->product, p->event, BS_MD_UNAVAILABLE, p->t0);
 		break;
 	}
 	p->in->pending--;
@@ -229,6 +253,7 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 {
 	const struct bs_ingest_env *env = &in->env;
 	const struct bs_config *cfg = env->live->cfg;
+	double t0 = bs_metrics_now();
 	if (bs_http_req_method(req) != BS_HTTP_POST) {
 		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
 		bs_http_reply_error(req, 405, "method_not_allowed", "use POST",
@@ -261,30 +286,39 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 	else if (r.secret_used == BS_SECRET_PREVIOUS)
 		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_PREVIOUS);
 
+	/* The labels: the event key from a fixed list, the product from the
+	 * parsed event when there is one, else from the headers. */
+	enum bs_m_event mev = bs_metrics_event_of(d.event_key);
+	int product = r.verdict == BS_INTAKE_QUEUE ||
+	    r.verdict == BS_INTAKE_IGNORED ? (int)r.job.ev.product :
+	    (int)bs_detect_product(d.event_key, d.request_uuid, d.request_id,
+	    NULL, NULL, 0);
 	switch (r.verdict) {
 	case BS_INTAKE_REFUSED:
-		bs_metrics_inc(env->metrics, r.status == 401 ? BS_M_REFUSED_SIGNATURE :
-		    r.status == 415 ? BS_M_REFUSED_MEDIA_TYPE : BS_M_REFUSED_PAYLOAD);
 		log_info("delivery refused (%d %s): %s", r.status, r.code, r.reason);
 		reply_error(req, r.status, r.code, r.reason);
+		delivered(env, product, mev, r.status == 401 ? BS_MD_SIGNATURE :
+		    r.status == 415 ? BS_MD_MEDIA_TYPE : BS_MD_PAYLOAD, t0);
 		break;
 	case BS_INTAKE_IGNORED:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_IGNORED);
-		if (r.ref_limit) {
-			bs_metrics_inc(env->metrics, BS_M_DELIVERIES_REF_LIMIT);
+		if (r.ref_limit)
 			log_warn("delivery %s: %s", r.delivery, r.reason);
-		}
 		reply_status(req, 202, "ignored", "reason", r.reason, NULL, NULL,
 		    NULL, 0);
+		delivered(env, product, mev, r.ref_limit ? BS_MD_REF_LIMIT :
+		    BS_MD_IGNORED, t0);
 		break;
 	case BS_INTAKE_PING:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_PING);
 		reply_status(req, 200, "ok", NULL, NULL, NULL, NULL, NULL, 0);
+		delivered(env, product, mev, BS_MD_PING, t0);
 		break;
 	case BS_INTAKE_QUEUE: {
 		struct pending *p = pending_new(&r.job);
 		p->in = in;
 		p->req = req;
+		p->t0 = t0;
+		p->product = product;
+		p->event = mev;
 		size_t dl = strlen(r.delivery);
 		if (dl >= sizeof(p->delivery))
 			dl = sizeof(p->delivery) - 1;
@@ -437,7 +471,10 @@ admit(void *arg, struct bs_http_req *req)
 	    cfg->bitbucket.n_allow_cidrs, client))
 		return NULL;
 	char a[BS_CIDR_ADDRSTRLEN];
-	bs_metrics_inc(in->env.metrics, BS_M_REFUSED_SOURCE);
+	/* Refused from the head: answered as soon as this returns. */
+	delivered(&in->env, product_of_headers(req),
+	    bs_metrics_event_of(bs_http_req_header(req, "X-Event-Key")),
+	    BS_MD_SOURCE, bs_metrics_now());
 	log_info("delivery refused (403 forbidden_source): %s%s",
 	    bs_cidr_format(client, a, sizeof(a)),
 	    ok ? " is not in bitbucket.allow_cidrs" :

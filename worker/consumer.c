@@ -217,6 +217,7 @@ plan_run(struct run *run)
 		t->target = targets[i];
 		const struct bs_deployment *dep = targets[i].dep;
 		t->dry = dep->dry_run == 1 || (dep->dry_run == -1 && cfg->sleuth.dry_run);
+		t->mdep = bs_metrics_deployment(ctx->metrics, dep->deployment);
 		snprintf(t->name, sizeof(t->name), "%s", name);
 	}
 	if (run->n_tasks == 0 && run->job.ev.type != BS_EVENT_PR)

@@ -236,14 +236,14 @@ sent_outcome(struct run *run, struct task *t, long long now)
 	size_t k = successor_fields(run, t, f, made, first);
 	run->history = saved;
 	if (dead) {
-		bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DEAD);
+		task_count(t, BS_MDP_DEAD);
 		log_warn("job %s -> %s: dead letter: %s", run->id, t->name, reason);
 		add_dead(run, f, k, reason, t->status, now);
 		add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
 		return;
 	}
 	bs_field_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld", due));
-	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_RETRY);
+	task_count(t, BS_MDP_RETRY);
 	log_info("job %s -> %s: retry %ld in %lld ms: %s", run->id, t->name, made,
 	    due - now, t->reason);
 	run->recs[run->n_recs++] = (struct bs_finish_rec){ .kind = BS_FINISH_RETRY,
@@ -279,7 +279,7 @@ task_outcome(struct run *run, struct task *t, long long now)
 	case TASK_SUPERSEDED:
 		f = bs_arena_alloc(&run->arena, 16 * sizeof(*f));
 		k = successor_fields(run, t, f, run->attempt, run->first_ms);
-		bs_metrics_inc(run->ctx->metrics, BS_M_SLEUTH_SUPERSEDED);
+		task_count(t, BS_MDP_SUPERSEDED);
 		log_warn("job %s -> %s: dead letter: superseded (held past "
 		    "worker.order_hold, then push %s was registered)", run->id,
 		    t->name, t->newest);

@@ -55,6 +55,8 @@ struct task {
 	char reason[400];
 	char newest[BS_STREAM_ID_MAX + 1]; /* TASK_SUPERSEDED: what superseded it */
 	int dry;
+	int mdep;                   /* its deployment's label (metrics.h) */
+	double sent_at;             /* bs_metrics_now() at the Sleuth call */
 	int lane_go;                /* its turn has come: send once enriched */
 	int stepped;                /* its lane op is applied already (task.c) */
 	/* backfill.c, between the turn and the send (issue 12) */
@@ -119,6 +121,9 @@ void task_start(struct task *t);
  * track as task_track names it ("push", "merge", "tag"). */
 const char *task_deployed_note(struct task *t);
 const char *task_track(const struct task *t);
+/* Counts t's outcome in deploys_total and, when it is final (not a
+ * retry), its queue wait (the delivery's receipt to now). */
+void task_count(struct task *t, enum bs_m_deploy outcome);
 
 /* outcome.c */
 /* One count fewer; the last one finishes the run. */

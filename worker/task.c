@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "worker/backfill.h"
@@ -133,6 +134,17 @@ task_sent(struct task *t)
 	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
 }
 
+void
+task_count(struct task *t, enum bs_m_deploy outcome)
+{
+	struct bs_metrics *m = t->run->ctx->metrics;
+	bs_metrics_deploy(m, t->mdep, outcome);
+	long long received = t->run->job.received_ms;
+	if (outcome != BS_MDP_RETRY && received > 0)
+		bs_metrics_queue_wait_observe(m,
+		    (double)(bs_now_ms() - received) / 1000.0);
+}
+
 static void
 on_sleuth(const struct bs_http_response *resp, void *arg)
 {
@@ -154,8 +166,12 @@ on_sleuth(const struct bs_http_response *resp, void *arg)
 		snprintf(t->reason, sizeof(t->reason), "sleuth answered %ld: %s",
 		    resp->status, body);
 	}
+	bs_metrics_sleuth_observe(ctx->metrics, t->mdep,
+	    t->outcome == BS_OUTCOME_OK ? BS_MSL_OK :
+	    t->outcome == BS_OUTCOME_DEAD ? BS_MSL_DEAD : BS_MSL_RETRY,
+	    bs_metrics_now() - t->sent_at);
 	if (t->outcome == BS_OUTCOME_OK) {
-		bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_OK);
+		task_count(t, BS_MDP_REGISTERED);
 		log_info("job %s -> %s: registered sha %s (%.0f ms)", t->run->id,
 		    t->name, t->target.sha, resp->total_s * 1000);
 	}
@@ -206,7 +222,7 @@ record_dry_run(struct task *t)
 	build_request(t, &url, &body, &blen);
 	log_info("dry-run: job %s -> %s: POST %s %.*s", run->id, t->name, url,
 	    (int)(blen > 2000 ? 2000 : blen), body);
-	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DRYRUN);
+	task_count(t, BS_MDP_DRY_RUN);
 	t->outcome = BS_OUTCOME_OK;
 	struct bs_field f[5];
 	bs_field_str(&f[0], "url", url);
@@ -259,7 +275,7 @@ task_start(struct task *t)
 		return;
 	}
 	if (t->bf_mode == BS_BODY_SAME) {
-		bs_metrics_inc(ctx->metrics, BS_M_DEPLOY_SAME_SHA);
+		task_count(t, BS_MDP_SAME_SHA);
 		log_info("job %s -> %s: sha %s is the target's last registered one; "
 		    "not sent again", run->id, t->name, t->target.sha);
 		task_end(t, TASK_DONE);
@@ -301,6 +317,7 @@ task_start(struct task *t)
 		.max_response = 4096,
 	};
 	ctx->metrics->in_flight++;
+	t->sent_at = bs_metrics_now();
 	bs_http_post(ctx->http, &req, on_sleuth, t);
 	OPENSSL_cleanse(auth, sizeof(pre) - 1 + tlen);
 	free(auth);

@@ -57,6 +57,11 @@ bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	/* Every configured deployment has its deploys_total series from the
+	 * start (one a reload adds gets them at its first deploy). */
+	const struct bs_config *cfg = env->live->cfg;
+	for (size_t i = 0; i < cfg->n_deployments; i++)
+		bs_metrics_deployment(env->metrics, cfg->deployments[i].deployment);
 	w->http = bs_http_new(env->base);
 	if (!w->http) {
 		snprintf(err, errlen, "cannot create the Sleuth HTTP client");

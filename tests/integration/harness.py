@@ -587,6 +587,99 @@ def stream_len(redis, key):
     return redis.cmd("XLEN", key)
 
 
+# ---------------------------------------------------------------- metrics
+
+# One sample line of the text format: name, optional {labels} (values
+# quoted, with \\ \" \n escapes), value, optional timestamp.
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:\\.|[^"\\])*")*\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?$')
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> {series: float}, keyed by the series
+    exactly as rendered: 'bitsleuth_http_requests_total' or
+    'bitsleuth_redis_redirects_total{kind="moved"}' (see series())."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError("not a sample line: %r" % line)
+        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def _label_escape(v):
+    return str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def series(name, **labels):
+    """The key of one series in parse_metrics' dict; labels in the order
+    bitsleuth renders them, e.g. series("bitsleuth_deliveries_total",
+    product="cloud", event="repo:push", outcome="queued")."""
+    if not labels:
+        return name
+    return name + "{" + ",".join('%s="%s"' % (k, _label_escape(v)) for k, v in labels.items()) + "}"
+
+
+def scrape(bs, path="/metrics"):
+    """GET /metrics of a running Bitsleuth: (raw text, {series: value})."""
+    st, _, raw, hdrs = bs.get(path)
+    if st != 200:
+        fail("GET %s: %d %r" % (path, st, raw[:300]))
+    return raw.decode(), parse_metrics(raw)
+
+
+def metrics(bs):
+    """GET /metrics as {series: value} (parse_metrics)."""
+    return scrape(bs)[1]
+
+
+def metric(bs, name, default=0.0, **labels):
+    """One series' value (default when absent): metric(bs,
+    "bitsleuth_http_closed_total", reason="shed")."""
+    return metrics(bs).get(series(name, **labels), default)
+
+
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"')
+
+
+def labels_of(key):
+    """A series key's (name, {label: value}), values unescaped."""
+    name, _, rest = key.partition("{")
+    un = lambda v: re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+    return name, {k: un(v) for k, v in _LABEL.findall(rest)}
+
+
+def total(m, name, **labels):
+    """The sum of the series of family `name` in a parse_metrics dict whose
+    labels include the given ones: total(m, "bitsleuth_deliveries_total",
+    outcome="too_large") over every product and event."""
+    out = 0.0
+    for k, v in m.items():
+        n, ls = labels_of(k)
+        if n == name and all(ls.get(a) == str(b) for a, b in labels.items()):
+            out += v
+    return out
+
+
+def promtool_check(text):
+    """Runs `promtool check metrics` on the exposition text: True when it
+    passed, False (with a notice) when promtool is not installed; fails the
+    test on a complaint."""
+    tool = shutil.which("promtool")
+    if not tool:
+        print("promtool not installed (Debian: prometheus): exposition check skipped", flush=True)
+        return False
+    r = subprocess.run([tool, "check", "metrics"], input=text.encode() if isinstance(text, str) else text,
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        fail("promtool check metrics: %s%s" % (r.stdout.decode(), r.stderr.decode()))
+    return True
+
+
 # ---------------------------------------------------------------- runner
 
 def run_tests(tests):
