@@ -303,7 +303,7 @@ cut(const char *s)
 static size_t
 suffix(char *buf, size_t len, unsigned long n, long long span_ms)
 {
-	long long s = (span_ms + 999) / 1000;
+	long long s = (span_ms + 500) / 1000;
 	if (s < 1)
 		s = 1;
 	int k = snprintf(buf, len, " (%lu more like this suppressed in the "
@@ -370,7 +370,7 @@ render(struct out *o, enum bs_log_level lvl, long long ms, const char *msg,
 		put_json_str(o, msg, mlen);
 	}
 	for (int i = 0; i < N_CTX; i++) {
-		if (!v[i])
+		if (!v[i] || !v[i][0])
 			continue;
 		put(o, ",\"", 2);
 		puts_(o, ctx_names[i]);
@@ -447,10 +447,11 @@ slot_report(struct limit_slot *s, long long now, int keep)
 		s->used = 0;
 }
 
-/* Before a line that is not a suppressed repeat: every window that is
- * over is closed (its count written); with `all`, also the counts of
- * the windows still open (the window stays: later repeats are still
- * counted). `except` is left alone. */
+/* Before a line that is not a suppressed repeat: a window that is over
+ * is closed, and when it counted repeats, their count is written and a
+ * new window opens (so a message repeated for an hour comes out once per
+ * window); with `all`, the counts of the windows still open are written
+ * too (those windows go on). `except` is left alone. */
 static void
 limit_sweep(long long now, int all, const struct limit_slot *except)
 {
@@ -459,10 +460,13 @@ limit_sweep(long long now, int all, const struct limit_slot *except)
 		if (!s->used || s == except)
 			continue;
 		long long age = now - s->start;
-		if (age >= limit_window_ms || age < 0)
-			slot_report(s, now, 0);
-		else if (all && s->count)
+		if (age >= limit_window_ms || age < 0) {
+			int counted = s->count > 0;
+			slot_report(s, now, counted);
+			s->start = now;
+		} else if (all && s->count) {
 			slot_report(s, now, 1);
+		}
 	}
 }
 
