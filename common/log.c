@@ -447,13 +447,23 @@ slot_report(struct limit_slot *s, long long now, int keep)
 		s->used = 0;
 }
 
+/* Whether the message in slot s has the component msg[0..cl) has. */
+static int
+same_component(const struct limit_slot *s, const char *msg, size_t cl)
+{
+	return cl && strncmp(s->text, msg, cl + 2) == 0;
+}
+
 /* Before a line that is not a suppressed repeat: a window that is over
  * is closed, and when it counted repeats, their count is written and a
  * new window opens (so a message repeated for an hour comes out once per
- * window); with `all`, the counts of the windows still open are written
- * too (those windows go on). `except` is left alone. */
+ * window). With a component (msg[0..cl), cl > 0), the counts of the open
+ * windows of that component's messages are written too, so that its
+ * news comes in order ("connect failed ... (N more ...)" before
+ * "connected"); those windows go on. `except` is left alone. */
 static void
-limit_sweep(long long now, int all, const struct limit_slot *except)
+limit_sweep(long long now, const char *msg, size_t cl,
+    const struct limit_slot *except)
 {
 	for (int i = 0; i < LIMIT_SLOTS; i++) {
 		struct limit_slot *s = &slots[i];
@@ -464,7 +474,7 @@ limit_sweep(long long now, int all, const struct limit_slot *except)
 			int counted = s->count > 0;
 			slot_report(s, now, counted);
 			s->start = now;
-		} else if (all && s->count) {
+		} else if (s->count && same_component(s, msg, cl)) {
 			slot_report(s, now, 1);
 		}
 	}
@@ -509,10 +519,10 @@ limit_check(enum bs_log_level lvl, const char *msg, size_t n, long long now,
 		*span = age;
 		s->count = 0;
 		s->start = now;
-		limit_sweep(now, 1, s);
+		limit_sweep(now, msg, component_len(msg, n), s);
 		return 0;
 	}
-	limit_sweep(now, 1, NULL);
+	limit_sweep(now, msg, component_len(msg, n), NULL);
 	if (!free_slot) {
 		free_slot = oldest;
 		slot_report(oldest, now, 0);
@@ -569,7 +579,8 @@ bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
 			if (count)
 				slen = suffix(sfx, sizeof(sfx), count, span);
 		} else {
-			limit_sweep(now, lvl >= BS_LOG_INFO, NULL);
+			limit_sweep(now, msg, lvl >= BS_LOG_INFO ?
+			    component_len(msg, mlen) : 0, NULL);
 		}
 	}
 	write_line(lvl, now, msg, mlen, sfx, slen, count, current_ctx());

@@ -13,9 +13,11 @@
  * Repeats: a warn or error line with the same level and text as one
  * written less than 10 s ago is not written but counted. The first
  * occurrence is always written; the count comes out as "<message> (N more
- * like this suppressed in the last Ts)": on the next repeat after the
- * window (which then starts a new one), or before any other line of
- * level info or above. Debug and info lines are never suppressed.
+ * like this suppressed in the last Ts)" with the first line after the
+ * window (a repeat then, or the count line itself, opens the next window:
+ * one line per window however long it goes on), or before a line of the
+ * same component at info or above (the "redis: connected" after the
+ * "redis: connect ... failed"). Debug and info lines are never suppressed.
  *
  * The threshold is warn until bs_log_apply: the CLI tools print only
  * their results and real problems; the daemons apply the config's

@@ -213,11 +213,14 @@ main(void)
 		    "refused (1 more like this suppressed in the last 1s)\n") != NULL);
 		CHECK(strstr(s, "Z error redis: connect to") != NULL);
 	}
-	TEST("log: another line of info or above writes the count first") {
+	TEST("log: a line of the same component writes the count first") {
 		bs_log_apply(NULL, "json");
 		fresh();
 		fake_ms += 100;
 		log_warn("redis: connect to 127.0.0.1:1 failed: Connection refused");
+		log_info("http: other news");       /* another component: no count */
+		log_info("no component");
+		CHECK_INT(count_lines(fresh()), 2);
 		fake_ms += 2000;      /* 2.6 s into the window opened above (3 s, rounded) */
 		log_info("redis: connected to 127.0.0.1:1");
 		const char *s = fresh();
