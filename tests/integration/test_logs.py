@@ -120,6 +120,12 @@ def test_json_lines_parse_and_carry_the_context():
             assert st in (200, 202), (path, st, raw)
             n += 1
         assert n >= 80, n
+        # Hostile bytes in the headers that become context fields.
+        body = H.read_fixture(H.fixtures("repo:push", "cloud")[1][0])
+        st, _, raw, _ = bs.post('repo:push"\\\xff', body, sign=False)
+        assert st == 401, (st, raw)      # refused, and logged with its headers
+        st, _, raw, _ = bs.post("repo:push", body + b" ", delivery='{q"\\\xe9\xff}')
+        assert st < 500, (st, raw)
         H.wait_for(lambda: H.settled(redis), 60, what="every job finished")
 
         # Redis away for a few seconds, then back.
@@ -167,6 +173,8 @@ def test_json_lines_parse_and_carry_the_context():
     refused = [o for o in lines if o["msg"].startswith("delivery refused")]
     for o in refused:
         assert o.get("event"), o
+    assert any(o.get("event") == 'repo:push"\\\ufffd' for o in lines), \
+        sorted({o["event"] for o in lines if "event" in o})
     # Components are split off.
     redis_lines = [o for o in lines if o.get("component") == "redis"]
     assert redis_lines and not any(o["msg"].startswith("redis: ") for o in redis_lines)
