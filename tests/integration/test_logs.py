@@ -189,6 +189,7 @@ def test_json_lines_parse_and_carry_the_context():
     assert counted and "more like this suppressed" in counted[0]["msg"], fails
     # The API's refused connections name the host, once each window too.
     http = [o for o in lines if o.get("component") == "http"]
+    assert http and any("(Connection refused)" in o["msg"] for o in http), http
     for o in http:
         assert re.match(r"(GET|POST) 127\.0\.0\.1:\d+ failed: ", o["msg"]), o
 
