@@ -107,23 +107,34 @@ bs_log_flush(void)
 	lb.len = 0;
 }
 
+static void limit_report_all(void);
+static int exit_registered;
+
+/* At exit: the counts not yet written, then the buffered lines. */
 static void
 flush_at_exit(void)
 {
+	limit_report_all();
 	bs_log_flush();
+}
+
+static void
+register_exit(void)
+{
+	if (!exit_registered) {
+		exit_registered = 1;
+		atexit(flush_at_exit);
+	}
 }
 
 void
 bs_log_set_flusher(void (*flusher)(void *arg), void *arg)
 {
-	static int registered;
 	bs_log_flush();
 	lb.flusher = flusher;
 	lb.flusher_arg = arg;
-	if (flusher && !registered) {
-		registered = 1;
-		atexit(flush_at_exit);
-	}
+	if (flusher)
+		register_exit();
 }
 
 static long long
@@ -539,6 +550,15 @@ limit_check(enum bs_log_level lvl, const char *msg, size_t n, long long now,
 	return 0;
 }
 
+static void
+limit_report_all(void)
+{
+	long long now = now_ms();
+	for (int i = 0; i < LIMIT_SLOTS; i++)
+		if (slots[i].used)
+			slot_report(&slots[i], now, 0);
+}
+
 void
 bs_log_set_limit_window_ms(long long ms)
 {
@@ -695,5 +715,6 @@ bs_log_apply(const char *level, const char *format)
 	}
 	bs_log_threshold = override_set ? override_level : lvl;
 	bs_log_format = fmt;
+	register_exit();              /* a daemon: its last counts at exit */
 	return 0;
 }

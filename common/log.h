@@ -17,7 +17,8 @@
  * window (a repeat then, or the count line itself, opens the next window:
  * one line per window however long it goes on), or before a line of the
  * same component at info or above (the "redis: connected" after the
- * "redis: connect ... failed"). Debug and info lines are never suppressed.
+ * "redis: connect ... failed"), and at exit after bs_log_apply or with a
+ * flusher. Debug and info lines are never suppressed.
  *
  * The threshold is warn until bs_log_apply: the CLI tools print only
  * their results and real problems; the daemons apply the config's
