@@ -54,6 +54,7 @@ struct pending {
 	int product;                /* the delivery's labels (metrics.h) */
 	enum bs_m_event event;
 	char delivery[128];
+	char event[64], repository[200];   /* the log context */
 	size_t issues_len;
 	char issues[];              /* ',"issues":[...]' */
 };
@@ -163,6 +164,8 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
     void *arg)
 {
 	struct pending *p = arg;
+	bs_log_ctx_push(&(struct bs_log_ctx){ .delivery = p->delivery,
+		.event = p->event, .repository = p->repository, .job = id });
 	const struct bs_ingest_env *env = &p->in->env;
 	switch (st) {
 	case BS_ENQ_QUEUED:
@@ -184,6 +187,7 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
 		delivered(env, p->product, p->event, BS_MD_UNAVAILABLE, p->t0);
 		break;
 	}
+	bs_log_ctx_pop();
 	p->in->pending--;
 	free(p);
 }
@@ -281,6 +285,10 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		.scanner = env->live->scanner };
 	struct bs_intake_result r;
 	bs_intake_process(&intake, &d, bs_now_ms(), &r);
+	bs_log_ctx_push(&(struct bs_log_ctx){ .delivery = r.delivery[0] ?
+		r.delivery : d.request_uuid, .event = d.event_key,
+		.repository = r.verdict == BS_INTAKE_QUEUE ? r.job.ev.repository :
+		NULL });
 	if (r.secret_used == BS_SECRET_CURRENT)
 		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_CURRENT);
 	else if (r.secret_used == BS_SECRET_PREVIOUS)
@@ -324,6 +332,9 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 			dl = sizeof(p->delivery) - 1;
 		memcpy(p->delivery, r.delivery, dl);
 		p->delivery[dl] = '\0';
+		snprintf(p->event, sizeof(p->event), "%s", d.event_key ? d.event_key : "");
+		snprintf(p->repository, sizeof(p->repository), "%s",
+		    r.job.ev.repository ? r.job.ev.repository : "");
 		char rawbuf[2048], *rawp, *rawheap;
 		size_t rawlen = raw_headers(hv, rawbuf, sizeof(rawbuf), &rawp,
 		    &rawheap);
@@ -359,6 +370,7 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		break;
 	}
 	}
+	bs_log_ctx_pop();
 	bs_intake_result_release(&r);
 }
 

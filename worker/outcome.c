@@ -35,7 +35,7 @@ on_finish_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_finished(int ok, const char *err, void *arg)
+finished(int ok, const char *err, void *arg)
 {
 	struct run *run = arg;
 	struct bs_wctx *ctx = run->ctx;
@@ -70,6 +70,14 @@ on_finished(int ok, const char *err, void *arg)
 	log_warn("job %s: could not record its outcome (%s); it stays pending "
 	    "and will be claimed again", run->id, err ? err : "?");
 	bs_consumer_run_free(run);
+}
+
+static void
+on_finished(int ok, const char *err, void *arg)
+{
+	run_log_push(arg, NULL);
+	finished(ok, err, arg);
+	bs_log_ctx_pop();
 }
 
 static void
@@ -342,9 +350,14 @@ run_finish(struct run *run)
 		    "undecodable job: %s", run->decode_err), 0, now);
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_UNDECODABLE);
 	}
-	for (size_t i = 0; i < run->n_tasks; i++)
+	for (size_t i = 0; i < run->n_tasks; i++) {
+		run_log_push(run, &run->tasks[i]);
 		task_outcome(run, &run->tasks[i], now);
+		bs_log_ctx_pop();
+	}
+	run_log_push(run, NULL);
 	unmatched_lanes(run);
+	bs_log_ctx_pop();
 	/* Re-sent while Redis is away, but only until shortly before the
 	 * entry can be claimed by another worker. */
 	long long vis = cfg->worker.visibility_timeout_ms;

@@ -21,6 +21,7 @@
 
 #include "common/arena.h"
 #include "common/job.h"
+#include "common/log.h"
 #include "deploy/backoff.h"
 #include "deploy/match.h"
 #include "deploy/sleuth.h"
@@ -130,5 +131,16 @@ void task_count(struct task *t, enum bs_m_deploy outcome);
 void run_unref(struct run *run);
 /* Exit: a pending re-send of the finish runs now (and gives up). */
 void run_cancel_wait(struct run *run);
+
+/* The log context (common/log.h) of run, and of its task t unless NULL:
+ * pushed around a callback's work, popped after it. bs_consumer_run_free
+ * forgets it (the strings are the run's). */
+static inline void
+run_log_push(const struct run *run, const struct task *t)
+{
+	bs_log_ctx_push(&(struct bs_log_ctx){ .delivery = run->delivery,
+		.event = run->event, .repository = run->job.ev.repository,
+		.job = run->id, .target = t ? t->name : NULL });
+}
 
 #endif

@@ -30,7 +30,7 @@ task_end(struct task *t, enum task_end end)
 }
 
 static void
-on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
+lane_answered(enum bs_lane_verdict v, const char *newest, const char *err,
     void *arg)
 {
 	struct task *t = arg;
@@ -74,8 +74,18 @@ on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
 	task_end(t, TASK_LATER);
 }
 
-void
-task_acquire(struct task *t)
+static void
+on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
+    void *arg)
+{
+	struct task *t = arg;
+	run_log_push(t->run, t);
+	lane_answered(v, newest, err, arg);
+	bs_log_ctx_pop();
+}
+
+static void
+acquire_turn(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
@@ -101,18 +111,28 @@ task_acquire(struct task *t)
 	    bs_consumer_owner(run->c), lease_ms, on_lane, t);
 }
 
+void
+task_acquire(struct task *t)
+{
+	run_log_push(t->run, t);
+	acquire_turn(t);
+	bs_log_ctx_pop();
+}
+
 /* === the Sleuth call ==================================================== */
 
 static void
 on_stepped(int ok, const char *err, void *arg)
 {
 	struct task *t = arg;
+	run_log_push(t->run, t);
 	if (ok)
 		t->stepped = 1;
 	else
 		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
 		    "does it", t->run->id, t->name, err ? err : "?");
 	task_end(t, TASK_SENT);
+	bs_log_ctx_pop();
 }
 
 /* t has its final outcome (registered, or its dry run recorded). While
@@ -149,6 +169,7 @@ static void
 on_sleuth(const struct bs_http_response *resp, void *arg)
 {
 	struct task *t = arg;
+	run_log_push(t->run, t);
 	struct bs_wctx *ctx = t->run->ctx;
 	ctx->metrics->in_flight--;
 	t->status = resp->status;
@@ -176,18 +197,21 @@ on_sleuth(const struct bs_http_response *resp, void *arg)
 		    t->name, t->target.sha, resp->total_s * 1000);
 	}
 	task_sent(t);
+	bs_log_ctx_pop();
 }
 
 static void
 on_dryrun_recorded(int ok, const char *err, void *arg)
 {
 	struct task *t = arg;
+	run_log_push(t->run, t);
 	if (!ok) {
 		/* The record is only informational; the job is done either way. */
 		log_warn("dry-run record for %s not stored: %s", t->name,
 		    err ? err : "?");
 	}
 	task_sent(t);
+	bs_log_ctx_pop();
 }
 
 /* The register_deploy URL and body of task t (both malloc'd). */
@@ -261,8 +285,8 @@ on_prepared(struct task *t)
 	task_start(t);
 }
 
-void
-task_start(struct task *t)
+static void
+start_task(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
@@ -323,4 +347,12 @@ task_start(struct task *t)
 	free(auth);
 	free(body);
 	free(url);
+}
+
+void
+task_start(struct task *t)
+{
+	run_log_push(t->run, t);
+	start_task(t);
+	bs_log_ctx_pop();
 }
