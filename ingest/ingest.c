@@ -52,7 +52,7 @@ struct pending {
 	struct bs_http_req *req;
 	double t0;                  /* bs_metrics_now() at handle_hook */
 	int product;                /* the delivery's labels (metrics.h) */
-	enum bs_m_event event;
+	enum bs_m_event m_event;
 	char delivery[128];
 	char event[64], repository[200];   /* the log context */
 	size_t issues_len;
@@ -172,19 +172,19 @@ on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
 		log_info("delivery %s queued as %s", p->delivery, id);
 		reply_status(p->req, 202, "queued", "delivery", p->delivery, "job", id,
 		    p->issues, p->issues_len);
-		delivered(env, p->product, p->event, BS_MD_QUEUED, p->t0);
+		delivered(env, p->product, p->m_event, BS_MD_QUEUED, p->t0);
 		break;
 	case BS_ENQ_DUPLICATE:
 		log_info("delivery %s is a duplicate of job %s", p->delivery, id);
 		reply_status(p->req, 200, "duplicate", "delivery", p->delivery, "job",
 		    id ? id : "", NULL, 0);
-		delivered(env, p->product, p->event, BS_MD_DUPLICATE, p->t0);
+		delivered(env, p->product, p->m_event, BS_MD_DUPLICATE, p->t0);
 		break;
 	default:
 		log_warn("delivery %s not queued: %s", p->delivery, err ? err : "?");
 		reply_error(p->req, 503, "queue_unavailable",
 		    "the queue did not take the delivery; retry later");
-		delivered(env, p->product, p->event, BS_MD_UNAVAILABLE, p->t0);
+		delivered(env, p->product, p->m_event, BS_MD_UNAVAILABLE, p->t0);
 		break;
 	}
 	bs_log_ctx_pop();
@@ -326,7 +326,7 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		p->req = req;
 		p->t0 = t0;
 		p->product = product;
-		p->event = mev;
+		p->m_event = mev;
 		size_t dl = strlen(r.delivery);
 		if (dl >= sizeof(p->delivery))
 			dl = sizeof(p->delivery) - 1;
