@@ -5,7 +5,6 @@ metrics`, the queue-depth gauges follow a known queue, /readyz follows
 Redis and the drain, a scrape storm costs at most about one Redis read per
 second, systemd's NOTIFY_SOCKET gets READY=1 then STOPPING=1, and a port
 in use is a clear error with exit status 1."""
-import json
 import math
 import os
 import re
