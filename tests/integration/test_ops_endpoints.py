@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as H  # noqa: E402
+import redis_topo as T  # noqa: E402
 
 OPS_PATHS = ("/metrics", "/healthz", "/readyz")
 FOO = "drone-go-scm/cloud_repo-push_branch.json"               # brydzewski/foo master
@@ -333,6 +334,40 @@ def test_a_scrape_storm_is_about_one_redis_read_a_second():
         assert count[0] > n, (count[0], n)
     finally:
         H.shutdown(redis, sleuth, *procs)
+
+
+def test_gauges_per_shard_on_a_cluster():
+    """queue.shards 3 on a Redis Cluster of three masters: each shard's
+    script runs on the master of its hash tag (the lane keys it builds
+    from their prefix live in the same slot), one series per shard."""
+    c = T.Cluster(masters=3)
+    sleuth = H.SleuthStandIn()
+    procs = []
+    try:
+        cfg = "metrics_listen: 127.0.0.1:0\n" + T.topo_config(c.redis_yaml(), sleuth.url, DEPLOYMENTS, shards=3)
+        serve = H.Bitsleuth(cfg, mode="serve")
+        procs.append(serve)
+        H.wait_for(lambda: serve.ops_get("/readyz")[0] == 200, 20, what="/readyz 200")
+        for i, tag in enumerate(T.shard_tags("bstest", 3)):
+            owner = c.owner_of_slot(T.keyslot(tag))
+            for _ in range(i + 1):
+                T.try_cmd(owner, "XADD", "{%s}:jobs" % tag, "*", "f", "x")
+            if i == 2:
+                T.try_cmd(owner, "ZADD", "{%s}:lanes" % tag, "1", "acme/t/production")
+                T.try_cmd(owner, "RPUSH", "{%s}:lane:acme/t/production" % tag, "1-0", "2-0")
+                T.try_cmd(owner, "HSET", "{%s}:lanex:acme/t/production" % tag, "failing", "1")
+
+        def shown():
+            r = scrape(serve)
+            ok = all(gauge(r, "bitsleuth_queue_length", str(i)) == i + 1 for i in range(3))
+            return r if ok and gauge(r, "bitsleuth_queue_lanes_held", "2") == 1 else None
+        raw = H.wait_for(shown, 10, what=lambda: "lengths 1, 2, 3 and a lane held in shard 2; got:\n%s"
+                         % "\n".join(l for l in scrape(serve).decode().splitlines() if "queue_" in l))
+        assert gauge(raw, "bitsleuth_queue_lanes_held", "0") == 0
+        assert series(raw, "bitsleuth_queue_scrape_errors_total")[""] == 0
+        promtool_check(raw, "the cluster scrape")
+    finally:
+        H.shutdown(c, sleuth, *procs)
 
 
 def test_readyz_says_shutting_down_while_draining():
