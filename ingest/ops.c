@@ -29,6 +29,8 @@ struct bs_ops {
 	/* The own listener, with its fixed config and its own counters. */
 	struct bs_http_server *srv;
 	struct bs_config srv_cfg;
+	char srv_host[256];             /* srv_cfg.listen_host: ours, as a
+	                                 * reload frees the config's */
 	struct bs_metrics *srv_metrics;
 };
 
@@ -140,12 +142,15 @@ on_request(void *arg, struct bs_http_req *req)
 		bs_ops_serve(o, req);
 }
 
-/* The own listener's config: metrics_listen and small caps. */
+/* The own listener's config: metrics_listen and small caps; only
+ * numbers and host (copied there) in it. */
 static void
-listener_config(struct bs_config *out, const struct bs_config *cfg)
+listener_config(struct bs_config *out, char *host, size_t hostlen,
+    const struct bs_config *cfg)
 {
 	memset(out, 0, sizeof(*out));
-	out->listen_host = cfg->metrics_listen_host;
+	snprintf(host, hostlen, "%s", cfg->metrics_listen_host);
+	out->listen_host = host;
 	out->listen_port = cfg->metrics_listen_port;
 	out->http.max_body = BS_OPS_MAX_BODY;
 	out->http.max_headers = cfg->http.max_headers;
@@ -174,7 +179,7 @@ bs_ops_new(const struct bs_ops_env *env, char *err, size_t errlen)
 		bs_ops_free(o);
 		return NULL;
 	}
-	listener_config(&o->srv_cfg, cfg);
+	listener_config(&o->srv_cfg, o->srv_host, sizeof(o->srv_host), cfg);
 	o->srv_metrics = xcalloc(1, sizeof(*o->srv_metrics));
 	struct bs_http_server_env senv = {
 		.base = env->base,
@@ -190,7 +195,7 @@ bs_ops_new(const struct bs_ops_env *env, char *err, size_t errlen)
 		bs_ops_free(o);
 		return NULL;
 	}
-	const char *h = cfg->metrics_listen_host;
+	const char *h = o->srv_host;
 	int v6 = strchr(h, ':') != NULL;
 	log_info("metrics on http://%s%s%s:%d (/metrics, /healthz, /readyz)",
 	    v6 ? "[" : "", h, v6 ? "]" : "", bs_http_server_port(o->srv));

@@ -419,14 +419,26 @@ def test_notify_socket_gets_ready_then_stopping():
         for mode, name in (("run", os.path.join(d, "notify")), ("work", "@bs-it-notify-%d" % os.getpid())):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             sock.bind(name if name[0] != "@" else "\0" + name[1:])
+            if mode == "run":
+                redis.stop()          # not ready before Redis is up
             bs = H.Bitsleuth(config(redis, sleuth, metrics=(mode == "work")), mode=mode,
                              env_extra={"NOTIFY_SOCKET": name})
             procs.append(bs)
+            if mode == "run":
+                got = recv_all(sock, "STATUS=redis is not reachable", 20)
+                assert not any("READY=1" in g for g in got), got
+                redis.start()
             got = recv_all(sock, "READY=1", 20)
             assert any("STATUS=ready" in g for g in got), got
             # READY=1 means what /readyz says.
             if bs.metrics_port:
                 assert bs.ops_get("/readyz")[0] == 200
+                # A reload: RELOADING=1, then READY=1 again; the metrics
+                # port goes on (its address is not reloaded).
+                bs.signal(signal.SIGHUP)
+                got = recv_all(sock, "READY=1", 20)
+                assert "RELOADING=1" in got[0], got
+                assert bs.ops_get("/readyz")[0] == 200 and scrape(bs)
             else:
                 assert bs.get("/readyz")[0] == 200
             bs.signal(signal.SIGTERM)
