@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "common/timer.h"
 #include "common/xalloc.h"
 
@@ -336,10 +337,13 @@ on_read(const redisReply *rep, const char *err, void *arg)
 	char why[128];
 	struct bs_depth_figures f;
 	s->ok = !err && bs_depth_parse(rep, &f, why, sizeof(why)) == 0;
-	if (s->ok)
+	if (s->ok) {
 		s->fig = f;
-	else
+	} else {
 		d->refresh_failed = 1;
+		log_debug("queue depth of shard %d not read: %s", r->shard,
+		    err ? err : why);
+	}
 	s->read = 1;
 	s->done_ms = mono_ms();
 	free(r);
