@@ -80,7 +80,7 @@ static const struct bs_http_refusal deadline = { 408, "request_timeout",
 static const struct bs_config *
 cfg_of(const struct bs_http_server *s)
 {
-	return s->env.live->cfg;
+	return s->env.cfg ? s->env.cfg : s->env.live->cfg;
 }
 
 static void
@@ -546,8 +546,11 @@ bind_listener(struct bs_http_server *s, const char *host, int port, char *err,
 	}
 	freeaddrinfo(res);
 	if (!lev)
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
-		    strerror(e));
+		snprintf(err, errlen, "cannot listen on %s:%d: %s%s%s%s", host, port,
+		    strerror(e), e == EADDRINUSE ? " (another process holds the "
+		    "port: pick another with " : "", e == EADDRINUSE ?
+		    (s->env.listen_how ? s->env.listen_how : "listen:") : "",
+		    e == EADDRINUSE ? ", or stop it)" : "");
 	return lev;
 }
 
@@ -555,9 +558,9 @@ struct bs_http_server *
 bs_http_server_new(const struct bs_http_server_env *env, char *err,
     size_t errlen)
 {
-	const struct bs_config *cfg = env->live->cfg;
 	struct bs_http_server *s = xcalloc(1, sizeof(*s));
 	s->env = *env;
+	const struct bs_config *cfg = cfg_of(s);
 	for (int i = 0; i < C__N; i++)
 		TAILQ_INIT(&s->lists[i]);
 	TAILQ_INIT(&s->all);

@@ -27,10 +27,10 @@
 #include "ingest/intake.h"
 #include "ingest/json_out.h"
 #include "ingest/lanes_of.h"
+#include "ingest/ops.h"
 
 struct bs_ingest {
 	struct bs_ingest_env env;       /* what the process shares with us */
-	int stopping;                   /* /readyz says so while draining */
 	struct bs_http_server *srv;
 	size_t pending;
 	struct event *log_flush;        /* made active when a log line waits */
@@ -374,23 +374,6 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 	bs_intake_result_release(&r);
 }
 
-/* Whether every shard's pool has a connection (queue.shards > 1: a
- * delivery may go to any of them). */
-static int
-redis_up(const struct bs_ingest_env *env)
-{
-	for (int i = 0; i < env->n_shards; i++)
-		if (!bs_redis_is_up(env->shards[i].redis))
-			return 0;
-	return 1;
-}
-
-static void
-add_to_evbuffer(void *arg, const char *text, size_t len)
-{
-	evbuffer_add(arg, text, len);
-}
-
 static void
 on_request(void *arg, struct bs_http_req *req)
 {
@@ -400,39 +383,25 @@ on_request(void *arg, struct bs_http_req *req)
 	size_t plen;
 	const char *uri = bs_http_req_path(req, &plen);
 
-#define PATH_IS(p) (plen == strlen(p) && memcmp(uri, (p), plen) == 0)
-	if (PATH_IS("/hooks/bitbucket")) {
+	if (plen == strlen("/hooks/bitbucket") &&
+	    memcmp(uri, "/hooks/bitbucket", plen) == 0) {
 		handle_hook(in, req);
 		return;
 	}
+	/* /metrics, /healthz and /readyz: ingest/ops.c, here only when
+	 * metrics_listen is unset (env->ops), else 404 like any other path. */
+	int ops = env->ops && bs_ops_path(uri, plen);
 	enum bs_http_method method = bs_http_req_method(req);
-	if (method != BS_HTTP_GET && method != BS_HTTP_HEAD) {
-		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
-		reply_error(req, PATH_IS("/healthz") || PATH_IS("/readyz") ||
-		    PATH_IS("/metrics") ? 405 : 404, "not_found", "no such endpoint");
+	if (ops && (method == BS_HTTP_GET || method == BS_HTTP_HEAD)) {
+		bs_ops_serve(env->ops, req);
 		return;
 	}
-	if (PATH_IS("/healthz")) {
-		reply_status(req, 200, "ok", NULL, NULL, NULL, NULL, NULL, 0);
-	} else if (PATH_IS("/readyz")) {
-		if (redis_up(env) && !in->stopping)
-			reply_status(req, 200, "ready", NULL, NULL, NULL, NULL, NULL, 0);
-		else
-			reply_error(req, 503, "not_ready", in->stopping ?
-			    "shutting down" : "redis is not reachable");
-	} else if (PATH_IS("/metrics")) {
-		env->metrics->redis_up = redis_up(env);
-		struct evbuffer *out = evbuffer_new();
-		bs_metrics_render(env->metrics, add_to_evbuffer, out);
-		size_t n = evbuffer_get_length(out);
-		bs_http_reply(req, 200, "text/plain; version=0.0.4", NULL,
-		    (const char *)evbuffer_pullup(out, -1), n);
-		evbuffer_free(out);
-	} else {
-		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
+	bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
+	if (ops)
+		bs_http_reply_error(req, 405, "method_not_allowed", "use GET",
+		    "Allow: GET, HEAD\r\n");
+	else
 		reply_error(req, 404, "not_found", "no such endpoint");
-	}
-#undef PATH_IS
 }
 
 /* The source allow-list (bitbucket.allow_cidrs), from the head of
@@ -520,6 +489,7 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	struct bs_http_server_env senv = {
 		.base = env->base,
 		.live = env->live,
+		.listen_how = "--listen or listen:",
 		.metrics = env->metrics,
 		.handler = on_request,
 		.admit = admit,
@@ -547,7 +517,6 @@ bs_ingest_port(const struct bs_ingest *in)
 void
 bs_ingest_stop_accepting(struct bs_ingest *in)
 {
-	in->stopping = 1;
 	bs_http_server_stop_accepting(in->srv);
 }
 

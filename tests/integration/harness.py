@@ -432,6 +432,9 @@ class Bitsleuth:
         if env_extra:
             self.env.update(env_extra)
         self.port = None
+        # The port of "metrics on http://HOST:PORT (/metrics, /healthz,
+        # /readyz)" when the config sets metrics_listen, else None.
+        self.metrics_port = None
         # Unique within the directory, which several processes may share.
         self.log_path = os.path.join(self.dir, "bitsleuth-%s-%d-%d.log" % (mode, os.getpid(), next(_log_seq)))
         self.proc = None
@@ -453,6 +456,11 @@ class Bitsleuth:
             self.port = wait_for(listening, 20, what="bitsleuth to listen")
         else:
             wait_for(lambda: "consuming" in self.log() or self._dead(), 20, what="worker start")
+        if re.search(r"^metrics_listen:", config_text_of(self.config), re.M):
+            def metrics_on():
+                m = re.search(r"metrics on http://\S+:(\d+) \(/metrics", self.log())
+                return int(m.group(1)) if m else self._dead()
+            self.metrics_port = wait_for(metrics_on, 20, what="bitsleuth to serve metrics")
 
     def _dead(self):
         if self.proc.poll() is not None:
@@ -484,6 +492,10 @@ class Bitsleuth:
     def get(self, path):
         return http_request(self.port, "GET", path, None, {})
 
+    def ops_get(self, path, method="GET"):
+        """A request to the metrics_listen port (status, json, body, headers)."""
+        return http_request(self.metrics_port, method, path, None, {})
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -510,6 +522,11 @@ class Bitsleuth:
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
             if bad in log:
                 fail("sanitizer report in the log of bitsleuth %s (%s):\n%s" % (self.mode, self.log_path, log[-6000:]))
+
+
+def config_text_of(path):
+    with open(path) as f:
+        return f.read()
 
 
 def actor(env=None):
