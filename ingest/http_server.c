@@ -28,6 +28,7 @@
 
 #include "common/cidr.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "ingest/ip_count.h"
 #include "ingest/json_out.h"
@@ -48,6 +49,7 @@ struct bs_http_req {              /* one connection and its current request */
 	TAILQ_ENTRY(bs_http_req) all;   /* in s->all */
 	unsigned char peer[16];
 	size_t reserved;                /* of s->inflight */
+	double started;                 /* bs_metrics_now() at the request's first byte */
 	struct bs_http_refusal stop;    /* set by our parse callbacks */
 	unsigned close_after : 1;       /* no further request on this one */
 	unsigned continue_sent : 1;
@@ -105,6 +107,8 @@ enter(struct bs_http_req *c, enum cst st, int ms)
 	struct bs_http_server *s = c->s;
 	if (listed(c->st))
 		TAILQ_REMOVE(&s->lists[c->st], c, link);
+	if (st == C_READING && c->st != C_READING)
+		c->started = bs_metrics_now();
 	c->st = st;
 	if (listed(st))
 		TAILQ_INSERT_TAIL(&s->lists[st], c, link);
@@ -669,4 +673,10 @@ const unsigned char *
 bs_http_req_peer(const struct bs_http_req *c)
 {
 	return c->peer;
+}
+
+double
+bs_http_req_started(const struct bs_http_req *req)
+{
+	return req->started;
 }

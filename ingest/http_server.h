@@ -92,6 +92,9 @@ void bs_http_req_header_at(const struct bs_http_req *req, size_t i,
 const char *bs_http_req_body(const struct bs_http_req *req, size_t *len);
 /* The TCP peer, IPv4 as v4-mapped IPv6. */
 const unsigned char *bs_http_req_peer(const struct bs_http_req *req);
+/* When the request's first byte arrived, on bs_metrics_now()'s clock
+ * (monotonic seconds): the start of its ingest duration. */
+double bs_http_req_started(const struct bs_http_req *req);
 
 /* Answers req with status, a body of content_type, and extra header
  * lines (each "Name: value\r\n"; NULL: none). Copies everything. */

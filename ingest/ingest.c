@@ -50,7 +50,7 @@ shard_of_job(const struct bs_ingest *in, const struct bs_job *job)
 struct pending {
 	struct bs_ingest *in;
 	struct bs_http_req *req;
-	double t0;                  /* bs_metrics_now() at handle_hook */
+	double t0;                  /* the request's first byte (bs_http_req_started) */
 	int product;                /* the delivery's labels (metrics.h) */
 	enum bs_m_event m_event;
 	char delivery[128];
@@ -140,7 +140,7 @@ pending_new(struct bs_job *job)
 /* === Deliveries ========================================================= */
 
 /* deliveries_total and ingest_request_duration_seconds for a delivery
- * answered now, t0 seconds (bs_metrics_now) after it was whole. */
+ * answered now, t0 (bs_metrics_now's clock) being its first byte. */
 static void
 delivered(const struct bs_ingest_env *env, int product, enum bs_m_event ev,
     enum bs_m_delivery outcome, double t0)
@@ -257,7 +257,7 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 {
 	const struct bs_ingest_env *env = &in->env;
 	const struct bs_config *cfg = env->live->cfg;
-	double t0 = bs_metrics_now();
+	double t0 = bs_http_req_started(req);
 	if (bs_http_req_method(req) != BS_HTTP_POST) {
 		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
 		bs_http_reply_error(req, 405, "method_not_allowed", "use POST",
@@ -455,7 +455,7 @@ admit(void *arg, struct bs_http_req *req)
 	/* Refused from the head: answered as soon as this returns. */
 	delivered(&in->env, product_of_headers(req),
 	    bs_metrics_event_of(bs_http_req_header(req, "X-Event-Key")),
-	    BS_MD_SOURCE, bs_metrics_now());
+	    BS_MD_SOURCE, bs_http_req_started(req));
 	log_info("delivery refused (403 forbidden_source): %s%s",
 	    bs_cidr_format(client, a, sizeof(a)),
 	    ok ? " is not in bitbucket.allow_cidrs" :
