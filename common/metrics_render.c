@@ -205,7 +205,7 @@ histograms(struct w *w, const struct bs_metrics *m)
 {
 	char labels[64];
 	static const char in[] = "bitsleuth_ingest_request_duration_seconds";
-	head(w, in, "histogram", "Deliveries from the whole request to its answer "
+	head(w, in, "histogram", "Deliveries from their first byte to their answer "
 	    "(the enqueue in Redis included), by outcome as in deliveries_total");
 	for (int o = 0; o < BS_MD__COUNT; o++) {
 		if (!m->ingest[o].count)
