@@ -31,6 +31,8 @@ static const char overview[] =
 "                        queue depth, pending, retries, dead letters\n"
 "  dlq    list|show|replay|purge -c FILE ...\n"
 "                        inspect and replay failed registrations\n"
+"  dryrun [-c FILE] [--limit N] [--json]\n"
+"                        the deploys recorded instead of sent (dry_run)\n"
 "\n"
 "  help COMMAND | COMMAND --help    details of one command\n"
 "  --version                        print the version\n"
@@ -169,9 +171,22 @@ static const struct {
 "and an ID is given as ID@SHARD or as the plain ID (looked for in every\n"
 "shard; an error when two shards have it). After a replay or purge the\n"
 "command waits for redis.wait_replicas; exit 1 if they did not confirm.\n"
-"`purge` without --yes only shows what it would delete (exit 1 if any).\n"
+"`purge` without --yes only shows what it would delete (exit 0).\n"
 "Filters: --since 2h, --repo (substring of the repository), --deployment\n"
 "(org/deployment prefix), --reason (substring), --limit (default 50).\n" },
+	{ "dryrun",
+"usage: bitsleuth dryrun [-c FILE] [--limit N] [--json]\n"
+"\n"
+"Lists the deploys recorded instead of sent while sleuth.dry_run is true\n"
+"(the {prefix}:dryrun stream of every shard), newest first: when, the\n"
+"target org/deployment/environment, the sha, the number of commits sent\n"
+"and the issue keys (the body's issue links when issues.url is set, else\n"
+"the keys issues.patterns find in its branch and commit messages).\n"
+"\n"
+"  -c, --config FILE   the YAML config\n"
+"  --limit N           at most N records (default 20, at most 1000)\n"
+"  --json              a JSON array: id, time, target, url, delivery, job,\n"
+"                      sha, issues, commits (and shard when sharded)\n" },
 };
 
 int
