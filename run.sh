@@ -20,11 +20,17 @@ export BITBUCKET_WEBHOOK_SECRET=${BITBUCKET_WEBHOOK_SECRET:-dev-secret}
 # The config's own values, as bitsleuth reads them (any YAML style): the
 # Redis URL ("" with Sentinel or Cluster) and the ingest address. A config
 # with errors stops here, with bitsleuth's FILE:LINE:COL messages.
-if ! url=$("$BIN" check -c "$config" --print redis.url) ||
-   ! listen=$("$BIN" check -c "$config" --print listen); then
-  echo "run.sh: $config has errors (above); fix them and run ./run.sh again" >&2
-  exit 1
-fi
+print_key() {   # print_key KEY: the effective value of KEY in $config
+  local rc=0
+  "$BIN" check -c "$config" --print "$1" || rc=$?
+  case $rc in
+    0) ;;
+    1) echo "run.sh: $config has errors (above): fix them and run ./run.sh again" >&2; return 1 ;;
+    *) echo "run.sh: '$BIN check --print $1' failed (exit $rc)" >&2; return 1 ;;
+  esac
+}
+url=$(print_key redis.url)
+listen=$(print_key listen)
 
 # Redis: use the configured one when it answers (a NOAUTH answer is an
 # answer: the config's password is bitsleuth's business), else start a
