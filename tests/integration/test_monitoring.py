@@ -5,7 +5,8 @@ tests (bitsleuth-rules.test.yml), the compose Prometheus config passes
 ${DS_PROMETHEUS}, every expression valid PromQL), and every metric name
 the dashboard and the rules use (and every label they match on) exists in
 a real scrape of `run` and `work` after real traffic (deliveries queued,
-registered at the Sleuth stand-in, refused)."""
+registered at the Sleuth stand-in, refused, a Bitbucket API call to the
+stand-in of tests/integration/bb_api.py, a Redis replica for the lag)."""
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H
+from bb_api import FakeBitbucket  # noqa: E402
 
 MON = os.path.join(H.SOURCE_DIR, "monitoring")
 RULES = os.path.join(MON, "prometheus", "bitsleuth-rules.yml")
@@ -260,20 +262,39 @@ def test_dashboard_is_well_formed():
 
 
 def test_every_metric_name_exists_in_a_real_scrape():
+    with FakeBitbucket() as bb:
+        scrape_all(bb)
+
+
+def scrape_all(bb):
     redis = H.RedisServer()
+    replica = H.RedisServer()       # bitsleuth_redis_replica_lag_seconds needs one
+    assert replica.cmd("REPLICAOF", "127.0.0.1", str(redis.port)) == "OK"
     sleuth = H.SleuthStandIn()
-    cfg = H.make_config(redis.port, sleuth.url, [DEP])
-    ingest = H.Bitsleuth(cfg + "metrics_listen: 127.0.0.1:0\n", mode="run")
-    worker = H.Bitsleuth(cfg + "metrics_listen: 127.0.0.1:0\n", mode="work", workdir=ingest.dir)
+    cfg = H.make_config(redis.port, sleuth.url, [DEP], extra="backfill:\n  max_wait: 5s\n")
+    # Bitbucket's API (the stand-in; it knows no such repository: the
+    # lookup fails, the deploy goes without commits) for the API metrics.
+    api = "  api:\n    cloud_url: %s\n    token_env: BS_IT_BB_TOKEN\n" % bb.url
+    cfg = cfg.replace("  secret_env: BS_IT_SECRET\n", "  secret_env: BS_IT_SECRET\n" + api, 1)
+    # With a replica to wait for, the process polls its lag (redis_client.c).
+    cfg = cfg.replace("  prefix: bstest\n", "  prefix: bstest\n  wait_replicas: 1\n  wait_timeout_ms: 2000\n", 1)
+    cfg += "metrics_listen: 127.0.0.1:0\n"
+    env = {"BS_IT_BB_TOKEN": "bb-token-for-the-stand-in"}
+    H.wait_for(lambda: b"state=online" in (redis.cmd("INFO", "replication") or b"")
+               and redis.cmd("SET", "bstest-probe", "1") == "OK" and redis.cmd("WAIT", 1, 1000) == 1,
+               30, what="the replica online and acknowledging")
+    ingest = H.Bitsleuth(cfg, mode="run", env_extra=env)
+    worker = H.Bitsleuth(cfg, mode="work", workdir=ingest.dir, env_extra=env)
     try:
         body = H.read_fixture(PUSH)
         st, _, raw, _ = ingest.post("repo:push", body)
         assert st == 202, raw
         st, _, raw, _ = ingest.post("repo:push", body, secret="not-the-secret")
         assert st == 401, raw
-        H.wait_for(lambda: len(sleuth.answered(200)) >= 1 and H.settled(redis), 20,
+        H.wait_for(lambda: len(sleuth.answered(200)) >= 1 and H.settled(redis), 30,
                    what="the push registered")
-        time.sleep(1.2)     # the queue gauges are cached for a second
+        assert bb.count() >= 1, "no Bitbucket API call was made"
+        time.sleep(6)       # the queue gauges are cached for a second, the lag polled every 5 s
 
         have, scraped, notes = {}, [], []
         for bs in (ingest, worker):
@@ -315,6 +336,7 @@ def test_every_metric_name_exists_in_a_real_scrape():
                                                         len(used), "\n".join(report)))
     finally:
         H.shutdown(redis, sleuth, worker, ingest)
+        replica.close()
 
 
 def test_name_extraction():
