@@ -57,7 +57,8 @@ print_summary(const struct bs_config *cfg)
 	    cfg->listen_port);
 	print_redis(cfg);
 	printf("signatures:   %s\n", cfg->bitbucket.secret ? "required (secret set)" :
-	    "NOT checked (allow_unsigned: true)");
+	    cfg->bitbucket.allow_unsigned ? "NOT checked (allow_unsigned: true)" :
+	    "required (secret NOT set here: run and serve refuse to start)");
 	printf("sleuth:       %s%s\n", cfg->sleuth.base_url,
 	    cfg->sleuth.dry_run ? " (dry_run: nothing is sent)" : "");
 	const struct bs_bitbucket_api *api = &cfg->bitbucket.api;
@@ -176,17 +177,43 @@ explain_event(const struct bs_config *cfg, const char *key, const char *file)
 	return rc;
 }
 
+/* check --print KEY: the effective value of one scalar key on stdout
+ * (an empty line when it is unset, like redis.url under Sentinel or
+ * Cluster), nothing else. The config is loaded needing no secret. */
+static int
+print_key(const char *path, const char *key)
+{
+	struct bs_config cfg;
+	if (bs_load_config_or_report(path, 0, &cfg, 0) != 0)
+		return 1;
+	char buf[4096];
+	int r = bs_config_format_value(&cfg, key, buf, sizeof(buf));
+	if (r == 0)
+		printf("%s\n", buf);
+	else if (r == -2)
+		fprintf(stderr, "bitsleuth check: --print %s: not a scalar key (a "
+		    "section or a list)\n", key);
+	else
+		fprintf(stderr, "bitsleuth check: --print: unknown key '%s' (a "
+		    "dotted path like redis.url, listen or queue.shards)\n", key);
+	bs_config_release(&cfg);
+	return r == 0 ? 0 : 2;
+}
+
 int
 bs_cmd_check(int argc, char **argv)
 {
 	const char *path = bs_default_config_path();
-	const char *explain = NULL;
+	const char *explain = NULL, *print = NULL;
+	bool strict = false;
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:h", bs_cmd_config_opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:h", bs_cmd_check_opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'E': explain = optarg; break;
+		case 'S': strict = true; break;
+		case 'P': print = optarg; break;
 		case 'h': return bs_cmd_help("check");
 		default: return 2;
 		}
@@ -195,8 +222,24 @@ bs_cmd_check(int argc, char **argv)
 		fprintf(stderr, "bitsleuth check: --explain-event KEY needs a PAYLOAD.json\n");
 		return 2;
 	}
+	if (!explain && optind < argc) {
+		fprintf(stderr, "bitsleuth check: unexpected argument '%s'\n",
+		    argv[optind]);
+		return 2;
+	}
+	if (print) {
+		if (explain) {
+			fprintf(stderr, "bitsleuth check: --print and --explain-event "
+			    "do not go together\n");
+			return 2;
+		}
+		return print_key(path, print);
+	}
 	struct bs_config cfg;
-	if (bs_load_config_or_report(path, BS_USES_ALL, &cfg, 1) != 0)
+	/* Without --strict a secret missing from this shell is a warning:
+	 * the file is still judged; run/serve/work refuse to start. */
+	unsigned uses = BS_USES_ALL | (strict ? 0 : BS_USES_LENIENT);
+	if (bs_load_config_or_report(path, uses, &cfg, 1) != 0)
 		return 1;
 	int rc = 0;
 	if (cfg.issues.n_projects == 0)

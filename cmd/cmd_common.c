@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "parsers/utf8.h"
 #include "queue/redis_client.h"
@@ -23,6 +24,36 @@ const struct option bs_cmd_config_opts[] = {
 	{ "explain", no_argument, NULL, 'x' },
 	{ NULL, 0, NULL, 0 },
 };
+
+const struct option bs_cmd_run_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "listen", required_argument, NULL, 'L' },
+	{ "metrics-listen", required_argument, NULL, 'M' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct option bs_cmd_check_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "explain-event", required_argument, NULL, 'E' },
+	{ "strict", no_argument, NULL, 'S' },
+	{ "print", required_argument, NULL, 'P' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+bs_cmd_log_flags(int verbose, int quiet)
+{
+	if (verbose > 0)
+		bs_log_set_override(BS_LOG_DEBUG);
+	else if (quiet == 1)
+		bs_log_set_override(BS_LOG_WARN);
+	else if (quiet > 1)
+		bs_log_set_override(BS_LOG_ERROR);
+}
 
 void
 bs_cmd_redis_config(const struct bs_config *cfg, struct bs_redis_config *out)

@@ -16,9 +16,21 @@
 /* Largest payload file a command reads (replay, check --explain-event). */
 #define BS_CMD_MAX_PAYLOAD (64u << 20)
 
-/* The long options of run/serve/work, check and scan, for getopt_long: -c
- * --config, -h --help, check's --explain-event and scan's --explain. */
+/* The long options of scan, for getopt_long: -c --config, -h --help,
+ * --explain (and check's --explain-event). */
 extern const struct option bs_cmd_config_opts[];
+/* run/serve/work: -c, -h, -v --verbose, -q --quiet, --listen ADDR ('L'),
+ * --metrics-listen ADDR ('M'). */
+extern const struct option bs_cmd_run_opts[];
+/* check: -c, -h, --explain-event ('E'), --strict ('S'), --print KEY
+ * ('P'). */
+extern const struct option bs_cmd_check_opts[];
+
+/* -v (verbose > 0: debug) or -q (quiet 1: warn, 2 or more: error) as
+ * the log level override (bs_log_set_override), which outlives SIGHUP;
+ * neither: nothing. The later flag wins when both are given: pass the
+ * one seen last with the other 0. */
+void bs_cmd_log_flags(int verbose, int quiet);
 
 /* The Redis connection settings of cfg (pointers into cfg). */
 void bs_cmd_redis_config(const struct bs_config *cfg,

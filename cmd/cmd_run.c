@@ -1,8 +1,11 @@
-/* cmd_run: `run`, `serve` and `work`: load the config for what the mode
- * uses and hand it to the process (process.h). */
+/* cmd_run: `run`, `serve` and `work`: the flags (-v/-q: the log level
+ * override; --listen, --metrics-listen: the address overrides, which
+ * config.c applies in every load, reloads too), then load the config for
+ * what the mode uses and hand it to the process (process.h). */
 #include "cmd/commands.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +22,27 @@ bs_cmd_run(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 	const char *path = bs_default_config_path();
+	bool work = strcmp(cmd, "work") == 0;
+	const char *listen = NULL, *metrics_listen = NULL;
+	int verbose = 0, quiet = 0;
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:h", bs_cmd_config_opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:hvq", bs_cmd_run_opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'h': return bs_cmd_help(cmd);
+		case 'v': verbose++; quiet = 0; break;
+		case 'q': quiet++; verbose = 0; break;
+		case 'M': metrics_listen = optarg; break;
+		case 'L':
+			if (work) {
+				/* work serves no ingest: only --metrics-listen. */
+				fprintf(stderr, "bitsleuth work: --listen is for run and "
+				    "serve (work takes --metrics-listen)\n");
+				return 2;
+			}
+			listen = optarg;
+			break;
 		default: return 2;
 		}
 	}
@@ -33,8 +51,10 @@ bs_cmd_run(int argc, char **argv)
 		    argv[optind]);
 		return 2;
 	}
+	bs_cmd_log_flags(verbose, quiet);
+	bs_config_set_address_flags(listen, metrics_listen);
 	enum bs_mode mode = strcmp(cmd, "serve") == 0 ? BS_MODE_SERVE :
-	    strcmp(cmd, "work") == 0 ? BS_MODE_WORK : BS_MODE_RUN;
+	    work ? BS_MODE_WORK : BS_MODE_RUN;
 	struct bs_config *cfg = xcalloc(1, sizeof(*cfg));
 	if (bs_load_config_or_report(path, bs_mode_config_uses(mode), cfg, 1) != 0) {
 		free(cfg);

@@ -16,5 +16,7 @@ int bs_cmd_dryrun(int argc, char **argv);
 /* Prints the help of `cmd` (NULL: the overview) to stdout. Returns 0, or 2
  * for an unknown command. */
 int bs_cmd_help(const char *cmd);
+/* Prints the overview to stderr (no command, or a wrong one); returns 2. */
+int bs_cmd_usage(void);
 
 #endif

@@ -1,24 +1,29 @@
-/* help: the --help texts. Kept in one table so README's CLI section and
- * `bitsleuth help CMD` stay the same words (tests/integration checks that
- * every subcommand answers --help). */
+/* help: the --help texts. Kept in one table (cmd/help.h) so README's CLI
+ * section, `bitsleuth help CMD`, the man page and the bash completion
+ * (help_doc.c writes both at build time) stay the same words
+ * (tests/integration checks that every subcommand answers --help and that
+ * the man page and the completion know every command of the table). */
 #include "cmd/commands.h"
+#include "cmd/help.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char overview[] =
+const char bs_help_overview[] =
 "bitsleuth " BS_VERSION " - Bitbucket webhooks in, Sleuth deploys out\n"
 "\n"
 "usage: bitsleuth COMMAND [OPTIONS]\n"
 "\n"
-"Daemon:\n"
+"Daemon (also -v/-q, --listen ADDR, --metrics-listen ADDR):\n"
 "  run    -c FILE        ingest (HTTP) and worker in one process\n"
 "  serve  -c FILE        ingest only: POST /hooks/bitbucket -> Redis\n"
 "  work   -c FILE        worker only: Redis -> Sleuth register_deploy\n"
 "\n"
 "Tools:\n"
-"  check  -c FILE [--explain-event KEY PAYLOAD.json]\n"
+"  check  -c FILE [--strict] [--explain-event KEY PAYLOAD.json]\n"
 "                        validate the config (file:line:col for every error)\n"
+"  check  -c FILE --print KEY\n"
+"                        the effective value of one config key\n"
 "  scan   [-c FILE] [--explain] [TEXT... | -]\n"
 "                        print the issue keys found in a message\n"
 "  replay -c FILE --event KEY PAYLOAD.json [--delivery-id ID] [--date TIME]\n"
@@ -37,56 +42,96 @@ static const char overview[] =
 "  help COMMAND | COMMAND --help    details of one command\n"
 "  --version                        print the version\n"
 "\n"
-"The config file defaults to $BITSLEUTH_CONFIG, else ./bitsleuth.yaml.\n";
-
-static const struct {
-	const char *cmd;
-	const char *text;
-} texts[] = {
-	{ "run",
-"usage: bitsleuth run -c FILE\n"
+"Environment:\n"
+"  BITSLEUTH_CONFIG           the config file when -c is not given (else\n"
+"                             ./bitsleuth.yaml)\n"
+"  BITSLEUTH_LISTEN           overrides listen (--listen wins over it)\n"
+"  BITSLEUTH_METRICS_LISTEN   overrides metrics_listen (--metrics-listen wins)\n"
+"  BITSLEUTH_CONSUMER         the worker's consumer name\n"
 "\n"
-"Runs the HTTP ingest (POST /hooks/bitbucket, /healthz, /readyz, /metrics)\n"
-"and a worker in one process. A delivery is answered 202 once Redis holds\n"
+"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+/* One entry per command: its name, its text, and for a command with
+ * subcommands their names (space-separated; NULL: none). */
+const struct bs_help_text bs_help_texts[] = {
+	{ "run",
+"usage: bitsleuth run -c FILE [-v | -q] [--listen ADDR] [--metrics-listen ADDR]\n"
+"\n"
+"Runs the HTTP ingest (POST /hooks/bitbucket, and /healthz, /readyz,\n"
+"/metrics unless metrics_listen moves them to their own address) and a\n"
+"worker in one process. A delivery is answered 202 once Redis holds\n"
 "its job, 503 when Redis did not take it. The worker registers each job's\n"
 "deploys with Sleuth, retries failures with backoff and moves what cannot\n"
 "succeed to the dead letters.\n"
 "\n"
 "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the config file\n"
-"(a config with errors is refused and the running one stays).\n"
+"(a config with errors is refused and the running one stays; log_level is\n"
+"applied again, -v/-q still win).\n"
 "\n"
-"  -c, --config FILE   the YAML config (default $BITSLEUTH_CONFIG or ./bitsleuth.yaml)\n" },
+"  -c, --config FILE      the YAML config (default $BITSLEUTH_CONFIG or\n"
+"                         ./bitsleuth.yaml)\n"
+"  -v, --verbose          log at debug level, whatever log_level says\n"
+"  -q, --quiet            log warnings and errors only (-qq: errors only)\n"
+"  --listen ADDR          the ingest address (host:port), instead of listen\n"
+"                         and $BITSLEUTH_LISTEN\n"
+"  --metrics-listen ADDR  serve /metrics, /healthz and /readyz on ADDR,\n"
+"                         instead of metrics_listen and\n"
+"                         $BITSLEUTH_METRICS_LISTEN\n" },
 	{ "serve",
-"usage: bitsleuth serve -c FILE\n"
+"usage: bitsleuth serve -c FILE [-v | -q] [--listen ADDR] [--metrics-listen ADDR]\n"
 "\n"
 "Runs only the HTTP ingest (see `bitsleuth help run`). Scale ingest and\n"
 "workers apart by running `serve` and `work` processes against one Redis.\n"
+"/metrics, /healthz and /readyz are on the ingest address, or on\n"
+"metrics_listen when it is set.\n"
 "\n"
-"  -c, --config FILE   the YAML config\n" },
+"  -c, --config FILE      the YAML config\n"
+"  -v, --verbose          log at debug level\n"
+"  -q, --quiet            log warnings and errors only (-qq: errors only)\n"
+"  --listen ADDR          the ingest address, instead of listen\n"
+"  --metrics-listen ADDR  the metrics address, instead of metrics_listen\n" },
 	{ "work",
-"usage: bitsleuth work -c FILE\n"
+"usage: bitsleuth work -c FILE [-v | -q] [--metrics-listen ADDR]\n"
 "\n"
 "Runs only a worker: reads jobs from the stream in the consumer group\n"
 "`workers`, registers deploys with Sleuth, retries and dead-letters, and\n"
 "claims jobs of workers that died. Run as many as you like. The consumer\n"
-"name is $BITSLEUTH_CONSUMER, else HOSTNAME-PID.\n"
+"name is $BITSLEUTH_CONSUMER, else HOSTNAME-PID. A worker opens no port\n"
+"unless metrics_listen (or --metrics-listen) is set: then it serves\n"
+"/metrics, /healthz and /readyz there.\n"
 "\n"
-"  -c, --config FILE   the YAML config\n" },
+"  -c, --config FILE      the YAML config\n"
+"  -v, --verbose          log at debug level\n"
+"  -q, --quiet            log warnings and errors only (-qq: errors only)\n"
+"  --metrics-listen ADDR  the metrics address, instead of metrics_listen\n" },
 	{ "check",
-"usage: bitsleuth check -c FILE [--explain-event KEY PAYLOAD.json]\n"
+"usage: bitsleuth check -c FILE [--strict] [--explain-event KEY PAYLOAD.json]\n"
+"       bitsleuth check -c FILE --print KEY\n"
 "\n"
 "Validates the config and prints what bitsleuth would do with it. Every\n"
 "error and warning is printed as FILE:LINE:COL: error|warning: message;\n"
 "the exit status is 1 when there is an error. Errors: unknown keys (with a\n"
-"suggestion), missing keys, wrong types, bad URLs and regexes, unset secret\n"
-"variables, secrets written into the file. Warnings: branches no push can\n"
-"match, two deployments with the same target, secret variables left unset\n"
-"where that is allowed, issue patterns that match nothing in a sample,\n"
-"http.max_body below Bitbucket's 256 KB, queue.content_dedupe_window below\n"
-"5 minutes (Cloud's automatic retries) or above queue.seen_ttl. `run`,\n"
-"`serve` and `work` refuse to start on any error.\n"
+"suggestion), missing keys, wrong types, bad URLs and regexes, secrets\n"
+"written into the file, secret files that cannot be read (*_file keys).\n"
+"Warnings: branches no push can match, two deployments with the same\n"
+"target, secret variables (or secret files) missing in this shell (errors\n"
+"with --strict; `run`, `serve` and `work` refuse to start without the\n"
+"secrets they use), secret files others may read, issue patterns that\n"
+"match nothing in a sample, http.max_body below Bitbucket's 256 KB,\n"
+"queue.content_dedupe_window below 5 minutes (Cloud's automatic retries)\n"
+"or above queue.seen_ttl. `run`, `serve` and `work` refuse to start on any\n"
+"error. $BITSLEUTH_LISTEN and $BITSLEUTH_METRICS_LISTEN are applied.\n"
 "\n"
 "  -c, --config FILE             the YAML config\n"
+"  --strict                      a secret variable or file missing in this\n"
+"                                shell is an error (exit 1), as it is for\n"
+"                                the command that needs it\n"
+"  --print KEY                   print the effective value of one scalar key\n"
+"                                (a dotted path: redis.url, listen,\n"
+"                                metrics_listen, redis.prefix, queue.shards,\n"
+"                                ...) and nothing else; an empty line when it\n"
+"                                is unset (redis.url under Sentinel or\n"
+"                                Cluster); exit 2 for an unknown key\n"
 "  --explain-event KEY PAYLOAD   parse a saved payload sent with X-Event-Key KEY\n"
 "                                and print the event, its issue keys, the\n"
 "                                deployments it hits and the exact request\n"
@@ -145,9 +190,11 @@ static const struct {
 	{ "stats",
 "usage: bitsleuth stats -c FILE [--json]\n"
 "\n"
-"Prints the jobs stream length, pending entries per consumer, the retry set\n"
-"size and next due time, the dead letters, the oldest unprocessed job's age,\n"
-"the lanes, the durable counters (backfills among them) and, per Bitbucket\n"
+"Prints the jobs stream length, every consumer of the group with its\n"
+"pending entries and the time since its last read, the retry set size and\n"
+"next due time, the dead letters, the dry-run records (bitsleuth dryrun),\n"
+"the oldest unprocessed job's age, the lanes, the durable counters\n"
+"(backfills among them) and, per Bitbucket\n"
 "API host and credential, the requests left in its budget, with the Redis\n"
 "master it talked to. With queue.shards > 1 the figures are every shard's\n"
 "sum, and one line per shard gives its hash tag, its master and its\n"
@@ -173,35 +220,46 @@ static const struct {
 "command waits for redis.wait_replicas; exit 1 if they did not confirm.\n"
 "`purge` without --yes only shows what it would delete (exit 0).\n"
 "Filters: --since 2h, --repo (substring of the repository), --deployment\n"
-"(org/deployment prefix), --reason (substring), --limit (default 50).\n" },
+"(org/deployment prefix), --reason (substring), --limit (default 50).\n",
+	  "list show replay purge" },
 	{ "dryrun",
 "usage: bitsleuth dryrun [-c FILE] [--limit N] [--json]\n"
 "\n"
 "Lists the deploys recorded instead of sent while sleuth.dry_run is true\n"
-"(the {prefix}:dryrun stream of every shard), newest first: when, the\n"
-"target org/deployment/environment, the sha, the number of commits sent\n"
-"and the issue keys (the body's issue links when issues.url is set, else\n"
-"the keys issues.patterns find in its branch and commit messages).\n"
+"(the dry-run stream of every shard), newest first: when, the target\n"
+"org/deployment/environment, the sha, the commits (those sent, else the\n"
+"push's) and the issue keys: the delivery's, read again from the kept\n"
+"delivery (queue.raw_ttl); once it expired, the body's issue links, else\n"
+"the keys issues.patterns find in its branch and commit messages.\n"
 "\n"
 "  -c, --config FILE   the YAML config\n"
 "  --limit N           at most N records (default 20, at most 1000)\n"
 "  --json              a JSON array: id, time, target, url, delivery, job,\n"
-"                      sha, issues, commits (and shard when sharded)\n" },
+"                      sha, issues, commits, commits_sent (and shard when\n"
+"                      sharded)\n" },
 };
+const size_t bs_help_n_texts = sizeof(bs_help_texts) / sizeof(bs_help_texts[0]);
 
 int
 bs_cmd_help(const char *cmd)
 {
 	if (!cmd) {
-		fputs(overview, stdout);
+		fputs(bs_help_overview, stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		if (strcmp(cmd, texts[i].cmd) == 0) {
-			fputs(texts[i].text, stdout);
+	for (size_t i = 0; i < bs_help_n_texts; i++) {
+		if (strcmp(cmd, bs_help_texts[i].cmd) == 0) {
+			fputs(bs_help_texts[i].text, stdout);
 			return 0;
 		}
 	}
 	fprintf(stderr, "bitsleuth: no help for unknown command '%s'\n", cmd);
+	return 2;
+}
+
+int
+bs_cmd_usage(void)
+{
+	fputs(bs_help_overview, stderr);
 	return 2;
 }

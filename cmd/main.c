@@ -3,7 +3,10 @@
  * BITSLEUTH_EVENT_DEBUG=1 turns on libevent's debug mode before any event
  * exists: misuse of events (adding an unassigned one, re-assigning a
  * pending one, freeing one twice) then aborts at once instead of corrupting
- * the loop. The test suite runs an integration pass with it. */
+ * the loop. The test suite runs an integration pass with it.
+ *
+ * No command, or an unknown one: exit 2 with nothing on stdout (the
+ * overview, or one line, on stderr). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +15,13 @@
 #include <event2/event.h>
 
 #include "cmd/commands.h"
+#include "cmd/help.h"
 
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		bs_cmd_help(NULL);
-		return 2;
-	}
+	if (argc < 2)
+		return bs_cmd_usage();
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
 		printf("bitsleuth %s\n", BS_VERSION);
@@ -27,8 +29,19 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
 		return bs_cmd_help(NULL);
-	if (strcmp(cmd, "help") == 0)
+	if (strcmp(cmd, "help") == 0) {
+		/* Hidden: the build writes the man page and the completion
+		 * from the help table (cmd/help.h). */
+		if (argc == 3 && strcmp(argv[2], "--man") == 0) {
+			bs_help_write_man(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
+		}
+		if (argc == 3 && strcmp(argv[2], "--bash-completion") == 0) {
+			bs_help_write_bash(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
+		}
 		return bs_cmd_help(argc > 2 ? argv[2] : NULL);
+	}
 
 	static const struct {
 		const char *name;
@@ -51,7 +64,7 @@ main(int argc, char **argv)
 			return rc;
 		}
 	}
-	fprintf(stderr, "bitsleuth: unknown command '%s'\n", cmd);
-	bs_cmd_help(NULL);
+	fprintf(stderr, "bitsleuth: unknown command '%s' (see bitsleuth --help)\n",
+	    cmd);
 	return 2;
 }

@@ -27,7 +27,8 @@ struct bs_deployment {
 	enum bs_track track;
 	char *tag_pattern;      /* glob, for track: tag ("*" when unset) */
 	char *token_env;        /* overrides sleuth.token_env, may be NULL */
-	char *token;            /* resolved from the environment at load */
+	char *token_file;       /* or a file holding the token (wins), may be NULL */
+	char *token;            /* resolved from the environment or file at load */
 	int dry_run;            /* -1 inherit sleuth.dry_run, 0, 1 */
 	char **tags;            /* static "#tag"s sent with every deploy */
 	size_t n_tags;

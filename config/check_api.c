@@ -9,6 +9,7 @@
 #include "config/config_internal.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,29 +22,34 @@ api_node(const struct ctx *c, const char *key)
 	return v ? v : a ? a : b;
 }
 
-/* The value of the variable named at bitbucket.api.<key>, NULL when it is
- * unset or empty (an error when the name is not a variable name). */
+/* The secret of bitbucket.api.<key>_env / <key>_file (the file wins),
+ * NULL when it is unset or empty (an error when the name is not a
+ * variable name, a warning for the worker: the API is then not called). */
 static char *
-api_secret(struct ctx *c, const char *key, const char *name)
+api_secret(struct ctx *c, const char *key, const char *name,
+    const char *file)
 {
-	if (!name)
+	char ek[64], fk[64];
+	snprintf(ek, sizeof(ek), "bitbucket.api.%s_env", key);
+	snprintf(fk, sizeof(fk), "bitbucket.api.%s_file", key);
+	if (!name && !file)
 		return NULL;
-	if (!bs_config_is_env_name(name)) {
-		ERR(c, api_node(c, key), "bitbucket.api.%s: must name an "
-		    "environment variable ([A-Za-z_][A-Za-z0-9_]*), not hold the "
-		    "secret", key);
-		return NULL;
-	}
-	const char *v = getenv(name);
-	if (!v || !*v) {
-		if (c->uses & BS_USES_WORKER)
-			WARN(c, api_node(c, key), "bitbucket.api.%s: environment "
-			    "variable %s is not set: Bitbucket's API is not called "
-			    "(no commit backfill, Cloud merges may go with a short "
-			    "sha)", key, name);
+	bool ok = !name || bs_config_is_env_name(name);
+	if (!ok && !file) {
+		ERR(c, api_node(c, ek + 14), "%s: must name an environment "
+		    "variable ([A-Za-z_][A-Za-z0-9_]*), not hold the secret", ek);
 		return NULL;
 	}
-	return bs_arena_strdup(c->a, v);
+	bool worker = c->uses & BS_USES_WORKER, failed;
+	struct bs_secret_keys k = { .env_key = ek, .file_key = fk, .env = name,
+		.env_ok = ok, .env_written = name != NULL, .file = file,
+		.file_at = api_node(c, fk + 14) };
+	char *v = bs_config_secret(c, &k, worker, &failed);
+	if (!v && !file && worker)
+		WARN(c, api_node(c, ek + 14), "%s: environment variable %s is not "
+		    "set: Bitbucket's API is not called (no commit backfill, Cloud "
+		    "merges may go with a short sha)", ek, name);
+	return v;
 }
 
 void
@@ -61,25 +67,27 @@ bs_config_check_api(struct ctx *c)
 		    "bitbucket.api.server_url", api->server_url,
 		    "the Bitbucket credentials");
 
-	if (api->token_env && (api->username || api->app_password_env)) {
+	bool token = api->token_env || api->token_file;
+	bool app_password = api->app_password_env || api->app_password_file;
+	if (token && (api->username || app_password)) {
 		ERR(c, api_node(c, "token_env"), "bitbucket.api: give either "
 		    "token_env (Bearer) or username with app_password_env (Basic), "
 		    "not both");
 		return;
 	}
-	if (api->username && !api->app_password_env)
+	if (api->username && !app_password)
 		ERR(c, api_node(c, "username"), "bitbucket.api.username: needs "
 		    "app_password_env, the variable holding the app password");
-	else if (api->app_password_env && !api->username)
+	else if (app_password && !api->username)
 		ERR(c, api_node(c, "app_password_env"), "bitbucket.api."
 		    "app_password_env: needs username (Basic authentication)");
 	else if (api->username && strchr(api->username, ':'))
 		ERR(c, api_node(c, "username"), "bitbucket.api.username: may not "
 		    "contain ':'");
-	api->token = api_secret(c, "token_env", api->token_env);
+	api->token = api_secret(c, "token", api->token_env, api->token_file);
 	if (api->username)
-		api->app_password = api_secret(c, "app_password_env",
-		    api->app_password_env);
+		api->app_password = api_secret(c, "app_password",
+		    api->app_password_env, api->app_password_file);
 
 	/* A task holds its lane's lease while it backfills (or a merge waits
 	 * for its full sha) and then calls Sleuth; the lease is capped by the

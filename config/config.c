@@ -9,7 +9,9 @@
  * run afterwards, looking the nodes up again for their places; each
  * deployment is checked as it is mapped (deployments.c). Diagnostics are
  * sorted by place (config_diag.c). Everything is allocated in cfg->arena;
- * messages in d->arena.
+ * messages in d->arena. The --listen/--metrics-listen flags and their
+ * variables replace the file's addresses after the walk, before the
+ * checks.
  *
  * The files and who calls whom (no circles):
  *   config.c -> keys.c, config_check.c, config_diag.c, yaml_doc.c
@@ -90,6 +92,33 @@ set_defaults(struct bs_config *cfg)
 	cfg->log_format = bs_arena_strdup(a, "text");
 }
 
+/* === address overrides ==================================================== */
+
+static const char *flag_listen, *flag_metrics_listen;
+
+void
+bs_config_set_address_flags(const char *listen, const char *metrics_listen)
+{
+	flag_listen = listen;
+	flag_metrics_listen = metrics_listen;
+}
+
+/* The override of one address key (flag, else variable) into *field, and
+ * its source's name into *from. */
+static void
+override_address(struct ctx *c, char **field, const char **from,
+    const char *flag, const char *flag_name, const char *var)
+{
+	const char *v = getenv(var);
+	if (flag) {
+		*field = bs_arena_strdup(c->a, flag);
+		*from = flag_name;
+	} else if (v && *v) {
+		*field = bs_arena_strdup(c->a, v);
+		*from = var;
+	}
+}
+
 int
 bs_config_parse(const char *name, const char *yaml, size_t len,
     struct bs_config *cfg, struct bs_diags *d)
@@ -135,6 +164,10 @@ bs_config_parse_for(const char *name, const char *yaml, size_t len,
 		c.root = NULL;
 	if (c.root)
 		bs_config_walk(&c);
+	override_address(&c, &cfg->listen, &c.listen_from, flag_listen,
+	    "--listen", "BITSLEUTH_LISTEN");
+	override_address(&c, &cfg->metrics_listen, &c.metrics_listen_from,
+	    flag_metrics_listen, "--metrics-listen", "BITSLEUTH_METRICS_LISTEN");
 
 	bs_config_check(&c);
 	bs_config_sort_diags(d, first);

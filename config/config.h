@@ -1,7 +1,8 @@
 /* config: the YAML configuration file, loaded and validated.
  *
  * One file (see README "Configuration reference" and examples/); secrets
- * come only from environment variables named by *_env keys. Loading never
+ * come only from environment variables named by *_env keys or from files
+ * named by *_file keys (which win). Loading never
  * stops at the first problem: every error and warning is collected with
  * file, line and column so that `bitsleuth check` can list them all. */
 #ifndef BS_CONFIG_H
@@ -224,7 +225,19 @@ enum bs_config_uses {
 	BS_USES_WORKER = 2,         /* sleuth.token_env, deployments[].token_env */
 	BS_USES_REDIS = 4,          /* redis.password_env */
 	BS_USES_ALL = 7,
+	/* `check` without --strict: a secret that is needed but unset (its
+	 * variable, or its *_file missing) is a warning, not an error. */
+	BS_USES_LENIENT = 8,
 };
+
+/* Process-wide overrides of listen and metrics_listen (issue 14), for
+ * every later load (SIGHUP reloads too): the flag given here (--listen,
+ * --metrics-listen; NULL: none), else $BITSLEUTH_LISTEN /
+ * $BITSLEUTH_METRICS_LISTEN (non-empty), else the file. The address is
+ * checked like the key's, the message naming the flag or variable. The
+ * strings must outlive the process's loads (argv does). */
+void bs_config_set_address_flags(const char *listen,
+    const char *metrics_listen);
 
 /* Loads and validates path into *cfg, resolving *_env secrets from the
  * process environment. Returns 0 when there are no errors (warnings may
@@ -252,5 +265,14 @@ int bs_config_parse_duration(const char *s, size_t len, long long bare_ms,
  * "listen", "redis.url", ..., "deployments[].branch" (for the tests that
  * keep README's reference and examples/full.yaml complete). */
 void bs_config_each_key(void (*fn)(const char *path, void *arg), void *arg);
+
+/* The effective value of the scalar key at dotted path ("redis.url",
+ * "queue.shards") in cfg, written to out in a form the config accepts
+ * (strings as they are, "" when unset; durations with ms or s; sizes in
+ * bytes; true/false). Returns 0, -1 for an unknown key, -2 for a section
+ * or a list. Secrets' values are not keys: only their *_env and *_file
+ * names can be printed. */
+int bs_config_format_value(const struct bs_config *cfg, const char *path,
+    char *out, size_t outlen);
 
 #endif

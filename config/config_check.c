@@ -10,12 +10,17 @@
 #include "config/config_internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -41,13 +46,128 @@ env_value(struct ctx *c, const char *name)
 	return v && *v ? bs_arena_strdup(c->a, v) : NULL;
 }
 
+/* === secrets from files (*_file) ========================================= */
+
+void
+bs_config_need(struct ctx *c, const struct bs_ynode *at, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (c->uses & BS_USES_LENIENT)
+		WARN(c, at, "%s (run, serve and work refuse to start without it; "
+		    "check --strict makes this an error)", buf);
+	else
+		ERR(c, at, "%s", buf);
+}
+
+/* Reads the secret file `file` of key `key` (its node `at`): the content
+ * with one trailing newline dropped, in the arena. NULL after a
+ * diagnostic when report (else silently): missing (bs_config_need), not
+ * a regular file, unreadable, empty, over BS_SECRET_FILE_MAX, or with a
+ * NUL byte. A file others may read is a warning. The content is never
+ * put in a message. */
+static char *
+read_secret_file(struct ctx *c, const char *key, const struct bs_ynode *at,
+    const char *file, bool report)
+{
+	char sh[256];           /* paths are longer than most values */
+	const char *shown = bs_config_show(sh, sizeof(sh), file, strlen(file));
+	if (!*file) {
+		if (report)
+			ERR(c, at, "%s: empty path", key);
+		return NULL;
+	}
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		if (!report)
+			return NULL;
+		if (e == ENOENT)
+			bs_config_need(c, at, "%s: cannot open '%s': %s", key, shown,
+			    strerror(e));
+		else
+			ERR(c, at, "%s: cannot open '%s': %s", key, shown, strerror(e));
+		return NULL;
+	}
+	struct stat st;
+	const char *why = NULL;
+	char *buf = NULL;
+	ssize_t n = 0;
+	if (fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_size > BS_SECRET_FILE_MAX + 1)   /* + its newline */
+		why = "larger than 64 KiB";
+	if (!why) {
+		/* Up to MAX + 2 bytes: the secret, its newline, and one more
+		 * that says the file grew beyond them; then the NUL. */
+		buf = bs_arena_alloc(c->a, BS_SECRET_FILE_MAX + 3);
+		size_t got = 0;
+		while (got <= BS_SECRET_FILE_MAX + 1) {
+			n = read(fd, buf + got, BS_SECRET_FILE_MAX + 2 - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		if (n < 0)
+			why = strerror(errno);
+		else {
+			if (got && buf[got - 1] == '\n')
+				got--;
+			buf[got] = '\0';
+			if (got > BS_SECRET_FILE_MAX)
+				why = "larger than 64 KiB";
+			else if (got == 0)
+				why = "empty";
+			else if (memchr(buf, '\0', got))
+				why = "holds a NUL byte";
+		}
+		if (why)
+			memset(buf, 0, BS_SECRET_FILE_MAX + 3);
+	}
+	close(fd);
+	if (why) {
+		if (report)
+			ERR(c, at, "%s: '%s': %s", key, shown, why);
+		return NULL;
+	}
+	if (report && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		WARN(c, at, "%s: '%s' may be read by %s (mode %04o): chmod 600 "
+		    "it", key, shown, (st.st_mode & S_IRWXO) ? "anyone" :
+		    "its group", (unsigned)(st.st_mode & 07777));
+	return buf;
+}
+
+char *
+bs_config_secret(struct ctx *c, const struct bs_secret_keys *k, bool needed,
+    bool *file_failed)
+{
+	*file_failed = false;
+	if (!k->file)
+		return k->env_ok ? env_value(c, k->env) : NULL;
+	if (k->env_written)
+		WARN(c, k->file_at, "%s and %s are both written: the file wins",
+		    k->file_key, k->env_key);
+	char *v = read_secret_file(c, k->file_key, k->file_at, k->file, needed);
+	*file_failed = v == NULL;
+	return v;
+}
+
 /* Parses the address of top-level key `key` ("host:port", IPv6 in
  * brackets) into *host and *port; an error at the key otherwise. */
 static void
-check_address(struct ctx *c, const char *key, const char *s, char **host_out,
-    int *port_out)
+check_address(struct ctx *c, const char *key, const char *from,
+    const char *s, char **host_out, int *port_out)
 {
-	const struct bs_ynode *at = bs_ynode_get(c->root, key, NULL);
+	/* An override is not in the file: its message names its source. */
+	const struct bs_ynode *at = from ? NULL : bs_ynode_get(c->root, key,
+	    NULL);
 	const char *colon = strrchr(s, ':');
 	const char *host = s, *hend = colon;
 	if (s[0] == '[') {
@@ -68,7 +188,9 @@ check_address(struct ctx *c, const char *key, const char *s, char **host_out,
 			return;
 	}
 	char sh[64];
-	ERR(c, at, "%s: expected host:port like 127.0.0.1:8080, got '%s'", key,
+	ERR(c, at, "%s%s%s: expected host:port like 127.0.0.1:8080, got '%s'",
+	    from ? from : key, from ? " (overriding " : "", from ? (strcmp(key,
+	    "listen") == 0 ? "listen)" : "metrics_listen)") : "",
 	    bs_config_show(sh, sizeof(sh), s, strlen(s)));
 }
 
@@ -76,11 +198,12 @@ static void
 check_listen(struct ctx *c)
 {
 	struct bs_config *cfg = c->cfg;
-	check_address(c, "listen", cfg->listen, &cfg->listen_host,
-	    &cfg->listen_port);
+	check_address(c, "listen", c->listen_from, cfg->listen,
+	    &cfg->listen_host, &cfg->listen_port);
 	if (cfg->metrics_listen)
-		check_address(c, "metrics_listen", cfg->metrics_listen,
-		    &cfg->metrics_listen_host, &cfg->metrics_listen_port);
+		check_address(c, "metrics_listen", c->metrics_listen_from,
+		    cfg->metrics_listen, &cfg->metrics_listen_host,
+		    &cfg->metrics_listen_port);
 }
 
 
@@ -299,6 +422,30 @@ dep_dry(const struct bs_config *cfg, const struct bs_deployment *d)
 	return d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
 }
 
+/* Whether the key at dotted path is written in the file. */
+static bool
+written(const struct ctx *c, const char *path)
+{
+	const struct bs_ynode *n = bs_config_node(c, path, false);
+	const struct bs_ynode *k = bs_config_node(c, path, true);
+	return n && n != k && !bs_ynode_is_null(n);
+}
+
+/* The secret of the pair <prefix>_env / <prefix>_file ("redis.password"):
+ * env is the variable's name, env_ok whether it may be read. */
+static char *
+pair_secret(struct ctx *c, const char *prefix, const char *env, bool env_ok,
+    const char *file, bool needed, bool *file_failed)
+{
+	char ek[96], fk[96];
+	snprintf(ek, sizeof(ek), "%s_env", prefix);
+	snprintf(fk, sizeof(fk), "%s_file", prefix);
+	struct bs_secret_keys k = { .env_key = ek, .file_key = fk, .env = env,
+		.env_ok = env_ok, .env_written = written(c, ek), .file = file,
+		.file_at = bs_config_node(c, fk, false) };
+	return bs_config_secret(c, &k, needed, file_failed);
+}
+
 static void
 check_secrets(struct ctx *c)
 {
@@ -313,6 +460,10 @@ check_secrets(struct ctx *c)
 		{ cfg->bitbucket.secret_previous_env, "bitbucket.secret_previous_env" },
 		{ cfg->redis.sentinel.password_env, "redis.sentinel.password_env" },
 	};
+	/* Their *_file twins: with one written, the variable is not read. */
+	const char *files[] = { cfg->bitbucket.secret_file, cfg->sleuth.token_file,
+		cfg->redis.password_file, cfg->bitbucket.secret_previous_file,
+		cfg->redis.sentinel.password_file };
 	enum { N_ENVS = sizeof(envs) / sizeof(envs[0]) };
 	bool bad[N_ENVS] = { false };
 	for (size_t i = 0; i < N_ENVS; i++) {
@@ -325,8 +476,8 @@ check_secrets(struct ctx *c)
 	}
 
 	for (size_t i = 0; i < N_ENVS; i++) {
-		if (!bad[i] && envs[i].name && looks_like_secret(envs[i].name) &&
-		    !getenv(envs[i].name)) {
+		if (!bad[i] && !files[i] && envs[i].name &&
+		    looks_like_secret(envs[i].name) && !getenv(envs[i].name)) {
 			ERR(c, bs_config_node(c, envs[i].path, false), "%s: names "
 			    "no set variable and looks like the secret itself: secrets "
 			    "come from the environment, write the variable's name here",
@@ -335,16 +486,19 @@ check_secrets(struct ctx *c)
 		}
 	}
 
-	cfg->bitbucket.secret = bad[0] ? NULL :
-	    env_value(c, cfg->bitbucket.secret_env);
 	bool ingest = c->uses & BS_USES_INGEST;
-	if (!ingest || bad[0] || cfg->bitbucket.secret) {
+	bool redis = c->uses & BS_USES_REDIS;
+	bool failed;
+	cfg->bitbucket.secret = pair_secret(c, "bitbucket.secret",
+	    cfg->bitbucket.secret_env, !bad[0], cfg->bitbucket.secret_file,
+	    ingest, &failed);
+	if (!ingest || bad[0] || failed || cfg->bitbucket.secret) {
 		/* not needed by this command, reported, or set */
 	} else if (!cfg->bitbucket.allow_unsigned)
-		ERR(c, node_at(c, "bitbucket", "secret_env"), "environment variable "
-		    "%s (bitbucket.secret_env) is not set: set it, or allow "
-		    "unsigned deliveries with bitbucket.allow_unsigned: true",
-		    cfg->bitbucket.secret_env);
+		bs_config_need(c, node_at(c, "bitbucket", "secret_env"),
+		    "environment variable %s (bitbucket.secret_env) is not set: "
+		    "set it, or allow unsigned deliveries with "
+		    "bitbucket.allow_unsigned: true", cfg->bitbucket.secret_env);
 	else
 		WARN(c, node_at(c, "bitbucket", "allow_unsigned"), "environment "
 		    "variable %s (bitbucket.secret_env) is not set: with "
@@ -352,55 +506,89 @@ check_secrets(struct ctx *c)
 		    "signature check", cfg->bitbucket.secret_env);
 
 	/* Rotation: the old secret still verifies while it is named and set. */
-	if (cfg->bitbucket.secret_previous_env && !bad[3]) {
-		cfg->bitbucket.secret_previous = env_value(c,
-		    cfg->bitbucket.secret_previous_env);
-		if (cfg->bitbucket.secret_previous &&
-		    !*cfg->bitbucket.secret_previous)
-			cfg->bitbucket.secret_previous = NULL;
+	if ((cfg->bitbucket.secret_previous_env && !bad[3]) ||
+	    cfg->bitbucket.secret_previous_file) {
+		cfg->bitbucket.secret_previous = pair_secret(c,
+		    "bitbucket.secret_previous", cfg->bitbucket.secret_previous_env,
+		    !bad[3], cfg->bitbucket.secret_previous_file, ingest, &failed);
 		/* Named but unset is the normal state between rotations. */
+		bool pf = cfg->bitbucket.secret_previous_file != NULL;
+		const struct bs_ynode *at = node_at(c, "bitbucket", pf ?
+		    "secret_previous_file" : "secret_previous_env");
+		const char *cur = cfg->bitbucket.secret_file ?
+		    "bitbucket.secret_file" : cfg->bitbucket.secret_env;
 		if (!ingest || !cfg->bitbucket.secret_previous) {
 			/* not used by this command, or no rotation under way */
 		} else if (!cfg->bitbucket.secret)
-			ERR(c, node_at(c, "bitbucket", "secret_previous_env"),
-			    "bitbucket.secret_previous_env is set but the current "
-			    "secret (%s) is not: set the new secret first",
-			    cfg->bitbucket.secret_env);
+			ERR(c, at, "bitbucket.secret_previous_%s is set but the "
+			    "current secret (%s) is not: set the new secret first",
+			    pf ? "file" : "env", cur);
 		else
-			WARN(c, node_at(c, "bitbucket", "secret_previous_env"),
-			    "rotating: deliveries signed with the previous secret "
-			    "(%s) are still accepted; watch "
+			WARN(c, at, "rotating: deliveries signed with the previous "
+			    "secret (%s) are still accepted; watch "
 			    "bitsleuth_signature_previous_total and remove it when it "
-			    "stops growing", cfg->bitbucket.secret_previous_env);
+			    "stops growing", pf ? "bitbucket.secret_previous_file" :
+			    cfg->bitbucket.secret_previous_env);
 	}
 
-	if (cfg->redis.password_env && !bad[2]) {
-		cfg->redis.password = env_value(c, cfg->redis.password_env);
-		if (!cfg->redis.password && (c->uses & BS_USES_REDIS))
-			ERR(c, node_at(c, "redis", "password_env"), "environment "
-			    "variable %s (redis.password_env) is not set",
-			    cfg->redis.password_env);
+	if ((cfg->redis.password_env && !bad[2]) || cfg->redis.password_file) {
+		cfg->redis.password = pair_secret(c, "redis.password",
+		    cfg->redis.password_env, !bad[2], cfg->redis.password_file,
+		    redis, &failed);
+		if (!cfg->redis.password && !failed && redis)
+			bs_config_need(c, node_at(c, "redis", "password_env"),
+			    "environment variable %s (redis.password_env) is not "
+			    "set", cfg->redis.password_env);
 	}
 	/* The sentinels' own password (sentinel mode only). */
-	if (cfg->redis.sentinel.password_env && !bad[4]) {
-		cfg->redis.sentinel.password = env_value(c,
-		    cfg->redis.sentinel.password_env);
-		if (!cfg->redis.sentinel.password && (c->uses & BS_USES_REDIS))
-			ERR(c, bs_config_node(c, "redis.sentinel.password_env", false),
-			    "environment variable %s (redis.sentinel.password_env) is "
-			    "not set", cfg->redis.sentinel.password_env);
+	if ((cfg->redis.sentinel.password_env && !bad[4]) ||
+	    cfg->redis.sentinel.password_file) {
+		cfg->redis.sentinel.password = pair_secret(c,
+		    "redis.sentinel.password", cfg->redis.sentinel.password_env,
+		    !bad[4], cfg->redis.sentinel.password_file, redis, &failed);
+		if (!cfg->redis.sentinel.password && !failed && redis)
+			bs_config_need(c, bs_config_node(c,
+			    "redis.sentinel.password_env", false), "environment "
+			    "variable %s (redis.sentinel.password_env) is not set",
+			    cfg->redis.sentinel.password_env);
 	}
 
-	cfg->sleuth.token = bad[1] ? NULL : env_value(c, cfg->sleuth.token_env);
 	/* A command that registers nothing needs no token: unset ones are
 	 * neither errors nor warnings there. */
 	bool worker = c->uses & BS_USES_WORKER;
-	bool global_reported = bad[1] || !worker, global_needed = false;
+	/* The global token is needed when a deployment without its own one
+	 * is not dry-run. */
+	bool global_live = false;
+	for (size_t i = 0; i < cfg->n_deployments; i++) {
+		const struct bs_deployment *d = &cfg->deployments[i];
+		global_live |= !d->token_env && !d->token_file && !dep_dry(cfg, d);
+	}
+	bool global_failed;
+	cfg->sleuth.token = pair_secret(c, "sleuth.token", cfg->sleuth.token_env,
+	    !bad[1], cfg->sleuth.token_file, worker && global_live,
+	    &global_failed);
+	bool global_reported = bad[1] || !worker || global_failed,
+	    global_needed = false;
 	for (size_t i = 0; i < cfg->n_deployments; i++) {
 		struct bs_deployment *d = &cfg->deployments[i];
-		const struct bs_ynode *tn = d->token_env ?
-		    bs_ynode_get(c->dep_nodes[i], "token_env", NULL) : NULL;
-		if (d->token_env) {
+		const struct bs_ynode *tn = bs_ynode_get(c->dep_nodes[i],
+		    "token_env", NULL);
+		const struct bs_ynode *fn = bs_ynode_get(c->dep_nodes[i],
+		    "token_file", NULL);
+		bool dry = dep_dry(cfg, d), dfailed = false;
+		if (d->token_file) {
+			char fk[64], ek[64];
+			snprintf(fk, sizeof(fk), "deployments[%zu].token_file",
+			    c->dep_index[i]);
+			snprintf(ek, sizeof(ek), "deployments[%zu].token_env",
+			    c->dep_index[i]);
+			struct bs_secret_keys k = { .env_key = ek, .file_key = fk,
+				.env_written = d->token_env != NULL, .file = d->token_file,
+				.file_at = fn };
+			d->token = bs_config_secret(c, &k, worker && !dry, &dfailed);
+			if (dfailed)
+				continue;
+		} else if (d->token_env) {
 			if (!bs_config_is_env_name(d->token_env))
 				continue;   /* reported by deployments.c */
 			if (looks_like_secret(d->token_env) && !getenv(d->token_env)) {
@@ -412,31 +600,37 @@ check_secrets(struct ctx *c)
 			}
 			d->token = env_value(c, d->token_env);
 		}
-		if (!d->token_env)
+		bool own = d->token_env || d->token_file;
+		if (!own)
 			global_needed = true;
 		if (!worker)
 			continue;
-		if (dep_dry(cfg, d)) {
-			if (d->token_env && !d->token)
+		if (dry) {
+			if (own && !d->token && !d->token_file)
 				WARN(c, tn, "environment variable %s (deployments[%zu]."
 				    "token_env) is not set: fine while the deployment is "
 				    "dry_run, needed once it is not", d->token_env,
 				    c->dep_index[i]);
 			continue;
 		}
-		if (d->token_env && !d->token) {
-			ERR(c, bs_ynode_get(c->dep_nodes[i], "token_env", NULL),
-			    "environment variable %s (deployments[%zu].token_env) is not "
-			    "set: set it, or make the deployment dry_run: true",
-			    d->token_env, c->dep_index[i]);
-		} else if (!d->token_env && !cfg->sleuth.token && !global_reported) {
+		if (own && !d->token) {
+			bs_config_need(c, tn, "environment variable %s "
+			    "(deployments[%zu].token_env) is not set: set it, or make "
+			    "the deployment dry_run: true", d->token_env,
+			    c->dep_index[i]);
+		} else if (!own && !cfg->sleuth.token && !global_reported) {
 			global_reported = true;
-			ERR(c, node_at(c, "sleuth", "token_env"), "environment variable "
-			    "%s (sleuth.token_env) is not set: set it, or use "
-			    "sleuth.dry_run: true", cfg->sleuth.token_env);
+			bs_config_need(c, node_at(c, "sleuth", "token_env"),
+			    "environment variable %s (sleuth.token_env) is not set: "
+			    "set it, or use sleuth.dry_run: true",
+			    cfg->sleuth.token_env);
 		}
 	}
-	if (global_needed && !global_reported && !cfg->sleuth.token)
+	if (global_needed && global_failed && worker && !global_live)
+		WARN(c, node_at(c, "sleuth", "token_file"), "sleuth.token_file "
+		    "cannot be read: fine while the deployments that use it are "
+		    "dry_run, needed once they are not");
+	else if (global_needed && !global_reported && !cfg->sleuth.token)
 		WARN(c, node_at(c, "sleuth", "token_env"), "environment variable %s "
 		    "(sleuth.token_env) is not set: fine while the deployments that "
 		    "use it are dry_run, needed once they are not",

@@ -43,6 +43,9 @@ struct ctx {
 	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
 	size_t *dep_index;                  /* its index in the yaml list */
 	unsigned uses;                      /* enum bs_config_uses */
+	/* Where listen and metrics_listen came from when not the file:
+	 * "--listen", "BITSLEUTH_LISTEN", ...; NULL: the file. */
+	const char *listen_from, *metrics_listen_from;
 };
 
 /* === config_check.c ======================================================= */
@@ -51,6 +54,34 @@ struct ctx {
  * patterns, secrets and the rest. Resolves the *_env secrets into c->cfg;
  * looks nodes up in c->root (may be NULL) for the messages' places. */
 void bs_config_check(struct ctx *c);
+
+/* Largest secret file (*_file keys). */
+#define BS_SECRET_FILE_MAX (64 * 1024)
+
+/* One secret's pair of keys: the variable named by *_env and the file
+ * named by *_file, which wins when written. */
+struct bs_secret_keys {
+	const char *env_key, *file_key; /* dotted paths, for messages */
+	const char *env;                /* the variable's name, may be NULL */
+	bool env_ok;                    /* env may be read (not reported bad) */
+	bool env_written;               /* the *_env key is in the file */
+	const char *file;               /* the *_file path, may be NULL */
+	const struct bs_ynode *file_at; /* its node, for messages */
+};
+
+/* The secret of k (arena copy, NULL when unset): the file's content (one
+ * trailing newline dropped) when k->file is set, else the variable's
+ * value. With a file, *file_failed tells whether it could not be used;
+ * then, when needed, the reason is reported at k->file_at (a missing
+ * file through bs_config_need); a file others may read and both keys
+ * written are warnings. Never puts the secret in a message. */
+char *bs_config_secret(struct ctx *c, const struct bs_secret_keys *k,
+    bool needed, bool *file_failed);
+
+/* A secret the command needs is missing: an error, or a warning (with a
+ * word that the run commands refuse to start) under BS_USES_LENIENT. */
+void bs_config_need(struct ctx *c, const struct bs_ynode *at,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* `name` (shown in messages) holding url is http(s)://host[:port][/path],
  * and https unless the host is a loopback address (`what` would travel in

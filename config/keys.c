@@ -8,6 +8,7 @@
  * at fault. Calls scalars.c, deployments.c and config_diag.c. */
 #include "config/config_internal.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,6 +219,7 @@ static const struct keydef deployment_keys[] = {
 	{ "track", K_TRACK, DF(track), 0, 0, 0, NULL },
 	{ "tag_pattern", K_STR, DF(tag_pattern), 0, 0, 0, NULL },
 	{ "token_env", K_STR, DF(token_env), 0, 0, 0, NULL },
+	{ "token_file", K_STR, DF(token_file), 0, 0, 0, NULL },
 	{ "dry_run", K_TRI, DF(dry_run), 0, 0, 0, NULL },
 	{ "tags", K_LIST, DF(tags), DF(n_tags), 0, CONFIG_MAX_LIST, NULL },
 	{ "issue_tags", K_BOOL, DF(issue_tags), 0, 0, 0, NULL },
@@ -245,6 +247,70 @@ void
 bs_config_each_key(void (*fn)(const char *path, void *arg), void *arg)
 {
 	each_key(top_keys, "", fn, arg);
+}
+
+/* The value of one scalar key (check --print): the key's definition at
+ * dotted path in the tables, its field formatted in a form the config
+ * accepts back. */
+int
+bs_config_format_value(const struct bs_config *cfg, const char *path,
+    char *out, size_t outlen)
+{
+	const struct keydef *t = top_keys;
+	const char *p = path;
+	for (;;) {
+		size_t n = strcspn(p, ".");
+		const struct keydef *k = t;
+		while (k->name && (strlen(k->name) != n ||
+		    strncmp(k->name, p, n) != 0))
+			k++;
+		if (!k->name || n == 0)
+			return -1;
+		if (k->kind == K_MAP) {
+			if (!p[n])
+				return -2;
+			t = k->sub;
+			p += n + 1;
+			continue;
+		}
+		if (p[n])
+			return -1;
+		const char *base = (const char *)cfg + k->off;
+		switch (k->kind) {
+		case K_STR: {
+			const char *v = *(char *const *)(const void *)base;
+			snprintf(out, outlen, "%s", v ? v : "");
+			return 0;
+		}
+		case K_BOOL:
+			snprintf(out, outlen, "%s", *(const bool *)(const void *)base ?
+			    "true" : "false");
+			return 0;
+		case K_INT:
+			snprintf(out, outlen, "%d", *(const int *)(const void *)base);
+			return 0;
+		case K_SZ:
+		case K_SIZE:
+			snprintf(out, outlen, "%zu", *(const size_t *)(const void *)base);
+			return 0;
+		case K_LL:
+			snprintf(out, outlen, "%lld",
+			    *(const long long *)(const void *)base);
+			return 0;
+		case K_MS:
+			snprintf(out, outlen, "%dms", *(const int *)(const void *)base);
+			return 0;
+		case K_SEC:
+			snprintf(out, outlen, "%ds", *(const int *)(const void *)base);
+			return 0;
+		case K_MS64:
+			snprintf(out, outlen, "%lldms",
+			    (long long)*(const int64_t *)(const void *)base);
+			return 0;
+		default:
+			return -2;      /* lists, address ranges, deployments */
+		}
+	}
 }
 
 /* === did you mean ========================================================= */

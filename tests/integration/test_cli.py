@@ -1,5 +1,6 @@
-"""The command line through the real binary: help, check, scan, replay,
-stats and SIGHUP reload."""
+"""The command line through the real binary: help, check (--strict,
+--print), scan, replay, stats, SIGHUP reload, -v/-q, --listen and its
+environment override, unknown commands."""
 import json
 import os
 import re
@@ -417,6 +418,182 @@ def test_sighup_mid_flight_finishes_under_the_old_config():
         bs.assert_clean_log()
         sleuth.close()
         redis.close()
+
+
+# ------------------------------------------------------------ issue 14 flags
+
+class Flagged(H.Bitsleuth):
+    """bitsleuth MODE -c CONFIG with extra arguments; with port (the
+    address given by --listen or BITSLEUTH_LISTEN) it is up once /healthz
+    answers there, since -q hides the "listening on" line."""
+
+    def __init__(self, config_text, args=(), port=None, **kw):
+        self.args = list(args)
+        self.fixed_port = port
+        super().__init__(config_text, **kw)
+
+    def start(self):
+        self.killed = False
+        self.logf = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([H.BIN, self.mode, "-c", self.config] + self.args,
+                                     stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
+        H._procs.append(self.proc)
+
+        def up():
+            if self.proc.poll() is not None:
+                H.fail("bitsleuth %s exited early with %s:\n%s" % (self.mode, self.proc.returncode, self.log()))
+            if self.fixed_port:
+                try:
+                    return H.http_request(self.fixed_port, "GET", "/healthz", None, {}, timeout=2)[0] == 200
+                except OSError:
+                    return False
+            m = re.search(r"listening on http://[^:]+:(\d+)", self.log())
+            return m and int(m.group(1))
+        got = H.wait_for(up, 20, what="bitsleuth to answer")
+        self.port = self.fixed_port or got
+
+
+LEVEL_LINE = re.compile(r"(?m)^\S+Z (debug|info|warn|error) ")
+
+
+def levels(log):
+    return set(LEVEL_LINE.findall(log))
+
+
+def push_and_register(redis, sleuth, bs):
+    body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+    assert bs.post("repo:push", body)[0] == 202
+    H.wait_for(lambda: len(sleuth.answered(200)) >= 1, 20, what="registration")
+    H.wait_for(lambda: redis.cmd("XLEN", "{bstest}:jobs") == 0, 10, what="acknowledged")
+
+
+def test_unknown_command_and_no_arguments():
+    rc, out, err = run("bogus")
+    assert rc == 2 and out == "", (rc, out, err)
+    assert err == "bitsleuth: unknown command 'bogus' (see bitsleuth --help)\n", err
+    rc, out, err = run()
+    assert rc == 2 and out == "" and "usage: bitsleuth COMMAND" in err, (rc, out, err)
+
+
+def test_verbose_wins_over_log_level_and_survives_sighup():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    text = H.make_config(redis.port, sleuth.url, DEPLOY).replace("log_level: debug", "log_level: error")
+    bs = Flagged(text, args=["-v"])
+    try:
+        push_and_register(redis, sleuth, bs)
+        # Debug and info lines although the file says error.
+        H.wait_for(lambda: {"debug", "info"} <= levels(bs.log()), 10, what="debug and info lines")
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: "reloaded" in bs.log(), 10, what="reload")
+        mark = len(bs.log())
+        # The same push again: a duplicate (200), logged at info.
+        body = H.read_fixture("drone-go-scm/cloud_repo-push_branch.json")
+        assert bs.post("repo:push", body)[0] == 200
+        # After the reload (log_level: error applied again) -v still wins.
+        H.wait_for(lambda: "is a duplicate of job" in bs.log()[mark:], 10, what="an info line after the reload")
+    finally:
+        assert bs.stop() == 0, bs.log()[-3000:]
+        bs.assert_clean_log()
+        sleuth.close()
+        redis.close()
+
+
+def test_quiet_hides_info_and_debug_lines():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    port = H.free_port()
+    text = H.make_config(redis.port, sleuth.url, DEPLOY)   # log_level: debug
+    bs = Flagged(text, args=["-q", "--listen", "127.0.0.1:%d" % port], port=port)
+    try:
+        push_and_register(redis, sleuth, bs)
+    finally:
+        assert bs.stop() == 0, bs.log()[-3000:]
+        bs.assert_clean_log()
+        sleuth.close()
+        redis.close()
+    log = bs.log()
+    assert not levels(log) & {"debug", "info"}, log[-3000:]
+    # The same run without -q logs both: the flag made the difference.
+    assert "listening on" not in log and "registered sha" not in log, log[-3000:]
+
+
+def test_listen_flag_wins_over_environment_wins_over_file():
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    text = H.make_config(redis.port, sleuth.url, DEPLOY)   # listen: 127.0.0.1:0
+    p_env, p_flag = H.free_port(), H.free_port()
+    env = {"BITSLEUTH_LISTEN": "127.0.0.1:%d" % p_env}
+    procs = []
+    try:
+        a = Flagged(text, env_extra=env)
+        procs.append(a)
+        assert a.port == p_env, (a.port, p_env)
+        push_and_register(redis, sleuth, a)
+        assert a.stop() == 0
+        b = Flagged(text, args=["--listen", "127.0.0.1:%d" % p_flag], env_extra=env)
+        procs.append(b)
+        assert b.port == p_flag, (b.port, p_flag)
+        assert b.stop() == 0
+        # check applies the variable too, and --print shows it.
+        rc, out, err = run("check", "-c", a.config, "--print", "listen", env=env)
+        assert rc == 0 and out == "127.0.0.1:%d\n" % p_env, (rc, out, err)
+    finally:
+        for p in procs:
+            p.stop()
+            p.assert_clean_log()
+        sleuth.close()
+        redis.close()
+    cfg = write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY))
+    rc, out, err = run("run", "-c", cfg, "--listen", "localhost")
+    assert rc == 1 and "--listen (overriding listen): expected host:port like 127.0.0.1:8080, got 'localhost'" in err, err
+    rc, out, err = run("serve", "-c", cfg, env={"BITSLEUTH_LISTEN": "127.0.0.1:99999"})
+    assert rc == 1 and "BITSLEUTH_LISTEN (overriding listen): expected host:port" in err, err
+    rc, out, err = run("work", "-c", cfg, "--metrics-listen", "nope")
+    assert rc == 1 and "--metrics-listen (overriding metrics_listen): expected host:port" in err, err
+    rc, out, err = run("work", "-c", cfg, "--listen", "127.0.0.1:1")
+    assert rc == 2 and "--listen is for run and serve" in err, err
+
+
+def test_check_warns_on_unset_secrets_unless_strict():
+    example = os.path.join(H.SOURCE_DIR, "examples", "bitsleuth.yaml")
+    fresh = {k: v for k, v in os.environ.items() if k not in ("BITBUCKET_WEBHOOK_SECRET", "SLEUTH_API_TOKEN")}
+
+    def bare(*args):
+        p = subprocess.run([H.BIN] + list(args), capture_output=True, text=True, env=fresh, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+    rc, out, err = bare("check", "-c", example)
+    assert rc == 0 and "ok" in out, (out, err)
+    assert re.search(r"(?m)^.*bitsleuth\.yaml:\d+:\d+: warning: environment variable BITBUCKET_WEBHOOK_SECRET", err), err
+    assert "refuse to start" in err and "error" not in err.replace("an error", ""), err
+    rc, out, err = bare("check", "--strict", "-c", example)
+    assert rc == 1, (out, err)
+    assert re.search(r"(?m)^.*bitsleuth\.yaml:\d+:\d+: error: environment variable BITBUCKET_WEBHOOK_SECRET", err), err
+    # The daemon still refuses to start without the secret it uses.
+    rc, out, err = bare("serve", "-c", example)
+    assert rc == 1 and "error: environment variable BITBUCKET_WEBHOOK_SECRET" in err, err
+
+
+def test_check_print_one_key():
+    env = {"BITBUCKET_WEBHOOK_SECRET": "", "SLEUTH_API_TOKEN": ""}   # no secret needed
+    flow = write("redis: {url: 'unix:///run/redis/redis.sock', prefix: shop}\n"
+                 "queue: {shards: 4}\nmetrics_listen: 127.0.0.1:9100\n")
+    for key, want in (("redis.url", "unix:///run/redis/redis.sock"), ("redis.prefix", "shop"),
+                      ("queue.shards", "4"), ("listen", "127.0.0.1:8080"),
+                      ("metrics_listen", "127.0.0.1:9100"), ("sleuth.dry_run", "false"),
+                      ("redis.command_timeout_ms", "5000ms")):
+        rc, out, err = run("check", "-c", flow, "--print", key, env=env)
+        assert rc == 0 and out == want + "\n" and err == "", (key, rc, out, err)
+    sentinel = os.path.join(H.SOURCE_DIR, "examples", "full-sentinel.yaml")
+    rc, out, err = run("check", "-c", sentinel, "--print", "redis.url", env=env)
+    assert rc == 0 and out == "\n", (rc, out, err)
+    rc, out, err = run("check", "-c", flow, "--print", "redis.nope", env=env)
+    assert rc == 2 and out == "" and "unknown key 'redis.nope'" in err, (rc, out, err)
+    rc, out, err = run("check", "-c", flow, "--print", "issues.patterns", env=env)
+    assert rc == 2 and out == "" and "not a scalar key" in err, (rc, out, err)
+    bad = write("redis: {prefx: x}\n")
+    rc, out, err = run("check", "-c", bad, "--print", "redis.url", env=env)
+    assert rc == 1 and out == "" and "did you mean" in err, (rc, out, err)
 
 
 if __name__ == "__main__":
