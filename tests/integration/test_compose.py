@@ -5,6 +5,8 @@ is published; Prometheus scrapes serve and every work replica on the
 metrics_listen port of the config they mount, and loads the alert rules;
 Grafana only with its profile. The configs the services mount pass
 `bitsleuth check`, and the image's health check asks the metrics port.
+README "Running in production": the drain deadline it states and its
+Kubernetes Deployment (probes, grace period) hold.
 (docker-compose is installed by scripts/deps.sh test; it brings
 python3-yaml, which reads its output here.)"""
 import os
@@ -142,6 +144,50 @@ def test_grafana_only_with_its_profile():
     ha_cfg = config_of(c["services"]["bitsleuth-ha"])
     assert top_level(ha_cfg, "metrics_listen"), ha_cfg
     assert published(c["services"]["bitsleuth-ha"]) == [("127.0.0.1", "8081", "8080")]
+
+
+def default_drain_deadline_s():
+    """cmd/process.c's drain deadline with the default settings, from
+    `bitsleuth check --print` on the example config (which sets none of
+    them): sleuth.timeout_ms + backfill.max_wait + redis.command_timeout_ms
+    + 1 s (no wait_replicas)."""
+    env = dict(os.environ, BITBUCKET_WEBHOOK_SECRET="x")
+    cfg = os.path.join(H.SOURCE_DIR, "examples", "bitsleuth.yaml")
+
+    def ms(key):
+        p = subprocess.run([H.BIN, "check", "-c", cfg, "--print", key], capture_output=True, text=True,
+                           env=env, timeout=30)
+        assert p.returncode == 0, (key, p.stderr)
+        v = p.stdout.strip()
+        return int(v[:-2]) if v.endswith("ms") else int(v)
+    assert ms("redis.wait_replicas") == 0
+    return (ms("sleuth.timeout_ms") + ms("backfill.max_wait") + ms("redis.command_timeout_ms") + 1000) / 1000
+
+
+def test_readme_production_snippets():
+    """README "Running in production": the drain deadline it states is the
+    defaults' one, and its Kubernetes Deployment parses, probes the metrics
+    port (/healthz liveness, /readyz readiness) and waits longer than the
+    drain before it kills."""
+    import yaml
+    readme = open(os.path.join(H.SOURCE_DIR, "README.md")).read()
+    sec = readme[readme.index("### Running in production"):readme.index("### Alerting")]
+    deadline = default_drain_deadline_s()
+    assert "(%d s with the defaults)" % deadline in sec, deadline
+    k8s = sec[sec.index("#### Kubernetes"):]
+    block = re.search(r"```yaml\n(.*?)```", k8s, re.S).group(1)
+    docs = [d for d in yaml.safe_load_all(block) if d]
+    assert docs and docs[0]["kind"] == "Deployment", docs
+    pod = docs[0]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, c["livenessProbe"]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, c["readinessProbe"]
+    assert ports["metrics"] == 9180 and ports["hook"] == 8080, ports
+    pause = int(c["lifecycle"]["preStop"]["exec"]["command"][-1])
+    assert pod["terminationGracePeriodSeconds"] > deadline + pause, (pod["terminationGracePeriodSeconds"], deadline)
+    for f in ("bitbucket: {secret_file:", "sleuth: {token_file:", "metrics_listen: 0.0.0.0:9180"):
+        assert f in block, f
 
 
 if __name__ == "__main__":
