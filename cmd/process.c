@@ -9,7 +9,14 @@
  * lives only in memory). SIGHUP reloads the configuration file (see
  * config/live.h for what changes live): deployments, issue patterns,
  * dry-run switches, retry policy, limits and the webhook secret apply
- * without a restart; the listen address, Redis URL and prefix do not. */
+ * without a restart; the listen address, Redis URL and prefix do not.
+ *
+ * /metrics, /healthz and /readyz (ingest/ops.h) are served on
+ * metrics_listen by every mode when it is set, else on the ingest port
+ * (run, serve). Under systemd (Type=notify, common/sd_notify.h) the process
+ * says READY=1 once it listens, every shard's pool is up and, with a
+ * worker, the worker consumes; STOPPING=1 when it starts draining; STATUS=
+ * what it waits for, and whether Redis is up. */
 #include "cmd/process.h"
 
 #include <signal.h>
@@ -25,15 +32,19 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/sd_notify.h"
+#include "common/timer.h"
 #include "common/xalloc.h"
 #include "config/live.h"
 #include "ingest/ingest.h"
+#include "ingest/ops.h"
 #include "queue/keys.h"
 #include "queue/redis_client.h"
 #include "queue/shard.h"
 #include "worker/worker.h"
 
 #define DRAIN_POLL_MS 50
+#define READY_POLL_MS 100         /* until READY=1 is sent */
 
 /* queue.shards: every shard has its keys; in Redis Cluster each also has
  * its own pools (they talk to the master of its hash tag), otherwise the
@@ -58,7 +69,13 @@ struct process {
 	struct bs_shard worker_shards[BS_SHARDS_MAX];
 	struct bs_ingest *ingest;     /* NULL in work mode */
 	struct bs_worker *worker;     /* NULL in serve mode */
+	/* /metrics, /healthz, /readyz: on metrics_listen, or on the ingest
+	 * port; NULL in work mode without metrics_listen. */
+	struct bs_ops *ops;
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
+	struct event *ready_timer;    /* polls readiness until READY=1 */
+	int ready_sent;               /* READY=1 went to systemd */
+	const char *status_sent;      /* the last STATUS= (a constant) */
 	long long drain_deadline_ms;
 	int stopping;
 	int layout_pending;          /* the queue.shards check waits for Redis */
@@ -76,6 +93,68 @@ bs_mode_config_uses(enum bs_mode mode)
 	return BS_USES_ALL;
 }
 
+/* One sd_notify datagram; a failure is logged once (systemd is not
+ * worth more: the unit times out and says why). */
+static void
+notify(const char *state)
+{
+	static int warned;
+	char err[256];
+	if (bs_sd_notify(state, err, sizeof(err)) < 0 && !warned) {
+		warned = 1;
+		log_warn("%s", err);
+	}
+}
+
+/* Why the process is not ready (/readyz adds draining), or NULL: the
+ * ingest listens from the start, so it is every shard's pool and, with a
+ * worker, the worker consuming. */
+static const char *
+not_ready(void *arg)
+{
+	const struct process *p = arg;
+	if (p->pools_up != p->n_pools)
+		return "redis is not reachable";
+	if (p->worker && !bs_worker_consuming(p->worker))
+		return "the worker is not consuming yet";
+	return NULL;
+}
+
+/* STATUS= when it changed, and READY=1 the first time nothing is
+ * missing. Called on Redis state changes and by ready_timer. */
+static void
+ready_check(struct process *p)
+{
+	if (p->stopping)
+		return;
+	const char *why = not_ready(p);
+	const char *status = why ? why : "ready";
+	if (!p->ready_sent && !why) {
+		p->ready_sent = 1;
+		p->status_sent = status;
+		notify(p->mode == BS_MODE_WORK ? "READY=1\nSTATUS=ready: consuming" :
+		    "READY=1\nSTATUS=ready: accepting deliveries");
+		return;
+	}
+	if (status == p->status_sent)
+		return;
+	p->status_sent = status;
+	char line[128];
+	snprintf(line, sizeof(line), "STATUS=%s", status);
+	notify(line);
+}
+
+static void
+on_ready_poll(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct process *p = arg;
+	ready_check(p);
+	if (!p->ready_sent && !p->stopping)
+		bs_timer_arm_ms(p->ready_timer, READY_POLL_MS);
+}
+
 static void
 on_drain_check(evutil_socket_t fd, short what, void *arg)
 {
@@ -91,6 +170,9 @@ on_drain_check(evutil_socket_t fd, short what, void *arg)
 		if (waiting)
 			log_warn("drain deadline reached with %zu operations unfinished; "
 			    "unacknowledged jobs stay pending for the next worker", waiting);
+		/* Last: /readyz said "shutting down" for the whole drain. */
+		if (p->ops)
+			bs_ops_stop_accepting(p->ops);
 		event_base_loopbreak(p->base);
 		return;
 	}
@@ -110,6 +192,9 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: draining (no new deliveries or jobs)", (int)sig);
 	p->stopping = 1;
+	notify("STOPPING=1\nSTATUS=draining");
+	if (p->ops)
+		bs_ops_drain(p->ops);
 	if (p->ingest)
 		bs_ingest_stop_accepting(p->ingest);
 	if (p->worker)
@@ -127,7 +212,14 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	struct process *p = arg;
+	if (p->ready_sent && !p->stopping)
+		notify("RELOADING=1\nSTATUS=reloading the configuration");
 	bs_live_reload(p->live);
+	if (p->ready_sent && !p->stopping) {
+		notify("READY=1");
+		p->status_sent = NULL;      /* say the status again */
+		ready_check(p);
+	}
 }
 
 /* The queue.shards check that could not run at start: when a pool first
@@ -163,6 +255,8 @@ on_redis_state(int up, void *arg)
 		log_info("redis is up");
 	else if (was && !is)
 		log_warn("redis is down; deliveries are answered 503 until it is back");
+	if (p->ready_timer)
+		ready_check(p);
 }
 
 /* The consumer's name in the group: $BITSLEUTH_CONSUMER, else host-pid. */
@@ -188,10 +282,25 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 	p->metrics.lanes = -1;      /* no lane gauges until a worker sweeps */
 	p->metrics.api_budget = -1; /* nor an API budget before a request */
 	p->metrics.redis_replica_lag_ms = -1;
+	int own = p->live->cfg->metrics_listen_host != NULL;
+	if (own || p->mode != BS_MODE_WORK) {
+		struct bs_ops_env env = {
+			.base = p->base, .live = p->live, .metrics = &p->metrics,
+			.shards = p->ingest_shards, .n_shards = p->n_shards,
+			.not_ready = not_ready, .not_ready_arg = p,
+			.listen = own,
+		};
+		p->ops = bs_ops_new(&env, err, sizeof(err));
+		if (!p->ops) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
 	if (p->mode != BS_MODE_WORK) {
 		struct bs_ingest_env env = {
 			.base = p->base, .live = p->live, .metrics = &p->metrics,
 			.shards = p->ingest_shards, .n_shards = p->n_shards,
+			.ops = own ? NULL : p->ops,
 		};
 		p->ingest = bs_ingest_new(&env, err, sizeof(err));
 		if (!p->ingest) {
@@ -299,13 +408,17 @@ event_free_opt(struct event *ev)
 		event_free(ev);
 }
 
-/* Order: the worker's clients first (bs_worker_close: its Sleuth calls
- * still record their outcomes through its pool), then the pools, whose
- * flushed callbacks answer the deliveries still waiting and find the
+/* Order: the ops first (the scrapes still waiting are answered while
+ * the pools they ask about are alive, and before the ingest that may hold
+ * their requests), then the worker's clients (bs_worker_close: its Sleuth
+ * calls still record their outcomes through its pool), then the pools,
+ * whose flushed callbacks answer the deliveries still waiting and find the
  * worker closed, then the halves themselves. */
 static void
 teardown(struct process *p)
 {
+	bs_ops_free(p->ops);
+	p->ops = NULL;
 	if (p->worker)
 		bs_worker_close(p->worker);
 	for (int i = 0; i < p->n_pools; i++) {
@@ -322,6 +435,7 @@ teardown(struct process *p)
 	event_free_opt(p->sigint);
 	event_free_opt(p->sighup);
 	event_free_opt(p->drain_timer);
+	event_free_opt(p->ready_timer);
 	if (p->base)
 		event_base_free(p->base);
 	bs_live_free(p->live);
@@ -385,6 +499,8 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 	    mode == BS_MODE_RUN ? "ingest + worker" : mode == BS_MODE_SERVE ?
 	    "ingest only" : "worker only",
 	    cfg->sleuth.dry_run ? ", sleuth dry_run: nothing is sent" : "");
+	p.ready_timer = bs_timer_new(p.base, on_ready_poll, &p);
+	on_ready_poll(-1, 0, &p);
 
 	event_base_dispatch(p.base);
 	log_info("stopped");

@@ -8,12 +8,19 @@
  * the scheduled flush runs at the end of the loop pass, when the buffer
  * passes BUF_FLUSH bytes, right away with any warn or error line (which
  * then also carries the lines before it, in order), when the flusher is
- * removed, and at exit. */
+ * removed, and at exit.
+ *
+ * The message is formatted first (at most MSG_MAX bytes), then rendered as
+ * a text or a JSON line. The rate limiter keys warn and error lines by
+ * level and message text (a hash, and the first LIMIT_TEXT bytes kept for
+ * the count line) in a table of LIMIT_SLOTS; a full table gives up its
+ * oldest entry (writing its count first). */
 #include "common/log.h"
 #include "common/hex.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum bs_log_level bs_log_threshold = BS_LOG_INFO;
+enum bs_log_level bs_log_threshold = BS_LOG_WARN;
 enum bs_log_format bs_log_format = BS_LOG_TEXT;
 static int override_set;
 static enum bs_log_level override_level;
@@ -31,10 +38,19 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static const char level_cols[4][7] = { "debug ", "info  ", "warn  ", "error " };
 
 #define MSG_MAX 2047               /* message bytes kept, as before */
-#define LINE_MAX_ (32 + MSG_MAX + 1)
-#define BUF_SIZE 16384
+#define CTX_MAX 128                /* bytes of a context value shown */
+#define CTX_DEPTH 8
+#define N_CTX 5
+/* A JSON line, the worst case: every byte of the message and of the
+ * context values escaped as \uXXXX, plus the names and the time. */
+#define LINE_MAX_ (160 + 6 * MSG_MAX + N_CTX * (16 + 6 * CTX_MAX) + 96)
+#define BUF_SIZE 32768
 #define BUF_FLUSH 8192
 _Static_assert(LINE_MAX_ <= BUF_SIZE, "a line fits the buffer");
+
+#define LIMIT_SLOTS 8
+#define LIMIT_TEXT 512
+#define LIMIT_WINDOW_MS 10000
 
 struct log_buf {
 	size_t len;
@@ -44,9 +60,26 @@ struct log_buf {
 	char buf[BUF_SIZE];
 };
 
+/* One message being rate limited: written at `start`, `count` repeats
+ * suppressed since. */
+struct limit_slot {
+	int used;
+	enum bs_log_level lvl;
+	uint64_t hash;
+	size_t len;                    /* of the whole message */
+	long long start;
+	unsigned long count;
+	char text[LIMIT_TEXT];         /* its first bytes, NUL-terminated */
+};
+
 static _Thread_local struct log_buf lb;
 static _Thread_local time_t ts_sec = (time_t)-1;
 static _Thread_local char ts_text[24];     /* "2026-11-25T10:00:00" */
+static _Thread_local struct bs_log_ctx ctx_stack[CTX_DEPTH];
+static _Thread_local int ctx_depth;
+static _Thread_local struct limit_slot slots[LIMIT_SLOTS];
+static long long limit_window_ms = LIMIT_WINDOW_MS;
+static long long (*clock_fn)(void);
 
 /* Writes all of buf to stderr (a short write or EINTR goes on). */
 static void
@@ -74,65 +107,308 @@ bs_log_flush(void)
 	lb.len = 0;
 }
 
+static void limit_report_all(void);
+static int exit_registered;
+
+/* At exit: the counts not yet written, then the buffered lines. */
 static void
 flush_at_exit(void)
 {
+	limit_report_all();
 	bs_log_flush();
 }
 
-void
-bs_log_set_flusher(void (*flusher)(void *arg), void *arg)
+static void
+register_exit(void)
 {
-	static int registered;
-	bs_log_flush();
-	lb.flusher = flusher;
-	lb.flusher_arg = arg;
-	if (flusher && !registered) {
-		registered = 1;
+	if (!exit_registered) {
+		exit_registered = 1;
 		atexit(flush_at_exit);
 	}
 }
 
 void
-bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
+bs_log_set_flusher(void (*flusher)(void *arg), void *arg)
 {
-	char line[LINE_MAX_];
+	bs_log_flush();
+	lb.flusher = flusher;
+	lb.flusher_arg = arg;
+	if (flusher)
+		register_exit();
+}
+
+static long long
+now_ms(void)
+{
+	if (clock_fn)
+		return clock_fn();
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	if (tv.tv_sec != ts_sec) {
-		struct tm tm;
-		gmtime_r(&tv.tv_sec, &tm);
-		strftime(ts_text, sizeof(ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
-		ts_sec = tv.tv_sec;
-	}
-	size_t o = strlen(ts_text);
-	memcpy(line, ts_text, o);
-	unsigned ms = (unsigned)(tv.tv_usec / 1000);
-	line[o++] = '.';
-	line[o++] = (char)('0' + ms / 100);
-	line[o++] = (char)('0' + ms / 10 % 10);
-	line[o++] = (char)('0' + ms % 10);
-	line[o++] = 'Z';
-	line[o++] = ' ';
-	memcpy(line + o, level_cols[lvl], 6);
-	o += 6;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line + o, MSG_MAX + 1, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o += (size_t)n > MSG_MAX ? MSG_MAX : (size_t)n;
-	line[o++] = '\n';
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
 
+/* === Rendering ========================================================== */
+
+/* A bounded output: appends that do not fit are cut (never overrun). */
+struct out {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	if (n > o->cap - o->len)
+		n = o->cap - o->len;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void
+puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* "2026-11-25T10:00:00.123Z" */
+static void
+put_time(struct out *o, long long ms)
+{
+	time_t sec = (time_t)(ms / 1000);
+	if (sec != ts_sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		strftime(ts_text, sizeof(ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = sec;
+	}
+	unsigned m = (unsigned)(ms % 1000);
+	char frac[6] = { '.', (char)('0' + m / 100), (char)('0' + m / 10 % 10),
+		(char)('0' + m % 10), 'Z', '\0' };
+	puts_(o, ts_text);
+	put(o, frac, 5);
+}
+
+/* The length of the valid UTF-8 sequence at s[0..n), or 0 (overlong
+ * forms, surrogates and code points over U+10FFFF are invalid). */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t k;
+	unsigned cp;
+	if (c >= 0xc2 && c <= 0xdf) {
+		k = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		k = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		k = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < k)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return k;
+}
+
+/* s[0..n) as a JSON string, quotes included. Control bytes are escaped,
+ * invalid UTF-8 bytes become \ufffd, each on its own. */
+static void
+put_json_str(struct out *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	put(o, "\"", 1);
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = u[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			size_t j = i;
+			while (j < n && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' &&
+			    u[j] != '\\')
+				j++;
+			put(o, s + i, j - i);
+			i = j;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t k = utf8_len(u + i, n - i);
+			if (k) {
+				put(o, s + i, k);
+				i += k;
+			} else {
+				put(o, "\\ufffd", 6);
+				i++;
+			}
+			continue;
+		}
+		char esc[7] = { '\\', 'u', '0', '0', bs_hex_digits[c >> 4],
+			bs_hex_digits[c & 15], '\0' };
+		switch (c) {
+		case '"': put(o, "\\\"", 2); break;
+		case '\\': put(o, "\\\\", 2); break;
+		case '\n': put(o, "\\n", 2); break;
+		case '\r': put(o, "\\r", 2); break;
+		case '\t': put(o, "\\t", 2); break;
+		default: put(o, esc, 6); break;
+		}
+		i++;
+	}
+	put(o, "\"", 1);
+}
+
+/* The length of the "component: " prefix of msg (a lower-case word, at
+ * most 16 bytes, then ": "), or 0. */
+static size_t
+component_len(const char *msg, size_t n)
+{
+	size_t i = 0;
+	if (n == 0 || msg[0] < 'a' || msg[0] > 'z')
+		return 0;
+	while (i < n && i <= 16 && ((msg[i] >= 'a' && msg[i] <= 'z') ||
+	    (msg[i] >= '0' && msg[i] <= '9') || msg[i] == '-' || msg[i] == '_'))
+		i++;
+	if (i > 16 || i + 1 >= n || msg[i] != ':' || msg[i + 1] != ' ')
+		return 0;
+	return i;
+}
+
+static const char *const ctx_names[N_CTX] = {
+	"delivery", "event", "repository", "job", "target"
+};
+
+static const struct bs_log_ctx *
+current_ctx(void)
+{
+	return ctx_depth > 0 && ctx_depth <= CTX_DEPTH ?
+	    &ctx_stack[ctx_depth - 1] : NULL;
+}
+
+static void
+ctx_values(const struct bs_log_ctx *c, const char *v[N_CTX])
+{
+	v[0] = c ? c->delivery : NULL;
+	v[1] = c ? c->event : NULL;
+	v[2] = c ? c->repository : NULL;
+	v[3] = c ? c->job : NULL;
+	v[4] = c ? c->target : NULL;
+}
+
+static size_t
+cut(const char *s)
+{
+	size_t n = strnlen(s, CTX_MAX + 1);
+	return n > CTX_MAX ? CTX_MAX : n;
+}
+
+/* " (N more like this suppressed in the last Ts)" */
+static size_t
+suffix(char *buf, size_t len, unsigned long n, long long span_ms)
+{
+	long long s = (span_ms + 500) / 1000;
+	if (s < 1)
+		s = 1;
+	int k = snprintf(buf, len, " (%lu more like this suppressed in the "
+	    "last %llds)", n, s);
+	return k > 0 ? (size_t)k : 0;
+}
+
+/* One line into o: msg[0..mlen) (+ sfx) in the current format, with the
+ * context c (NULL: none). */
+static void
+render(struct out *o, enum bs_log_level lvl, long long ms, const char *msg,
+    size_t mlen, const char *sfx, size_t slen, unsigned long suppressed,
+    const struct bs_log_ctx *c)
+{
+	const char *v[N_CTX];
+	ctx_values(c, v);
+	if (bs_log_format == BS_LOG_TEXT) {
+		put_time(o, ms);
+		put(o, " ", 1);
+		put(o, level_cols[lvl], 6);
+		put(o, msg, mlen);
+		put(o, sfx, slen);
+		for (int i = 0; i < N_CTX; i++) {
+			if (!v[i] || !v[i][0])
+				continue;
+			/* msg is NUL-terminated at mlen by the caller */
+			if (strstr(msg, v[i]))
+				continue;             /* the message shows it already */
+			char esc[4 * CTX_MAX + 4];
+			bs_log_escape(esc, sizeof(esc), v[i], strlen(v[i]), CTX_MAX);
+			int quote = strpbrk(esc, " \"=") != NULL;
+			put(o, " ", 1);
+			puts_(o, ctx_names[i]);
+			put(o, quote ? "=\"" : "=", quote ? 2 : 1);
+			puts_(o, esc);
+			if (quote)
+				put(o, "\"", 1);
+		}
+		put(o, "\n", 1);
+		return;
+	}
+	puts_(o, "{\"time\":\"");
+	put_time(o, ms);
+	puts_(o, "\",\"level\":\"");
+	puts_(o, level_names[lvl]);
+	put(o, "\"", 1);
+	size_t cl = component_len(msg, mlen);
+	if (cl) {
+		puts_(o, ",\"component\":");
+		put_json_str(o, msg, cl);
+		msg += cl + 2;
+		mlen -= cl + 2;
+	}
+	puts_(o, ",\"msg\":");
+	if (slen) {
+		/* one string: the message and the count */
+		size_t at = o->len;
+		put_json_str(o, msg, mlen);
+		if (o->len > at && o->p[o->len - 1] == '"')
+			o->len--;
+		put(o, sfx, slen);
+		put(o, "\"", 1);
+	} else {
+		put_json_str(o, msg, mlen);
+	}
+	for (int i = 0; i < N_CTX; i++) {
+		if (!v[i] || !v[i][0])
+			continue;
+		put(o, ",\"", 2);
+		puts_(o, ctx_names[i]);
+		put(o, "\":", 2);
+		put_json_str(o, v[i], cut(v[i]));
+	}
+	if (suppressed) {
+		char n[32];
+		int k = snprintf(n, sizeof(n), ",\"suppressed\":%lu", suppressed);
+		put(o, n, k > 0 ? (size_t)k : 0);
+	}
+	put(o, "}\n", 2);
+}
+
+/* Queues or writes the finished line. */
+static void
+emit(enum bs_log_level lvl, const char *line, size_t n)
+{
 	if (!lb.flusher) {
-		write_all(line, o);
+		write_all(line, n);
 		return;
 	}
 	/* A line (at most LINE_MAX_) always fits an empty buffer. */
-	if (lb.len + o > sizeof(lb.buf))
+	if (lb.len + n > sizeof(lb.buf))
 		bs_log_flush();
-	memcpy(lb.buf + lb.len, line, o);
-	lb.len += o;
+	memcpy(lb.buf + lb.len, line, n);
+	lb.len += n;
 	if (lvl >= BS_LOG_WARN || lb.len > BUF_FLUSH) {
 		bs_log_flush();
 	} else if (!lb.scheduled) {
@@ -140,6 +416,222 @@ bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
 		lb.flusher(lb.flusher_arg);
 	}
 }
+
+static void
+write_line(enum bs_log_level lvl, long long ms, const char *msg, size_t mlen,
+    const char *sfx, size_t slen, unsigned long suppressed,
+    const struct bs_log_ctx *c)
+{
+	char line[LINE_MAX_];
+	struct out o = { line, 0, sizeof(line) - 1 };
+	render(&o, lvl, ms, msg, mlen, sfx, slen, suppressed, c);
+	if (o.len == 0 || line[o.len - 1] != '\n')
+		line[o.len++] = '\n';      /* the one byte kept back for it */
+	emit(lvl, line, o.len);
+}
+
+/* === Repeats ============================================================ */
+
+static uint64_t
+hash_msg(enum bs_log_level lvl, const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)lvl;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Writes slot s's count line (if it counted any) and empties it. */
+static void
+slot_report(struct limit_slot *s, long long now, int keep)
+{
+	if (s->count) {
+		char sfx[96];
+		size_t sl = suffix(sfx, sizeof(sfx), s->count, now - s->start);
+		size_t tl = strlen(s->text);
+		write_line(s->lvl, now, s->text, tl, sfx, sl, s->count, NULL);
+	}
+	s->count = 0;
+	if (!keep)
+		s->used = 0;
+}
+
+/* Whether the message in slot s has the component msg[0..cl) has. */
+static int
+same_component(const struct limit_slot *s, const char *msg, size_t cl)
+{
+	return cl && strncmp(s->text, msg, cl + 2) == 0;
+}
+
+/* Before a line that is not a suppressed repeat: a window that is over
+ * is closed, and when it counted repeats, their count is written and a
+ * new window opens (so a message repeated for an hour comes out once per
+ * window). With a component (msg[0..cl), cl > 0), the counts of the open
+ * windows of that component's messages are written too, so that its
+ * news comes in order ("connect failed ... (N more ...)" before
+ * "connected"); those windows go on. `except` is left alone. */
+static void
+limit_sweep(long long now, const char *msg, size_t cl,
+    const struct limit_slot *except)
+{
+	for (int i = 0; i < LIMIT_SLOTS; i++) {
+		struct limit_slot *s = &slots[i];
+		if (!s->used || s == except)
+			continue;
+		long long age = now - s->start;
+		if (age >= limit_window_ms || age < 0) {
+			int counted = s->count > 0;
+			slot_report(s, now, counted);
+			s->start = now;
+		} else if (s->count && same_component(s, msg, cl)) {
+			slot_report(s, now, 1);
+		}
+	}
+}
+
+/* Whether this warn/error line is a repeat to suppress. Otherwise it is
+ * written, with *count (the repeats of its last window, if it closes
+ * one) in its suffix; *span is that window's age. */
+static int
+limit_check(enum bs_log_level lvl, const char *msg, size_t n, long long now,
+    unsigned long *count, long long *span)
+{
+	*count = 0;
+	*span = 0;
+	uint64_t h = hash_msg(lvl, msg, n);
+	size_t keep = n < LIMIT_TEXT - 1 ? n : LIMIT_TEXT - 1;
+	struct limit_slot *s = NULL, *oldest = NULL, *free_slot = NULL;
+	for (int i = 0; i < LIMIT_SLOTS; i++) {
+		struct limit_slot *t = &slots[i];
+		if (!t->used) {
+			if (!free_slot)
+				free_slot = t;
+			continue;
+		}
+		if (t->hash == h && t->lvl == lvl && t->len == n &&
+		    memcmp(t->text, msg, keep) == 0) {
+			s = t;
+			break;
+		}
+		if (!oldest || t->start < oldest->start)
+			oldest = t;
+	}
+	if (s) {
+		long long age = now - s->start;
+		if (age >= 0 && age < limit_window_ms) {
+			s->count++;
+			return 1;
+		}
+		/* The window is over: this line carries its count and opens
+		 * the next one. */
+		*count = s->count;
+		*span = age;
+		s->count = 0;
+		s->start = now;
+		limit_sweep(now, msg, component_len(msg, n), s);
+		return 0;
+	}
+	limit_sweep(now, msg, component_len(msg, n), NULL);
+	if (!free_slot) {
+		free_slot = oldest;
+		slot_report(oldest, now, 0);
+	}
+	s = free_slot;
+	s->used = 1;
+	s->lvl = lvl;
+	s->hash = h;
+	s->len = n;
+	s->start = now;
+	s->count = 0;
+	memcpy(s->text, msg, keep);
+	s->text[keep] = '\0';
+	return 0;
+}
+
+static void
+limit_report_all(void)
+{
+	long long now = now_ms();
+	for (int i = 0; i < LIMIT_SLOTS; i++)
+		if (slots[i].used)
+			slot_report(&slots[i], now, 0);
+}
+
+void
+bs_log_set_limit_window_ms(long long ms)
+{
+	limit_window_ms = ms;
+	memset(slots, 0, sizeof(slots));
+}
+
+void
+bs_log_set_clock(long long (*fn)(void))
+{
+	clock_fn = fn;
+	ts_sec = (time_t)-1;
+	memset(slots, 0, sizeof(slots));
+}
+
+/* === The entry point ==================================================== */
+
+void
+bs_log_impl(enum bs_log_level lvl, const char *fmt, ...)
+{
+	char msg[MSG_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t mlen = n > 0 ? ((size_t)n > MSG_MAX ? MSG_MAX : (size_t)n) : 0;
+	msg[mlen] = '\0';
+	long long now = now_ms();
+
+	char sfx[96];
+	size_t slen = 0;
+	unsigned long count = 0;
+	if (limit_window_ms > 0) {
+		if (lvl >= BS_LOG_WARN) {
+			long long span;
+			if (limit_check(lvl, msg, mlen, now, &count, &span))
+				return;
+			if (count)
+				slen = suffix(sfx, sizeof(sfx), count, span);
+		} else {
+			limit_sweep(now, msg, lvl >= BS_LOG_INFO ?
+			    component_len(msg, mlen) : 0, NULL);
+		}
+	}
+	write_line(lvl, now, msg, mlen, sfx, slen, count, current_ctx());
+}
+
+/* === Context ============================================================ */
+
+void
+bs_log_ctx_push(const struct bs_log_ctx *ctx)
+{
+	if (ctx_depth < CTX_DEPTH) {
+		static const struct bs_log_ctx none;
+		ctx_stack[ctx_depth] = ctx ? *ctx : none;
+	}
+	ctx_depth++;
+}
+
+void
+bs_log_ctx_pop(void)
+{
+	if (ctx_depth > 0)
+		ctx_depth--;
+}
+
+void
+bs_log_ctx_forget(void)
+{
+	memset(ctx_stack, 0, sizeof(ctx_stack));
+}
+
+/* === Levels and formats ================================================= */
 
 int
 bs_log_parse_level(const char *name, enum bs_log_level *out)
@@ -151,6 +643,12 @@ bs_log_parse_level(const char *name, enum bs_log_level *out)
 		}
 	}
 	return -1;
+}
+
+const char *
+bs_log_level_name(enum bs_log_level lvl)
+{
+	return (unsigned)lvl < 4 ? level_names[lvl] : "?";
 }
 
 char *
@@ -195,6 +693,12 @@ bs_log_set_override(enum bs_log_level lvl)
 }
 
 int
+bs_log_overridden(void)
+{
+	return override_set;
+}
+
+int
 bs_log_apply(const char *level, const char *format)
 {
 	enum bs_log_level lvl = bs_log_threshold;
@@ -211,5 +715,6 @@ bs_log_apply(const char *level, const char *format)
 	}
 	bs_log_threshold = override_set ? override_level : lvl;
 	bs_log_format = fmt;
+	register_exit();              /* a daemon: its last counts at exit */
 	return 0;
 }

@@ -1,130 +1,292 @@
-/* metrics: counters and their Prometheus rendering (see metrics.h). Names
- * and help texts are one table so that adding a counter is one line. */
+/* metrics: the registry's counts and observations (see metrics.h). The
+ * names, help texts and label values are tables here, so that adding a
+ * counter is one line; metrics_render.c writes them out. */
 #include "common/metrics.h"
+#include "common/metrics_defs.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-static const struct {
-	const char *name;
-	const char *help;
-} defs[BS_M__COUNT] = {
-	[BS_M_HTTP_REQUESTS] = { "bitsleuth_http_requests_total", "Requests received on the ingest port" },
-	[BS_M_DELIVERIES_QUEUED] = { "bitsleuth_deliveries_queued_total", "Deliveries queued as jobs (202)" },
-	[BS_M_DELIVERIES_DUPLICATE] = { "bitsleuth_deliveries_duplicate_total", "Deliveries recognised as repeats (200)" },
-	[BS_M_DELIVERIES_IGNORED] = { "bitsleuth_deliveries_ignored_total", "Deliveries of events bitsleuth does not use (202)" },
-	[BS_M_DELIVERIES_PING] = { "bitsleuth_deliveries_ping_total", "diagnostics:ping deliveries (200)" },
-	[BS_M_REFUSED_SIGNATURE] = { "bitsleuth_refused_signature_total", "Deliveries refused for a missing or wrong signature (401)" },
-	[BS_M_REFUSED_PAYLOAD] = { "bitsleuth_refused_payload_total", "Deliveries refused for bad UTF-8, JSON, shape or limits (400)" },
-	[BS_M_REFUSED_TOO_LARGE] = { "bitsleuth_refused_too_large_total", "Deliveries over the body limit (413)" },
-	[BS_M_REFUSED_MEDIA_TYPE] = { "bitsleuth_refused_media_type_total", "Deliveries with a content type other than JSON (415)" },
-	[BS_M_REFUSED_OTHER] = { "bitsleuth_refused_other_total", "Requests to unknown paths or with wrong methods (404/405)" },
-	[BS_M_QUEUE_UNAVAILABLE] = { "bitsleuth_queue_unavailable_total", "Deliveries answered 503 because Redis did not take them" },
-	[BS_M_JOBS_READ] = { "bitsleuth_jobs_read_total", "Stream entries read by this worker" },
-	[BS_M_JOBS_REDELIVERED] = { "bitsleuth_jobs_redelivered_total", "Entries claimed from consumers that stopped" },
-	[BS_M_JOBS_UNDECODABLE] = { "bitsleuth_jobs_undecodable_total", "Entries that could not be decoded (dead-lettered)" },
-	[BS_M_SLEUTH_OK] = { "bitsleuth_sleuth_registered_total", "Deploys Sleuth accepted" },
-	[BS_M_SLEUTH_RETRY] = { "bitsleuth_sleuth_retry_total", "Registrations scheduled for a retry" },
-	[BS_M_SLEUTH_DEAD] = { "bitsleuth_sleuth_dead_total", "Registrations moved to the dead letters" },
-	[BS_M_SLEUTH_DRYRUN] = { "bitsleuth_sleuth_dryrun_total", "Registrations recorded instead of sent (dry_run)" },
-	[BS_M_SLEUTH_SUPERSEDED] = { "bitsleuth_sleuth_superseded_total", "Pushes dead-lettered as superseded: held past worker.order_hold, then a newer push was registered" },
-	[BS_M_LANES_RELEASED] = { "bitsleuth_lanes_released_total", "Lane heads released after blocking their lane for worker.order_hold" },
-	[BS_M_LANES_WOKEN] = { "bitsleuth_lanes_woken_total", "Parked lane heads woken by the sweep (their lease holder died)" },
-	[BS_M_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", "Due retries moved back into the jobs stream" },
-	[BS_M_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", "Redis commands that failed" },
-	[BS_M_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", "Times accepting was paused: http.max_connections reached, or out of file descriptors" },
-	[BS_M_DELIVERIES_REF_LIMIT] = { "bitsleuth_deliveries_ref_limit_total", "Data Center mirror syncs over the ref limit: their pushes were not listed and not registered (202 ignored)" },
-	[BS_M_SIGNATURE_CURRENT] = { "bitsleuth_signature_current_total", "Deliveries whose signature the current webhook secret verified" },
-	[BS_M_SIGNATURE_PREVIOUS] = { "bitsleuth_signature_previous_total", "Deliveries whose signature only the previous secret (bitbucket.secret_previous_env) verified: the rotation is not over while this grows" },
-	[BS_M_HTTP_SHED] = { "bitsleuth_http_shed_total", "Connections closed at http.max_connections to make room: idle ones first, then the oldest unfinished request" },
-	[BS_M_HTTP_PER_IP_REFUSED] = { "bitsleuth_http_per_ip_refused_total", "Connections refused (503) over http.max_connections_per_ip" },
-	[BS_M_HTTP_DEADLINE] = { "bitsleuth_http_deadline_total", "Requests cut (408) because they were not whole within http.timeout_ms of their first byte" },
-	[BS_M_HTTP_IDLE_CLOSED] = { "bitsleuth_http_idle_closed_total", "Keep-alive connections closed after http.idle_timeout_ms without a request" },
-	[BS_M_HTTP_INFLIGHT_REFUSED] = { "bitsleuth_http_inflight_refused_total", "Requests refused (503) because http.max_inflight_bytes of bodies were in memory" },
-	[BS_M_HTTP_BAD_REQUEST] = { "bitsleuth_http_bad_request_total", "Requests the HTTP layer refused: malformed or smuggling-prone framing (400), no length (411), headers too large (431), unsupported (501, 505)" },
-	[BS_M_REFUSED_SOURCE] = { "bitsleuth_refused_source_total", "Deliveries refused (403) because their source address is not in bitbucket.allow_cidrs" },
-	[BS_M_BACKFILL_DONE] = { "bitsleuth_backfill_done_total", "Deploys whose commits were fetched from Bitbucket's API" },
-	[BS_M_BACKFILL_CACHED] = { "bitsleuth_backfill_cached_total", "Deploys whose commits came from the backfill cache (a retry or replay)" },
-	[BS_M_BACKFILL_FAILED] = { "bitsleuth_backfill_failed_total", "Bitbucket API lookups that failed: an error answer, an unreadable body, or no answer" },
-	[BS_M_BACKFILL_FALLBACK] = { "bitsleuth_backfill_fallback_total", "Deploys registered without commits because the API failed, its budget was spent or backfill.max_wait passed" },
-	[BS_M_BACKFILL_OMITTED] = { "bitsleuth_backfill_omitted_total", "Deploys registered without commits because no API credentials are configured for their product" },
-	[BS_M_API_REQUESTS] = { "bitsleuth_api_requests_total", "Requests made to Bitbucket's API" },
-	[BS_M_API_THROTTLED] = { "bitsleuth_api_throttled_total", "429 answers from Bitbucket's API (every worker then pauses for Retry-After)" },
-	[BS_M_MERGE_RESOLVED] = { "bitsleuth_merge_resolved_total", "Merge deploys whose short hash was resolved to 40 characters" },
-	[BS_M_MERGE_SHORT] = { "bitsleuth_merge_short_total", "Merge deploys registered with the 12-character hash: neither the API nor the merge push gave the full one within backfill.max_wait" },
-	[BS_M_DEPLOY_SAME_SHA] = { "bitsleuth_deploy_same_sha_total", "Deploys not sent because the target's last registration was the same commit (a push and a merge deployment on one target)" },
-	[BS_M_REDIS_FAILOVERS] = { "bitsleuth_redis_failovers_total", "Times the Redis master (or the owner of a shard's slot) changed address" },
-	[BS_M_REDIS_MOVED] = { "bitsleuth_redis_moved_total", "Redis Cluster MOVED redirects followed" },
-	[BS_M_REDIS_ASK] = { "bitsleuth_redis_ask_total", "Redis Cluster ASK redirects followed" },
-	[BS_M_REDIS_TRYAGAIN] = { "bitsleuth_redis_tryagain_total", "Redis answers retried after a pause (TRYAGAIN, LOADING, MASTERDOWN, CLUSTERDOWN, READONLY)" },
-	[BS_M_REDIS_WAIT_TIMEOUTS] = { "bitsleuth_redis_wait_timeouts_total", "Acknowledging writes whose WAIT saw fewer than redis.wait_replicas replicas (503 or a retry)" },
+/* Sorted (strcmp) like enum bs_m_event after BS_MEV_OTHER: checked by
+ * tests/unit/common/test_metrics.c. */
+const char *const bs_m_event_names[BS_MEV__COUNT] = {
+	[BS_MEV_OTHER] = "other",
+	[BS_MEV_DIAGNOSTICS_PING] = "diagnostics:ping",
+	[BS_MEV_MIRROR_REPO_SYNCHRONIZED] = "mirror:repo_synchronized",
+	[BS_MEV_PR_COMMENT_ADDED] = "pr:comment:added",
+	[BS_MEV_PR_COMMENT_DELETED] = "pr:comment:deleted",
+	[BS_MEV_PR_COMMENT_EDITED] = "pr:comment:edited",
+	[BS_MEV_PR_DECLINED] = "pr:declined",
+	[BS_MEV_PR_DELETED] = "pr:deleted",
+	[BS_MEV_PR_FROM_REF_UPDATED] = "pr:from_ref_updated",
+	[BS_MEV_PR_MERGED] = "pr:merged",
+	[BS_MEV_PR_MODIFIED] = "pr:modified",
+	[BS_MEV_PR_OPENED] = "pr:opened",
+	[BS_MEV_PR_REVIEWER_APPROVED] = "pr:reviewer:approved",
+	[BS_MEV_PR_REVIEWER_CHANGES_REQUESTED] = "pr:reviewer:changes_requested",
+	[BS_MEV_PR_REVIEWER_NEEDS_WORK] = "pr:reviewer:needs_work",
+	[BS_MEV_PR_REVIEWER_UNAPPROVED] = "pr:reviewer:unapproved",
+	[BS_MEV_PR_REVIEWER_UPDATED] = "pr:reviewer:updated",
+	[BS_MEV_PULLREQUEST_APPROVED] = "pullrequest:approved",
+	[BS_MEV_PULLREQUEST_CHANGES_REQUEST_CREATED] = "pullrequest:changes_request_created",
+	[BS_MEV_PULLREQUEST_CHANGES_REQUEST_REMOVED] = "pullrequest:changes_request_removed",
+	[BS_MEV_PULLREQUEST_COMMENT_CREATED] = "pullrequest:comment_created",
+	[BS_MEV_PULLREQUEST_COMMENT_DELETED] = "pullrequest:comment_deleted",
+	[BS_MEV_PULLREQUEST_COMMENT_REOPENED] = "pullrequest:comment_reopened",
+	[BS_MEV_PULLREQUEST_COMMENT_RESOLVED] = "pullrequest:comment_resolved",
+	[BS_MEV_PULLREQUEST_COMMENT_UPDATED] = "pullrequest:comment_updated",
+	[BS_MEV_PULLREQUEST_CREATED] = "pullrequest:created",
+	[BS_MEV_PULLREQUEST_FULFILLED] = "pullrequest:fulfilled",
+	[BS_MEV_PULLREQUEST_REJECTED] = "pullrequest:rejected",
+	[BS_MEV_PULLREQUEST_UNAPPROVED] = "pullrequest:unapproved",
+	[BS_MEV_PULLREQUEST_UPDATED] = "pullrequest:updated",
+	[BS_MEV_REPO_PUSH] = "repo:push",
+	[BS_MEV_REPO_REFS_CHANGED] = "repo:refs_changed",
+};
+
+const char *const bs_m_product_names[BS_M_PRODUCTS] = { "unknown", "cloud", "dc" };
+
+const char *const bs_m_delivery_names[BS_MD__COUNT] = {
+	[BS_MD_QUEUED] = "queued", [BS_MD_DUPLICATE] = "duplicate",
+	[BS_MD_IGNORED] = "ignored", [BS_MD_PING] = "ping",
+	[BS_MD_REF_LIMIT] = "ref_limit", [BS_MD_SIGNATURE] = "signature",
+	[BS_MD_PAYLOAD] = "payload", [BS_MD_TOO_LARGE] = "too_large",
+	[BS_MD_MEDIA_TYPE] = "media_type", [BS_MD_SOURCE] = "source",
+	[BS_MD_UNAVAILABLE] = "unavailable",
+};
+
+const char *const bs_m_deploy_names[BS_MDP__COUNT] = {
+	[BS_MDP_REGISTERED] = "registered", [BS_MDP_RETRY] = "retry",
+	[BS_MDP_DEAD] = "dead", [BS_MDP_DRY_RUN] = "dry_run",
+	[BS_MDP_SUPERSEDED] = "superseded", [BS_MDP_SAME_SHA] = "same_sha",
+};
+
+const char *const bs_m_sleuth_names[BS_MSL__COUNT] = { "ok", "retry", "dead" };
+const char *const bs_m_api_names[BS_MAPI__COUNT] = { "ok", "throttled", "error" };
+
+const double bs_m_bounds[BS_M_BOUNDS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+};
+const double bs_m_wait_bounds[BS_M_WAIT_BOUNDS] = {
+	0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600,
+};
+
+const struct bs_m_family bs_m_families[BS_MF__COUNT] = {
+	[BS_MF_HTTP_REQUESTS] = { "bitsleuth_http_requests_total", NULL,
+	    "Requests received on the ingest port" },
+	[BS_MF_HTTP_REFUSED] = { "bitsleuth_http_refused_total", "reason",
+	    "Requests refused by the HTTP layer or the router: not_found (404, 405), "
+	    "per_ip (503 over http.max_connections_per_ip), inflight (503 over "
+	    "http.max_inflight_bytes), bad_request (400, 411, 431, 501, 505: "
+	    "malformed or smuggling-prone framing), deadline (408: not whole "
+	    "within http.timeout_ms of its first byte)" },
+	[BS_MF_HTTP_CLOSED] = { "bitsleuth_http_closed_total", "reason",
+	    "Connections closed by bitsleuth: shed (at http.max_connections, to "
+	    "make room: idle ones first, then the oldest unfinished request), "
+	    "idle (keep-alive past http.idle_timeout_ms)" },
+	[BS_MF_HTTP_ACCEPT_PAUSED] = { "bitsleuth_http_accept_paused_total", NULL,
+	    "Times accepting was paused: http.max_connections reached, or out of "
+	    "file descriptors" },
+	[BS_MF_SIGNATURES] = { "bitsleuth_signatures_total", "secret",
+	    "Deliveries whose signature a webhook secret verified: previous "
+	    "(bitbucket.secret_previous_env) means the rotation is not over" },
+	[BS_MF_JOBS] = { "bitsleuth_jobs_total", "outcome",
+	    "Stream entries: read by this worker, redelivered (claimed from "
+	    "consumers that stopped), undecodable (dead-lettered)" },
+	[BS_MF_LANES_RELEASED] = { "bitsleuth_lanes_released_total", NULL,
+	    "Lane heads released after blocking their lane for worker.order_hold" },
+	[BS_MF_LANES_WOKEN] = { "bitsleuth_lanes_woken_total", NULL,
+	    "Parked lane heads woken by the sweep (their lease holder died)" },
+	[BS_MF_RETRIES_PROMOTED] = { "bitsleuth_retries_promoted_total", NULL,
+	    "Due retries moved back into the jobs stream" },
+	[BS_MF_REDIS_ERRORS] = { "bitsleuth_redis_errors_total", NULL,
+	    "Redis commands that failed" },
+	[BS_MF_REDIS_FAILOVERS] = { "bitsleuth_redis_failovers_total", NULL,
+	    "Times the Redis master (or the owner of a shard's slot) changed address" },
+	[BS_MF_REDIS_REDIRECTS] = { "bitsleuth_redis_redirects_total", "kind",
+	    "Redis Cluster MOVED and ASK redirects followed" },
+	[BS_MF_REDIS_TRYAGAIN] = { "bitsleuth_redis_tryagain_total", NULL,
+	    "Redis answers retried after a pause (TRYAGAIN, LOADING, MASTERDOWN, "
+	    "CLUSTERDOWN, READONLY)" },
+	[BS_MF_REDIS_WAIT_TIMEOUTS] = { "bitsleuth_redis_wait_timeouts_total", NULL,
+	    "Acknowledging writes whose WAIT saw fewer than redis.wait_replicas "
+	    "replicas (503 or a retry)" },
+	[BS_MF_BACKFILL] = { "bitsleuth_backfill_total", "outcome",
+	    "Deploy commits from Bitbucket's API: done (fetched), cached (from the "
+	    "backfill cache), failed (a lookup failed), fallback (sent without "
+	    "commits: API failed, budget spent or backfill.max_wait), omitted "
+	    "(sent without commits: no credentials for the product)" },
+	[BS_MF_MERGE_HASHES] = { "bitsleuth_merge_hashes_total", "outcome",
+	    "Merge deploys: resolved (the short hash resolved to 40 characters), "
+	    "short (registered with the 12-character hash)" },
+};
+
+const struct bs_m_def bs_m_defs[BS_M__COUNT] = {
+	[BS_M_HTTP_REQUESTS] = { BS_MF_HTTP_REQUESTS, NULL },
+	[BS_M_REFUSED_TOO_LARGE] = { BS_MF__COUNT, "too_large" }, /* deliveries */
+	[BS_M_REFUSED_OTHER] = { BS_MF_HTTP_REFUSED, "not_found" },
+	[BS_M_HTTP_PER_IP_REFUSED] = { BS_MF_HTTP_REFUSED, "per_ip" },
+	[BS_M_HTTP_INFLIGHT_REFUSED] = { BS_MF_HTTP_REFUSED, "inflight" },
+	[BS_M_HTTP_BAD_REQUEST] = { BS_MF_HTTP_REFUSED, "bad_request" },
+	[BS_M_HTTP_DEADLINE] = { BS_MF_HTTP_REFUSED, "deadline" },
+	[BS_M_HTTP_SHED] = { BS_MF_HTTP_CLOSED, "shed" },
+	[BS_M_HTTP_IDLE_CLOSED] = { BS_MF_HTTP_CLOSED, "idle" },
+	[BS_M_HTTP_ACCEPT_PAUSED] = { BS_MF_HTTP_ACCEPT_PAUSED, NULL },
+	[BS_M_SIGNATURE_CURRENT] = { BS_MF_SIGNATURES, "current" },
+	[BS_M_SIGNATURE_PREVIOUS] = { BS_MF_SIGNATURES, "previous" },
+	[BS_M_JOBS_READ] = { BS_MF_JOBS, "read" },
+	[BS_M_JOBS_REDELIVERED] = { BS_MF_JOBS, "redelivered" },
+	[BS_M_JOBS_UNDECODABLE] = { BS_MF_JOBS, "undecodable" },
+	[BS_M_LANES_RELEASED] = { BS_MF_LANES_RELEASED, NULL },
+	[BS_M_LANES_WOKEN] = { BS_MF_LANES_WOKEN, NULL },
+	[BS_M_RETRIES_PROMOTED] = { BS_MF_RETRIES_PROMOTED, NULL },
+	[BS_M_REDIS_ERRORS] = { BS_MF_REDIS_ERRORS, NULL },
+	[BS_M_REDIS_FAILOVERS] = { BS_MF_REDIS_FAILOVERS, NULL },
+	[BS_M_REDIS_MOVED] = { BS_MF_REDIS_REDIRECTS, "moved" },
+	[BS_M_REDIS_ASK] = { BS_MF_REDIS_REDIRECTS, "ask" },
+	[BS_M_REDIS_TRYAGAIN] = { BS_MF_REDIS_TRYAGAIN, NULL },
+	[BS_M_REDIS_WAIT_TIMEOUTS] = { BS_MF_REDIS_WAIT_TIMEOUTS, NULL },
+	[BS_M_BACKFILL_DONE] = { BS_MF_BACKFILL, "done" },
+	[BS_M_BACKFILL_CACHED] = { BS_MF_BACKFILL, "cached" },
+	[BS_M_BACKFILL_FAILED] = { BS_MF_BACKFILL, "failed" },
+	[BS_M_BACKFILL_FALLBACK] = { BS_MF_BACKFILL, "fallback" },
+	[BS_M_BACKFILL_OMITTED] = { BS_MF_BACKFILL, "omitted" },
+	[BS_M_MERGE_RESOLVED] = { BS_MF_MERGE_HASHES, "resolved" },
+	[BS_M_MERGE_SHORT] = { BS_MF_MERGE_HASHES, "short" },
 };
 
 void
 bs_metrics_inc(struct bs_metrics *m, enum bs_metric which)
 {
-	if (which < BS_M__COUNT)
+	if ((unsigned)which < BS_M__COUNT)
 		m->c[which]++;
 }
 
-/* Formats into a stack buffer and hands it to out (one call per block). */
-static void
-emit(bs_metrics_out *out, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-emit(bs_metrics_out *out, void *arg, const char *fmt, ...)
+static int
+cmp_event(const void *key, const void *elem)
 {
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		out(arg, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	return strcmp(key, *(const char *const *)elem);
+}
+
+enum bs_m_event
+bs_metrics_event_of(const char *event_key)
+{
+	if (!event_key)
+		return BS_MEV_OTHER;
+	const char *const *hit = bsearch(event_key, bs_m_event_names + 1,
+	    BS_MEV__COUNT - 1, sizeof(bs_m_event_names[0]), cmp_event);
+	return hit ? (enum bs_m_event)(hit - bs_m_event_names) : BS_MEV_OTHER;
 }
 
 void
-bs_metrics_render(const struct bs_metrics *m, bs_metrics_out *out, void *arg)
+bs_metrics_delivery(struct bs_metrics *m, int product, enum bs_m_event event,
+    enum bs_m_delivery outcome)
 {
-	for (int i = 0; i < BS_M__COUNT; i++) {
-		emit(out, arg, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
-		    defs[i].name, defs[i].help, defs[i].name, defs[i].name, m->c[i]);
+	if ((unsigned)product >= BS_M_PRODUCTS)
+		product = 0;
+	if ((unsigned)event >= BS_MEV__COUNT)
+		event = BS_MEV_OTHER;
+	if ((unsigned)outcome < BS_MD__COUNT)
+		m->deliveries[product][event][outcome]++;
+}
+
+static void
+observe(struct bs_hist *h, const double *bounds, size_t n, double v)
+{
+	if (!(v >= 0))      /* negative or NaN: a clock step; counts as 0 */
+		v = 0;
+	size_t i = 0;
+	while (i < n && v > bounds[i])
+		i++;
+	h->b[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+void
+bs_metrics_ingest_observe(struct bs_metrics *m, enum bs_m_delivery outcome,
+    double seconds)
+{
+	if ((unsigned)outcome < BS_MD__COUNT)
+		observe(&m->ingest[outcome], bs_m_bounds, BS_M_BOUNDS, seconds);
+}
+
+/* FNV-1a */
+static unsigned
+slug_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+int
+bs_metrics_deployment(struct bs_metrics *m, const char *slug)
+{
+	if (!slug)
+		return 0;
+	size_t len = strlen(slug);
+	if (len >= BS_M_SLUG_MAX)
+		return 0;
+	unsigned i = slug_hash(slug) & (BS_M_DEP_SLOTS - 1);
+	for (;;) {
+		int d = m->dep_slot[i];
+		if (d == 0)
+			break;
+		if (strcmp(m->deps[d].slug, slug) == 0)
+			return d;
+		i = (i + 1) & (BS_M_DEP_SLOTS - 1);
 	}
-	emit(out, arg,
-	    "# HELP bitsleuth_redis_up Whether the Redis connection is up\n"
-	    "# TYPE bitsleuth_redis_up gauge\nbitsleuth_redis_up %lld\n"
-	    "# HELP bitsleuth_sleuth_in_flight Sleuth requests in flight\n"
-	    "# TYPE bitsleuth_sleuth_in_flight gauge\nbitsleuth_sleuth_in_flight %lld\n"
-	    "# HELP bitsleuth_http_connections_open Ingest connections open "
-	    "(capped by http.max_connections)\n"
-	    "# TYPE bitsleuth_http_connections_open gauge\n"
-	    "bitsleuth_http_connections_open %lld\n",
-	    m->redis_up, m->in_flight, m->http_open);
-	if (m->api_budget >= 0)
-		emit(out, arg, "# HELP bitsleuth_api_budget_remaining Requests left "
-		    "in the Bitbucket API token bucket at the last request\n"
-		    "# TYPE bitsleuth_api_budget_remaining gauge\n"
-		    "bitsleuth_api_budget_remaining %lld\n", m->api_budget);
-	if (m->redis_replica_lag_ms >= 0)
-		emit(out, arg, "# HELP bitsleuth_redis_replica_lag_seconds The largest "
-		    "replica lag the last INFO replication showed\n"
-		    "# TYPE bitsleuth_redis_replica_lag_seconds gauge\n"
-		    "bitsleuth_redis_replica_lag_seconds %.3f\n",
-		    (double)m->redis_replica_lag_ms / 1000.0);
-	if (m->lanes < 0)
+	if (m->n_deps >= BS_M_DEPLOYMENTS)
+		return 0;
+	int d = ++m->n_deps;
+	memcpy(m->deps[d].slug, slug, len + 1);
+	m->dep_slot[i] = (unsigned short)d;
+	return d;
+}
+
+void
+bs_metrics_deploy(struct bs_metrics *m, int dep, enum bs_m_deploy outcome)
+{
+	if (dep < 0 || dep > m->n_deps)
+		dep = 0;
+	if ((unsigned)outcome < BS_MDP__COUNT)
+		m->deps[dep].deploys[outcome]++;
+}
+
+void
+bs_metrics_sleuth_observe(struct bs_metrics *m, int dep,
+    enum bs_m_sleuth outcome, double seconds)
+{
+	if (dep < 0 || dep > m->n_deps)
+		dep = 0;
+	if ((unsigned)outcome < BS_MSL__COUNT)
+		observe(&m->deps[dep].sleuth[outcome], bs_m_bounds, BS_M_BOUNDS,
+		    seconds);
+}
+
+void
+bs_metrics_api_observe(struct bs_metrics *m, enum bs_m_api outcome,
+    double seconds)
+{
+	if ((unsigned)outcome >= BS_MAPI__COUNT)
 		return;
-	emit(out, arg,
-	    "# HELP bitsleuth_lanes Targets with pushes that have no outcome yet\n"
-	    "# TYPE bitsleuth_lanes gauge\nbitsleuth_lanes %lld\n"
-	    "# HELP bitsleuth_lane_waiting Pushes waiting behind their lane's head "
-	    "(the oldest lanes' sum)\n"
-	    "# TYPE bitsleuth_lane_waiting gauge\nbitsleuth_lane_waiting %lld\n"
-	    "# HELP bitsleuth_lanes_held Lanes whose failing head blocks younger pushes\n"
-	    "# TYPE bitsleuth_lanes_held gauge\nbitsleuth_lanes_held %lld\n"
-	    "# HELP bitsleuth_lane_oldest_head_age_seconds Age of the oldest lane head\n"
-	    "# TYPE bitsleuth_lane_oldest_head_age_seconds gauge\n"
-	    "bitsleuth_lane_oldest_head_age_seconds %.3f\n",
-	    m->lanes, m->lane_waiting, m->lanes_held,
-	    (double)m->lane_oldest_head_age_ms / 1000.0);
+	m->api[outcome]++;
+	observe(&m->api_duration[outcome], bs_m_bounds, BS_M_BOUNDS, seconds);
+}
+
+void
+bs_metrics_queue_wait_observe(struct bs_metrics *m, double seconds)
+{
+	observe(&m->queue_wait, bs_m_wait_bounds, BS_M_WAIT_BOUNDS, seconds);
+}
+
+double
+bs_metrics_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -129,6 +129,30 @@ keep_bound(struct bs_config *next, const struct bs_config *old)
 	next->queue.shards = old->queue.shards;
 }
 
+/* log_level and log_format of next in force (bs_log_apply; -v/-q still
+ * wins over the level), each change told in a line that is always
+ * written, whatever the new level. */
+static void
+apply_log(const struct bs_config *next, const struct bs_config *old)
+{
+	enum bs_log_level lvl = bs_log_threshold;
+	enum bs_log_format fmt = bs_log_format;
+	if (bs_log_apply(next->log_level, next->log_format) != 0)
+		return;                  /* config_check refused those already */
+	static const char *const fmts[] = { "text", "json" };
+	if (bs_log_format != fmt)
+		bs_log_impl(BS_LOG_INFO, "log: format %s -> %s", fmts[fmt],
+		    fmts[bs_log_format]);
+	if (bs_log_threshold != lvl)
+		bs_log_impl(BS_LOG_INFO, "log: level %s -> %s",
+		    bs_log_level_name(lvl), bs_log_level_name(bs_log_threshold));
+	else if (bs_log_overridden() && next->log_level && old->log_level &&
+	    strcmp(next->log_level, old->log_level) != 0)
+		bs_log_impl(BS_LOG_INFO, "log: log_level %s not applied: the "
+		    "command line's -v/-q keeps %s", next->log_level,
+		    bs_log_level_name(bs_log_threshold));
+}
+
 static void
 config_free(struct bs_config *cfg)
 {
@@ -183,6 +207,7 @@ bs_live_reload(struct bs_live *l)
 	l->_owns_current = 1;
 	l->cfg = next;
 	l->scanner = sc;
+	apply_log(next, old);
 	log_info("reloaded %s: %zu deployments", l->_path, next->n_deployments);
 	return 0;
 }

@@ -49,7 +49,9 @@ struct bs_live *bs_live_new(struct bs_config *cfg, const char *path,
  * redis.wait_timeout_ms and queue.shards are bound to sockets, connections
  * and key names: a change to them is logged as needing a restart; the bound
  * listen port, the topology, the WAIT settings and the shards of the
- * running config are kept (copied into the new one). */
+ * running config are kept (copied into the new one). log_level and
+ * log_format take effect (bs_log_apply; a -v/-q level still wins), each
+ * change logged ("log: level debug -> info"). */
 int bs_live_reload(struct bs_live *l);
 
 /* Frees the scanner, every config this live config loaded, and l. The

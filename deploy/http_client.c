@@ -54,6 +54,9 @@ struct xfer {
 	char retry_after[HTTP_RETRY_AFTER_MAX];
 	char errbuf[CURL_ERROR_SIZE];
 	const char *error;          /* failure outside libcurl: set => status 0 */
+	char host[128];             /* the URL's host[:port], for the log */
+	long os_errno;              /* CURLINFO_OS_ERRNO of a failed connect */
+	bool get;
 
 	CURLcode result;
 	long status;
@@ -144,6 +147,43 @@ list_append(struct xfer **head, struct xfer **tail, struct xfer *x)
 	*tail = x;
 }
 
+/* Failures of the connection itself (rather than of an answer). */
+static bool
+connection_failed(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The host[:port] of url (no scheme, user info, path or query: nothing
+ * that could carry a credential) into out. */
+static void
+url_host(const char *url, char *out, size_t outlen)
+{
+	const char *a = strstr(url, "://");
+	a = a ? a + 3 : url;
+	size_t n = strcspn(a, "/?#");
+	const char *at = memchr(a, '@', n);
+	while (at) {                  /* the last '@' of the authority */
+		n -= (size_t)(at + 1 - a);
+		a = at + 1;
+		at = memchr(a, '@', n);
+	}
+	snprintf(out, outlen, "%.*s", (int)n, a);
+}
+
 /* Runs the callback of every transfer on the list, then frees it. The list
  * is private to the caller, so callbacks may post (and so touch h). */
 static void
@@ -171,6 +211,14 @@ dispatch(struct bs_http *h, struct xfer *list)
 			    curl_easy_strerror(x->result);
 		else if (failed)
 			r.error = "no http status";
+		/* One line per failed connection, the same text for the same
+		 * cause (no timings): the log's repeat limiter counts them. */
+		if (!x->error && connection_failed(x->result))
+			log_warn("http: %s %s failed: %s%s%s%s", x->get ? "GET" : "POST",
+			    x->host, curl_easy_strerror(x->result),
+			    x->os_errno ? " (" : "",
+			    x->os_errno ? strerror((int)x->os_errno) : "",
+			    x->os_errno ? ")" : "");
 		h->in_flight--;
 		x->cb(&r, x->arg);
 		free(x->body);
@@ -205,6 +253,8 @@ process_done(struct bs_http *h)
 		x->result = result;
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x->status);
 		curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &x->total_s);
+		if (result != CURLE_OK)
+			curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &x->os_errno);
 		/* msg points into the handle: not used after this. */
 		curl_multi_remove_handle(h->multi, easy);
 		xfer_release_curl(x);
@@ -567,6 +617,9 @@ bs_http_post(struct bs_http *h, const struct bs_http_request *req,
 	x->max_response = req && req->max_response ? req->max_response :
 	    HTTP_DEFAULT_MAX_RESPONSE;
 	x->whole = req && req->whole_response;
+	x->get = req && req->get;
+	if (req && req->url)
+		url_host(req->url, x->host, sizeof(x->host));
 	h->in_flight++;
 	if (!req || !req->url || !req->url[0])
 		err = "no url";

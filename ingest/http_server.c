@@ -28,6 +28,7 @@
 
 #include "common/cidr.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "ingest/ip_count.h"
 #include "ingest/json_out.h"
@@ -48,6 +49,7 @@ struct bs_http_req {              /* one connection and its current request */
 	TAILQ_ENTRY(bs_http_req) all;   /* in s->all */
 	unsigned char peer[16];
 	size_t reserved;                /* of s->inflight */
+	double started;                 /* bs_metrics_now() at the request's first byte */
 	struct bs_http_refusal stop;    /* set by our parse callbacks */
 	unsigned close_after : 1;       /* no further request on this one */
 	unsigned continue_sent : 1;
@@ -80,7 +82,7 @@ static const struct bs_http_refusal deadline = { 408, "request_timeout",
 static const struct bs_config *
 cfg_of(const struct bs_http_server *s)
 {
-	return s->env.live->cfg;
+	return s->env.cfg ? s->env.cfg : s->env.live->cfg;
 }
 
 static void
@@ -105,6 +107,8 @@ enter(struct bs_http_req *c, enum cst st, int ms)
 	struct bs_http_server *s = c->s;
 	if (listed(c->st))
 		TAILQ_REMOVE(&s->lists[c->st], c, link);
+	if (st == C_READING && c->st != C_READING)
+		c->started = bs_metrics_now();
 	c->st = st;
 	if (listed(st))
 		TAILQ_INSERT_TAIL(&s->lists[st], c, link);
@@ -546,8 +550,11 @@ bind_listener(struct bs_http_server *s, const char *host, int port, char *err,
 	}
 	freeaddrinfo(res);
 	if (!lev)
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
-		    strerror(e));
+		snprintf(err, errlen, "cannot listen on %s:%d: %s%s%s%s", host, port,
+		    strerror(e), e == EADDRINUSE ? " (another process holds the "
+		    "port: pick another with " : "", e == EADDRINUSE ?
+		    (s->env.listen_how ? s->env.listen_how : "listen:") : "",
+		    e == EADDRINUSE ? ", or stop it)" : "");
 	return lev;
 }
 
@@ -555,9 +562,9 @@ struct bs_http_server *
 bs_http_server_new(const struct bs_http_server_env *env, char *err,
     size_t errlen)
 {
-	const struct bs_config *cfg = env->live->cfg;
 	struct bs_http_server *s = xcalloc(1, sizeof(*s));
 	s->env = *env;
+	const struct bs_config *cfg = cfg_of(s);
 	for (int i = 0; i < C__N; i++)
 		TAILQ_INIT(&s->lists[i]);
 	TAILQ_INIT(&s->all);
@@ -666,4 +673,10 @@ const unsigned char *
 bs_http_req_peer(const struct bs_http_req *c)
 {
 	return c->peer;
+}
+
+double
+bs_http_req_started(const struct bs_http_req *req)
+{
+	return req->started;
 }

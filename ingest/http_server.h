@@ -50,14 +50,24 @@ typedef const struct bs_http_refusal *bs_http_admit(void *arg,
 struct bs_http_server_env {
 	struct event_base *base;
 	const struct bs_live *live;     /* listen and http.* */
+	/* NULL: live->cfg, read per use (the ingest port). Else a fixed
+	 * config of the caller's, outliving the server, of which only
+	 * listen_host, listen_port and the http.* numbers are read (the ops
+	 * port's own address and small caps, ingest/ops.h). */
+	const struct bs_config *cfg;
+	/* How the address is set, named in the hint of a port in use, e.g.
+	 * "--listen or listen:" (NULL: "listen:"). */
+	const char *listen_how;
 	struct bs_metrics *metrics;     /* outlives the server */
 	bs_http_handler *handler;
 	bs_http_admit *admit;           /* may be NULL */
 	void *arg;
 };
 
-/* Binds live->cfg->listen_host:listen_port (names resolved) and starts
- * accepting. NULL with the reason (strerror included) in err. */
+/* Binds listen_host:listen_port of the config (names resolved; port 0:
+ * any free one) and starts accepting. NULL with the reason in err:
+ * "cannot listen on HOST:PORT: <strerror>", and for a port in use a hint
+ * naming listen_how. */
 struct bs_http_server *bs_http_server_new(const struct bs_http_server_env *env,
     char *err, size_t errlen);
 int bs_http_server_port(const struct bs_http_server *s);
@@ -82,6 +92,9 @@ void bs_http_req_header_at(const struct bs_http_req *req, size_t i,
 const char *bs_http_req_body(const struct bs_http_req *req, size_t *len);
 /* The TCP peer, IPv4 as v4-mapped IPv6. */
 const unsigned char *bs_http_req_peer(const struct bs_http_req *req);
+/* When the request's first byte arrived, on bs_metrics_now()'s clock
+ * (monotonic seconds): the start of its ingest duration. */
+double bs_http_req_started(const struct bs_http_req *req);
 
 /* Answers req with status, a body of content_type, and extra header
  * lines (each "Name: value\r\n"; NULL: none). Copies everything. */

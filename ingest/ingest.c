@@ -21,15 +21,16 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "parsers/bitbucket.h"
 #include "queue/jobs.h"
 #include "ingest/http_server.h"
 #include "ingest/intake.h"
 #include "ingest/json_out.h"
 #include "ingest/lanes_of.h"
+#include "ingest/ops.h"
 
 struct bs_ingest {
 	struct bs_ingest_env env;       /* what the process shares with us */
-	int stopping;                   /* /readyz says so while draining */
 	struct bs_http_server *srv;
 	size_t pending;
 	struct event *log_flush;        /* made active when a log line waits */
@@ -49,7 +50,11 @@ shard_of_job(const struct bs_ingest *in, const struct bs_job *job)
 struct pending {
 	struct bs_ingest *in;
 	struct bs_http_req *req;
+	double t0;                  /* the request's first byte (bs_http_req_started) */
+	int product;                /* the delivery's labels (metrics.h) */
+	enum bs_m_event m_event;
 	char delivery[128];
+	char event[64], repository[200];   /* the log context */
 	size_t issues_len;
 	char issues[];              /* ',"issues":[...]' */
 };
@@ -134,32 +139,55 @@ pending_new(struct bs_job *job)
 
 /* === Deliveries ========================================================= */
 
+/* deliveries_total and ingest_request_duration_seconds for a delivery
+ * answered now, t0 (bs_metrics_now's clock) being its first byte. */
+static void
+delivered(const struct bs_ingest_env *env, int product, enum bs_m_event ev,
+    enum bs_m_delivery outcome, double t0)
+{
+	bs_metrics_delivery(env->metrics, product, ev, outcome);
+	bs_metrics_ingest_observe(env->metrics, outcome, bs_metrics_now() - t0);
+}
+
+/* The product as the headers tell it (the body is not walked: only the
+ * parsed event's own product is better). */
+static int
+product_of_headers(const struct bs_http_req *req)
+{
+	return (int)bs_detect_product(bs_http_req_header(req, "X-Event-Key"),
+	    bs_http_req_header(req, "X-Request-UUID"),
+	    bs_http_req_header(req, "X-Request-Id"), NULL, NULL, 0);
+}
+
 static void
 on_enqueued(enum bs_enqueue_status st, const char *id, const char *err,
     void *arg)
 {
 	struct pending *p = arg;
+	bs_log_ctx_push(&(struct bs_log_ctx){ .delivery = p->delivery,
+		.event = p->event, .repository = p->repository, .job = id });
 	const struct bs_ingest_env *env = &p->in->env;
 	switch (st) {
 	case BS_ENQ_QUEUED:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_QUEUED);
 		log_info("delivery %s queued as %s", p->delivery, id);
 		reply_status(p->req, 202, "queued", "delivery", p->delivery, "job", id,
 		    p->issues, p->issues_len);
+		delivered(env, p->product, p->m_event, BS_MD_QUEUED, p->t0);
 		break;
 	case BS_ENQ_DUPLICATE:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_DUPLICATE);
 		log_info("delivery %s is a duplicate of job %s", p->delivery, id);
 		reply_status(p->req, 200, "duplicate", "delivery", p->delivery, "job",
 		    id ? id : "", NULL, 0);
+		delivered(env, p->product, p->m_event, BS_MD_DUPLICATE, p->t0);
 		break;
 	default:
-		bs_metrics_inc(env->metrics, BS_M_QUEUE_UNAVAILABLE);
 		log_warn("delivery %s not queued: %s", p->delivery, err ? err : "?");
 		reply_error(p->req, 503, "queue_unavailable",
 		    "the queue did not take the delivery; retry later");
+		delivered(env, p->product, p->m_event, BS_MD_UNAVAILABLE, p->t0);
 		break;
 	}
+	bs_log_ctx_pop();
 	p->in->pending--;
 	free(p);
 }
@@ -229,6 +257,7 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 {
 	const struct bs_ingest_env *env = &in->env;
 	const struct bs_config *cfg = env->live->cfg;
+	double t0 = bs_http_req_started(req);
 	if (bs_http_req_method(req) != BS_HTTP_POST) {
 		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
 		bs_http_reply_error(req, 405, "method_not_allowed", "use POST",
@@ -256,40 +285,56 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		.scanner = env->live->scanner };
 	struct bs_intake_result r;
 	bs_intake_process(&intake, &d, bs_now_ms(), &r);
+	bs_log_ctx_push(&(struct bs_log_ctx){ .delivery = r.delivery[0] ?
+		r.delivery : d.request_uuid, .event = d.event_key,
+		.repository = r.verdict == BS_INTAKE_QUEUE ? r.job.ev.repository :
+		NULL });
 	if (r.secret_used == BS_SECRET_CURRENT)
 		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_CURRENT);
 	else if (r.secret_used == BS_SECRET_PREVIOUS)
 		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_PREVIOUS);
 
+	/* The labels: the event key from a fixed list, the product from the
+	 * parsed event when there is one, else from the headers. */
+	enum bs_m_event mev = bs_metrics_event_of(d.event_key);
+	int product = r.verdict == BS_INTAKE_QUEUE ||
+	    r.verdict == BS_INTAKE_IGNORED ? (int)r.job.ev.product :
+	    (int)bs_detect_product(d.event_key, d.request_uuid, d.request_id,
+	    NULL, NULL, 0);
 	switch (r.verdict) {
 	case BS_INTAKE_REFUSED:
-		bs_metrics_inc(env->metrics, r.status == 401 ? BS_M_REFUSED_SIGNATURE :
-		    r.status == 415 ? BS_M_REFUSED_MEDIA_TYPE : BS_M_REFUSED_PAYLOAD);
 		log_info("delivery refused (%d %s): %s", r.status, r.code, r.reason);
 		reply_error(req, r.status, r.code, r.reason);
+		delivered(env, product, mev, r.status == 401 ? BS_MD_SIGNATURE :
+		    r.status == 415 ? BS_MD_MEDIA_TYPE : BS_MD_PAYLOAD, t0);
 		break;
 	case BS_INTAKE_IGNORED:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_IGNORED);
-		if (r.ref_limit) {
-			bs_metrics_inc(env->metrics, BS_M_DELIVERIES_REF_LIMIT);
+		if (r.ref_limit)
 			log_warn("delivery %s: %s", r.delivery, r.reason);
-		}
 		reply_status(req, 202, "ignored", "reason", r.reason, NULL, NULL,
 		    NULL, 0);
+		delivered(env, product, mev, r.ref_limit ? BS_MD_REF_LIMIT :
+		    BS_MD_IGNORED, t0);
 		break;
 	case BS_INTAKE_PING:
-		bs_metrics_inc(env->metrics, BS_M_DELIVERIES_PING);
 		reply_status(req, 200, "ok", NULL, NULL, NULL, NULL, NULL, 0);
+		delivered(env, product, mev, BS_MD_PING, t0);
 		break;
 	case BS_INTAKE_QUEUE: {
 		struct pending *p = pending_new(&r.job);
 		p->in = in;
 		p->req = req;
+		p->t0 = t0;
+		p->product = product;
+		p->m_event = mev;
 		size_t dl = strlen(r.delivery);
 		if (dl >= sizeof(p->delivery))
 			dl = sizeof(p->delivery) - 1;
 		memcpy(p->delivery, r.delivery, dl);
 		p->delivery[dl] = '\0';
+		snprintf(p->event, sizeof(p->event), "%s", d.event_key ? d.event_key : "");
+		snprintf(p->repository, sizeof(p->repository), "%s",
+		    r.job.ev.repository ? r.job.ev.repository : "");
 		char rawbuf[2048], *rawp, *rawheap;
 		size_t rawlen = raw_headers(hv, rawbuf, sizeof(rawbuf), &rawp,
 		    &rawheap);
@@ -325,24 +370,8 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		break;
 	}
 	}
+	bs_log_ctx_pop();
 	bs_intake_result_release(&r);
-}
-
-/* Whether every shard's pool has a connection (queue.shards > 1: a
- * delivery may go to any of them). */
-static int
-redis_up(const struct bs_ingest_env *env)
-{
-	for (int i = 0; i < env->n_shards; i++)
-		if (!bs_redis_is_up(env->shards[i].redis))
-			return 0;
-	return 1;
-}
-
-static void
-add_to_evbuffer(void *arg, const char *text, size_t len)
-{
-	evbuffer_add(arg, text, len);
 }
 
 static void
@@ -354,39 +383,25 @@ on_request(void *arg, struct bs_http_req *req)
 	size_t plen;
 	const char *uri = bs_http_req_path(req, &plen);
 
-#define PATH_IS(p) (plen == strlen(p) && memcmp(uri, (p), plen) == 0)
-	if (PATH_IS("/hooks/bitbucket")) {
+	if (plen == strlen("/hooks/bitbucket") &&
+	    memcmp(uri, "/hooks/bitbucket", plen) == 0) {
 		handle_hook(in, req);
 		return;
 	}
+	/* /metrics, /healthz and /readyz: ingest/ops.c, here only when
+	 * metrics_listen is unset (env->ops), else 404 like any other path. */
+	int ops = env->ops && bs_ops_path(uri, plen);
 	enum bs_http_method method = bs_http_req_method(req);
-	if (method != BS_HTTP_GET && method != BS_HTTP_HEAD) {
-		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
-		reply_error(req, PATH_IS("/healthz") || PATH_IS("/readyz") ||
-		    PATH_IS("/metrics") ? 405 : 404, "not_found", "no such endpoint");
+	if (ops && (method == BS_HTTP_GET || method == BS_HTTP_HEAD)) {
+		bs_ops_serve(env->ops, req);
 		return;
 	}
-	if (PATH_IS("/healthz")) {
-		reply_status(req, 200, "ok", NULL, NULL, NULL, NULL, NULL, 0);
-	} else if (PATH_IS("/readyz")) {
-		if (redis_up(env) && !in->stopping)
-			reply_status(req, 200, "ready", NULL, NULL, NULL, NULL, NULL, 0);
-		else
-			reply_error(req, 503, "not_ready", in->stopping ?
-			    "shutting down" : "redis is not reachable");
-	} else if (PATH_IS("/metrics")) {
-		env->metrics->redis_up = redis_up(env);
-		struct evbuffer *out = evbuffer_new();
-		bs_metrics_render(env->metrics, add_to_evbuffer, out);
-		size_t n = evbuffer_get_length(out);
-		bs_http_reply(req, 200, "text/plain; version=0.0.4", NULL,
-		    (const char *)evbuffer_pullup(out, -1), n);
-		evbuffer_free(out);
-	} else {
-		bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
+	bs_metrics_inc(env->metrics, BS_M_REFUSED_OTHER);
+	if (ops)
+		bs_http_reply_error(req, 405, "method_not_allowed", "use GET",
+		    "Allow: GET, HEAD\r\n");
+	else
 		reply_error(req, 404, "not_found", "no such endpoint");
-	}
-#undef PATH_IS
 }
 
 /* The source allow-list (bitbucket.allow_cidrs), from the head of
@@ -437,7 +452,10 @@ admit(void *arg, struct bs_http_req *req)
 	    cfg->bitbucket.n_allow_cidrs, client))
 		return NULL;
 	char a[BS_CIDR_ADDRSTRLEN];
-	bs_metrics_inc(in->env.metrics, BS_M_REFUSED_SOURCE);
+	/* Refused from the head: answered as soon as this returns. */
+	delivered(&in->env, product_of_headers(req),
+	    bs_metrics_event_of(bs_http_req_header(req, "X-Event-Key")),
+	    BS_MD_SOURCE, bs_http_req_started(req));
 	log_info("delivery refused (403 forbidden_source): %s%s",
 	    bs_cidr_format(client, a, sizeof(a)),
 	    ok ? " is not in bitbucket.allow_cidrs" :
@@ -471,6 +489,7 @@ bs_ingest_new(const struct bs_ingest_env *env, char *err, size_t errlen)
 	struct bs_http_server_env senv = {
 		.base = env->base,
 		.live = env->live,
+		.listen_how = "--listen or listen:",
 		.metrics = env->metrics,
 		.handler = on_request,
 		.admit = admit,
@@ -498,7 +517,6 @@ bs_ingest_port(const struct bs_ingest *in)
 void
 bs_ingest_stop_accepting(struct bs_ingest *in)
 {
-	in->stopping = 1;
 	bs_http_server_stop_accepting(in->srv);
 }
 

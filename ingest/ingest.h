@@ -1,4 +1,5 @@
-/* ingest: the HTTP side: POST /hooks/bitbucket, /healthz, /readyz, /metrics.
+/* ingest: the HTTP side: POST /hooks/bitbucket, and /healthz, /readyz,
+ * /metrics (ingest/ops.h) unless metrics_listen serves them elsewhere.
  *
  * Served by http_server (our HTTP/1.1 on bufferevents, every http.* limit
  * enforced per connection; see http_server.h). A delivery is admitted by
@@ -20,6 +21,7 @@
 #include "queue/shard.h"
 
 struct bs_ingest;
+struct bs_ops;
 
 /* What the process shares with the ingest half, given at creation. */
 struct bs_ingest_env {
@@ -32,6 +34,10 @@ struct bs_ingest_env {
 	const struct bs_shard *shards;
 	int n_shards;
 	struct bs_metrics *metrics;     /* outlives the ingest */
+	/* GET/HEAD /metrics, /healthz, /readyz go to ops (ingest/ops.h;
+	 * freed before the ingest); NULL: they are 404 here (metrics_listen
+	 * serves them). */
+	struct bs_ops *ops;
 };
 
 /* Binds live->cfg's listen address on env->base (env is copied, the
@@ -39,8 +45,8 @@ struct bs_ingest_env {
 struct bs_ingest *bs_ingest_new(const struct bs_ingest_env *env, char *err,
     size_t errlen);
 int bs_ingest_port(const struct bs_ingest *in);
-/* Stops accepting new connections; requests already read still finish,
- * and /readyz answers 503 "shutting down" from now on. */
+/* Stops accepting new connections; requests already read still finish.
+ * (/readyz says "shutting down": bs_ops_drain.) */
 void bs_ingest_stop_accepting(struct bs_ingest *in);
 /* Deliveries waiting for Redis to answer. */
 size_t bs_ingest_pending(const struct bs_ingest *in);

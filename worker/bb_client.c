@@ -40,6 +40,7 @@ struct bb_req {
 	void *arg;
 	struct event *timer;
 	int failures;               /* 5xx / no answer so far */
+	double sent_at;             /* bs_metrics_now() at the current GET */
 	long last_status;
 	char why[300];              /* the last failure, for the final error */
 	char bucket[40];            /* its API budget (api_budget.h) */
@@ -182,7 +183,10 @@ on_answer(const struct bs_http_response *resp, void *arg)
 {
 	struct bb_req *q = arg;
 	struct bs_wctx *ctx = q->ctx;
-	bs_metrics_inc(ctx->metrics, BS_M_API_REQUESTS);
+	long st = resp->status;
+	bs_metrics_api_observe(ctx->metrics, st >= 200 && st < 300 ? BS_MAPI_OK :
+	    st == 429 ? BS_MAPI_THROTTLED : BS_MAPI_ERROR,
+	    bs_metrics_now() - q->sent_at);
 	q->last_status = resp->status;
 	if (shutting_down(q)) {
 		finish(q, resp->status, NULL, 0, "shutting down");
@@ -194,7 +198,6 @@ on_answer(const struct bs_http_response *resp, void *arg)
 	}
 	const struct bs_bitbucket_api *api = &ctx->live->cfg->bitbucket.api;
 	if (resp->status == 429) {
-		bs_metrics_inc(ctx->metrics, BS_M_API_THROTTLED);
 		long long pause = resp->retry_after_s > 0 ?
 		    resp->retry_after_s * 1000LL : BB_PAUSE_DEFAULT_MS;
 		if (pause > BB_PAUSE_MAX_MS)
@@ -273,6 +276,7 @@ on_budget(int granted, long long wait_ms, long long remaining,
 		.whole_response = true,
 		.get = true,
 	};
+	q->sent_at = bs_metrics_now();
 	int rc = bs_http_post(ctx->http, &req, on_answer, q);
 	OPENSSL_cleanse(cred, strlen(cred));
 	free(cred);

@@ -100,6 +100,7 @@ bs_consumer_run_free(struct run *run)
 		c->runs = run->next;
 	if (run->next)
 		run->next->prev = run->prev;
+	bs_log_ctx_forget();        /* it may point into the run */
 	if (run->finish_ev)
 		event_free(run->finish_ev);
 	for (size_t i = 0; i < run->n_tasks; i++)
@@ -158,6 +159,7 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 		run->origin = run->id;
 	c->busy++;
 
+	run_log_push(run, NULL);
 	if (!run->blob || bs_job_decode(run->blob, run->blob_len, &run->job,
 	    run->decode_err, sizeof(run->decode_err)) != 0) {
 		if (!run->blob)
@@ -167,10 +169,12 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 		log_warn("job %s: %s", run->id, run->decode_err);
 		run->pending = 1;
 		run_unref(run);
+		bs_log_ctx_pop();
 		return;
 	}
 
 	plan_run(run);
+	bs_log_ctx_pop();
 }
 
 /* pr_links is done: the job has its merged PRs' keys. Tasks whose turn has
@@ -179,11 +183,13 @@ static void
 on_enriched(void *arg)
 {
 	struct run *run = arg;
+	run_log_push(run, NULL);
 	run->enriched = 1;
 	for (size_t i = 0; i < run->n_tasks; i++)
 		if (run->tasks[i].lane_go && run->tasks[i].end == TASK_OPEN)
 			task_start(&run->tasks[i]);
 	run_unref(run);
+	bs_log_ctx_pop();
 }
 
 /* Matches the decoded job against the deployments, asks for each target's
@@ -217,6 +223,7 @@ plan_run(struct run *run)
 		t->target = targets[i];
 		const struct bs_deployment *dep = targets[i].dep;
 		t->dry = dep->dry_run == 1 || (dep->dry_run == -1 && cfg->sleuth.dry_run);
+		t->mdep = bs_metrics_deployment(ctx->metrics, dep->deployment);
 		snprintf(t->name, sizeof(t->name), "%s", name);
 	}
 	if (run->n_tasks == 0 && run->job.ev.type != BS_EVENT_PR)

@@ -35,7 +35,7 @@ on_finish_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_finished(int ok, const char *err, void *arg)
+finished(int ok, const char *err, void *arg)
 {
 	struct run *run = arg;
 	struct bs_wctx *ctx = run->ctx;
@@ -70,6 +70,14 @@ on_finished(int ok, const char *err, void *arg)
 	log_warn("job %s: could not record its outcome (%s); it stays pending "
 	    "and will be claimed again", run->id, err ? err : "?");
 	bs_consumer_run_free(run);
+}
+
+static void
+on_finished(int ok, const char *err, void *arg)
+{
+	run_log_push(arg, NULL);
+	finished(ok, err, arg);
+	bs_log_ctx_pop();
 }
 
 static void
@@ -236,14 +244,14 @@ sent_outcome(struct run *run, struct task *t, long long now)
 	size_t k = successor_fields(run, t, f, made, first);
 	run->history = saved;
 	if (dead) {
-		bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DEAD);
+		task_count(t, BS_MDP_DEAD);
 		log_warn("job %s -> %s: dead letter: %s", run->id, t->name, reason);
 		add_dead(run, f, k, reason, t->status, now);
 		add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
 		return;
 	}
 	bs_field_str(&f[k++], "due_ms", bs_arena_printf(&run->arena, "%lld", due));
-	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_RETRY);
+	task_count(t, BS_MDP_RETRY);
 	log_info("job %s -> %s: retry %ld in %lld ms: %s", run->id, t->name, made,
 	    due - now, t->reason);
 	run->recs[run->n_recs++] = (struct bs_finish_rec){ .kind = BS_FINISH_RETRY,
@@ -279,7 +287,7 @@ task_outcome(struct run *run, struct task *t, long long now)
 	case TASK_SUPERSEDED:
 		f = bs_arena_alloc(&run->arena, 16 * sizeof(*f));
 		k = successor_fields(run, t, f, run->attempt, run->first_ms);
-		bs_metrics_inc(run->ctx->metrics, BS_M_SLEUTH_SUPERSEDED);
+		task_count(t, BS_MDP_SUPERSEDED);
 		log_warn("job %s -> %s: dead letter: superseded (held past "
 		    "worker.order_hold, then push %s was registered)", run->id,
 		    t->name, t->newest);
@@ -342,9 +350,14 @@ run_finish(struct run *run)
 		    "undecodable job: %s", run->decode_err), 0, now);
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_UNDECODABLE);
 	}
-	for (size_t i = 0; i < run->n_tasks; i++)
+	for (size_t i = 0; i < run->n_tasks; i++) {
+		run_log_push(run, &run->tasks[i]);
 		task_outcome(run, &run->tasks[i], now);
+		bs_log_ctx_pop();
+	}
+	run_log_push(run, NULL);
 	unmatched_lanes(run);
+	bs_log_ctx_pop();
 	/* Re-sent while Redis is away, but only until shortly before the
 	 * entry can be claimed by another worker. */
 	long long vis = cfg->worker.visibility_timeout_ms;

@@ -21,6 +21,7 @@
 
 #include "common/arena.h"
 #include "common/job.h"
+#include "common/log.h"
 #include "deploy/backoff.h"
 #include "deploy/match.h"
 #include "deploy/sleuth.h"
@@ -55,6 +56,8 @@ struct task {
 	char reason[400];
 	char newest[BS_STREAM_ID_MAX + 1]; /* TASK_SUPERSEDED: what superseded it */
 	int dry;
+	int mdep;                   /* its deployment's label (metrics.h) */
+	double sent_at;             /* bs_metrics_now() at the Sleuth call */
 	int lane_go;                /* its turn has come: send once enriched */
 	int stepped;                /* its lane op is applied already (task.c) */
 	/* backfill.c, between the turn and the send (issue 12) */
@@ -119,11 +122,25 @@ void task_start(struct task *t);
  * track as task_track names it ("push", "merge", "tag"). */
 const char *task_deployed_note(struct task *t);
 const char *task_track(const struct task *t);
+/* Counts t's outcome in deploys_total and, when it is final (not a
+ * retry), its queue wait (the delivery's receipt to now). */
+void task_count(struct task *t, enum bs_m_deploy outcome);
 
 /* outcome.c */
 /* One count fewer; the last one finishes the run. */
 void run_unref(struct run *run);
 /* Exit: a pending re-send of the finish runs now (and gives up). */
 void run_cancel_wait(struct run *run);
+
+/* The log context (common/log.h) of run, and of its task t unless NULL:
+ * pushed around a callback's work, popped after it. bs_consumer_run_free
+ * forgets it (the strings are the run's). */
+static inline void
+run_log_push(const struct run *run, const struct task *t)
+{
+	bs_log_ctx_push(&(struct bs_log_ctx){ .delivery = run->delivery,
+		.event = run->event, .repository = run->job.ev.repository,
+		.job = run->id, .target = t ? t->name : NULL });
+}
 
 #endif

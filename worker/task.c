@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "worker/backfill.h"
@@ -29,7 +30,7 @@ task_end(struct task *t, enum task_end end)
 }
 
 static void
-on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
+lane_answered(enum bs_lane_verdict v, const char *newest, const char *err,
     void *arg)
 {
 	struct task *t = arg;
@@ -73,8 +74,18 @@ on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
 	task_end(t, TASK_LATER);
 }
 
-void
-task_acquire(struct task *t)
+static void
+on_lane(enum bs_lane_verdict v, const char *newest, const char *err,
+    void *arg)
+{
+	struct task *t = arg;
+	run_log_push(t->run, t);
+	lane_answered(v, newest, err, arg);
+	bs_log_ctx_pop();
+}
+
+static void
+acquire_turn(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
@@ -100,18 +111,28 @@ task_acquire(struct task *t)
 	    bs_consumer_owner(run->c), lease_ms, on_lane, t);
 }
 
+void
+task_acquire(struct task *t)
+{
+	run_log_push(t->run, t);
+	acquire_turn(t);
+	bs_log_ctx_pop();
+}
+
 /* === the Sleuth call ==================================================== */
 
 static void
 on_stepped(int ok, const char *err, void *arg)
 {
 	struct task *t = arg;
+	run_log_push(t->run, t);
 	if (ok)
 		t->stepped = 1;
 	else
 		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
 		    "does it", t->run->id, t->name, err ? err : "?");
 	task_end(t, TASK_SENT);
+	bs_log_ctx_pop();
 }
 
 /* t has its final outcome (registered, or its dry run recorded). While
@@ -133,10 +154,22 @@ task_sent(struct task *t)
 	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
 }
 
+void
+task_count(struct task *t, enum bs_m_deploy outcome)
+{
+	struct bs_metrics *m = t->run->ctx->metrics;
+	bs_metrics_deploy(m, t->mdep, outcome);
+	long long received = t->run->job.received_ms;
+	if (outcome != BS_MDP_RETRY && received > 0)
+		bs_metrics_queue_wait_observe(m,
+		    (double)(bs_now_ms() - received) / 1000.0);
+}
+
 static void
 on_sleuth(const struct bs_http_response *resp, void *arg)
 {
 	struct task *t = arg;
+	run_log_push(t->run, t);
 	struct bs_wctx *ctx = t->run->ctx;
 	ctx->metrics->in_flight--;
 	t->status = resp->status;
@@ -154,24 +187,31 @@ on_sleuth(const struct bs_http_response *resp, void *arg)
 		snprintf(t->reason, sizeof(t->reason), "sleuth answered %ld: %s",
 		    resp->status, body);
 	}
+	bs_metrics_sleuth_observe(ctx->metrics, t->mdep,
+	    t->outcome == BS_OUTCOME_OK ? BS_MSL_OK :
+	    t->outcome == BS_OUTCOME_DEAD ? BS_MSL_DEAD : BS_MSL_RETRY,
+	    bs_metrics_now() - t->sent_at);
 	if (t->outcome == BS_OUTCOME_OK) {
-		bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_OK);
+		task_count(t, BS_MDP_REGISTERED);
 		log_info("job %s -> %s: registered sha %s (%.0f ms)", t->run->id,
 		    t->name, t->target.sha, resp->total_s * 1000);
 	}
 	task_sent(t);
+	bs_log_ctx_pop();
 }
 
 static void
 on_dryrun_recorded(int ok, const char *err, void *arg)
 {
 	struct task *t = arg;
+	run_log_push(t->run, t);
 	if (!ok) {
 		/* The record is only informational; the job is done either way. */
 		log_warn("dry-run record for %s not stored: %s", t->name,
 		    err ? err : "?");
 	}
 	task_sent(t);
+	bs_log_ctx_pop();
 }
 
 /* The register_deploy URL and body of task t (both malloc'd). */
@@ -206,7 +246,7 @@ record_dry_run(struct task *t)
 	build_request(t, &url, &body, &blen);
 	log_info("dry-run: job %s -> %s: POST %s %.*s", run->id, t->name, url,
 	    (int)(blen > 2000 ? 2000 : blen), body);
-	bs_metrics_inc(ctx->metrics, BS_M_SLEUTH_DRYRUN);
+	task_count(t, BS_MDP_DRY_RUN);
 	t->outcome = BS_OUTCOME_OK;
 	struct bs_field f[5];
 	bs_field_str(&f[0], "url", url);
@@ -245,8 +285,8 @@ on_prepared(struct task *t)
 	task_start(t);
 }
 
-void
-task_start(struct task *t)
+static void
+start_task(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
@@ -259,7 +299,7 @@ task_start(struct task *t)
 		return;
 	}
 	if (t->bf_mode == BS_BODY_SAME) {
-		bs_metrics_inc(ctx->metrics, BS_M_DEPLOY_SAME_SHA);
+		task_count(t, BS_MDP_SAME_SHA);
 		log_info("job %s -> %s: sha %s is the target's last registered one; "
 		    "not sent again", run->id, t->name, t->target.sha);
 		task_end(t, TASK_DONE);
@@ -301,9 +341,18 @@ task_start(struct task *t)
 		.max_response = 4096,
 	};
 	ctx->metrics->in_flight++;
+	t->sent_at = bs_metrics_now();
 	bs_http_post(ctx->http, &req, on_sleuth, t);
 	OPENSSL_cleanse(auth, sizeof(pre) - 1 + tlen);
 	free(auth);
 	free(body);
 	free(url);
+}
+
+void
+task_start(struct task *t)
+{
+	run_log_push(t->run, t);
+	start_task(t);
+	bs_log_ctx_pop();
 }

@@ -18,6 +18,7 @@ struct bs_worker {
 	struct bs_http *http;           /* the one Sleuth client they share */
 	int n;
 	int closed;
+	int stopped;                    /* bs_worker_stop ran */
 };
 
 static void
@@ -57,6 +58,11 @@ bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	/* Every configured deployment has its deploys_total series from the
+	 * start (one a reload adds gets them at its first deploy). */
+	const struct bs_config *cfg = env->live->cfg;
+	for (size_t i = 0; i < cfg->n_deployments; i++)
+		bs_metrics_deployment(env->metrics, cfg->deployments[i].deployment);
 	w->http = bs_http_new(env->base);
 	if (!w->http) {
 		snprintf(err, errlen, "cannot create the Sleuth HTTP client");
@@ -78,6 +84,7 @@ fail:
 void
 bs_worker_stop(struct bs_worker *w)
 {
+	w->stopped = 1;
 	for (int i = 0; i < w->n; i++)
 		bs_consumer_stop(w->consumer[i]);
 }
@@ -89,6 +96,17 @@ bs_worker_busy(const struct bs_worker *w)
 	for (int i = 0; i < w->n; i++)
 		busy += bs_consumer_busy(w->consumer[i]);
 	return busy;
+}
+
+int
+bs_worker_consuming(const struct bs_worker *w)
+{
+	if (w->closed || w->stopped)
+		return 0;
+	for (int i = 0; i < w->n; i++)
+		if (!w->ctx[i].redis_block || !bs_redis_is_up(w->ctx[i].redis_block))
+			return 0;
+	return 1;
 }
 
 void

@@ -50,6 +50,11 @@ void bs_worker_stop(struct bs_worker *w);
 /* Entries taken and not yet finished (for the drain). */
 int bs_worker_busy(const struct bs_worker *w);
 
+/* Whether it consumes: every shard's blocking connection is up (its
+ * XREADGROUP goes out at once) and it was not stopped. For readiness
+ * (cmd/process.c: /readyz, systemd's READY=1). */
+int bs_worker_consuming(const struct bs_worker *w);
+
 /* Call once the loop has stopped, before the shared Redis connections are
  * freed (every shard's). Every Sleuth call still in flight ends (its callback runs once,
  * with "shutdown", and records its outcome through the shared connection),

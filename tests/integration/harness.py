@@ -432,6 +432,9 @@ class Bitsleuth:
         if env_extra:
             self.env.update(env_extra)
         self.port = None
+        # The port of "metrics on http://HOST:PORT (/metrics, /healthz,
+        # /readyz)" when the config sets metrics_listen, else None.
+        self.metrics_port = None
         # Unique within the directory, which several processes may share.
         self.log_path = os.path.join(self.dir, "bitsleuth-%s-%d-%d.log" % (mode, os.getpid(), next(_log_seq)))
         self.proc = None
@@ -453,6 +456,11 @@ class Bitsleuth:
             self.port = wait_for(listening, 20, what="bitsleuth to listen")
         else:
             wait_for(lambda: "consuming" in self.log() or self._dead(), 20, what="worker start")
+        if re.search(r"^metrics_listen:", config_text_of(self.config), re.M):
+            def metrics_on():
+                m = re.search(r"metrics on http://\S+:(\d+) \(/metrics", self.log())
+                return int(m.group(1)) if m else self._dead()
+            self.metrics_port = wait_for(metrics_on, 20, what="bitsleuth to serve metrics")
 
     def _dead(self):
         if self.proc.poll() is not None:
@@ -484,6 +492,10 @@ class Bitsleuth:
     def get(self, path):
         return http_request(self.port, "GET", path, None, {})
 
+    def ops_get(self, path, method="GET"):
+        """A request to the metrics_listen port (status, json, body, headers)."""
+        return http_request(self.metrics_port, method, path, None, {})
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -510,6 +522,11 @@ class Bitsleuth:
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
             if bad in log:
                 fail("sanitizer report in the log of bitsleuth %s (%s):\n%s" % (self.mode, self.log_path, log[-6000:]))
+
+
+def config_text_of(path):
+    with open(path) as f:
+        return f.read()
 
 
 def actor(env=None):
@@ -585,6 +602,99 @@ def settled(redis, prefix="bstest"):
 
 def stream_len(redis, key):
     return redis.cmd("XLEN", key)
+
+
+# ---------------------------------------------------------------- metrics
+
+# One sample line of the text format: name, optional {labels} (values
+# quoted, with \\ \" \n escapes), value, optional timestamp.
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:\\.|[^"\\])*")*\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?$')
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> {series: float}, keyed by the series
+    exactly as rendered: 'bitsleuth_http_requests_total' or
+    'bitsleuth_redis_redirects_total{kind="moved"}' (see series())."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError("not a sample line: %r" % line)
+        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def _label_escape(v):
+    return str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def series(name, **labels):
+    """The key of one series in parse_metrics' dict; labels in the order
+    bitsleuth renders them, e.g. series("bitsleuth_deliveries_total",
+    product="cloud", event="repo:push", outcome="queued")."""
+    if not labels:
+        return name
+    return name + "{" + ",".join('%s="%s"' % (k, _label_escape(v)) for k, v in labels.items()) + "}"
+
+
+def scrape(bs, path="/metrics"):
+    """GET /metrics of a running Bitsleuth: (raw text, {series: value})."""
+    st, _, raw, hdrs = bs.get(path)
+    if st != 200:
+        fail("GET %s: %d %r" % (path, st, raw[:300]))
+    return raw.decode(), parse_metrics(raw)
+
+
+def metrics(bs):
+    """GET /metrics as {series: value} (parse_metrics)."""
+    return scrape(bs)[1]
+
+
+def metric(bs, name, default=0.0, **labels):
+    """One series' value (default when absent): metric(bs,
+    "bitsleuth_http_closed_total", reason="shed")."""
+    return metrics(bs).get(series(name, **labels), default)
+
+
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"')
+
+
+def labels_of(key):
+    """A series key's (name, {label: value}), values unescaped."""
+    name, _, rest = key.partition("{")
+    un = lambda v: re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+    return name, {k: un(v) for k, v in _LABEL.findall(rest)}
+
+
+def total(m, name, **labels):
+    """The sum of the series of family `name` in a parse_metrics dict whose
+    labels include the given ones: total(m, "bitsleuth_deliveries_total",
+    outcome="too_large") over every product and event."""
+    out = 0.0
+    for k, v in m.items():
+        n, ls = labels_of(k)
+        if n == name and all(ls.get(a) == str(b) for a, b in labels.items()):
+            out += v
+    return out
+
+
+def promtool_check(text):
+    """Runs `promtool check metrics` on the exposition text: True when it
+    passed, False (with a notice) when promtool is not installed; fails the
+    test on a complaint."""
+    tool = shutil.which("promtool")
+    if not tool:
+        print("promtool not installed (Debian: prometheus): exposition check skipped", flush=True)
+        return False
+    r = subprocess.run([tool, "check", "metrics"], input=text.encode() if isinstance(text, str) else text,
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        fail("promtool check metrics: %s%s" % (r.stdout.decode(), r.stderr.decode()))
+    return True
 
 
 # ---------------------------------------------------------------- runner

@@ -674,23 +674,26 @@ def stats(bs):
 
 
 def metrics(bs):
-    """GET /metrics as {name or name{labels}: value}."""
-    st, _, data, _ = bs.get("/metrics")
-    assert st == 200, st
-    out = {}
-    for line in data.decode().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        k, _, v = line.rpartition(" ")
-        try:
-            out[k] = float(v)
-        except ValueError:
-            pass
-    return out
+    """GET /metrics as {series: value}, keyed by the full series text, e.g.
+    'bitsleuth_redis_redirects_total{kind="moved"}' (harness.parse_metrics;
+    harness.series builds the keys)."""
+    return H.metrics(bs)
 
 
-def metric(bs, name, default=0.0):
-    return metrics(bs).get(name, default)
+def metric(bs, name, default=0.0, **labels):
+    """One series' value: metric(bs, "bitsleuth_redis_redirects_total", kind="ask")."""
+    return metrics(bs).get(H.series(name, **labels), default)
+
+
+def redis_counters(m):
+    """The Redis topology counters of a metrics() dict, by short name."""
+    return {
+        "moved": m.get(H.series("bitsleuth_redis_redirects_total", kind="moved"), 0),
+        "ask": m.get(H.series("bitsleuth_redis_redirects_total", kind="ask"), 0),
+        "tryagain": m.get("bitsleuth_redis_tryagain_total", 0),
+        "failovers": m.get("bitsleuth_redis_failovers_total", 0),
+        "wait_timeouts": m.get("bitsleuth_redis_wait_timeouts_total", 0),
+    }
 
 
 def shard_tags(prefix, shards):

@@ -145,7 +145,7 @@ def test_truncated_push_gets_all_40_commits_and_keys():
             assert len(pages) == 3, [r.query for r in pages]
             assert pages[0].query["include"] == [new[-1]] and pages[0].query["exclude"] == [base[-1]]
             assert all(r.headers["authorization"] == "Bearer " + TOKEN for r in bb.requests)
-            assert metric(bs, "bitsleuth_backfill_done_total") == 1
+            assert metric(bs, 'bitsleuth_backfill_total{outcome="done"}') == 1
             assert metric(bs, "bitsleuth_api_budget_remaining") is not None
             # recorded in the step that finishes the job, after Sleuth answered
             H.wait_for(lambda: redis.cmd("HGET", "{bstest}:deployed", "acme/shop/production") ==
@@ -251,8 +251,8 @@ def test_429_storm_delays_but_does_not_lose_the_deploy():
             waited = time.time() - t0
             assert revisions(b) == list(reversed(new))
             assert waited >= 2.5, waited            # three Retry-After pauses of 1 s
-            assert metric(bs, "bitsleuth_api_throttled_total") == 3
-            assert metric(bs, "bitsleuth_backfill_fallback_total") == 0
+            assert metric(bs, 'bitsleuth_bitbucket_api_requests_total{outcome="throttled"}') == 3
+            assert metric(bs, 'bitsleuth_backfill_total{outcome="fallback"}') == 0
             # Every worker honours the pause: it is in Redis.
             assert redis.cmd("KEYS", "{bstest}:apibudget:*")
         finally:
@@ -274,8 +274,8 @@ def test_api_outage_registers_without_commits_within_max_wait():
             assert "commits" not in b, b
             assert b["sha"] == new[-1]
             assert took < 3 + 10, took          # within max_wait (3 s), with room for a slow machine
-            assert metric(bs, "bitsleuth_backfill_fallback_total") == 1
-            assert metric(bs, "bitsleuth_backfill_failed_total") >= 1
+            assert metric(bs, 'bitsleuth_backfill_total{outcome="fallback"}') == 1
+            assert metric(bs, 'bitsleuth_backfill_total{outcome="failed"}') >= 1
             assert "registering without commits" in bs.log()
             # Connections closed without an answer: the same.
             bb.outage(True, mode="close")
@@ -306,7 +306,7 @@ def test_a_retry_uses_the_cache_not_the_api():
             assert revisions(b) == list(reversed(new))
             assert sleuth.requests[0]["json"] == b, "the retry sends the same body"
             assert bb.count("/commits") == calls, "a retry must not fetch again"
-            assert metric(bs, "bitsleuth_backfill_cached_total") == 1
+            assert metric(bs, 'bitsleuth_backfill_total{outcome="cached"}') == 1
         finally:
             H.shutdown(redis, sleuth, bs)
 
@@ -337,10 +337,10 @@ def test_cloud_merge_gets_the_full_sha_from_the_api():
             assert b["sha"] == merge, b["sha"]
             assert b["email"] == "mia@example.com", b
             assert bb.count("/commit/" + merge[:12]) == 1
-            assert metric(bs, "bitsleuth_merge_resolved_total") == 1
+            assert metric(bs, 'bitsleuth_merge_hashes_total{outcome="resolved"}') == 1
             # The push of that merge commit, to the same target: not again.
             bs.post("repo:push", cloud_push(bb, "main", base[-1], merge, [merge]))
-            H.wait_for(lambda: metric(bs, "bitsleuth_deploy_same_sha_total") == 1, 20,
+            H.wait_for(lambda: H.total(H.metrics(bs), "bitsleuth_deploys_total", outcome="same_sha") == 1, 20,
                        what="the push of the merged commit recognised")
             time.sleep(0.5)
             assert len(sleuth.requests) == 1, [r["json"]["sha"] for r in sleuth.requests]
@@ -368,7 +368,7 @@ def test_cloud_merge_without_credentials_waits_for_the_merge_push():
             b = [r["json"] for r in sleuth.requests if "/shop/" in r["path"]][0]
             assert b["sha"] == merge and b["email"] == "max@example.com", b
             assert bb.requests == [], "no credentials: the API is never called"
-            assert metric(bs, "bitsleuth_merge_short_total") == 0
+            assert metric(bs, 'bitsleuth_merge_hashes_total{outcome="short"}') == 0
         finally:
             H.shutdown(redis, sleuth, bs)
 
@@ -382,7 +382,7 @@ def test_cloud_merge_goes_short_after_max_wait_counted():
             b = registered(sleuth, 1, "the short merge", timeout=15)
             assert b["sha"] == "abcdef012345"
             assert time.time() - t0 >= 1.5
-            assert metric(bs, "bitsleuth_merge_short_total") == 1
+            assert metric(bs, 'bitsleuth_merge_hashes_total{outcome="short"}') == 1
             assert "short sha" in bs.log()
         finally:
             H.shutdown(redis, sleuth, bs)
@@ -406,7 +406,7 @@ def test_without_credentials_unproven_lists_are_left_out():
                                             list(reversed(base + forced)), forced=True))
             b = registered(sleuth, 3, "force push")
             assert "commits" not in b, "ancestors are never sent"
-            assert metric(bs, "bitsleuth_backfill_omitted_total") == 2
+            assert metric(bs, 'bitsleuth_backfill_total{outcome="omitted"}') == 2
             assert bb.requests == []
         finally:
             H.shutdown(redis, sleuth, bs)

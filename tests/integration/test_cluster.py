@@ -19,7 +19,8 @@ RATE = 20.0
 
 def redirects(bs):
     m = T.metrics(bs)
-    return {k: m.get("bitsleuth_redis_%s_total" % k, 0) for k in ("moved", "ask", "tryagain", "failovers")}
+    r = T.redis_counters(m)
+    return {k: r[k] for k in ("moved", "ask", "tryagain", "failovers")}
 
 
 def test_slot_migration_mid_stream():
@@ -81,7 +82,7 @@ def test_slot_migration_mid_stream():
         check(not errs, ("connection errors from bitsleuth", s["statuses"]))
         check(s["lost"] == 0, ("acknowledged pushes never registered", s))
         check(ok, ("not settled", s))
-        check(r["moved"] >= 1, ("bitsleuth_redis_moved_total < 1", r))
+        check(r["moved"] >= 1, ('bitsleuth_redis_redirects_total{kind="moved"} < 1', r))
         st = T.stats(bs)
         print("  stats: jobs=%s pending=%s retry=%s dead=%s shards=%s"
               % (st.get("jobs"), st.get("pending"), st.get("retry"), st.get("dead"), st.get("shards")),

@@ -296,7 +296,8 @@ def test_every_dc_fixture_registers_what_the_payload_says():
         assert not any(r["json"]["sha"] == a["changes"][0]["toHash"] for r in sleuth.requests)
         assert total >= 10 and deployed >= 9, (total, deployed)
         st, _, metrics, _ = bs.get("/metrics")
-        assert b"bitsleuth_deliveries_ref_limit_total 1\n" in metrics, metrics
+        assert H.total(H.parse_metrics(metrics), "bitsleuth_deliveries_total", product="dc",
+                       outcome="ref_limit") == 1, metrics
         assert redis.cmd("XLEN", key("dead")) == 0
         assert redis.cmd("ZCARD", key("retry")) == 0
     finally:

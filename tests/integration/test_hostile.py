@@ -343,15 +343,7 @@ def metrics(bs):
         fail("GET /metrics failed: %r" % e)
     if st != 200:
         fail("GET /metrics: %d %r" % (st, raw[:300]))
-    out = {}
-    for line in raw.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            try:
-                out[k] = int(float(v))
-            except ValueError:
-                pass
-    return out
+    return {k: int(v) for k, v in H.parse_metrics(raw).items()}
 
 
 def metric(bs, name):
@@ -518,7 +510,7 @@ def cut_at_deadline(bs, redis, tr, during, what):
         fail("the attack ended before the legit delivery was answered")
     tr.wait_all_closed(2.0 + 10.0, "%s not cut at http.timeout_ms" % what)
     check_timed_out(tr, what)
-    wait_metric(bs, "bitsleuth_http_deadline_total", 50)
+    wait_metric(bs, 'bitsleuth_http_refused_total{reason="deadline"}', 50)
     if jobs(redis) != 1:
         fail("%d jobs queued, want only the legit one" % jobs(redis))
 
@@ -557,12 +549,12 @@ def test_02_slowloris_over_the_cap_sheds_the_oldest():
         legit(bs, "during a slowloris of 150 over max_connections 100")
         if tr.open_count() == 0:
             fail("the attack ended before the legit delivery was answered")
-        shed = metric(bs, "bitsleuth_http_shed_total")
+        shed = metric(bs, 'bitsleuth_http_closed_total{reason="shed"}')
         open_now = metric(bs, "bitsleuth_http_connections_open")
         print("  shed %d, %d attack connections still open, %d open at the server"
               % (shed, tr.open_count(), open_now), flush=True)
         if shed <= 0:
-            fail("bitsleuth_http_shed_total is %d at max_connections with 150 slow clients" % shed)
+            fail("bitsleuth_http_closed_total{reason=shed} is %d at max_connections with 150 slow clients" % shed)
         if open_now > 100:
             fail("bitsleuth_http_connections_open %d over max_connections 100" % open_now)
         # Shed ones got nothing that looks like a success.
@@ -641,10 +633,10 @@ def test_04_two_thousand_idle_connections():
                 fail("an idle connection got %r" % d[:200])
         print("  %d of the closed idle connections got bytes before the close" % len(talked), flush=True)
         m = metrics(bs)
-        idle, shed = m.get("bitsleuth_http_idle_closed_total"), m.get("bitsleuth_http_shed_total")
+        idle, shed = m.get('bitsleuth_http_closed_total{reason="idle"}'), m.get('bitsleuth_http_closed_total{reason="shed"}')
         print("  idle_closed %s, shed %s" % (idle, shed), flush=True)
         if idle is None or shed is None:
-            fail("bitsleuth_http_idle_closed_total or bitsleuth_http_shed_total missing from /metrics")
+            fail("bitsleuth_http_closed_total{reason=idle|shed} missing from /metrics")
         if shed <= 0:
             fail("2,000 connections against max_connections 1024 and nothing shed")
         if idle + shed < n:
@@ -797,8 +789,8 @@ def test_05_hundred_megabyte_bodies_are_refused_without_buffering():
         check(legit, bs, "after the 100 MB bodies")
         if jobs(redis) != 3:
             problems.append("%d jobs queued, want the three legit ones" % jobs(redis))
-        if metric(bs, "bitsleuth_http_bad_request_total") < 1:
-            problems.append("the 411 was not counted in bitsleuth_http_bad_request_total")
+        if metric(bs, 'bitsleuth_http_refused_total{reason="bad_request"}') < 1:
+            problems.append("the 411 was not counted in bitsleuth_http_refused_total{reason=bad_request}")
         if problems:
             fail("%d broken points:\n  %s" % (len(problems), "\n  ".join(problems)))
     finally:
@@ -860,7 +852,7 @@ def _framing_cases():
 
 def _run_refusals(bs, redis, cases, label):
     before = jobs(redis)
-    bad0 = metric(bs, "bitsleuth_http_bad_request_total")
+    bad0 = metric(bs, 'bitsleuth_http_refused_total{reason="bad_request"}')
     failures = []
     for i, (name, data, status, code) in enumerate(cases):
         try:
@@ -875,9 +867,9 @@ def _run_refusals(bs, redis, cases, label):
                                                                 "\n  ".join(failures)))
     if jobs(redis) != before:
         fail("a refused request was queued: %d jobs, want %d" % (jobs(redis), before))
-    bad = metric(bs, "bitsleuth_http_bad_request_total")
+    bad = metric(bs, 'bitsleuth_http_refused_total{reason="bad_request"}')
     if bad - bad0 < len(cases):
-        fail("bitsleuth_http_bad_request_total went from %d to %d for %d refusals" % (bad0, bad, len(cases)))
+        fail("bitsleuth_http_refused_total{reason=bad_request} went from %d to %d for %d refusals" % (bad0, bad, len(cases)))
 
 
 def test_06_smuggling_prone_framing_is_refused():
@@ -922,8 +914,8 @@ def test_07_too_many_or_too_large_headers_get_431():
                    % (len(failures), len(cases), "\n  ".join(failures)))
         if jobs(redis) != 0:
             fail("a refused request was queued")
-        if metric(bs, "bitsleuth_http_bad_request_total") < len(cases):
-            fail("the 431s were not counted in bitsleuth_http_bad_request_total")
+        if metric(bs, 'bitsleuth_http_refused_total{reason="bad_request"}') < len(cases):
+            fail("the 431s were not counted in bitsleuth_http_refused_total{reason=bad_request}")
         legit(bs, "after the 431s")
         # 99 short headers more than the fixture's 7 would be over 100;
         # 90 in all is not: served.
@@ -1046,8 +1038,8 @@ def test_10_per_ip_cap():
                              what="a delivery from 127.0.0.10", close_wait=0)
         if rep is None or rep[0] != 202:
             fail("a delivery from 127.0.0.10 got %r, want 202" % (rep and rep[:3],))
-        if metric(bs, "bitsleuth_http_per_ip_refused_total") < 1:
-            fail("bitsleuth_http_per_ip_refused_total did not count the 6th connection")
+        if metric(bs, 'bitsleuth_http_refused_total{reason="per_ip"}') < 1:
+            fail("bitsleuth_http_refused_total{reason=per_ip} did not count the 6th connection")
         # One of the five closes: 127.0.0.9 has room again.
         held.pop().close()
 
@@ -1084,8 +1076,8 @@ def test_11_inflight_bytes_cap():
         check_refusal(rep, 503, "busy", "a third body over max_inflight_bytes", closed=None)
         if len(BODY) + 2 * n <= 65536:
             legit(bs, "during two half-sent bodies holding 50,000 of max_inflight_bytes 65536")
-        if metric(bs, "bitsleuth_http_inflight_refused_total") < 1:
-            fail("bitsleuth_http_inflight_refused_total did not count the refusal")
+        if metric(bs, 'bitsleuth_http_refused_total{reason="inflight"}') < 1:
+            fail("bitsleuth_http_refused_total{reason=inflight} did not count the refusal")
         # The held ones finish: queued (their reservation was theirs).
         for i, s in enumerate(held):
             s.sendall(body[n // 2:])
@@ -1132,8 +1124,9 @@ def test_13_allow_list_without_proxy():
             st, raw = get(bs, path, src="127.0.0.2")
             if st != 200:
                 fail("GET %s from 127.0.0.2 got %d: the allow-list is only for deliveries" % (path, st))
-        if metric(bs, "bitsleuth_refused_source_total") != 2:
-            fail("bitsleuth_refused_source_total is %d, want 2" % metric(bs, "bitsleuth_refused_source_total"))
+        refused = H.total(metrics(bs), "bitsleuth_deliveries_total", outcome="source")
+        if refused != 2:
+            fail('bitsleuth_deliveries_total{outcome="source"} is %d, want 2' % refused)
         if jobs(redis) != 1:
             fail("%d jobs queued, want 1" % jobs(redis))
     finally:
@@ -1153,8 +1146,9 @@ def test_14_allow_list_behind_a_trusted_proxy():
         _expect(bs, "127.0.0.1", "10.1.2.3, 127.0.0.1", 202,
                 "XFF 10.1.2.3, 127.0.0.1 (trusted proxies are skipped from the right)")
         _expect(bs, "127.0.0.2", "10.1.2.3", 403, "XFF from 127.0.0.2, not a trusted proxy")
-        if metric(bs, "bitsleuth_refused_source_total") != 3:
-            fail("bitsleuth_refused_source_total is %d, want 3" % metric(bs, "bitsleuth_refused_source_total"))
+        refused = H.total(metrics(bs), "bitsleuth_deliveries_total", outcome="source")
+        if refused != 3:
+            fail('bitsleuth_deliveries_total{outcome="source"} is %d, want 3' % refused)
         if jobs(redis) != 3:
             fail("%d jobs queued, want 3" % jobs(redis))
     finally:
@@ -1166,7 +1160,7 @@ def test_14_allow_list_behind_a_trusted_proxy():
 def test_15_expect_continue_and_idle_keepalive():
     redis, sleuth, bs = setup(http={"timeout_ms": 5000, "idle_timeout_ms": 1000})
     try:
-        idle0 = metric(bs, "bitsleuth_http_idle_closed_total")
+        idle0 = metric(bs, 'bitsleuth_http_closed_total{reason="idle"}')
         s = connect(bs.port, "127.0.0.2")
         r = Reader(s)
         try:
@@ -1198,7 +1192,7 @@ def test_15_expect_continue_and_idle_keepalive():
                 fail("the idle close of a fresh connection was not silent: %r" % r.buf[:200])
         finally:
             s.close()
-        wait_metric(bs, "bitsleuth_http_idle_closed_total", idle0 + 2)
+        wait_metric(bs, 'bitsleuth_http_closed_total{reason="idle"}', idle0 + 2)
         legit(bs, "after the idle closes")
         if jobs(redis) != 2:
             fail("%d jobs queued, want 2" % jobs(redis))

@@ -5,7 +5,7 @@ At the cap a new connection is still accepted and served: to make room the
 server closes (sheds) first the oldest idle connection (fresh, or
 keep-alive between requests), then the connection whose unfinished request
 started longest ago. A connection whose request is complete and being
-handled is never shed. bitsleuth_http_shed_total counts the sheds.
+handled is never shed. bitsleuth_http_closed_total{reason="shed"} counts the sheds.
 
 The waits below never assume a fast machine: the deadlines are generous
 (ANSWER_S) and only tell "never" from "eventually"; which connection was
@@ -165,7 +165,7 @@ def test_at_the_cap_the_oldest_idle_connection_is_shed():
         for i, s in enumerate(held[1:], 1):
             assert not closed_by_server(s, 0.3), "idle connection %d (not the oldest) was shed" % i
         # The scrape takes a slot too: 3 held + the scrape = the cap, no shed.
-        assert metric(bs, "bitsleuth_http_shed_total") == 1
+        assert metric(bs, 'bitsleuth_http_closed_total{reason="shed"}') == 1
         for i, s in enumerate(held[1:], 1):
             assert not closed_by_server(s, 0.1), "idle connection %d shed by the scrape under the cap" % i
         assert redis.cmd("XLEN", "{bstest}:jobs") == 1
@@ -209,7 +209,7 @@ def test_idle_connections_are_shed_before_unfinished_requests():
         assert status == 202, (status, js)
         gone = which_shed(held, "acd")
         assert gone == ["a"], "want the oldest unfinished request a shed, not %s" % (gone or "none")
-        assert metric(bs, "bitsleuth_http_shed_total") == 2
+        assert metric(bs, 'bitsleuth_http_closed_total{reason="shed"}') == 2
         assert redis.cmd("XLEN", "{bstest}:jobs") == 2, "a shed partial request was queued"
     finally:
         for s in held:
@@ -249,7 +249,7 @@ def test_a_request_being_handled_is_never_shed():
         assert isinstance(got, tuple) and got[0] == 202, \
             "the request being handled was shed or failed: %r" % (got,)
         assert closed_by_server(b, ANSWER_S), "the unfinished request was not shed"
-        assert metric(bs, "bitsleuth_http_shed_total") >= 1
+        assert metric(bs, 'bitsleuth_http_closed_total{reason="shed"}') >= 1
         assert redis.cmd("XLEN", "{bstest}:jobs") == 2
     finally:
         try:
@@ -285,7 +285,7 @@ def test_many_connections_in_turn_through_a_small_cap():
             H.wait_for(lambda: metric(bs, "bitsleuth_http_connections_open") == 1, 10,
                        what="the ended connection's slot back")
         # Each got its slot back: never a need to shed.
-        assert metric(bs, "bitsleuth_http_shed_total") == 0, "a slot was not given back (a shed was needed)"
+        assert metric(bs, 'bitsleuth_http_closed_total{reason="shed"}') == 0, "a slot was not given back (a shed was needed)"
     finally:
         H.shutdown(redis, sleuth, bs)
 

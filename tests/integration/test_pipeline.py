@@ -282,8 +282,12 @@ def test_bad_input_leaves_no_trace():
         assert sleuth.requests == []
         st, _, metrics, _ = bs.get("/metrics")
         assert st == 200
-        assert b"bitsleuth_refused_signature_total 3" in metrics, metrics  # wrong, missing, sha1
-        assert b"bitsleuth_refused_too_large_total 1" in metrics
+        m = H.parse_metrics(metrics)
+        # wrong, missing, sha1
+        assert m.get(H.series("bitsleuth_deliveries_total", product="cloud", event="repo:push",
+                              outcome="signature")) == 3, metrics
+        assert H.total(m, "bitsleuth_deliveries_total", outcome="too_large") == 1, metrics
+        assert m.get(H.series("bitsleuth_http_refused_total", reason="not_found")) == 1, metrics
     finally:
         H.shutdown(redis, sleuth, bs)
 
@@ -415,7 +419,7 @@ def test_health_endpoints_and_drain():
         assert bs.get("/healthz")[0] == 200
         assert bs.get("/readyz")[0] == 200
         st, _, m, hdrs = bs.get("/metrics")
-        assert st == 200 and b"# TYPE bitsleuth_deliveries_queued_total counter" in m
+        assert st == 200 and b"# TYPE bitsleuth_deliveries_total counter" in m
         assert bs.post("repo:push", b"{}", path="/healthz")[0] == 405
     finally:
         H.shutdown(redis, sleuth, bs)
@@ -439,8 +443,8 @@ def test_secret_rotation_accepts_both_secrets_and_counts_which():
             st, js, raw, _ = bs.post("repo:push", body, secret=secret)
             assert st == want, (secret, st, raw)
         st, _, metrics, _ = bs.get("/metrics")
-        assert b"bitsleuth_signature_current_total 1\n" in metrics, metrics
-        assert b"bitsleuth_signature_previous_total 2\n" in metrics, metrics
+        assert b'bitsleuth_signatures_total{secret="current"} 1\n' in metrics, metrics
+        assert b'bitsleuth_signatures_total{secret="previous"} 2\n' in metrics, metrics
         assert redis.cmd("XLEN", key("bstest", "jobs")) == 3
     finally:
         H.shutdown(redis, sleuth, bs)

@@ -143,7 +143,7 @@ def test_three_shards_on_three_masters_with_a_failover():
         bad, ntargets = order_violations(load)
         m = T.metrics(bs)
         print("  targets registered: %d; order violations: %s; failovers=%s moved=%s tryagain=%s wait_timeouts=%s"
-              % (ntargets, bad, m.get("bitsleuth_redis_failovers_total"), m.get("bitsleuth_redis_moved_total"),
+              % (ntargets, bad, m.get("bitsleuth_redis_failovers_total"), m.get('bitsleuth_redis_redirects_total{kind="moved"}'),
                  m.get("bitsleuth_redis_tryagain_total"), m.get("bitsleuth_redis_wait_timeouts_total")),
               flush=True)
         print("  keys per master after: %s" % c.keys_per_master(), flush=True)

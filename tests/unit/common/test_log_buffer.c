@@ -46,6 +46,7 @@ main(void)
 	if (fd_ < 0 || saved < 0)
 		return 1;
 	dup2(fd_, 2);
+	bs_log_apply("info", "text");     /* the threshold is warn until then */
 
 	TEST("log: unbuffered without a flusher, one whole line each") {
 		log_info("plain %d", 1);
