@@ -30,8 +30,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 COPY --from=build /src/build/bitsleuth /usr/local/bin/bitsleuth
 COPY examples/compose.yaml /etc/bitsleuth/bitsleuth.yaml
 USER bitsleuth
-EXPOSE 8080
+# 8080: the webhook (listen); 9180: /metrics, /healthz and /readyz
+# (metrics_listen of examples/compose.yaml), served by serve and work alike,
+# so the health check works in every mode. A config of your own without
+# metrics_listen: override the HEALTHCHECK (or drop it for `work`).
+EXPOSE 8080 9180
 ENV BITSLEUTH_CONFIG=/etc/bitsleuth/bitsleuth.yaml
-HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:9180/healthz || exit 1
 ENTRYPOINT ["/usr/local/bin/bitsleuth"]
 CMD ["run"]

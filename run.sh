@@ -11,27 +11,72 @@ scripts/deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target bitsleuth >/dev/null
 
-# Redis: use the configured one when it answers, else start a local one.
-url=$(sed -n 's/^[[:space:]]*url:[[:space:]]*\(redis:\/\/[^[:space:]#]*\).*/\1/p' "$config" | head -n1)
-url=${url:-redis://127.0.0.1:6379/0}
-if ! redis-cli -u "$url" ping >/dev/null 2>&1; then
-  hostport=${url#redis://}; hostport=${hostport##*@}; hostport=${hostport%%/*}
-  port=${hostport##*:}; [ "$port" = "$hostport" ] && port=6379
-  mkdir -p .run/redis
-  echo "starting redis-server on 127.0.0.1:$port (data in .run/redis, AOF on)" >&2
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/.run/redis" \
-    --appendonly yes --appendfsync always --daemonize yes --logfile "$PWD/.run/redis/redis.log"
-  for _ in $(seq 50); do redis-cli -u "$url" ping >/dev/null 2>&1 && break; sleep 0.1; done
-fi
+BIN=build/bitsleuth
 
-# A development secret when none is set, so signed test deliveries work.
+# A development secret when none is set, so signed test deliveries work
+# (and `check` below finds the secret the config names).
 export BITBUCKET_WEBHOOK_SECRET=${BITBUCKET_WEBHOOK_SECRET:-dev-secret}
 
-# The demo delivery: a real Bitbucket Cloud push from the repository's
-# fixtures, by absolute path (it works from any directory), to the address
-# the config listens on (top-level `listen: host:port`), with a new
+# The config's own values, as bitsleuth reads them (any YAML style): the
+# Redis URL ("" with Sentinel or Cluster) and the ingest address. A config
+# with errors stops here, with bitsleuth's FILE:LINE:COL messages.
+print_key() {   # print_key KEY: the effective value of KEY in $config
+  local rc=0
+  "$BIN" check -c "$config" --print "$1" || rc=$?
+  case $rc in
+    0) ;;
+    1) echo "run.sh: $config has errors (above): fix them and run ./run.sh again" >&2; return 1 ;;
+    *) echo "run.sh: '$BIN check --print $1' failed (exit $rc)" >&2; return 1 ;;
+  esac
+}
+url=$(print_key redis.url)
+listen=$(print_key listen)
+
+# Redis: use the configured one when it answers (a NOAUTH answer is an
+# answer: the config's password is bitsleuth's business), else start a
+# local one where the config expects it. Sentinel/Cluster: never started
+# here, bitsleuth finds and reports them itself.
+answers() {   # answers ARGS...: redis-cli ARGS ping gets PONG or NOAUTH
+  local out
+  out=$(redis-cli "$@" ping 2>&1) || true
+  case $out in PONG* | *NOAUTH*) return 0 ;; *) return 1 ;; esac
+}
+mkdir_redis() { mkdir -p .run/redis; }
+case $url in
+  '')
+    echo "redis: Sentinel or Cluster in $config: not starting a local redis-server" >&2 ;;
+  unix://*)
+    sock=${url#unix://}; sock=${sock%%\?*}
+    if ! answers -s "$sock"; then
+      mkdir_redis
+      echo "starting redis-server on unix socket $sock (data in .run/redis, AOF on)" >&2
+      redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$PWD/.run/redis" \
+        --appendonly yes --appendfsync always --daemonize yes --logfile "$PWD/.run/redis/redis.log"
+      for _ in $(seq 50); do answers -s "$sock" && break; sleep 0.1; done
+    fi ;;
+  redis://*)
+    if ! answers -u "$url"; then
+      hostport=${url#redis://}; hostport=${hostport##*@}; hostport=${hostport%%/*}
+      host=${hostport%:*} port=${hostport##*:}
+      [ "$port" = "$hostport" ] && { host=$hostport; port=6379; }
+      case $host in
+        127.0.0.1 | localhost | '[::1]') ;;
+        *) echo "run.sh: Redis at $url does not answer (not local: not starting one)" >&2; exit 1 ;;
+      esac
+      mkdir_redis
+      echo "starting redis-server on 127.0.0.1:$port (data in .run/redis, AOF on)" >&2
+      redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/.run/redis" \
+        --appendonly yes --appendfsync always --daemonize yes --logfile "$PWD/.run/redis/redis.log"
+      for _ in $(seq 50); do answers -u "$url" && break; sleep 0.1; done
+    fi ;;
+  *)
+    echo "run.sh: redis.url '$url' is neither redis:// nor unix://" >&2; exit 1 ;;
+esac
+
+# The demo delivery: a real Bitbucket Cloud push (examples/demo/, derived
+# from a fixture, its commit naming SHOP-1234), by absolute path (it works
+# from any directory), to the address the config listens on, with a new
 # X-Request-UUID made by the printed command itself on every paste.
-listen=$(sed -n "s/^listen:[[:space:]]*[\"']\{0,1\}\([^\"'[:space:]#]*\).*/\1/p" "$config" | head -n1)
 listen=${listen:-127.0.0.1:8080}
 lhost=${listen%:*} lport=${listen##*:}
 case $lhost in
@@ -42,7 +87,8 @@ hook="http://$lhost:$lport/hooks/bitbucket"
 if [ "$lport" = 0 ]; then   # the kernel picks the port: bitsleuth logs it
   hook="http://$lhost:PORT/hooks/bitbucket   # PORT: see bitsleuth's 'listening on' line"
 fi
-printf -v fixture '%q' "$PWD/tests/fixtures/bitbucket/jenkinsci-bitbucket-branch-source-plugin/cloud_repo-push_update.json"
+printf -v fixture '%q' "$PWD/examples/demo/push-SHOP-1234.json"
+printf -v cfgq '%q' "$(realpath "$config")"
 printf -v secret '%q' "$BITBUCKET_WEBHOOK_SECRET"
 cat >&2 <<MSG
 bitsleuth is starting with $config (webhook secret: \$BITBUCKET_WEBHOOK_SECRET).
@@ -54,5 +100,7 @@ without an X-Hook-UUID header the same push again within 10 minutes is answered
   curl -s -H 'Content-Type: application/json' -H 'X-Event-Key: repo:push' \\
        -H "X-Request-UUID: {\$(cat /proc/sys/kernel/random/uuid)}" \\
        -H "X-Hub-Signature: sha256=\$sig" --data-binary @"\$f" $hook
+Then list the deploys it recorded (dry-run), with the issue key SHOP-1234:
+  $PWD/$BIN dryrun -c $cfgq
 MSG
-exec build/bitsleuth run -c "$config"
+exec "$BIN" run -c "$config"

@@ -122,6 +122,13 @@ bs_cmd_stats(int argc, char **argv)
 			yajl_gen_integer(g, s.consumers[i].pending);
 		}
 		yajl_gen_map_close(g);
+		gstr(g, "consumers_idle_ms"); yajl_gen_map_open(g);
+		for (size_t i = 0; i < s.n_consumers; i++) {
+			gstr(g, s.consumers[i].name);
+			yajl_gen_integer(g, s.consumers[i].idle_ms);
+		}
+		yajl_gen_map_close(g);
+		gstr(g, "dryrun"); yajl_gen_integer(g, s.dryrun_len);
 		gstr(g, "retry"); yajl_gen_integer(g, s.retry_len);
 		gstr(g, "next_retry_ms"); yajl_gen_integer(g, s.next_retry_ms);
 		gstr(g, "dead"); yajl_gen_integer(g, s.dead_len);
@@ -190,15 +197,20 @@ bs_cmd_stats(int argc, char **argv)
 		printf("jobs stream   %s: %lld entries, %lld pending, oldest %s\n",
 		    a.n_shards > 1 ? "(all shards)" : a.keys.jobs, s.jobs_len,
 		    s.pending, age);
-		for (size_t i = 0; i < s.n_consumers; i++)
-			printf("  consumer    %s: %lld pending\n", s.consumers[i].name,
-			    s.consumers[i].pending);
+		for (size_t i = 0; i < s.n_consumers; i++) {
+			char idle[32];
+			human_age(s.consumers[i].idle_ms, idle, sizeof(idle));
+			printf("  consumer    %s: %lld pending, last read %s ago\n",
+			    s.consumers[i].name, s.consumers[i].pending, idle);
+		}
 		printf("retry set     %s: %lld waiting%s%s\n", a.n_shards > 1 ?
 		    "(all shards)" : a.keys.retry, s.retry_len,
 		    s.next_retry_ms >= 0 ? ", next due in " : "",
 		    s.next_retry_ms >= 0 ? due : "");
 		printf("dead letters  %s: %lld\n", a.n_shards > 1 ? "(all shards)" :
 		    a.keys.dead, s.dead_len);
+		printf("dry-run       %s: %lld recorded (bitsleuth dryrun lists them)\n",
+		    a.n_shards > 1 ? "(all shards)" : a.keys.dryrun, s.dryrun_len);
 		char head[32];
 		human_age(s.oldest_head_age_ms, head, sizeof(head));
 		printf("lanes         %s: %lld targets with pushes, %lld waiting behind "
@@ -597,7 +609,7 @@ bs_cmd_dlq(int argc, char **argv)
 				else
 					print_entry_line(&ds[i], now);
 			}
-			rc = n ? 1 : 0;
+			rc = 0;     /* a preview is a success */
 		} else {
 			/* One XDEL per shard, with the ids that are in it. */
 			char (*idv)[96] = xcalloc(n + 1, sizeof(*idv));

@@ -36,6 +36,8 @@ const char bs_help_overview[] =
 "                        queue depth, pending, retries, dead letters\n"
 "  dlq    list|show|replay|purge -c FILE ...\n"
 "                        inspect and replay failed registrations\n"
+"  dryrun [-c FILE] [--limit N] [--json]\n"
+"                        the deploys recorded instead of sent (dry_run)\n"
 "\n"
 "  help COMMAND | COMMAND --help    details of one command\n"
 "  --version                        print the version\n"
@@ -188,9 +190,11 @@ const struct bs_help_text bs_help_texts[] = {
 	{ "stats",
 "usage: bitsleuth stats -c FILE [--json]\n"
 "\n"
-"Prints the jobs stream length, pending entries per consumer, the retry set\n"
-"size and next due time, the dead letters, the oldest unprocessed job's age,\n"
-"the lanes, the durable counters (backfills among them) and, per Bitbucket\n"
+"Prints the jobs stream length, every consumer of the group with its\n"
+"pending entries and the time since its last read, the retry set size and\n"
+"next due time, the dead letters, the dry-run records (bitsleuth dryrun),\n"
+"the oldest unprocessed job's age, the lanes, the durable counters\n"
+"(backfills among them) and, per Bitbucket\n"
 "API host and credential, the requests left in its budget, with the Redis\n"
 "master it talked to. With queue.shards > 1 the figures are every shard's\n"
 "sum, and one line per shard gives its hash tag, its master and its\n"
@@ -214,10 +218,25 @@ const struct bs_help_text bs_help_texts[] = {
 "and an ID is given as ID@SHARD or as the plain ID (looked for in every\n"
 "shard; an error when two shards have it). After a replay or purge the\n"
 "command waits for redis.wait_replicas; exit 1 if they did not confirm.\n"
-"`purge` without --yes only shows what it would delete (exit 1 if any).\n"
+"`purge` without --yes only shows what it would delete (exit 0).\n"
 "Filters: --since 2h, --repo (substring of the repository), --deployment\n"
 "(org/deployment prefix), --reason (substring), --limit (default 50).\n",
 	  "list show replay purge" },
+	{ "dryrun",
+"usage: bitsleuth dryrun [-c FILE] [--limit N] [--json]\n"
+"\n"
+"Lists the deploys recorded instead of sent while sleuth.dry_run is true\n"
+"(the dry-run stream of every shard), newest first: when, the target\n"
+"org/deployment/environment, the sha, the commits (those sent, else the\n"
+"push's) and the issue keys: the delivery's, read again from the kept\n"
+"delivery (queue.raw_ttl); once it expired, the body's issue links, else\n"
+"the keys issues.patterns find in its branch and commit messages.\n"
+"\n"
+"  -c, --config FILE   the YAML config\n"
+"  --limit N           at most N records (default 20, at most 1000)\n"
+"  --json              a JSON array: id, time, target, url, delivery, job,\n"
+"                      sha, issues, commits, commits_sent (and shard when\n"
+"                      sharded)\n" },
 };
 const size_t bs_help_n_texts = sizeof(bs_help_texts) / sizeof(bs_help_texts[0]);
 

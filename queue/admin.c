@@ -111,6 +111,7 @@ bs_admin_stats_add(struct bs_admin_stats *sum, const struct bs_admin_stats *s)
 	sum->pending += s->pending;
 	sum->retry_len += s->retry_len;
 	sum->dead_len += s->dead_len;
+	sum->dryrun_len += s->dryrun_len;
 	sum->lanes += s->lanes;
 	sum->lane_waiting += s->lane_waiting;
 	sum->lanes_held += s->lanes_held;
@@ -130,9 +131,15 @@ bs_admin_stats_add(struct bs_admin_stats *sum, const struct bs_admin_stats *s)
 			    sizeof(*sum->consumers));
 			sum->consumers[j].name = xstrdup(s->consumers[i].name);
 			sum->consumers[j].pending = 0;
+			sum->consumers[j].idle_ms = -1;
 			sum->n_consumers++;
 		}
-		sum->consumers[j].pending += s->consumers[i].pending;
+		struct bs_admin_consumer *co = &sum->consumers[j];
+		co->pending += s->consumers[i].pending;
+		/* the most recent read of it in any shard */
+		long long idle = s->consumers[i].idle_ms;
+		if (idle >= 0 && (co->idle_ms < 0 || idle < co->idle_ms))
+			co->idle_ms = idle;
 	}
 	for (size_t i = 0; i < s->n_counters; i++) {
 		size_t j = 0;
@@ -262,6 +269,64 @@ budget_stats(redisContext *c, const struct bs_keys *k,
 	return 0;
 }
 
+/* The group's consumers (XINFO CONSUMERS: per consumer a flat list of
+ * name, pending, idle, ... in RESP2), at most BS_ADMIN_MAX_CONSUMERS. */
+static int
+consumer_stats(redisContext *c, const struct bs_keys *k,
+    struct bs_admin_stats *out, char *err, size_t errlen)
+{
+	const char *xi[] = { "XINFO", "CONSUMERS", k->jobs, k->group };
+	redisReply *rep = redisCommandArgv(c, 4, xi, NULL);
+	if (!rep) {
+		snprintf(err, errlen, "redis XINFO failed: %s", c->errstr);
+		return -1;
+	}
+	if (rep->type == REDIS_REPLY_ERROR && bs_reply_is_err(rep, "NOGROUP")) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		snprintf(err, errlen, "unexpected reply to XINFO CONSUMERS: %s",
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
+		freeReplyObject(rep);
+		return -1;
+	}
+	size_t n = rep->elements < BS_ADMIN_MAX_CONSUMERS ? rep->elements :
+	    BS_ADMIN_MAX_CONSUMERS;
+	if (n)
+		out->consumers = xcalloc(n, sizeof(*out->consumers));
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *m = rep->element[i];
+		const char *name = NULL;
+		size_t name_len = 0;
+		long long pending = 0, idle = -1;
+		for (size_t j = 0; m->type == REDIS_REPLY_ARRAY &&
+		    j + 1 < m->elements; j += 2) {
+			const redisReply *f = m->element[j], *v = m->element[j + 1];
+			if (f->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(f->str, "name") == 0 && v->type == REDIS_REPLY_STRING) {
+				name = v->str;
+				name_len = v->len;
+			} else if (strcmp(f->str, "pending") == 0 &&
+			    v->type == REDIS_REPLY_INTEGER) {
+				pending = v->integer;
+			} else if (strcmp(f->str, "idle") == 0 &&
+			    v->type == REDIS_REPLY_INTEGER) {
+				idle = v->integer;
+			}
+		}
+		if (!name)
+			continue;
+		struct bs_admin_consumer *co = &out->consumers[out->n_consumers++];
+		co->name = xstrndup(name, name_len);
+		co->pending = pending;
+		co->idle_ms = idle;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
 int
 bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
     struct bs_admin_stats *out, char *err, size_t errlen)
@@ -272,43 +337,36 @@ bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
 	const char *xlen[] = { "XLEN", k->jobs };
 	const char *dlen[] = { "XLEN", k->dead };
 	const char *zcard[] = { "ZCARD", k->retry };
+	const char *drlen[] = { "XLEN", k->dryrun };
 	if (sync_int(c, 2, xlen, &out->jobs_len, err, errlen) < 0 ||
+	    sync_int(c, 2, drlen, &out->dryrun_len, err, errlen) < 0 ||
 	    sync_int(c, 2, dlen, &out->dead_len, err, errlen) < 0 ||
 	    sync_int(c, 2, zcard, &out->retry_len, err, errlen) < 0)
 		goto fail;
 
-	/* XPENDING summary: [count, min, max, [[consumer, "n"], ...]]. */
+	/* XPENDING summary: [count, min, max, [[consumer, "n"], ...]] gives
+	 * the total; it names only consumers that hold entries, so an idle
+	 * worker would be missing: the consumers come from XINFO CONSUMERS. */
 	const char *xp[] = { "XPENDING", k->jobs, k->group };
 	redisReply *rep = redisCommandArgv(c, 3, xp, NULL);
 	if (!rep) {
 		snprintf(err, errlen, "redis XPENDING failed: %s", c->errstr);
 		goto fail;
 	}
+	int nogroup = rep->type == REDIS_REPLY_ERROR &&
+	    bs_reply_is_err(rep, "NOGROUP");
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
 		out->pending = rep->element[0]->integer;
-		const redisReply *cs = rep->element[3];
-		if (cs->type == REDIS_REPLY_ARRAY && cs->elements) {
-			out->consumers = xcalloc(cs->elements, sizeof(*out->consumers));
-			for (size_t i = 0; i < cs->elements; i++) {
-				const redisReply *p = cs->element[i];
-				if (p->type != REDIS_REPLY_ARRAY || p->elements != 2 ||
-				    p->element[0]->type != REDIS_REPLY_STRING ||
-				    p->element[1]->type != REDIS_REPLY_STRING)
-					continue;
-				struct bs_admin_consumer *co =
-				    &out->consumers[out->n_consumers++];
-				co->name = xstrndup(p->element[0]->str, p->element[0]->len);
-				co->pending = strtoll(p->element[1]->str, NULL, 10);
-			}
-		}
-	} else if (!(rep->type == REDIS_REPLY_ERROR && bs_reply_is_err(rep, "NOGROUP"))) {
+	} else if (!nogroup) {
 		snprintf(err, errlen, "unexpected reply to XPENDING: %s",
 		    rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
 		freeReplyObject(rep);
 		goto fail;
 	}
 	freeReplyObject(rep);
+	if (!nogroup && consumer_stats(c, k, out, err, errlen) != 0)
+		goto fail;
 
 	const char *zr[] = { "ZRANGE", k->retry, "0", "0", "WITHSCORES" };
 	if (!(rep = sync_cmd_s(c, 5, zr, err, errlen)))
@@ -571,14 +629,10 @@ bs_admin_replay_record(redisContext *c, const struct bs_keys *k,
 }
 
 int
-bs_admin_replays(redisContext *c, const struct bs_keys *k, long long since_ms,
+bs_admin_stream_newest(redisContext *c, const char *key, long long since_ms,
     size_t limit, struct bs_admin_entries *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (limit == 0)
-		limit = BS_REPLAYS_LOG_DEFAULT;
-	if (limit > BS_REPLAYS_LOG_MAX)
-		limit = BS_REPLAYS_LOG_MAX;
 	char start[32], count[24];
 	if (since_ms > 0)
 		snprintf(start, sizeof(start), "%lld-0", since_ms);
@@ -586,7 +640,7 @@ bs_admin_replays(redisContext *c, const struct bs_keys *k, long long since_ms,
 		snprintf(start, sizeof(start), "-");
 	snprintf(count, sizeof(count), "%zu", limit);
 	/* XREVRANGE of a missing key is an empty array. */
-	const char *argv[] = { "XREVRANGE", k->replays, "+", start, "COUNT", count };
+	const char *argv[] = { "XREVRANGE", key, "+", start, "COUNT", count };
 	redisReply *rep = sync_cmd_s(c, 6, argv, err, errlen);
 	if (!rep)
 		return -1;
@@ -605,6 +659,18 @@ bs_admin_replays(redisContext *c, const struct bs_keys *k, long long since_ms,
 	}
 	freeReplyObject(rep);
 	return 0;
+}
+
+int
+bs_admin_replays(redisContext *c, const struct bs_keys *k, long long since_ms,
+    size_t limit, struct bs_admin_entries *out, char *err, size_t errlen)
+{
+	if (limit == 0)
+		limit = BS_REPLAYS_LOG_DEFAULT;
+	if (limit > BS_REPLAYS_LOG_MAX)
+		limit = BS_REPLAYS_LOG_MAX;
+	return bs_admin_stream_newest(c, k->replays, since_ms, limit, out, err,
+	    errlen);
 }
 
 int

@@ -15,10 +15,15 @@
  * 0, or -1 with a reason in err. Everything returned is malloc'd and owned
  * by the caller (release with the matching *_release). */
 
+/* A consumer of the jobs group: every one XINFO CONSUMERS knows, idle
+ * ones (pending 0) included. */
 struct bs_admin_consumer {
 	char *name;
 	long long pending;
+	long long idle_ms;          /* since its last read or claim; -1 unknown */
 };
+
+#define BS_ADMIN_MAX_CONSUMERS 1000
 
 struct bs_admin_counter {
 	char *name;
@@ -40,6 +45,7 @@ struct bs_admin_stats {
 	long long retry_len;        /* records in {p}:retry */
 	long long next_retry_ms;    /* earliest due unix ms, -1 when none */
 	long long dead_len;         /* entries in {p}:dead */
+	long long dryrun_len;       /* entries in {p}:dryrun (sleuth.dry_run) */
 	long long oldest_age_ms;    /* now - time of the first jobs entry, -1 if none */
 	/* Lanes (lanes.h), over at most BS_ADMIN_MAX_LANES of them, oldest
 	 * head first (lanes counts all). */
@@ -149,6 +155,14 @@ int bs_admin_replay_record(redisContext *c, const struct bs_keys *k,
 int bs_admin_replays(redisContext *c, const struct bs_keys *k,
     long long since_ms, size_t limit, struct bs_admin_entries *out, char *err,
     size_t errlen);
+
+/* The newest entries of stream `key`, newest first: at most limit (>= 1)
+ * whose id is at or after since_ms (0 or less: all), fields as stored. A
+ * missing stream is empty (out->n == 0), not an error. (The dry-run
+ * records {p}:dryrun are read so by `bitsleuth dryrun`.) */
+int bs_admin_stream_newest(redisContext *c, const char *key,
+    long long since_ms, size_t limit, struct bs_admin_entries *out,
+    char *err, size_t errlen);
 
 /* XDEL of the given dead letters; *deleted = how many existed. */
 int bs_admin_dead_purge(redisContext *c, const struct bs_keys *k,

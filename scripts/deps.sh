@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages bitsleuth needs, only those missing.
 #   scripts/deps.sh build   compiler, libraries, redis-server (to run it)
-#   scripts/deps.sh test    the above plus clang (ASan/UBSan/libFuzzer) and python3
+#   scripts/deps.sh test    the above plus clang (ASan/UBSan/libFuzzer), python3 and
+#                           what the tests run: docker-compose (+python3-yaml), shellcheck,
+#                           redis-sentinel, stunnel4, prometheus (promtool), groff
+#                           (man page), systemd (systemd-analyze verify)
 set -euo pipefail
 want=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcurl4-openssl-dev
       libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev libhttp-parser-dev redis-server
       redis-tools curl openssl)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev python3 docker-compose shellcheck redis-sentinel stunnel4)
+  want+=(clang libclang-rt-14-dev python3 docker-compose python3-yaml shellcheck redis-sentinel
+         stunnel4 prometheus groff systemd)
 fi
 missing=()
 for p in "${want[@]}"; do

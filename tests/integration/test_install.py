@@ -152,7 +152,7 @@ def test_bash_completion_completes_commands_subcommands_and_options():
         assert os.path.isfile(script), script
         table = help_table()
         assert complete(script, "bitsleuth ") == set(table) | {"help", "--help", "--version"}
-        assert complete(script, "bitsleuth d") == {"dlq"}
+        assert complete(script, "bitsleuth d") == {"dlq", "dryrun"}
         assert complete(script, "bitsleuth dlq ") == {"list", "show", "replay", "purge"}
         run_opts = complete(script, "bitsleuth run -")
         assert {"-c", "--config", "-v", "--verbose", "-q", "--quiet", "--listen", "--metrics-listen",

@@ -463,11 +463,22 @@ main(void)
 		CHECK_INT(bs_admin_stats(C, &K, t, &st, err, sizeof(err)), 0);
 		CHECK_INT(st.jobs_len, 2);
 		CHECK_INT(st.pending, 1);
-		CHECK_INT(st.n_consumers, 1);
-		if (st.n_consumers == 1) {
-			CHECK_STR(st.consumers[0].name, "w3");
-			CHECK_INT(st.consumers[0].pending, 1);
+		/* Every consumer of the group, idle ones (pending 0) too: only w3
+		 * holds an entry. */
+		CHECK(st.n_consumers >= 2);
+		long long held = 0;
+		int w3 = 0;
+		for (size_t i = 0; i < st.n_consumers; i++) {
+			held += st.consumers[i].pending;
+			CHECK(st.consumers[i].idle_ms >= 0);
+			if (strcmp(st.consumers[i].name, "w3") == 0) {
+				w3 = 1;
+				CHECK_INT(st.consumers[i].pending, 1);
+			}
 		}
+		CHECK_INT(w3, 1);
+		CHECK_INT(held, 1);
+		CHECK_INT(st.dryrun_len, 1);
 		CHECK_INT(st.retry_len, 1);
 		CHECK_INT(st.next_retry_ms, now + 600000);
 		CHECK_INT(st.dead_len, 2);
