@@ -455,16 +455,10 @@ bs_cmd_dlq(int argc, char **argv)
 		case 'r': f.repo = optarg; filtered = 1; break;
 		case 'd': f.deployment = optarg; filtered = 1; break;
 		case 'R': f.reason = optarg; filtered = 1; break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0) {
-				fprintf(stderr, "bitsleuth dlq: bad --limit '%s'\n", optarg);
+		case 'n':
+			if (bs_cmd_parse_limit("dlq", optarg, 0, &f.limit) != 0)
 				return 2;
-			}
-			f.limit = (size_t)v;
 			break;
-		}
 		case 'a': all = 1; break;
 		case 'D': dry = 1; break;
 		case 'y': yes = 1; break;

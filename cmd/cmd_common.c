@@ -137,6 +137,24 @@ bs_read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
+int
+bs_cmd_parse_limit(const char *cmd, const char *arg, long max, size_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (end == arg || *end || errno || v <= 0 || (max > 0 && v > max)) {
+		if (max > 0)
+			fprintf(stderr, "bitsleuth %s: bad --limit '%s' (1 to %ld)\n",
+			    cmd, arg, max);
+		else
+			fprintf(stderr, "bitsleuth %s: bad --limit '%s'\n", cmd, arg);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
 long long
 bs_parse_duration(const char *s)
 {

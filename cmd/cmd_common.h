@@ -51,6 +51,11 @@ int bs_load_config_or_report(const char *path, unsigned uses,
  * with a message on stderr. */
 char *bs_read_file(const char *path, size_t max, size_t *len);
 
+/* --limit N of command cmd: 1..max (max 0: no upper bound) into *out;
+ * 0, or -1 after printing "bitsleuth CMD: bad --limit ..." to stderr. */
+int bs_cmd_parse_limit(const char *cmd, const char *arg, long max,
+    size_t *out);
+
 /* A duration as given to --since, in the config's forms (see
  * bs_config_parse_duration; a bare number is seconds) -> milliseconds; -1
  * when malformed or too large. */

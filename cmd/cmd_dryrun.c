@@ -266,17 +266,10 @@ bs_cmd_dryrun(int argc, char **argv)
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'j': json = 1; break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v <= 0 || v > DRYRUN_MAX) {
-				fprintf(stderr, "bitsleuth dryrun: bad --limit '%s' (1 to %d)\n",
-				    optarg, DRYRUN_MAX);
+		case 'n':
+			if (bs_cmd_parse_limit("dryrun", optarg, DRYRUN_MAX, &limit) != 0)
 				return 2;
-			}
-			limit = (size_t)v;
 			break;
-		}
 		case 'h': return bs_cmd_help("dryrun");
 		default: return 2;
 		}

@@ -512,18 +512,12 @@ bs_cmd_replay(int argc, char **argv)
 			log_opts = 1;
 			break;
 		}
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v <= 0 || v > BS_REPLAYS_LOG_MAX) {
-				fprintf(stderr, "bitsleuth replay: bad --limit '%s' (1 to %d)\n",
-				    optarg, BS_REPLAYS_LOG_MAX);
+		case 'n':
+			if (bs_cmd_parse_limit("replay", optarg, BS_REPLAYS_LOG_MAX,
+			    &limit) != 0)
 				return 2;
-			}
-			limit = (size_t)v;
 			log_opts = 1;
 			break;
-		}
 		case 'j': json = 1; log_opts = 1; break;
 		case 'h': return bs_cmd_help("replay");
 		default: return 2;

@@ -17,6 +17,7 @@
  * oldest entry (writing its count first). */
 #include "common/log.h"
 #include "common/hex.h"
+#include "common/utf8_seq.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -188,39 +189,6 @@ put_time(struct out *o, long long ms)
 	put(o, frac, 5);
 }
 
-/* The length of the valid UTF-8 sequence at s[0..n), or 0 (overlong
- * forms, surrogates and code points over U+10FFFF are invalid). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t k;
-	unsigned cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		k = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		k = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		k = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return k;
-}
-
 /* s[0..n) as a JSON string, quotes included. Control bytes are escaped,
  * invalid UTF-8 bytes become \ufffd, each on its own. */
 static void
@@ -241,7 +209,7 @@ put_json_str(struct out *o, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_len(u + i, n - i);
+			size_t k = bs_utf8_seq(u + i, n - i, NULL);
 			if (k) {
 				put(o, s + i, k);
 				i += k;

@@ -18,6 +18,7 @@
 #include "deploy/sleuth.h"
 #include "deploy/isotime.h"
 #include "common/pct.h"
+#include "common/utf8_seq.h"
 #include "common/xalloc.h"
 
 #include <stdbool.h>
@@ -89,40 +90,6 @@ bs_sleuth_url(const char *base_url, const struct bs_deployment *dep)
 
 /* === JSON helpers === */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
 static void
 put_strn(yajl_gen g, const char *s, size_t n)
 {
@@ -133,7 +100,7 @@ put_strn(yajl_gen g, const char *s, size_t n)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t l = utf8_seq(u + i, n - i);
+		size_t l = u[i] < 0x80 ? 1 : bs_utf8_seq(u + i, n - i, NULL);
 		if (l == 0) {
 			sb_add(&b, "\xEF\xBF\xBD", 3);
 			i++;

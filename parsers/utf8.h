@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "common/utf8_seq.h"
+
 /* Returns 0 when buf[0..len) is valid UTF-8 (no overlong forms, no
  * surrogates, nothing above U+10FFFF), has no control character other than
  * TAB, LF and CR outside JSON strings and none at all inside them, and has
@@ -21,11 +23,6 @@ int bs_utf8_check_json(const char *buf, size_t len, char *err, size_t errlen);
  * allowed). Returns 0 or -1. */
 int bs_utf8_valid(const char *buf, size_t len);
 
-/* Length of the well-formed sequence at p[0..n) (n >= 1, p[0] >= 0x80),
- * or 0 when it is invalid or truncated; then *bad (unless NULL) is how
- * many bytes the invalid sequence spans, at least 1: the lead byte and the
- * continuation bytes that could still have completed it (its maximal
- * subpart, as Unicode 3.9 and the W3C replace them, one U+FFFD each). */
-size_t bs_utf8_seq(const unsigned char *p, size_t n, size_t *bad);
+/* bs_utf8_seq (one sequence's length): common/utf8_seq.h. */
 
 #endif

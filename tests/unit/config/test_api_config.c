@@ -5,10 +5,9 @@
 #include <stdlib.h>
 
 #include "config/config.h"
+#include "tests/unit/config/config_fixture.h"
 #include "tests/unit/test.h"
 
-static struct bs_config cfg;
-static struct bs_diags diags;
 
 static const char deps[] =
     "deployments:\n"
@@ -18,22 +17,7 @@ static const char deps[] =
 static int
 parse(const char *text)
 {
-	static char buf[4096];
-	snprintf(buf, sizeof(buf), "%s%s", text, deps);
-	bs_config_release(&cfg);
-	bs_diags_release(&diags);
-	bs_diags_init(&diags);
-	return bs_config_parse_for("t.yaml", buf, strlen(buf), BS_USES_WORKER,
-	    &cfg, &diags);
-}
-
-static const struct bs_diag *
-find(const char *sub)
-{
-	for (size_t i = 0; i < diags.n; i++)
-		if (strstr(diags.items[i].message, sub))
-			return &diags.items[i];
-	return NULL;
+	return fixture_parse(text, deps, BS_USES_WORKER);
 }
 
 int

@@ -2,31 +2,17 @@
  * sizes; and every kind of mistake gives its message at its line. */
 #include "config/config.h"
 #include "config/yaml_doc.h"
+#include "tests/unit/config/config_fixture.h"
 #include "tests/unit/test.h"
 
 #include <unistd.h>
 
-static struct bs_config cfg;
-static struct bs_diags diags;
 
 /* Parses text (after releasing the previous one); returns the rc. */
 static int
 parse(const char *text)
 {
-	bs_config_release(&cfg);
-	bs_diags_release(&diags);
-	bs_diags_init(&diags);
-	return bs_config_parse("t.yaml", text, strlen(text), &cfg, &diags);
-}
-
-/* The first diagnostic whose message contains sub, or NULL. */
-static const struct bs_diag *
-find(const char *sub)
-{
-	for (size_t i = 0; i < diags.n; i++)
-		if (strstr(diags.items[i].message, sub))
-			return &diags.items[i];
-	return NULL;
+	return fixture_parse(text, "", BS_USES_ALL);
 }
 
 static void

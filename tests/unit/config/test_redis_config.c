@@ -3,10 +3,9 @@
  * and queue.shards: each accepted, and each mistake with its message at
  * its line and column; the warnings. */
 #include "config/config.h"
+#include "tests/unit/config/config_fixture.h"
 #include "tests/unit/test.h"
 
-static struct bs_config cfg;
-static struct bs_diags diags;
 
 static const char deps[] =
     "deployments:\n"
@@ -17,28 +16,13 @@ static const char deps[] =
 static int
 parse_for(const char *head, unsigned uses)
 {
-	static char buf[8192];
-	snprintf(buf, sizeof(buf), "%s%s", head, deps);
-	bs_config_release(&cfg);
-	bs_diags_release(&diags);
-	bs_diags_init(&diags);
-	return bs_config_parse_for("t.yaml", buf, strlen(buf), uses, &cfg,
-	    &diags);
+	return fixture_parse(head, deps, uses);
 }
 
 static int
 parse(const char *head)
 {
 	return parse_for(head, BS_USES_ALL);
-}
-
-static const struct bs_diag *
-find(const char *sub)
-{
-	for (size_t i = 0; i < diags.n; i++)
-		if (strstr(diags.items[i].message, sub))
-			return &diags.items[i];
-	return NULL;
 }
 
 /* A diagnostic of severity sev containing sub at ln:col. */

@@ -12,10 +12,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "tests/unit/config/config_fixture.h"
 #include "tests/unit/test.h"
 
-static struct bs_config cfg;
-static struct bs_diags diags;
 static char dir[] = "/tmp/bs-secret-XXXXXX";
 
 static const char deps[] =
@@ -26,13 +25,7 @@ static const char deps[] =
 static int
 parse_uses(const char *text, unsigned uses)
 {
-	static char buf[8192];
-	snprintf(buf, sizeof(buf), "%s%s", text, deps);
-	bs_config_release(&cfg);
-	bs_diags_release(&diags);
-	bs_diags_init(&diags);
-	return bs_config_parse_for("t.yaml", buf, strlen(buf), uses, &cfg,
-	    &diags);
+	return fixture_parse(text, deps, uses);
 }
 
 static int
@@ -56,15 +49,6 @@ secret_file(const char *name, const char *content, size_t len, mode_t mode)
 	close(fd);
 	chmod(p, mode);
 	return p;
-}
-
-static const struct bs_diag *
-find(const char *sub)
-{
-	for (size_t i = 0; i < diags.n; i++)
-		if (strstr(diags.items[i].message, sub))
-			return &diags.items[i];
-	return NULL;
 }
 
 /* No diagnostic holds s. */

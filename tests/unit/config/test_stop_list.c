@@ -4,10 +4,8 @@
  * their line. */
 #include "config/live.h"
 #include "parsers/stop_list.h"
+#include "tests/unit/config/config_fixture.h"
 #include "tests/unit/test.h"
-
-static struct bs_config cfg;
-static struct bs_diags diags;
 
 static const char deps[] =
     "deployments:\n"
@@ -18,24 +16,12 @@ static const char deps[] =
 static int
 parse(const char *issues)
 {
-	static char buf[4096];
-	snprintf(buf, sizeof(buf), "issues:\n%s%s", issues, deps);
-	bs_config_release(&cfg);
-	bs_diags_release(&diags);
-	bs_diags_init(&diags);
-	int rc = bs_config_parse("t.yaml", buf, strlen(buf), &cfg, &diags);
+	char head[2048];
+	snprintf(head, sizeof(head), "issues:\n%s", issues);
+	int rc = fixture_parse(head, deps, BS_USES_ALL);
 	if (rc != 0)
 		bs_diags_print(&diags, "t.yaml", stderr);
 	return rc;
-}
-
-static const struct bs_diag *
-find(const char *sub)
-{
-	for (size_t i = 0; i < diags.n; i++)
-		if (strstr(diags.items[i].message, sub))
-			return &diags.items[i];
-	return NULL;
 }
 
 static void
