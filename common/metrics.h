@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 /* Counters of one series each. Each is one (family, label value) of the
- * table in metrics_defs.c, e.g. BS_M_HTTP_SHED is
+ * table in metrics.c (families in metrics_defs.h), e.g. BS_M_HTTP_SHED is
  * bitsleuth_http_closed_total{reason="shed"}. */
 enum bs_metric {
 	BS_M_HTTP_REQUESTS = 0,    /* every request on the ingest port */
