@@ -78,20 +78,6 @@ fi
 # --- processes ---------------------------------------------------------------
 # shellcheck source=bench/procs.sh
 . bench/procs.sh
-# stop PID: end one process we started and forget it.
-stop() {
-  local p=$1 keep=() q
-  kill "$p" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-  kill -9 "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-  pids=("${keep[@]}")
-}
-wait_http() {
-  for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/${2:-}" && return 0; sleep 0.05; done
-  echo "run.sh: nothing answers on port $1" >&2; return 1
-}
 clk=$(getconf CLK_TCK)
 # cpu PID: user+system ticks of the process (all its threads).
 cpu() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; read -ra f <<<"$s"; echo $((f[11] + f[12])); }

@@ -58,19 +58,6 @@ fi
 
 # shellcheck source=bench/procs.sh
 . bench/procs.sh
-stop() {  # PID: end one process we started (TERM, then KILL) and forget it
-  local p=$1 keep=() q
-  kill "$p" 2>/dev/null || true
-  for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-  kill -9 "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-  pids=("${keep[@]}")
-}
-wait_http() {
-  for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/${2:-}" && return 0; sleep 0.05; done
-  echo "topology.sh: nothing answers on port $1" >&2; return 1
-}
 
 secret=bench-secret token=bench-token
 export BENCH_SECRET=$secret BENCH_TOKEN=$token
