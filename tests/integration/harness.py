@@ -61,6 +61,19 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM a process this test started (by its Popen), SIGKILL it after
+    timeout seconds; nothing when it has already left."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -256,13 +269,7 @@ class RedisServer:
             self.proc.wait(timeout=10)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def close(self):
         self.stop()

@@ -165,13 +165,7 @@ class Node:
             self.proc.wait(timeout=10)
 
     def stop(self):
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        H.stop_process(self.proc)
 
     close = stop
 
@@ -660,6 +654,18 @@ def topo_config(redis_lines, sleuth_url, deployments, prefix="bstest", wait_repl
     return text
 
 
+def survival_problems(bs, summary):
+    """What every failover test checks first, as a list of what failed:
+    bitsleuth still runs and no post met a connection error."""
+    problems = []
+    if bs.proc.poll() is not None:
+        problems.append("bitsleuth exited (%s)" % bs.proc.returncode)
+    errs = {k: v for k, v in summary["statuses"].items() if k.startswith("conn-error")}
+    if errs:
+        problems.append(("connection errors from bitsleuth", summary["statuses"]))
+    return problems
+
+
 def acked(load, since=None):
     """How many of load's posts got 202 (those sent at or after since)."""
     return sum(1 for r in load.snapshot() if r["status"] == 202 and (since is None or r["sent"] >= since))
@@ -818,6 +824,19 @@ class Load:
     def snapshot(self):
         with self.lock:
             return list(self.records)
+
+    def await_resume(self, rate):
+        """After a kill: waits for the first 202 after the outage (or, when
+        there was no outage, 5 s of load), then for 3 s' worth of 202s at
+        rate per second. Returns when the second wait began."""
+        t_fo = time.time()
+        H.wait_for(lambda: self.first_202_after_outage() or
+                   (not self.had_outage() and time.time() - t_fo > 5), 40,
+                   what=lambda: "202s to resume after the kill (%s)" % self.summary()["statuses"])
+        t_res = time.time()
+        H.wait_for(lambda: acked(self, t_res) >= 3 * rate, 30,
+                   what=lambda: "3 s of 202s after the resume (%s)" % self.summary()["statuses"])
+        return t_res
 
     def first_202_after_outage(self):
         """Time of the first 202 answered after the first non-202 that

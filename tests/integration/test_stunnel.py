@@ -102,13 +102,7 @@ class Stunnel:
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        H.stop_process(self.proc)
         self.logf.close()
 
 
