@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/timer.h"
 #include "common/xalloc.h"
@@ -117,14 +118,6 @@ struct bs_queue_depth {
 	struct waiter_list waiters;
 	TAILQ_HEAD(, read) reads_out;   /* in flight */
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 bs_depth_parse(const redisReply *rep, struct bs_depth_figures *out,
@@ -248,7 +241,7 @@ bs_queue_depth_render(const struct bs_queue_depth *d, bs_queue_depth_out *out,
     void *arg)
 {
 	const struct bs_depth_figures *figs[BS_SHARDS_MAX];
-	long long now = mono_ms();
+	long long now = bs_mono_ms();
 	for (int i = 0; i < d->n_shards; i++) {
 		const struct shard_state *s = &d->st[i];
 		figs[i] = s->read && s->ok &&
@@ -345,7 +338,7 @@ on_read(const redisReply *rep, const char *err, void *arg)
 		    err ? err : why);
 	}
 	s->read = 1;
-	s->done_ms = mono_ms();
+	s->done_ms = bs_mono_ms();
 	free(r);
 	refresh_done(d);
 }
@@ -381,7 +374,7 @@ void
 bs_queue_depth_fresh(struct bs_queue_depth *d, bs_queue_depth_cb *cb,
     void *arg)
 {
-	if (d->outstanding == 0 && fresh(d, mono_ms())) {
+	if (d->outstanding == 0 && fresh(d, bs_mono_ms())) {
 		cb(arg);
 		return;
 	}

@@ -491,7 +491,7 @@ init_addr(struct bs_redis *r, const struct bs_redis_config *cfg, char *err,
 {
 	memset(&r->addr, 0, sizeof(r->addr));
 	if (cfg->sentinel_master || cfg->n_cluster > 0) {
-		if (cfg->sentinel_master ? cfg->n_sentinels == 0 : 0) {
+		if (cfg->sentinel_master && cfg->n_sentinels == 0) {
 			snprintf(err, errlen, "redis sentinel mode needs addresses");
 			return -1;
 		}

@@ -23,11 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/timer.h"
 #include "common/metrics.h"
 #include "common/xalloc.h"
-#include "queue/redis_locate.h"
 #include "queue/redis_proto.h"
 #include "queue/sha1.h"
 
@@ -63,14 +63,6 @@ struct bs_cmd {
 	struct part *parts;
 	char *blk;                  /* owns parts, their argv and bytes */
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 static void
@@ -191,6 +183,7 @@ cmd_complete(struct bs_cmd *c, const redisReply *reply, const char *err)
 
 static void cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata);
 static void wait_reply(redisAsyncContext *ac, void *replyp, void *privdata);
+static void conn_added(struct bs_conn *k, struct bs_cmd *c);
 
 static int
 send_main(struct bs_conn *k, struct bs_cmd *c)
@@ -230,12 +223,14 @@ send_on(struct bs_conn *k, struct bs_cmd *c)
 		k->_head = c;
 	k->_tail = c;
 	k->n_pending++;
-	bs_pool_conn_added(k, c);
+	conn_added(k, c);
 	return 0;
 }
 
-struct bs_conn *
-bs_pool_pick(struct bs_redis *r)
+/* The connection a new command goes to (connected, not stale, fewest in
+ * flight), or NULL. */
+static struct bs_conn *
+pool_pick(struct bs_redis *r)
 {
 	if (r->freeing || r->n_up == 0)
 		return NULL;
@@ -255,7 +250,7 @@ static void
 enqueue_wait(struct bs_cmd *c, int pause_ms)
 {
 	struct bs_redis *r = c->r;
-	c->not_before_ms = mono_ms() + pause_ms;
+	c->not_before_ms = bs_mono_ms() + pause_ms;
 	c->queued = 1;
 	c->prev = r->_wq_tail;
 	c->next = NULL;
@@ -271,7 +266,7 @@ static long long
 deadline_for(const struct bs_cmd *c)
 {
 	const struct bs_redis *r = c->r;
-	return mono_ms() + r->command_timeout_ms +
+	return bs_mono_ms() + r->command_timeout_ms +
 	    (c->acks && r->wait_replicas > 0 ? r->wait_timeout_ms : 0);
 }
 
@@ -282,7 +277,7 @@ static void
 submit(struct bs_redis *r, struct bs_cmd *c)
 {
 	c->deadline_ms = deadline_for(c);
-	struct bs_conn *k = bs_pool_pick(r);
+	struct bs_conn *k = pool_pick(r);
 	if (k && send_on(k, c) == 0)
 		return;
 	if (!k && !r->freeing && r->moving) {
@@ -298,7 +293,7 @@ submit(struct bs_redis *r, struct bs_cmd *c)
 void
 bs_pool_flush_queue(struct bs_redis *r)
 {
-	long long now = mono_ms(), next = -1;
+	long long now = bs_mono_ms(), next = -1;
 	struct bs_cmd *c = r->_wq_head, *nx;
 	for (; c; c = nx) {
 		nx = c->next;
@@ -311,7 +306,7 @@ bs_pool_flush_queue(struct bs_redis *r)
 		if (now < c->not_before_ms)
 			;
 		else if (!c->ask_port)
-			k = bs_pool_pick(r);
+			k = pool_pick(r);
 		else if (r->ask.state == BS_ST_CONNECTED && r->ask._ac &&
 		    r->ask_port == c->ask_port && strcmp(r->ask_host, c->ask_host) == 0)
 			k = &r->ask;
@@ -339,7 +334,7 @@ bs_pool_flush_queue(struct bs_redis *r)
 void
 bs_pool_ask_failed(struct bs_redis *r)
 {
-	long long now = mono_ms();
+	long long now = bs_mono_ms();
 	for (struct bs_cmd *c = r->_wq_head; c; c = c->next)
 		if (c->ask_port) {
 			c->ask_port = 0;
@@ -370,7 +365,7 @@ is_noscript(const redisReply *reply)
 static void
 again(struct bs_cmd *c, const redisReply *reply, int moved)
 {
-	if (mono_ms() >= c->deadline_ms || c->r->freeing) {
+	if (bs_mono_ms() >= c->deadline_ms || c->r->freeing) {
 		cmd_complete(c, reply, NULL);
 		return;
 	}
@@ -433,7 +428,7 @@ cmd_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 			 * there (some keys not moved yet) brings it back here. */
 			count(r, BS_M_REDIS_ASK);
 			if (r->mode == BS_POOL_CLUSTER && c->k && !c->k->is_ask) {
-				if (mono_ms() >= c->deadline_ms || r->freeing) {
+				if (bs_mono_ms() >= c->deadline_ms || r->freeing) {
 					cmd_complete(c, reply, NULL);
 					return;
 				}
@@ -505,12 +500,13 @@ wait_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 
 /* === Timers === */
 
-void
-bs_pool_conn_added(struct bs_conn *k, struct bs_cmd *c)
+/* c joined k's pending list: arms k's command timer for its deadline. */
+static void
+conn_added(struct bs_conn *k, struct bs_cmd *c)
 {
 	if (!evtimer_pending(k->_cmd_timer, NULL) || c->deadline_ms < k->timer_at_ms) {
 		k->timer_at_ms = c->deadline_ms;
-		bs_timer_arm_ms(k->_cmd_timer, c->deadline_ms - mono_ms());
+		bs_timer_arm_ms(k->_cmd_timer, c->deadline_ms - bs_mono_ms());
 	}
 }
 
@@ -522,7 +518,7 @@ bs_pool_on_cmd_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!k->_head || !k->_ac)
 		return;
-	long long now = mono_ms(), next = -1;
+	long long now = bs_mono_ms(), next = -1;
 	int late = 0;
 	for (struct bs_cmd *p = k->_head; p; p = p->next) {
 		if (p->deadline_ms <= now) {

@@ -361,10 +361,7 @@ bs_redis_locate_new(struct event_base *base, const struct bs_redis_config *cfg,
 		for (size_t i = 0; i < cfg->n_sentinels; i++)
 			add_source(l, cfg->sentinels[i]);
 	} else {
-		const char *tag = cfg->hash_tag ? cfg->hash_tag : "";
-		char key[300];
-		int n = snprintf(key, sizeof(key), "{%s}", tag);
-		l->slot = bs_redis_keyslot(key, (size_t)n);
+		l->slot = bs_redis_tag_slot(cfg->hash_tag);
 		if (cfg->password)
 			snprintf(l->password, sizeof(l->password), "%s", cfg->password);
 		for (size_t i = 0; i < cfg->n_cluster; i++)

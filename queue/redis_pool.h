@@ -76,9 +76,6 @@ struct bs_redis {
 };
 
 /* redis_cmd.c */
-/* The connection a new command goes to (connected, not stale, fewest in
- * flight), or NULL. */
-struct bs_conn *bs_pool_pick(struct bs_redis *r);
 /* Sends what waits in the queue when it may go (a connection came up, or
  * its pause is over); fails what is past its deadline. */
 void bs_pool_flush_queue(struct bs_redis *r);
@@ -86,8 +83,6 @@ void bs_pool_flush_queue(struct bs_redis *r);
 void bs_pool_fail_queue(struct bs_redis *r);
 /* Command timer of k. */
 void bs_pool_on_cmd_timeout(evutil_socket_t fd, short what, void *arg);
-/* k's pending list: c was added (arms the timer) / removed. */
-void bs_pool_conn_added(struct bs_conn *k, struct bs_cmd *c);
 /* Orphans k's pending commands (bs_redis_free). */
 void bs_pool_orphan(struct bs_conn *k);
 

@@ -38,6 +38,17 @@ bs_redis_keyslot(const char *key, size_t len)
 	return (int)(crc16(key, len) & 16383);
 }
 
+int
+bs_redis_tag_slot(const char *tag)
+{
+	char key[300];
+	int n = snprintf(key, sizeof(key), "{%s}", tag ? tag : "");
+	if (n < 0)
+		n = 0;
+	return bs_redis_keyslot(key, (size_t)n < sizeof(key) ? (size_t)n :
+	    sizeof(key) - 1);
+}
+
 static int
 set_host(const char *h, size_t n, char *host, size_t hostlen)
 {

@@ -13,6 +13,8 @@
 /* Redis Cluster's hash slot of key (CRC16-XMODEM mod 16384 over the hash
  * tag when the key has a non-empty {...}, else over the whole key). */
 int bs_redis_keyslot(const char *key, size_t len);
+/* The slot of the keys under hash tag `tag` ("{tag}..."; NULL as ""). */
+int bs_redis_tag_slot(const char *tag);
 
 /* "host:port" (or "[v6]:port") -> host, port. Returns 0 or -1. */
 int bs_redis_hostport(const char *s, char *host, size_t hostlen, int *port);

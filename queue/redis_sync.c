@@ -68,9 +68,7 @@ locate(const struct bs_redis_config *cfg, const struct tmo *t, char *host,
 	int sentinel = cfg->sentinel_master != NULL;
 	size_t n = sentinel ? cfg->n_sentinels : cfg->n_cluster;
 	const char *const *src = sentinel ? cfg->sentinels : cfg->cluster;
-	char key[300];
-	int kl = snprintf(key, sizeof(key), "{%s}", cfg->hash_tag ? cfg->hash_tag : "");
-	int slot = bs_redis_keyslot(key, (size_t)kl);
+	int slot = bs_redis_tag_slot(cfg->hash_tag);
 	char why[512] = "no address";
 	for (size_t i = 0; i < n; i++) {
 		struct bs_redis_addr a;
