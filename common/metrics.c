@@ -124,7 +124,6 @@ const struct bs_m_family bs_m_families[BS_MF__COUNT] = {
 
 const struct bs_m_def bs_m_defs[BS_M__COUNT] = {
 	[BS_M_HTTP_REQUESTS] = { BS_MF_HTTP_REQUESTS, NULL },
-	[BS_M_REFUSED_TOO_LARGE] = { BS_MF__COUNT, "too_large" }, /* deliveries */
 	[BS_M_REFUSED_OTHER] = { BS_MF_HTTP_REFUSED, "not_found" },
 	[BS_M_HTTP_PER_IP_REFUSED] = { BS_MF_HTTP_REFUSED, "per_ip" },
 	[BS_M_HTTP_INFLIGHT_REFUSED] = { BS_MF_HTTP_REFUSED, "inflight" },
@@ -273,7 +272,6 @@ bs_metrics_api_observe(struct bs_metrics *m, enum bs_m_api outcome,
 {
 	if ((unsigned)outcome >= BS_MAPI__COUNT)
 		return;
-	m->api[outcome]++;
 	observe(&m->api_duration[outcome], bs_m_bounds, BS_M_BOUNDS, seconds);
 }
 

@@ -22,8 +22,6 @@
  * bitsleuth_http_closed_total{reason="shed"}. */
 enum bs_metric {
 	BS_M_HTTP_REQUESTS = 0,    /* every request on the ingest port */
-	BS_M_REFUSED_TOO_LARGE,    /* 413 from the HTTP layer: deliveries_total
-	                            * {product="unknown",event="other",outcome="too_large"} */
 	BS_M_REFUSED_OTHER,        /* 404, 405: http_refused_total{reason="not_found"} */
 	BS_M_HTTP_PER_IP_REFUSED,  /* 503: over http.max_connections_per_ip */
 	BS_M_HTTP_INFLIGHT_REFUSED,/* 503: over http.max_inflight_bytes */
@@ -166,7 +164,6 @@ struct bs_m_dep {
 struct bs_metrics {
 	unsigned long long c[BS_M__COUNT];
 	unsigned long long deliveries[BS_M_PRODUCTS][BS_MEV__COUNT][BS_MD__COUNT];
-	unsigned long long api[BS_MAPI__COUNT];
 	struct bs_hist ingest[BS_MD__COUNT];
 	struct bs_hist api_duration[BS_MAPI__COUNT];
 	struct bs_hist queue_wait;

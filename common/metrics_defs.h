@@ -31,8 +31,7 @@ struct bs_m_family {
 	const char *help;
 };
 
-/* One enum bs_metric: its family (BS_MF__COUNT: the deliveries family,
- * product "unknown", event "other") and label value (NULL: none). */
+/* One enum bs_metric: its family and label value (NULL: none). */
 struct bs_m_def {
 	unsigned char fam;
 	const char *value;

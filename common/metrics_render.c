@@ -149,10 +149,6 @@ deliveries(struct w *w, const struct bs_metrics *m)
 		for (int e = 0; e < BS_MEV__COUNT; e++)
 			for (int o = 0; o < BS_MD__COUNT; o++) {
 				unsigned long long v = m->deliveries[p][e][o];
-				/* The HTTP layer's 413 is refused from the head, before
-				 * ingest sees the request. */
-				if (p == 0 && e == BS_MEV_OTHER && o == BS_MD_TOO_LARGE)
-					v += m->c[BS_M_REFUSED_TOO_LARGE];
 				if (v)
 					w_printf(w, "%s{product=\"%s\",event=\"%s\","
 					    "outcome=\"%s\"} %llu\n", name, bs_m_product_names[p],
@@ -220,7 +216,7 @@ histograms(struct w *w, const struct bs_metrics *m)
 	    "answer, 5xx, other 4xx)");
 	for (int o = 0; o < BS_MAPI__COUNT; o++)
 		w_printf(w, "%s{outcome=\"%s\"} %llu\n", an, bs_m_api_names[o],
-		    m->api[o]);
+		    m->api_duration[o].count);
 	static const char ad[] = "bitsleuth_bitbucket_api_request_duration_seconds";
 	head(w, ad, "histogram", "Requests to Bitbucket's API, from the request to "
 	    "its answer, by outcome");

@@ -301,9 +301,13 @@ process(struct bs_http_req *c)
 			handle(c);
 			return;
 		case BS_HTTP_BAD:
-			bs_metrics_inc(c->s->env.metrics,
-			    bs_http_parse_refusal(c->parse)->status == 413 ?
-			    BS_M_REFUSED_TOO_LARGE : BS_M_HTTP_BAD_REQUEST);
+			/* A 413 is refused from the head, before ingest sees it:
+			 * a delivery of unknown product and event. */
+			if (bs_http_parse_refusal(c->parse)->status == 413)
+				bs_metrics_delivery(c->s->env.metrics, 0, BS_MEV_OTHER,
+				    BS_MD_TOO_LARGE);
+			else
+				bs_metrics_inc(c->s->env.metrics, BS_M_HTTP_BAD_REQUEST);
 			refuse(c, bs_http_parse_refusal(c->parse));
 			return;
 		case BS_HTTP_STOPPED:

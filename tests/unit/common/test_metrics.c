@@ -167,7 +167,7 @@ main(void)
 		bs_metrics_delivery(m, 1, bs_metrics_event_of("repo:push\"} 9\nx"),
 		    BS_MD_PAYLOAD);
 		bs_metrics_delivery(m, 7, bs_metrics_event_of(NULL), BS_MD_SIGNATURE);
-		bs_metrics_inc(m, BS_M_REFUSED_TOO_LARGE);
+		bs_metrics_delivery(m, 0, BS_MEV_OTHER, BS_MD_TOO_LARGE);
 		char *t = render(m);
 		CHECK(has_line(t, "bitsleuth_deliveries_total{product=\"cloud\","
 		    "event=\"repo:push\",outcome=\"queued\"} 3"));
