@@ -149,8 +149,8 @@ delivered(const struct bs_ingest_env *env, int product, enum bs_m_event ev,
 	bs_metrics_ingest_observe(env->metrics, outcome, bs_metrics_now() - t0);
 }
 
-/* The product as the headers tell it (the body is not walked: only the
- * parsed event's own product is better). */
+/* The product as the headers tell it, for a delivery refused from its head
+ * (admit: the body is not there yet; intake tells it for the rest). */
 static int
 product_of_headers(const struct bs_http_req *req)
 {
@@ -294,13 +294,10 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 	else if (r.secret_used == BS_SECRET_PREVIOUS)
 		bs_metrics_inc(env->metrics, BS_M_SIGNATURE_PREVIOUS);
 
-	/* The labels: the event key from a fixed list, the product from the
-	 * parsed event when there is one, else from the headers. */
+	/* The labels: the event key from a fixed list, the product as intake
+	 * detected it. */
 	enum bs_m_event mev = bs_metrics_event_of(d.event_key);
-	int product = r.verdict == BS_INTAKE_QUEUE ||
-	    r.verdict == BS_INTAKE_IGNORED ? (int)r.job.ev.product :
-	    (int)bs_detect_product(d.event_key, d.request_uuid, d.request_id,
-	    NULL, NULL, 0);
+	int product = (int)r.product;
 	switch (r.verdict) {
 	case BS_INTAKE_REFUSED:
 		log_info("delivery refused (%d %s): %s", r.status, r.code, r.reason);

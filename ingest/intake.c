@@ -196,6 +196,9 @@ bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
 	const struct bs_config *cfg = in->cfg;
 	memset(out, 0, sizeof(*out));
 	bs_job_init(&out->job);
+	enum bs_product product = bs_detect_product(d->event_key,
+	    d->request_uuid, d->request_id, d->user_agent, d->body, d->len);
+	out->product = product;
 
 	if (!is_json_content_type(d->content_type)) {
 		refuse(out, 415, "unsupported_media_type",
@@ -210,8 +213,6 @@ bs_intake_process(const struct bs_intake *in, const struct bs_delivery *d,
 		refuse(out, 400, "bad_event_key", "X-Event-Key is too long");
 		return;
 	}
-	enum bs_product product = bs_detect_product(d->event_key,
-	    d->request_uuid, d->request_id, d->user_agent, d->body, d->len);
 	enum bs_event_type type = bs_event_type_of(product, d->event_key);
 
 	/* The Data Center "Test connection" button: answer, queue nothing. */

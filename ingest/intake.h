@@ -89,6 +89,8 @@ struct bs_intake_result {
 	bool ref_limit;             /* IGNORED: a DC mirror sync over the ref
 	                             * limit (its pushes cannot be registered) */
 	enum bs_secret_used secret_used; /* which secret verified the signature */
+	enum bs_product product;    /* as bs_detect_product told it, for every
+	                             * verdict (the metrics' label) */
 };
 
 struct bs_intake {
