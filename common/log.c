@@ -16,6 +16,7 @@
  * the count line) in a table of LIMIT_SLOTS; a full table gives up its
  * oldest entry (writing its count first). */
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/utf8_seq.h"
 
@@ -25,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,9 +143,7 @@ now_ms(void)
 {
 	if (clock_fn)
 		return clock_fn();
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	return bs_now_ms();
 }
 
 /* === Rendering ========================================================== */
@@ -601,6 +599,26 @@ bs_log_ctx_forget(void)
 
 /* === Levels and formats ================================================= */
 
+static const char *const format_names[] = { "text", "json" };
+
+int
+bs_log_parse_format(const char *name, enum bs_log_format *out)
+{
+	for (int i = 0; i < 2; i++) {
+		if (strcmp(name, format_names[i]) == 0) {
+			*out = (enum bs_log_format)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+bs_log_format_name(enum bs_log_format fmt)
+{
+	return format_names[fmt == BS_LOG_JSON];
+}
+
 int
 bs_log_parse_level(const char *name, enum bs_log_level *out)
 {
@@ -673,14 +691,8 @@ bs_log_apply(const char *level, const char *format)
 	enum bs_log_format fmt = bs_log_format;
 	if (level && bs_log_parse_level(level, &lvl) != 0)
 		return -1;
-	if (format) {
-		if (strcmp(format, "text") == 0)
-			fmt = BS_LOG_TEXT;
-		else if (strcmp(format, "json") == 0)
-			fmt = BS_LOG_JSON;
-		else
-			return -1;
-	}
+	if (format && bs_log_parse_format(format, &fmt) != 0)
+		return -1;
 	bs_log_threshold = override_set ? override_level : lvl;
 	bs_log_format = fmt;
 	register_exit();              /* a daemon: its last counts at exit */

@@ -55,6 +55,10 @@ const char *bs_log_level_name(enum bs_log_level lvl);
 
 enum bs_log_format { BS_LOG_TEXT = 0, BS_LOG_JSON };
 extern enum bs_log_format bs_log_format;
+/* Parses "text|json"; returns -1 on an unknown name. */
+int bs_log_parse_format(const char *name, enum bs_log_format *out);
+/* "text" or "json". */
+const char *bs_log_format_name(enum bs_log_format fmt);
 
 /* -v/-q (issue 14): lvl wins over the config's log_level from now on,
  * also after a SIGHUP reload; applied at once. */

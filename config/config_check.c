@@ -683,8 +683,8 @@ check_misc(struct ctx *c)
 		    "unknown level '%s' (debug, info, warn or error)",
 		    bs_config_show(sh, sizeof(sh), cfg->log_level, strlen(cfg->log_level)));
 	}
-	if (strcmp(cfg->log_format, "text") != 0 &&
-	    strcmp(cfg->log_format, "json") != 0) {
+	enum bs_log_format fmt;
+	if (bs_log_parse_format(cfg->log_format, &fmt) != 0) {
 		char sh[64];
 		ERR(c, bs_ynode_get(c->root, "log_format", NULL), "log_format: "
 		    "unknown format '%s' (text or json)",

@@ -139,10 +139,9 @@ apply_log(const struct bs_config *next, const struct bs_config *old)
 	enum bs_log_format fmt = bs_log_format;
 	if (bs_log_apply(next->log_level, next->log_format) != 0)
 		return;                  /* config_check refused those already */
-	static const char *const fmts[] = { "text", "json" };
 	if (bs_log_format != fmt)
-		bs_log_impl(BS_LOG_INFO, "log: format %s -> %s", fmts[fmt],
-		    fmts[bs_log_format]);
+		bs_log_impl(BS_LOG_INFO, "log: format %s -> %s",
+		    bs_log_format_name(fmt), bs_log_format_name(bs_log_format));
 	if (bs_log_threshold != lvl)
 		bs_log_impl(BS_LOG_INFO, "log: level %s -> %s",
 		    bs_log_level_name(lvl), bs_log_level_name(bs_log_threshold));
