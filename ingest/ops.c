@@ -58,8 +58,9 @@ redis_up(const struct bs_ops_env *env)
 	return 1;
 }
 
-const char *
-bs_ops_not_ready_reason(const struct bs_ops *o)
+/* Why /readyz is not 200, or NULL. */
+static const char *
+not_ready_reason(const struct bs_ops *o)
 {
 	if (o->draining)
 		return "shutting down";
@@ -112,7 +113,7 @@ bs_ops_serve(struct bs_ops *o, struct bs_http_req *req)
 	if (len == strlen("/healthz") && memcmp(path, "/healthz", len) == 0) {
 		reply_status(req, "ok");
 	} else if (len == strlen("/readyz") && memcmp(path, "/readyz", len) == 0) {
-		const char *why = bs_ops_not_ready_reason(o);
+		const char *why = not_ready_reason(o);
 		if (why)
 			bs_http_reply_error(req, 503, "not_ready", why, NULL);
 		else
@@ -200,12 +201,6 @@ bs_ops_new(const struct bs_ops_env *env, char *err, size_t errlen)
 	log_info("metrics on http://%s%s%s:%d (/metrics, /healthz, /readyz)",
 	    v6 ? "[" : "", h, v6 ? "]" : "", bs_http_server_port(o->srv));
 	return o;
-}
-
-int
-bs_ops_port(const struct bs_ops *o)
-{
-	return o->srv ? bs_http_server_port(o->srv) : 0;
 }
 
 void

@@ -60,16 +60,12 @@ struct bs_ops_env {
  * (listen: the address could not be bound). */
 struct bs_ops *bs_ops_new(const struct bs_ops_env *env, char *err,
     size_t errlen);
-/* The port of the own listener (0 without one). */
-int bs_ops_port(const struct bs_ops *o);
 /* Whether path[0..len) is one of the three paths. */
 int bs_ops_path(const char *path, size_t len);
 /* Answers a GET or HEAD of one of the three paths (the caller checked
  * both); maybe later, exactly once (http_server.h's rules). For the
  * ingest port's handler. */
 void bs_ops_serve(struct bs_ops *o, struct bs_http_req *req);
-/* Why /readyz is not 200, or NULL. */
-const char *bs_ops_not_ready_reason(const struct bs_ops *o);
 /* Draining: /readyz answers 503 "shutting down" from now on. */
 void bs_ops_drain(struct bs_ops *o);
 /* Closes the own listener (the end of a drain); requests already read
