@@ -689,19 +689,24 @@ def total(m, name, **labels):
     return out
 
 
-def promtool_check(text):
-    """Runs `promtool check metrics` on the exposition text: True when it
-    passed, False (with a notice) when promtool is not installed; fails the
-    test on a complaint."""
-    tool = shutil.which("promtool")
-    if not tool:
-        print("promtool not installed (Debian: prometheus): exposition check skipped", flush=True)
-        return False
+def need(tool, package):
+    """The path of an outside tool the test uses; fails the test when it is
+    missing (the test command installs it: scripts/deps.sh test)."""
+    path = shutil.which(tool)
+    if not path:
+        fail("%s not found: Debian package %s (scripts/deps.sh test installs it)" % (tool, package))
+    return path
+
+
+def promtool_check(text, what="the scrape"):
+    """Runs `promtool check metrics` on the exposition text (str or bytes);
+    fails the test on a complaint."""
+    tool = need("promtool", "prometheus")
     r = subprocess.run([tool, "check", "metrics"], input=text.encode() if isinstance(text, str) else text,
                        capture_output=True, timeout=60)
     if r.returncode != 0:
-        fail("promtool check metrics: %s%s" % (r.stdout.decode(), r.stderr.decode()))
-    return True
+        fail("promtool check metrics on %s: exit %d\n%s%s" % (what, r.returncode,
+             r.stdout.decode(), r.stderr.decode()))
 
 
 # ---------------------------------------------------------------- runner

@@ -500,22 +500,28 @@ def test_verbose_wins_over_log_level_and_survives_sighup():
 
 
 def test_quiet_hides_info_and_debug_lines():
-    redis = H.RedisServer()
-    sleuth = H.SleuthStandIn()
-    port = H.free_port()
-    text = H.make_config(redis.port, sleuth.url, DEPLOY)   # log_level: debug
-    bs = Flagged(text, args=["-q", "--listen", "127.0.0.1:%d" % port], port=port)
-    try:
-        push_and_register(redis, sleuth, bs)
-    finally:
-        assert bs.stop() == 0, bs.log()[-3000:]
-        bs.assert_clean_log()
-        sleuth.close()
-        redis.close()
-    log = bs.log()
-    assert not levels(log) & {"debug", "info"}, log[-3000:]
-    # The same run without -q logs both: the flag made the difference.
-    assert "listening on" not in log and "registered sha" not in log, log[-3000:]
+    logs = {}
+    # The same run without -q first (its own Redis and Sleuth): it logs
+    # both, so the flag is what makes the difference below.
+    for flags in ([], ["-q"]):
+        redis = H.RedisServer()
+        sleuth = H.SleuthStandIn()
+        port = H.free_port()
+        text = H.make_config(redis.port, sleuth.url, DEPLOY)   # log_level: debug
+        bs = Flagged(text, args=flags + ["--listen", "127.0.0.1:%d" % port], port=port)
+        try:
+            push_and_register(redis, sleuth, bs)
+        finally:
+            assert bs.stop() == 0, bs.log()[-3000:]
+            bs.assert_clean_log()
+            sleuth.close()
+            redis.close()
+        logs[bool(flags)] = bs.log()
+    plain, quiet = logs[False], logs[True]
+    assert {"debug", "info"} <= levels(plain), plain[-3000:]
+    assert "listening on" in plain and "registered sha" in plain, plain[-3000:]
+    assert not levels(quiet) & {"debug", "info"}, quiet[-3000:]
+    assert "listening on" not in quiet and "registered sha" not in quiet, quiet[-3000:]
 
 
 def test_listen_flag_wins_over_environment_wins_over_file():

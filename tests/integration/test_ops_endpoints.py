@@ -61,18 +61,6 @@ def scrape(bs):
     return raw
 
 
-def promtool_check(raw, what):
-    """`promtool check metrics` on the whole scrape; skipped (with a notice)
-    where promtool is not installed."""
-    if not shutil.which("promtool"):
-        print("notice: promtool not installed: %s not checked with it" % what, flush=True)
-        return
-    r = subprocess.run(["promtool", "check", "metrics"], input=raw, capture_output=True, timeout=60)
-    if r.returncode != 0:
-        H.fail("promtool check metrics on %s: exit %d\n%s%s" % (what, r.returncode,
-               r.stdout.decode(), r.stderr.decode()))
-
-
 def post_fixture(bs, path):
     st, js, raw, _ = bs.post("repo:push", H.read_fixture(path))
     if st != 202 or not js or js.get("status") != "queued":
@@ -97,7 +85,7 @@ def check_ops_port(bs, mode):
         H.fail("%s: bitsleuth_queue_scrape_errors_total missing" % mode)
     if "bitsleuth_redis_up 1" not in raw.decode():
         H.fail("%s: bitsleuth_redis_up is not 1" % mode)
-    promtool_check(raw, "the %s scrape" % mode)
+    H.promtool_check(raw, "the %s scrape" % mode)
     st, _, body, hdrs = bs.ops_get("/metrics", method="HEAD")
     assert st == 200 and body == b"" and int(hdrs["Content-Length"]) > 0, (mode, st, hdrs)
     st, js, _, hdrs = bs.ops_get("/metrics", method="POST")
@@ -145,7 +133,7 @@ def test_without_metrics_listen_they_stay_on_the_ingest_port():
         H.wait_for(lambda: bs.get("/readyz")[0] == 200, 15, what="/readyz 200")
         st, _, raw, _ = bs.get("/metrics")
         assert st == 200 and gauge(raw, "bitsleuth_queue_length") == 0, raw.decode()[-2000:]
-        promtool_check(raw, "the run scrape on the ingest port")
+        H.promtool_check(raw, "the run scrape on the ingest port")
         work = H.Bitsleuth(config(redis, sleuth, metrics=False), mode="work")
         procs.append(work)
         assert work.port is None and work.metrics_port is None
@@ -238,7 +226,7 @@ def test_queue_gauges_follow_a_known_queue():
         # serve reads the same queue.
         H.wait_for(lambda: gauge(scrape(serve), "bitsleuth_queue_dead_letters") == 1, 10,
                    what="serve sees the dead letter")
-        promtool_check(raw, "the work scrape with a dead letter and a retry")
+        H.promtool_check(raw, "the work scrape with a dead letter and a retry")
     finally:
         H.shutdown(redis, sleuth, *procs)
 
@@ -268,7 +256,7 @@ def test_readyz_follows_redis():
             raw = scrape(bs)
             assert series(raw, "bitsleuth_queue_scrape_errors_total")[""] >= 1, raw.decode()[-1500:]
             assert "bitsleuth_redis_up 0" in raw.decode()
-            promtool_check(raw, "the %s scrape with Redis down" % bs.mode)
+            H.promtool_check(raw, "the %s scrape with Redis down" % bs.mode)
         redis.start()
         for bs in procs:
             H.wait_for(lambda: bs.ops_get("/readyz")[0] == 200, 20, what="%s /readyz 200 again" % bs.mode)
@@ -365,7 +353,7 @@ def test_gauges_per_shard_on_a_cluster():
                          % "\n".join(l for l in scrape(serve).decode().splitlines() if "queue_" in l))
         assert gauge(raw, "bitsleuth_queue_lanes_held", "0") == 0
         assert series(raw, "bitsleuth_queue_scrape_errors_total")[""] == 0
-        promtool_check(raw, "the cluster scrape")
+        H.promtool_check(raw, "the cluster scrape")
     finally:
         H.shutdown(c, sleuth, *procs)
 
