@@ -16,6 +16,7 @@
 #include "queue/job_codec.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
+#include "queue/lanes.h"
 #include "cmd/cmd_common.h"
 #include "cmd/cmd_shards.h"
 
@@ -365,15 +366,8 @@ static int
 dl_cmp(const void *x, const void *y)
 {
 	const struct dl *a = x, *b = y;
-	char *ea, *eb;
-	long long am = strtoll(a->e->id, &ea, 10), bm = strtoll(b->e->id, &eb, 10);
-	if (am != bm)
-		return am < bm ? -1 : 1;
-	long long as = *ea == '-' ? strtoll(ea + 1, NULL, 10) : 0;
-	long long bs = *eb == '-' ? strtoll(eb + 1, NULL, 10) : 0;
-	if (as != bs)
-		return as < bs ? -1 : 1;
-	return a->shard - b->shard;
+	int c = bs_stream_id_cmp(a->e->id, b->e->id);
+	return c ? c : a->shard - b->shard;
 }
 
 /* The dead letters of every shard that pass f, oldest first, at most

@@ -21,6 +21,7 @@
 #include "ingest/intake.h"
 #include "parsers/issue_scan.h"
 #include "queue/admin.h"
+#include "queue/lanes.h"
 #include "cmd/cmd_common.h"
 
 #define DRYRUN_DEFAULT 20
@@ -146,13 +147,8 @@ static int
 newest_first(const void *x, const void *y)
 {
 	const struct record *a = x, *b = y;
-	char *ea, *eb;
-	long long am = strtoll(a->e->id, &ea, 10), bm = strtoll(b->e->id, &eb, 10);
-	if (am != bm)
-		return am > bm ? -1 : 1;
-	long long as = *ea == '-' ? strtoll(ea + 1, NULL, 10) : 0;
-	long long bs = *eb == '-' ? strtoll(eb + 1, NULL, 10) : 0;
-	return as > bs ? -1 : as < bs ? 1 : a->shard - b->shard;
+	int c = bs_stream_id_cmp(b->e->id, a->e->id);
+	return c ? c : a->shard - b->shard;
 }
 
 static const char *

@@ -29,6 +29,7 @@
 #include "ingest/lanes_of.h"
 #include "queue/admin.h"
 #include "queue/jobs.h"
+#include "queue/lanes.h"
 #include "queue/shard.h"
 
 /* === replay ============================================================= */
@@ -346,13 +347,7 @@ static int
 newest_first(const void *x, const void *y)
 {
 	const struct bs_admin_entry *a = x, *b = y;
-	char *ea, *eb;
-	long long am = strtoll(a->id, &ea, 10), bm = strtoll(b->id, &eb, 10);
-	if (am != bm)
-		return am > bm ? -1 : 1;
-	long long as = *ea == '-' ? strtoll(ea + 1, NULL, 10) : 0;
-	long long bs = *eb == '-' ? strtoll(eb + 1, NULL, 10) : 0;
-	return as > bs ? -1 : as < bs ? 1 : 0;
+	return bs_stream_id_cmp(b->id, a->id);
 }
 
 /* The replay log of every shard (each records the replays into it),
