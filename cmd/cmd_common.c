@@ -138,6 +138,13 @@ bs_read_file(const char *path, size_t max, size_t *len)
 }
 
 int
+bs_cmd_n_shards(const struct bs_config *cfg)
+{
+	int n = cfg->queue.shards;
+	return n < 1 ? 1 : n > BS_SHARDS_MAX ? BS_SHARDS_MAX : n;
+}
+
+int
 bs_cmd_parse_limit(const char *cmd, const char *arg, long max, size_t *out)
 {
 	char *end;
@@ -238,17 +245,13 @@ bs_cmd_redis_open(struct bs_cmd_redis *a, const char *path, const char *cmd)
 	if (bs_load_config_or_report(path, BS_USES_REDIS, &a->cfg, 0) != 0)
 		return -1;
 	bs_cmd_redis_config(&a->cfg, &a->rcfg);
-	int n = a->cfg.queue.shards > 1 ? a->cfg.queue.shards : 1;
-	if (n > BS_SHARDS_MAX)
-		n = BS_SHARDS_MAX;
+	int n = bs_cmd_n_shards(&a->cfg);
 	a->shards = xcalloc((size_t)n, sizeof(*a->shards));
 	a->n_shards = n;
 	char err[256];
 	for (int i = 0; i < n; i++) {
 		struct bs_cmd_shard *s = &a->shards[i];
-		char pre[200];
-		if (bs_shard_prefix(a->cfg.redis.prefix, i, n, pre, sizeof(pre)) != 0 ||
-		    bs_keys_init(&s->keys, pre) != 0) {
+		if (bs_shard_keys(a->cfg.redis.prefix, i, n, &s->keys) != 0) {
 			fprintf(stderr, "bitsleuth %s: bad redis.prefix '%s'\n", cmd,
 			    a->cfg.redis.prefix);
 			bs_cmd_redis_close(a);

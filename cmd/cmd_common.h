@@ -32,6 +32,9 @@ extern const struct option bs_cmd_check_opts[];
  * one seen last with the other 0. */
 void bs_cmd_log_flags(int verbose, int quiet);
 
+/* The shards of cfg's queue: queue.shards, 1..BS_SHARDS_MAX. */
+int bs_cmd_n_shards(const struct bs_config *cfg);
+
 /* The Redis connection settings of cfg (pointers into cfg). */
 void bs_cmd_redis_config(const struct bs_config *cfg,
     struct bs_redis_config *out);

@@ -84,12 +84,10 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	memset(&rs, 0, sizeof(rs));
 	rs.base = event_base_new();
 	/* The shard of the job's repository (queue/shard.h), as ingest. */
-	int n_shards = cfg->queue.shards > 1 ? cfg->queue.shards : 1;
-	char pre[200];
+	int n_shards = bs_cmd_n_shards(cfg);
 	struct bs_keys keys;
-	if (bs_shard_prefix(cfg->redis.prefix, bs_shard_of(bs_shard_repo(&r->job.ev),
-	    n_shards), n_shards, pre, sizeof(pre)) != 0 ||
-	    bs_keys_init(&keys, pre) != 0) {
+	if (bs_shard_keys(cfg->redis.prefix, bs_shard_of(bs_shard_repo(&r->job.ev),
+	    n_shards), n_shards, &keys) != 0) {
 		fprintf(stderr, "bitsleuth replay: bad redis.prefix '%s'\n",
 		    cfg->redis.prefix);
 		return 1;

@@ -14,12 +14,6 @@
 #include "queue/keys.h"
 #include "queue/shard.h"
 
-static int
-n_of(const struct bs_config *cfg)
-{
-	return cfg->queue.shards > 1 ? cfg->queue.shards : 1;
-}
-
 /* Integer reply of a one-key command, or -1 with err. */
 static long long
 count(redisContext *c, const char *cmd, const char *key, char *err,
@@ -49,10 +43,8 @@ old_work(const struct bs_config *cfg, int n, long long *lanes, char *err,
 	long long total = 0;
 	*lanes = 0;
 	for (int i = 0; i < n; i++) {
-		char pre[200];
 		struct bs_keys k;
-		if (bs_shard_prefix(cfg->redis.prefix, i, n, pre, sizeof(pre)) != 0 ||
-		    bs_keys_init(&k, pre) != 0) {
+		if (bs_shard_keys(cfg->redis.prefix, i, n, &k) != 0) {
 			snprintf(err, errlen, "bad redis.prefix '%s'", cfg->redis.prefix);
 			return -1;
 		}
@@ -77,7 +69,7 @@ old_work(const struct bs_config *cfg, int n, long long *lanes, char *err,
 int
 bs_layout_check(const struct bs_config *cfg, char *err, size_t errlen)
 {
-	int n = n_of(cfg);
+	int n = bs_cmd_n_shards(cfg);
 	struct bs_redis_config rc;
 	bs_cmd_redis_config(cfg, &rc);   /* hash_tag: the unsharded prefix */
 	char key[256];

@@ -458,14 +458,10 @@ bs_process_main(enum bs_mode mode, struct bs_config *cfg,
 		log_error("cannot create the event loop");
 		goto out;
 	}
-	p.n_shards = cfg->queue.shards > 1 ? cfg->queue.shards : 1;
-	if (p.n_shards > BS_SHARDS_MAX)
-		p.n_shards = BS_SHARDS_MAX;
+	p.n_shards = bs_cmd_n_shards(cfg);
 	p.keys = xcalloc((size_t)p.n_shards, sizeof(*p.keys));
 	for (int i = 0; i < p.n_shards; i++) {
-		char pre[200];
-		if (bs_shard_prefix(cfg->redis.prefix, i, p.n_shards, pre,
-		    sizeof(pre)) != 0 || bs_keys_init(&p.keys[i], pre) != 0) {
+		if (bs_shard_keys(cfg->redis.prefix, i, p.n_shards, &p.keys[i]) != 0) {
 			log_error("bad redis.prefix '%s'", cfg->redis.prefix);
 			goto out;
 		}

@@ -40,3 +40,12 @@ bs_shard_prefix(const char *prefix, int i, int n_shards, char *out,
 	    snprintf(out, outlen, "%s", prefix);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
+
+int
+bs_shard_keys(const char *prefix, int i, int n_shards, struct bs_keys *out)
+{
+	char pre[200];
+	if (bs_shard_prefix(prefix, i, n_shards, pre, sizeof(pre)) != 0)
+		return -1;
+	return bs_keys_init(out, pre);
+}

@@ -50,5 +50,9 @@ const char *bs_shard_repo(const struct bs_event *ev);
  * Returns 0, or -1 when it does not fit in outlen. */
 int bs_shard_prefix(const char *prefix, int i, int n_shards, char *out,
     size_t outlen);
+/* The keys of shard i of n_shards (bs_shard_prefix, then bs_keys_init).
+ * Returns 0, or -1 for a prefix that does not fit. */
+int bs_shard_keys(const char *prefix, int i, int n_shards,
+    struct bs_keys *out);
 
 #endif
