@@ -96,8 +96,9 @@ bs_cmd_stats(int argc, char **argv)
 	const struct bs_config *cfg = &a.cfg;
 	bs_admin_stats_zero(&s);
 	for (int i = 0; i < a.n_shards; i++) {
-		if (bs_admin_stats(a.shards[i].rc, &a.shards[i].keys, now, &per[i],
-		    err, sizeof(err)) != 0) {
+		/* The API budget is installation-wide, in shard 0. */
+		if (bs_admin_stats(a.shards[i].rc, &a.shards[i].keys, now, i == 0,
+		    &per[i], err, sizeof(err)) != 0) {
 			if (a.n_shards > 1)
 				fprintf(stderr, "bitsleuth stats: shard %d (%s): %s\n", i,
 				    a.shards[i].keys.prefix, err);

@@ -329,7 +329,7 @@ consumer_stats(redisContext *c, const struct bs_keys *k,
 
 int
 bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
-    struct bs_admin_stats *out, char *err, size_t errlen)
+    int with_budgets, struct bs_admin_stats *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->next_retry_ms = -1;
@@ -406,7 +406,7 @@ bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
 		}
 	}
 	freeReplyObject(rep);
-	if (budget_stats(c, k, out, err, errlen) != 0)
+	if (with_budgets && budget_stats(c, k, out, err, errlen) != 0)
 		goto fail;
 	return 0;
 fail:

@@ -61,8 +61,11 @@ struct bs_admin_stats {
 
 #define BS_ADMIN_MAX_LANES 10000
 
+/* The figures of one shard's keys k. with_budgets: also the API token
+ * buckets (a SCAN of the whole keyspace: only for the shard that holds
+ * them, shard 0). */
 int bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now_ms,
-    struct bs_admin_stats *out, char *err, size_t errlen);
+    int with_budgets, struct bs_admin_stats *out, char *err, size_t errlen);
 void bs_admin_stats_release(struct bs_admin_stats *s);
 
 /* An empty sum for bs_admin_stats_add (the "none" values are -1). */

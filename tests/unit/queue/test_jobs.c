@@ -460,7 +460,7 @@ main(void)
 		CHECK_INT(one.n, 1);
 		struct bs_admin_stats st;
 		long long t = bs_test_now_ms();
-		CHECK_INT(bs_admin_stats(C, &K, t, &st, err, sizeof(err)), 0);
+		CHECK_INT(bs_admin_stats(C, &K, t, 1, &st, err, sizeof(err)), 0);
 		CHECK_INT(st.jobs_len, 2);
 		CHECK_INT(st.pending, 1);
 		/* Every consumer of the group, idle ones (pending 0) too: only w3
