@@ -77,29 +77,41 @@ connect_to(struct bs_redis_locate *l, const struct source *s)
 	return ac;
 }
 
-/* === Lookups === */
+/* How ctx_drop ends a context. */
+enum drop {
+	DROP_FREE,          /* freed now (from outside its callbacks) */
+	DROP_DISCONNECT,    /* from within its reply callback */
+	DROP_HIREDIS_FREES, /* its connect or disconnect callback runs: hiredis
+	                     * frees it when that returns */
+};
 
-/* Ends the probe (if any) without its callbacks doing anything. */
+/* Ends the probe's or the watch's context *slot (if any) and stops its
+ * timer, detached both ways first so that none of its callbacks does
+ * anything. (A context's data is non-NULL only while it is the current
+ * one of its slot.) */
 static void
-probe_end(struct bs_redis_locate *l, int in_callback)
+ctx_drop(redisAsyncContext **slot, struct event *timer, enum drop how)
 {
-	redisAsyncContext *ac = l->probe;
-	evtimer_del(l->probe_timer);
+	redisAsyncContext *ac = *slot;
+	evtimer_del(timer);
 	if (!ac)
 		return;
-	l->probe = NULL;
+	*slot = NULL;
 	ac->data = NULL;
-	if (in_callback)
-		redisAsyncDisconnect(ac);
-	else
+	if (how == DROP_FREE)
 		redisAsyncFree(ac);
+	else if (how == DROP_DISCONNECT)
+		redisAsyncDisconnect(ac);
 }
 
-/* The probe failed (or answered nothing useful): the next source, or a
- * backoff once every source was asked. */
+/* === Lookups === */
+
+/* The probe of the current source failed (or answered nothing useful):
+ * the next source, or a backoff once every source was asked. */
 static void
 probe_failed(struct bs_redis_locate *l)
 {
+	l->next_src = (l->next_src + 1) % l->n_src;
 	if (++l->tried < l->n_src) {
 		bs_timer_arm_ms(l->step, 0);
 		return;
@@ -131,9 +143,8 @@ on_probe_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	if (!ok && reply && reply->type == REDIS_REPLY_ERROR)
 		log_warn("redis: %s:%d answered the lookup with: %s",
 		    l->src[l->next_src].host, l->src[l->next_src].port, reply->str);
-	probe_end(l, 1);
+	ctx_drop(&l->probe, l->probe_timer, DROP_DISCONNECT);
 	if (!ok) {
-		l->next_src = (l->next_src + 1) % l->n_src;
 		probe_failed(l);
 		return;
 	}
@@ -152,11 +163,7 @@ on_probe_connect(const redisAsyncContext *cac, int status)
 	struct bs_redis_locate *l = ac->data;
 	if (!l || status == REDIS_OK)
 		return;
-	/* hiredis frees ac after this returns. */
-	ac->data = NULL;
-	l->probe = NULL;
-	evtimer_del(l->probe_timer);
-	l->next_src = (l->next_src + 1) % l->n_src;
+	ctx_drop(&l->probe, l->probe_timer, DROP_HIREDIS_FREES);
 	probe_failed(l);
 }
 
@@ -172,8 +179,7 @@ on_probe_timeout(evutil_socket_t fd, short what, void *arg)
 	struct bs_redis_locate *l = arg;
 	(void)fd;
 	(void)what;
-	probe_end(l, 0);
-	l->next_src = (l->next_src + 1) % l->n_src;
+	ctx_drop(&l->probe, l->probe_timer, DROP_FREE);
 	probe_failed(l);
 }
 
@@ -183,7 +189,6 @@ probe_next(struct bs_redis_locate *l)
 	const struct source *s = &l->src[l->next_src];
 	redisAsyncContext *ac = connect_to(l, s);
 	if (!ac) {
-		l->next_src = (l->next_src + 1) % l->n_src;
 		probe_failed(l);
 		return;
 	}
@@ -235,10 +240,11 @@ bs_redis_locate_learn(struct bs_redis_locate *l, const char *host, int port)
 
 static void watch_start(struct bs_redis_locate *l);
 
+/* The watch's context is gone (ctx_drop): the next sentinel, after a
+ * pause. */
 static void
 watch_lost(struct bs_redis_locate *l)
 {
-	l->watch = NULL;
 	l->watch_src = (l->watch_src + 1) % l->n_src;
 	bs_timer_arm_ms(l->watch_timer, WATCH_RETRY_MS);
 }
@@ -280,8 +286,7 @@ on_watch_connect(const redisAsyncContext *cac, int status)
 	struct bs_redis_locate *l = ac->data;
 	if (!l || status == REDIS_OK)
 		return;
-	ac->data = NULL;            /* hiredis frees ac after this */
-	evtimer_del(l->watch_timer);
+	ctx_drop(&l->watch, l->watch_timer, DROP_HIREDIS_FREES);
 	watch_lost(l);
 }
 
@@ -300,10 +305,7 @@ on_watch_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (l->watch) {
-		redisAsyncContext *ac = l->watch;
-		ac->data = NULL;
-		l->watch = NULL;
-		redisAsyncFree(ac);
+		ctx_drop(&l->watch, l->watch_timer, DROP_FREE);
 		watch_lost(l);
 		return;
 	}
@@ -387,13 +389,8 @@ bs_redis_locate_free(struct bs_redis_locate *l)
 {
 	if (!l)
 		return;
-	probe_end(l, 0);
-	if (l->watch) {
-		redisAsyncContext *ac = l->watch;
-		ac->data = NULL;
-		l->watch = NULL;
-		redisAsyncFree(ac);
-	}
+	ctx_drop(&l->probe, l->probe_timer, DROP_FREE);
+	ctx_drop(&l->watch, l->watch_timer, DROP_FREE);
 	event_free(l->probe_timer);
 	event_free(l->step);
 	event_free(l->watch_timer);
