@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/pct.h"
+#include "common/timer.h"
 #include "common/xalloc.h"
 #include "deploy/commit_plan.h"
 #include "parsers/bb_api.h"
@@ -266,8 +267,7 @@ poll_note(struct bf *b)
 	/* Looks again in a second, the last time at the deadline itself. */
 	long long ms = left < BF_POLL_MS ? left : BF_POLL_MS;
 	b->step = BF_POLL_NOTE;
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-	evtimer_add(b->timer, &tv);
+	bs_timer_arm_ms(b->timer, ms);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/xalloc.h"
 #include "queue/api_budget.h"
 #include "worker/context.h"
@@ -154,8 +155,7 @@ again_in(struct bb_req *q, long long ms, const char *why)
 		finish(q, q->last_status, NULL, 0, e);
 		return;
 	}
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-	evtimer_add(q->timer, &tv);
+	bs_timer_arm_ms(q->timer, ms);
 }
 
 static bool

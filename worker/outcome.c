@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "worker/run.h"
 
 #define MAX_HISTORY 8192     /* bytes of attempt history carried along */
@@ -59,11 +60,10 @@ finished(int ok, const char *err, void *arg)
 			run->finish_ev = evtimer_new(ctx->base, on_finish_retry, run);
 		if (run->finish_ev) {
 			int ms = 250 << (run->finish_tries < 3 ? run->finish_tries : 3);
-			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 			if (run->finish_tries == 1)
 				log_warn("job %s: could not record its outcome (%s); "
 				    "trying again while redis is back", run->id, err);
-			evtimer_add(run->finish_ev, &tv);
+			bs_timer_arm_ms(run->finish_ev, ms);
 			return;
 		}
 	}
