@@ -76,6 +76,10 @@ set_defaults(struct bs_config *cfg)
 	cfg->queue.content_dedupe_window_s = 10 * 60;
 	cfg->queue.pr_ttl_s = 30 * 86400;
 	cfg->queue.max_stream = 1000000;
+	cfg->queue.events = true;
+	cfg->queue.events_ttl_ms = 7 * MS_D;
+	cfg->queue.events_maxlen = 1000000;
+	cfg->queue.events_format = bs_arena_strdup(a, "msgpack");
 	cfg->worker.concurrency = 16;
 	cfg->worker.block_ms = 1000;
 	cfg->worker.visibility_timeout_ms = 5 * MS_M;

@@ -155,6 +155,11 @@ struct bs_config {
 		long long max_stream;   /* approximate cap of the jobs stream, default 1000000 */
 		int shards;             /* hash tags the queue spreads over, default 1
 		                         * ({prefix}); N > 1: {prefix:0} .. {prefix:N-1} */
+		bool events;            /* the streams for other readers, {p}:events and
+		                         * {p}:deploys (issue 15), default true */
+		int64_t events_ttl_ms;  /* their entries are trimmed past this age, default 7 days */
+		long long events_maxlen; /* and past this length (approximately), default 1000000 */
+		char *events_format;    /* msgpack (default) | json: their `data` field */
 	} queue;
 
 	struct {

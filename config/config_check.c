@@ -690,6 +690,14 @@ check_misc(struct ctx *c)
 		    "unknown format '%s' (text or json)",
 		    bs_config_show(sh, sizeof(sh), cfg->log_format, strlen(cfg->log_format)));
 	}
+	if (strcmp(cfg->queue.events_format, "msgpack") != 0 &&
+	    strcmp(cfg->queue.events_format, "json") != 0) {
+		char sh[64];
+		ERR(c, node_at(c, "queue", "events_format"), "queue.events_format: "
+		    "unknown format '%s' (msgpack or json)",
+		    bs_config_show(sh, sizeof(sh), cfg->queue.events_format,
+		    strlen(cfg->queue.events_format)));
+	}
 	if (cfg->worker.visibility_timeout_ms <= cfg->sleuth.timeout_ms)
 		WARN(c, node_at(c, "worker", "visibility_timeout"),
 		    "worker.visibility_timeout (%lld ms) is not above "

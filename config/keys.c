@@ -157,6 +157,10 @@ static const struct keydef queue_keys[] = {
 	{ "pr_ttl", K_SEC, CF(queue.pr_ttl_s), 0, 1, 365 * 86400LL, NULL },
 	{ "max_stream", K_LL, CF(queue.max_stream), 0, 1, 1000000000000LL, NULL },
 	{ "shards", K_INT, CF(queue.shards), 0, 1, 64, NULL },
+	{ "events", K_BOOL, CF(queue.events), 0, 0, 0, NULL },
+	{ "events_ttl", K_MS64, CF(queue.events_ttl_ms), 0, MS_S, 3650 * MS_D, NULL },
+	{ "events_maxlen", K_LL, CF(queue.events_maxlen), 0, 1, 1000000000000LL, NULL },
+	{ "events_format", K_STR, CF(queue.events_format), 0, 0, 0, NULL },
 	END
 };
 

@@ -48,6 +48,8 @@ bs_keys_init(struct bs_keys *k, const char *prefix)
 	key(k->dead, prefix, "dead");
 	key(k->dryrun, prefix, "dryrun");
 	key(k->replays, prefix, "replays");
+	key(k->events, prefix, "events");
+	key(k->deploys, prefix, "deploys");
 	key(k->stats, prefix, "stats");
 	key(k->seen, prefix, "seen:");
 	key(k->seenc, prefix, "seenc:");

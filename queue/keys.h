@@ -15,6 +15,9 @@ struct bs_keys {
 	char dead[BS_KEY_MAX];      /* stream of dead letters */
 	char dryrun[BS_KEY_MAX];    /* stream of requests not sent (dry_run) */
 	char replays[BS_KEY_MAX];   /* stream: who replayed what, when */
+	char events[BS_KEY_MAX];    /* stream for other readers: every accepted
+	                             * delivery (record.h; bitsleuth never reads it) */
+	char deploys[BS_KEY_MAX];   /* stream for other readers: every deploy outcome */
 	char stats[BS_KEY_MAX];     /* hash of durable counters */
 	char seen[BS_KEY_MAX];      /* prefix of dedupe keys: seen:<delivery> */
 	char seenc[BS_KEY_MAX];     /* prefix of content dedupe keys */

@@ -4,14 +4,16 @@
 #   scripts/deps.sh test    the above plus clang (ASan/UBSan/libFuzzer), python3 and
 #                           what the tests run: docker-compose (+python3-yaml), shellcheck,
 #                           redis-sentinel, stunnel4, prometheus (promtool), groff
-#                           (man page), systemd (systemd-analyze verify)
+#                           (man page), systemd (systemd-analyze verify), and what the
+#                           queue's readers use: python3-redis (the example consumer),
+#                           python3-msgpack and python3-jsonschema (the schema test)
 set -euo pipefail
 want=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcurl4-openssl-dev
       libmsgpack-dev libpcre2-dev libssl-dev libyajl-dev libyaml-dev libhttp-parser-dev redis-server
       redis-tools curl openssl)
 if [ "${1:-build}" = test ]; then
   want+=(clang libclang-rt-14-dev python3 docker-compose python3-yaml shellcheck redis-sentinel
-         stunnel4 prometheus groff systemd)
+         stunnel4 prometheus groff systemd python3-redis python3-msgpack python3-jsonschema)
 fi
 missing=()
 for p in "${want[@]}"; do
