@@ -379,7 +379,8 @@ decode_json(const char *data, size_t len, struct keys_out *k, const char **why)
 		*why = "not a JSON object";
 		return -1;
 	}
-	/* At the top level only "keys" is collected. */
+	/* At the top level only "keys" is collected, and "v" must be 1. */
+	bool v_ok = false;
 	const char *q = js_ws(&j, p + 1);
 	if (q < j.e && *q == '}') {
 		q++;
@@ -394,9 +395,12 @@ decode_json(const char *data, size_t len, struct keys_out *k, const char **why)
 				q = NULL;
 				break;
 			}
-			q = js_value(&j, js_ws(&j, q), 1, n == 4 && memcmp(s, "keys", 4) == 0);
+			const char *v0 = js_ws(&j, q);
+			q = js_value(&j, v0, 1, n == 4 && memcmp(s, "keys", 4) == 0);
 			if (!q)
 				break;
+			if (n == 1 && s[0] == 'v')
+				v_ok = q - v0 == 1 && *v0 == '0' + RECORD_MAJOR;
 			q = js_ws(&j, q);
 			if (q < j.e && *q == ',') {
 				q = js_ws(&j, q + 1);
@@ -408,6 +412,10 @@ decode_json(const char *data, size_t len, struct keys_out *k, const char **why)
 	}
 	if (!q || js_ws(&j, q) != j.e) {
 		*why = "not one JSON object";
+		return -1;
+	}
+	if (!v_ok) {
+		*why = "not a version 1 record";
 		return -1;
 	}
 	return 0;
