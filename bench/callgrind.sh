@@ -3,6 +3,7 @@
 # figure that does not move with the machine's noise, to catch regressions.
 #
 #   bench/callgrind.sh [-n N] [--warm W] [--payload bench/push5.json] [--no-build] [--redis]
+#                      [--variant shipped|lean|noevents]
 #
 # `bitsleuth serve` (build-bench, RelWithDebInfo, the shipped defaults of
 # examples/bitsleuth.yaml: content dedupe and raw body on) runs twice under
@@ -17,10 +18,12 @@
 # under callgrind instead and serve runs plainly: the line is then
 #   redis_ir_per_request=NNNNN requests=N payload=FILE
 # (Redis' user-space work per delivery: the enqueue script, the AOF feed).
+# --variant picks bench/mkconfig.py's config (default shipped; noevents:
+# queue.events false); the line then ends with variant=NAME.
 # Details go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=200 warm=20 payload=bench/push5.json build=1 who=serve
+n=200 warm=20 payload=bench/push5.json build=1 who=serve variant=shipped
 while [ $# -gt 0 ]; do
   case $1 in
     -n) n=$2; shift ;;
@@ -28,7 +31,8 @@ while [ $# -gt 0 ]; do
     --payload) payload=$2; shift ;;
     --no-build) build=0 ;;
     --redis) who=redis ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --variant) variant=$2; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "callgrind.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,7 +63,7 @@ start_redis() {
 }
 [ "$who" = serve ] && start_redis "$tmp/redis"
 export BENCH_SECRET=bench-secret BENCH_TOKEN=bench-token
-python3 bench/mkconfig.py "$tmp/cg.yaml" "$sport" bcg shipped "$rport"
+python3 bench/mkconfig.py "$tmp/cg.yaml" "$sport" bcg "$variant" "$rport"
 
 # one_run K: serve (or, with --redis, redis-server) under callgrind, K
 # signed unique requests, stop; prints Ir.
@@ -118,4 +122,6 @@ ir2=$(one_run $((warm + n)))
 echo "callgrind.sh: Ir $ir1 for $warm requests, $ir2 for $((warm + n))" >&2
 name=ingest
 [ "$who" = redis ] && name=redis
-echo "${name}_ir_per_request=$(((ir2 - ir1) / n)) requests=$n payload=$payload"
+suffix=""
+[ "$variant" != shipped ] && suffix=" variant=$variant"
+echo "${name}_ir_per_request=$(((ir2 - ir1) / n)) requests=$n payload=$payload$suffix"

@@ -10,6 +10,8 @@ with only what a bench must change:
 - shipped: the example as it is, plus a deployment for acme/shop's main (the
   repository the bench payloads push to);
 - lean: shipped plus queue.content_dedupe: false and queue.raw_ttl: 0;
+- noevents: shipped plus queue.events: false (no {p}:events, no
+  {p}:deploys: what the streams for other programs cost, issue 15);
 - e2e: 64 deployments acme/r0..r63 (branch main), sleuth.base_url
   http://127.0.0.1:SLEUTH_PORT, sleuth.dry_run false.
 Run from the repository's root.
@@ -45,5 +47,9 @@ else:
           "    branch: main\n    environment: production\n")
 if variant == "lean":
     y += "\nqueue:\n  content_dedupe: false\n  raw_ttl: 0\n"
+elif variant == "noevents":
+    y += "\nqueue:\n  events: false\n"
+elif variant not in ("shipped", "e2e"):
+    sys.exit("mkconfig.py: unknown variant " + variant)
 with open(out, "w") as f:
     f.write(y)

@@ -2,13 +2,16 @@
 """Turns bench/run.sh's raw numbers into bench/results/latest.md and .png.
 
     bench/report.py --tsv bench/results/latest.tsv [--e2e FILE] [--callgrind FILE]
-                    [--cmd "bench/run.sh ..."] [--bs build-bench/bitsleuth]
-                    [--out bench/results/latest]
+                    [--callgrind-redis FILE] [--cmd "bench/run.sh ..."]
+                    [--bs build-bench/bitsleuth] [--out bench/results/latest]
 
 Medians across rounds per (Redis mode, payload, connections, server); the
-ratios are bitsleuth's figure over the peer's. The chart (gnuplot) shows
-req/s and p99 per connection count for the four servers, durable Redis,
-5 KB. Standard library only.
+ratios are bitsleuth's figure over the peer's. "The cost of queue.events"
+sets shipped against the same config with queue.events: false (issue 15):
+their req/s ratio and CPU differences per table, and Redis' instructions
+per delivery from `bench/callgrind.sh --redis [--variant noevents]`. The
+chart (gnuplot) shows req/s and p99 per connection count for the servers,
+durable Redis, 5 KB. Standard library only.
 """
 import argparse
 import csv
@@ -21,6 +24,7 @@ import sys
 import time
 
 SERVERS = [("shipped", "bitsleuth, shipped defaults"),
+           ("noevents", "bitsleuth, shipped defaults, queue.events: false"),
            ("lean", "bitsleuth, lean (no content dedupe, raw_ttl 0)"),
            ("peer", "Fastify + ioredis peer"),
            ("floor", "floor (bare evhttp, 202)")]
@@ -236,6 +240,45 @@ def targets(md, g, e2e):
     md.append("")
 
 
+def events_cost(md, g, cg_redis):
+    """shipped (queue.events on, the default) against noevents, per table
+    that has both; and Redis' instructions per delivery, on and off."""
+    rows = []
+    for (mode, payload, conns) in sorted(g, key=lambda k: ([m for m, _ in MODES].index(k[0])
+                                                            if k[0] in dict(MODES) else 9, k[1], k[2])):
+        by = g[(mode, payload, conns)]
+        if "shipped" not in by or "noevents" not in by:
+            continue
+        on, off = summary(by["shipped"]), summary(by["noevents"])
+        rows.append("| %s, %s, %d conn. | %s | %s | %s | %s → %s | %s → %s |" % (
+            mode, payload, conns, fmt(on["rps"]), fmt(off["rps"]), ratio(on["rps"], off["rps"]),
+            fmt(off["cpu"], 1), fmt(on["cpu"], 1), fmt(off["redis"], 1), fmt(on["redis"], 1)))
+    ir = {}
+    for line in cg_redis:
+        kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
+        if "redis_ir_per_request" in kv:
+            ir[kv.get("variant", "shipped")] = float(kv["redis_ir_per_request"])
+    if not rows and not ir:
+        return
+    md.append("## The cost of queue.events (issue 15)\n")
+    md.append("`bitsleuth serve` with the shipped defaults (`queue.events: true`: every delivery "
+              "also goes to `{p}:events`) against the same config with `queue.events: false`, in "
+              "the same interleaved rounds.\n")
+    if rows:
+        md.append("| Redis, payload, connections | req/s, events on | req/s, events off | on / off | "
+                  "server CPU µs/req off → on | Redis CPU µs/req off → on |")
+        md.append("|---|--:|--:|--:|--:|--:|")
+        md.extend(rows)
+        md.append("")
+    if ir:
+        on, off = ir.get("shipped"), ir.get("noevents")
+        md.append("Redis' instructions per delivery (`bench/callgrind.sh --redis`, AOF on, "
+                  "`appendfsync always`): %s with the events stream, %s without (`--variant "
+                  "noevents`)%s.\n" % (
+                      fmt(on) if on else "–", fmt(off) if off else "–",
+                      ": %+.1f %%" % (100 * (on - off) / off) if on and off else ""))
+
+
 def chart(g, out):
     gp = shutil.which("gnuplot")
     conns = sorted(c for (m, p, c) in g if m == "durable" and p == "5k")
@@ -251,7 +294,8 @@ def chart(g, out):
                 s = summary(by[k]) if k in by else None
                 cols += ["%.1f" % s["rps"], "%.3f" % s["p99"]] if s else ["NaN", "NaN"]
             f.write("%d %s\n" % (c, " ".join(cols)))
-    title = ["bitsleuth shipped", "bitsleuth lean", "Node peer", "floor (evhttp)"]
+    title = ["bitsleuth shipped", "bitsleuth, events off", "bitsleuth lean", "Node peer",
+             "floor (evhttp)"]
     plot_rps = ", ".join("'%s' using 1:%d with linespoints lw 2 pt 7 title '%s'" % (dat, 2 + 2 * i, t)
                          for i, t in enumerate(title))
     plot_p99 = ", ".join("'%s' using 1:%d with linespoints lw 2 pt 7 title '%s'" % (dat, 3 + 2 * i, t)
@@ -288,6 +332,7 @@ def main():
     ap.add_argument("--tsv", default="bench/results/latest.tsv")
     ap.add_argument("--e2e", default="bench/results/latest-e2e.tsv")
     ap.add_argument("--callgrind", default="bench/results/latest-callgrind.txt")
+    ap.add_argument("--callgrind-redis", default="bench/results/latest-callgrind.txt.redis")
     ap.add_argument("--cmd", default="bench/run.sh")
     ap.add_argument("--bs", default="build-bench/bitsleuth")
     ap.add_argument("--out", default="bench/results/latest")
@@ -340,6 +385,10 @@ def main():
                         "**%s Ir/request** (%s requests).\n" % (
                             kv.get("payload", "?"), fmt(float(kv["ingest_ir_per_request"])),
                             kv.get("requests", "?")))
+    cg_redis = []
+    if os.path.exists(a.callgrind_redis):
+        cg_redis = open(a.callgrind_redis).read().strip().splitlines()
+    events_cost(md, g, cg_redis)
     targets(md, g, targets_e2e)
     md.extend(body)
     ok = chart(g, a.out)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The ingest benchmark in one command (issue 10's harness): bitsleuth with
-# the shipped defaults, bitsleuth lean, the Node peer and the floor (bare
-# evhttp), interleaved rounds against one redis-server, over connections
-# (1, 32, 256), Redis modes (durable = appendfsync always, everysec, no
-# AOF) and payloads (5 KB, 200 KB); then the end-to-end runs against a fast
-# loopback Sleuth and the callgrind instruction count. Writes
-# bench/results/latest.{md,png,tsv}. See bench/README.md.
+# the shipped defaults, bitsleuth lean, bitsleuth shipped with queue.events:
+# false (issue 15), the Node peer and the floor (bare evhttp), interleaved
+# rounds against one redis-server, over connections (1, 32, 256), Redis
+# modes (durable = appendfsync always, everysec, no AOF) and payloads (5 KB,
+# 200 KB); then the end-to-end runs against a fast loopback Sleuth and the
+# callgrind instruction counts (serve's, and Redis' with the events streams
+# on and off). Writes bench/results/latest.{md,png,tsv}. See bench/README.md.
 #
 #   bench/run.sh [--quick] [--rounds N] [--secs S] [--e2e] [--no-e2e]
 #                [--no-callgrind] [--conns "1 32 256"] [--modes "durable everysec noaof"]
@@ -115,16 +116,20 @@ redis_reset() {
 
 # Config: examples/bitsleuth.yaml (the shipped defaults) with listen, Redis,
 # secret and deployments adjusted; VARIANT lean adds content_dedupe: false
-# and raw_ttl: 0; VARIANT e2e has 64 deployments and a live Sleuth.
+# and raw_ttl: 0, noevents queue.events: false; VARIANT e2e has 64
+# deployments and a live Sleuth.
 write_config() {  # FILE PORT PREFIX VARIANT [SLEUTH_PORT]
   python3 bench/mkconfig.py "$1" "$2" "$3" "$4" "$rport" "${5:-}"
   "$bs" check -c "$1" >/dev/null 2>"$1.check" || { cat "$1.check" >&2; return 1; }
 }
 
 declare -A spid sport
+# The bitsleuth servers (one `serve` each, its own prefix) and all servers.
+bsservers=(shipped lean noevents)
+servers=(shipped lean noevents peer floor)
 servers_start() {
   local s
-  for s in shipped lean; do
+  for s in "${bsservers[@]}"; do
     sport[$s]=$(port)
     write_config "$work/$s.yaml" "${sport[$s]}" "b$s" "$s"
     : >"$work/$s.log"
@@ -135,10 +140,10 @@ servers_start() {
     >"$work/peer.log" 2>&1 & spid[peer]=$!; pids+=("$!")
   sport[floor]=$(port)
   "$work/floor" "${sport[floor]}" 2>"$work/floor.log" & spid[floor]=$!; pids+=("$!")
-  for s in shipped lean; do wait_http "${sport[$s]}" healthz; done
+  for s in "${bsservers[@]}"; do wait_http "${sport[$s]}" healthz; done
   for s in peer floor; do wait_http "${sport[$s]}"; done
 }
-servers_stop() { local s; for s in shipped lean peer floor; do stop "${spid[$s]}"; done; }
+servers_stop() { local s; for s in "${servers[@]}"; do stop "${spid[$s]}"; done; }
 
 body_of() { case $1 in 5k) echo bench/push5.json ;; 200k) echo bench/push200.json ;; esac; }
 # wrk_run PORT CONNS SECS BODY [ENV...]: prints the RESULT line plus
@@ -171,7 +176,7 @@ measure() {  # MODE PAYLOAD CONNS ROUND SERVER
   if [ "$s" = floor-static ]; then pid=${spid[floor]} p=${sport[floor]} genv=(STATIC=1)
   else pid=${spid[$s]} p=${sport[$s]}; fi
   redis_reset
-  for f in shipped lean; do : >"$work/$f.log"; done
+  for f in "${bsservers[@]}"; do : >"$work/$f.log"; done
   echo 5 >"/proc/$pid/clear_refs"
   local c0 r0 c1 r1
   c0=$(cpu "$pid") r0=$(cpu "$rpid")
@@ -191,7 +196,6 @@ PY
   log "$(tail -n1 "$tsv" | awk -F'\t' '{printf "%-8s %-4s c=%-3s r%s %-7s %8s req/s p99 %s ms  cpu %s us  redis %s us  gen %s us  rss %s kB  non2xx %s", $1,$2,$3,$4,$5,$8,$11,$17,$18,$19,$20,$15}')"
 }
 
-servers=(shipped lean peer floor)
 if [ "$e2e_only" = 0 ]; then
   for m in $modes; do
     log "redis mode $m"
@@ -205,8 +209,8 @@ if [ "$e2e_only" = 0 ]; then
       for c in $conns_list; do
         for r in $(seq "$nr"); do
           # Rotate the order every round so that drift hits every server.
-          for i in 0 1 2 3; do
-            measure "$m" "$pl" "$c" "$r" "${servers[$(((i + r - 1) % 4))]}"
+          for i in "${!servers[@]}"; do
+            measure "$m" "$pl" "$c" "$r" "${servers[$(((i + r - 1) % ${#servers[@]}))]}"
           done
         done
         # The generator's calibration (no Redis involved: first mode only).
@@ -311,9 +315,16 @@ cg_out=$res/latest-callgrind.txt
 if [ "$cg" = 1 ] && [ "$e2e_only" = 0 ]; then
   log "callgrind: instructions per request (bench/callgrind.sh)"
   bench/callgrind.sh --no-build >"$cg_out" 2>"$work/callgrind.log" || { cat "$work/callgrind.log" >&2; rm -f "$cg_out"; }
+  # Redis' side of a delivery with the events streams (shipped) and
+  # without (queue.events: false): what they cost Redis, in instructions.
+  log "callgrind: Redis instructions per delivery, queue.events on and off"
+  { bench/callgrind.sh --no-build --redis &&
+    bench/callgrind.sh --no-build --redis --variant noevents; } >"$cg_out.redis" 2>"$work/callgrind-redis.log" ||
+    { cat "$work/callgrind-redis.log" >&2; rm -f "$cg_out.redis"; }
 fi
 
 # --- report -------------------------------------------------------------------
 python3 bench/report.py --cmd "$cmdline" --quick "$quick" --secs "$secs" --rounds "$rounds" \
-  --bs "$bs" --tsv "$tsv" --e2e "$e2e_tsv" --callgrind "$cg_out" --out "$res/latest"
+  --bs "$bs" --tsv "$tsv" --e2e "$e2e_tsv" --callgrind "$cg_out" --callgrind-redis "$cg_out.redis" \
+  --out "$res/latest"
 log "wrote $res/latest.md, $res/latest.png, $res/latest.tsv"
