@@ -11,6 +11,7 @@ the next run with the same consumer name prints its pending entries first
 and then the rest, so the runs together see every delivery, and only an
 entry printed but not acknowledged at the kill twice; SIGTERM ends a
 blocked one with exit 0."""
+import json
 import os
 import signal
 import subprocess
@@ -53,6 +54,23 @@ def start(fmt="msgpack", shards=1):
     return redis, sleuth, bs
 
 
+def with_keys(body, key, i):
+    """The fixture with issue keys of its own: in each Cloud commit's
+    message, in each Data Center branch's name (the fixtures have none)."""
+    js = json.loads(body)
+    if key == "repo:push":
+        for c in js["push"]["changes"]:
+            for n, commit in enumerate(c.get("commits") or []):
+                commit["message"] = "SHOP-%d: %s" % (1000 + 10 * i + n, commit.get("message") or "")
+    else:
+        for c in js.get("changes") or []:
+            if c["ref"].get("type") == "BRANCH":
+                c["ref"]["displayId"] = "feature/OPS-%d" % (100 + i)
+                c["ref"]["id"] = "refs/heads/feature/OPS-%d" % (100 + i)
+                c["refId"] = c["ref"]["id"]
+    return json.dumps(js).encode()
+
+
 def post_pushes(bs, cloud=N_CLOUD, dc=N_DC, tag=""):
     """Posts Cloud and Data Center push fixtures; returns {delivery: (job,
     event key, issue keys)} of those queued (202 with a job id)."""
@@ -60,7 +78,7 @@ def post_pushes(bs, cloud=N_CLOUD, dc=N_DC, tag=""):
     todo = ([(p, k) for p, k, _ in H.fixtures("repo:push")][:cloud]
             + [(p, k) for p, k, _ in H.fixtures("repo:refs_changed")][:dc])
     for i, (path, key) in enumerate(todo):
-        body = H.read_fixture(path)
+        body = with_keys(H.read_fixture(path), key, i)
         st, js, raw, _ = bs.post(key, body, headers={"X-Request-Id": "it-%s%d" % (tag, i)})
         assert st in (200, 202), (path, st, raw)
         if st == 202 and js.get("status") == "queued":
@@ -161,6 +179,7 @@ def every_delivery_once(fmt, shards):
     try:
         accepted = post_pushes(bs)
         assert len(accepted) >= 12, accepted
+        assert sum(1 for v in accepted.values() if v[2]) >= 6, ("too few with issue keys", accepted)
         streams = streams_of(shards)
         wait_events(redis, streams, len(accepted))
         if shards > 1:
