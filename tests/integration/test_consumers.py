@@ -11,6 +11,7 @@ the next run with the same consumer name prints its pending entries first
 and then the rest, so the runs together see every delivery, and only an
 entry printed but not acknowledged at the kill twice; SIGTERM ends a
 blocked one with exit 0."""
+import fcntl
 import json
 import os
 import signal
@@ -47,7 +48,9 @@ def streams_of(shards):
 def start(fmt="msgpack", shards=1):
     redis = H.RedisServer()
     sleuth = H.SleuthStandIn()
-    extra = "queue:\n  events_format: %s\n" % fmt
+    # No content dedupe: a fixture posted again (with other issue keys,
+    # under another delivery id) is another delivery here.
+    extra = "queue:\n  events_format: %s\n  content_dedupe: false\n" % fmt
     if shards > 1:
         extra += "  shards: %d\n" % shards
     bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, [NOWHERE], prefix=PREFIX, extra=extra))
@@ -55,8 +58,9 @@ def start(fmt="msgpack", shards=1):
 
 
 def with_keys(body, key, i):
-    """The fixture with issue keys of its own: in each Cloud commit's
-    message, in each Data Center branch's name (the fixtures have none)."""
+    """The fixture with issue keys of its own (the fixtures have few): in
+    each Cloud commit's message, in each Data Center branch's name; i makes
+    them differ from one posting to the next."""
     js = json.loads(body)
     if key == "repo:push":
         for c in js["push"]["changes"]:
@@ -71,14 +75,15 @@ def with_keys(body, key, i):
     return json.dumps(js).encode()
 
 
-def post_pushes(bs, cloud=N_CLOUD, dc=N_DC, tag=""):
-    """Posts Cloud and Data Center push fixtures; returns {delivery: (job,
-    event key, issue keys)} of those queued (202 with a job id)."""
+def post_pushes(bs, cloud=N_CLOUD, dc=N_DC, tag="", base=0):
+    """Posts Cloud and Data Center push fixtures (their keys numbered from
+    base); returns {delivery: (job, event key, issue keys)} of those queued
+    (202 with a job id)."""
     got = {}
     todo = ([(p, k) for p, k, _ in H.fixtures("repo:push")][:cloud]
             + [(p, k) for p, k, _ in H.fixtures("repo:refs_changed")][:dc])
     for i, (path, key) in enumerate(todo):
-        body = with_keys(H.read_fixture(path), key, i)
+        body = with_keys(H.read_fixture(path), key, base + i)
         st, js, raw, _ = bs.post(key, body, headers={"X-Request-Id": "it-%s%d" % (tag, i)})
         assert st in (200, 202), (path, st, raw)
         if st == 202 and js.get("status") == "queued":
@@ -104,24 +109,39 @@ def entry_fields(redis, stream, entry_id):
 
 
 class Run:
-    """One consumer process; its stdout lines collected by a thread."""
+    """One consumer process; its stdout lines collected by a thread. With
+    stall, its stdout is a pipe of one page that nobody reads until
+    read() is called: the consumer stops in a write, between two entries,
+    once a page of lines is out."""
 
-    def __init__(self, kind, redis, streams, *args):
+    def __init__(self, kind, redis, streams, *args, stall=False):
         argv = command(kind) + ["--redis", "127.0.0.1:%d" % redis.port]
         for s in streams:
             argv += ["--stream", s]
-        self.proc = subprocess.Popen(argv + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        r, w = os.pipe()
+        if stall:
+            fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+        self.proc = subprocess.Popen(argv + list(args), stdout=w, stderr=subprocess.PIPE,
                                      env=dict(os.environ, REDIS_PASSWORD=""))
+        os.close(w)
+        self.out = os.fdopen(r, "rb")
         H._procs.append(self.proc)
         self.lines = []
         self.err = b""
         self.t_out = threading.Thread(target=self._read, daemon=True)
-        self.t_out.start()
+        self.reading = False
+        if not stall:
+            self.read()
         self.t_err = threading.Thread(target=self._read_err, daemon=True)
         self.t_err.start()
 
+    def read(self):
+        if not self.reading:
+            self.reading = True
+            self.t_out.start()
+
     def _read(self):
-        for line in self.proc.stdout:
+        for line in self.out:
             self.lines.append(line.decode().rstrip("\n"))
 
     def _read_err(self):
@@ -134,8 +154,10 @@ class Run:
             self.proc.kill()
             self.proc.wait()
             H.fail("consumer %s did not exit within %ds" % (self.proc.args, timeout))
+        self.read()
         self.t_out.join(10)
         self.t_err.join(10)
+        self.out.close()
         return rc
 
     def entries(self):
@@ -172,6 +194,15 @@ def check_against(redis, printed, accepted):
 
 def pending(redis, stream, group):
     return redis.cmd("XPENDING", stream, group)[0]
+
+
+def consumer_info(redis, stream, group, name):
+    """XINFO CONSUMERS' fields of one consumer ({} before it exists)."""
+    for c in redis.cmd("XINFO", "CONSUMERS", stream, group):
+        d = {c[i].decode(): c[i + 1] for i in range(0, len(c), 2)}
+        if d["name"] == name.encode():
+            return d
+    return {}
 
 
 def every_delivery_once(fmt, shards):
@@ -229,8 +260,12 @@ def resume(kind, fmt):
     stream = streams_of(1)[0]
     group, me = "resume-%s" % kind, "worker-1"
     try:
-        accepted = post_pushes(bs, tag="a")
+        # Enough entries for more than a page of printed lines (run 2).
+        accepted = {}
+        for n in range(4):
+            accepted.update(post_pushes(bs, tag="a%d-" % n, base=100 * n))
         wait_events(redis, [stream], len(accepted))
+        assert len(accepted) >= 60, len(accepted)
         ids = [e[0].decode() for e in redis.cmd("XRANGE", stream, "-", "+")]
         args = ("--group", group, "--consumer", me)
 
@@ -246,21 +281,26 @@ def resume(kind, fmt):
         held = [e[0].decode() for e in held[0][1]]
         assert held == ids[4:6], (held, ids)
 
-        # 2: prints those first, then goes on; SIGKILLed once it printed
-        # three entries.
-        run2 = Run(kind, redis, [stream], *args)
-        H.wait_for(lambda: len(run2.lines) >= 3 or run2.proc.poll() is not None, 30,
-                   what="run 2 to print three entries")
+        # 2: prints those first, then goes on, until its stdout (a page
+        # nobody reads) is full: it then holds a batch it read and did not
+        # acknowledge, and stays away from Redis. SIGKILLed there.
+        run2 = Run(kind, redis, [stream], *args, stall=True)
+
+        def stalled():
+            c = consumer_info(redis, stream, group, me)
+            return c and 0 < c["pending"] < len(ids) - 4 and c["idle"] > 1000
+        H.wait_for(stalled, 30, what=lambda: "run 2 to stall in a write: %r" % consumer_info(
+            redis, stream, group, me))
         run2.proc.kill()
         run2.wait()
         second = run2.entries()
-        assert [p[1] for p in second[:2]] == held, (second, held)
+        assert [p[1] for p in second[:2]] == held, (second[:3], held)
         # What the kill left: entries given to it and not acknowledged.
         left = {e[0].decode() for e in redis.cmd("XPENDING", stream, group, "-", "+", "1000", me)}
-        assert not left - set(ids), left
+        assert left and not left - set(ids), left
 
         # More deliveries while it is down, then 3 reads until idle.
-        more = post_pushes(bs, cloud=4, dc=2, tag="b")
+        more = post_pushes(bs, cloud=8, dc=4, tag="b", base=1000)
         accepted.update(more)
         wait_events(redis, [stream], len(accepted))
         all_ids = [e[0].decode() for e in redis.cmd("XRANGE", stream, "-", "+")]
