@@ -10,7 +10,8 @@ although they start after the workers finished; a consumer stopped by
 the next run with the same consumer name prints its pending entries first
 and then the rest, so the runs together see every delivery, and only an
 entry printed but not acknowledged at the kill twice; SIGTERM ends a
-blocked one with exit 0."""
+blocked one with exit 0; pointed at {p}:deploys, both print each outcome's
+kind, target and issue keys."""
 import fcntl
 import json
 import os
@@ -253,6 +254,37 @@ def test_every_delivery_once_json():
 def test_every_delivery_once_two_shards():
     every_delivery_once("json", 2)
     every_delivery_once("msgpack", 2)
+
+
+def read_deploys(fmt):
+    """Pointed at {p}:deploys, both print each outcome: kind, target and
+    the issue keys sent (plain strings there)."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    foo = {"org": "acme", "deployment": "foo", "repository": "brydzewski/foo", "branch": "master"}
+    bs = H.Bitsleuth(H.make_config(redis.port, sleuth.url, [foo], prefix=PREFIX,
+                                   extra="queue:\n  events_format: %s\n" % fmt))
+    try:
+        path = "drone-go-scm/cloud_repo-push_branch.json"
+        st, js, raw, _ = bs.post("repo:push", with_keys(H.read_fixture(path), "repo:push", 7))
+        assert st == 202 and js["issues"] == ["SHOP-1070"], (st, raw)
+        H.wait_for(lambda: sleuth.answered(200) and H.settled(redis, PREFIX), 30, what="the deploy")
+        stream = "{%s}:deploys" % PREFIX
+        wait_events(redis, [stream], 1)
+        for kind in ("py", "c"):
+            printed = finished(Run(kind, redis, [stream], "--idle-exit", "2"), "the %s consumer" % kind)
+            assert [p[2:] for p in printed] == [
+                (js["delivery"], "registered", "acme/foo/production", ["SHOP-1070"])], (kind, printed)
+    finally:
+        H.shutdown(redis, sleuth, bs)
+
+
+def test_both_read_the_deploys_stream_json():
+    read_deploys("json")
+
+
+def test_both_read_the_deploys_stream_msgpack():
+    read_deploys("msgpack")
 
 
 def resume(kind, fmt):
