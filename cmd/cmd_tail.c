@@ -620,6 +620,14 @@ parse(int argc, char **argv, struct tail_opts *o)
 int
 bs_cmd_tail(int argc, char **argv)
 {
+	/* From the start: a signal while connecting stops it before the
+	 * first read, with exit 0. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	struct tail_opts o = { .path = bs_default_config_path(), .since_ms = -1 };
 	int rc = parse(argc, argv, &o);
 	if (rc != 0)
@@ -655,12 +663,6 @@ bs_cmd_tail(int argc, char **argv)
 	long slice = total / a.n_shards;
 	if (slice < TAIL_SLICE_MIN_MS)
 		slice = TAIL_SLICE_MIN_MS;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	rc = start(&t, fs, a.n_shards) != 0 ? 1 : follow(&t, fs, a.n_shards,
 	    slice);
 	free(fs);

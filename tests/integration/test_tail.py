@@ -301,6 +301,7 @@ def test_killed_group_tail_loses_nothing():
         want = {"dl-%d" % i for i in range(n)}
         H.wait_for(lambda: want <= set(first) | set(delivered(g.got())), 30,
                    what=lambda: "every entry after the restart (got %s)" % delivered(g.got()))
+        H.wait_for(lambda: reading(redis, group=True), 15, what="the restarted follower's read")
         g.proc.send_signal(signal.SIGTERM)
         rc, err = g.wait(30)
         assert rc == 0, (rc, err)
