@@ -28,10 +28,16 @@
  *     that does not decode (or is over TAIL_DECODE_MAX) shows `data=?`.
  *     --json: {"stream","shard","id", the plain fields as stored (strings),
  *     "data": the record as JSON or null when it does not decode}.
+ *   - A connection lost while following is opened again (said on
+ *     stderr), retried with backoff for up to TAIL_RECONNECT_MS; in a
+ *     group reading then starts again with the consumer's pending entries
+ *     (what it read and had not acknowledged comes again). Without a group
+ *     it goes on after the last id it printed.
  *   - --count N: exit 0 after N entries. SIGINT/SIGTERM: exit 0 after the
  *     read in progress (within about a second). Exit 1: config errors,
- *     Redis unreachable or failing, queue.events: false (the streams are
- *     not written), stdout failing. Exit 2: usage errors, one line. */
+ *     Redis unreachable at the start or for longer than the retries, an
+ *     error reply, queue.events: false (the streams are not written),
+ *     stdout failing. Exit 2: usage errors, one line. */
 #include "cmd/commands.h"
 
 #include <errno.h>
@@ -41,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <yajl/yajl_gen.h>
@@ -60,6 +67,8 @@
 #define TAIL_VAL_MAX 160            /* one value in a human line */
 #define TAIL_KEYS_MAX 20            /* issue keys shown, then +N */
 #define TAIL_NAME_MAX 200           /* --group, --consumer */
+#define TAIL_RECONNECT_MS 60000     /* a lost connection: retried this long */
+#define TAIL_RECONNECT_WAIT_MAX 2000
 
 static volatile sig_atomic_t tail_stop;
 
@@ -83,7 +92,8 @@ struct tail_opts {
 /* One shard's stream as followed. */
 struct follower {
 	int shard;
-	redisContext *rc;
+	struct bs_cmd_shard *sh;      /* its keys and connection (replaced on a
+	                               * reconnect) */
 	const char *key;
 	char after[BS_STREAM_ID_LEN]; /* XREAD: the last id read; group: the
 	                               * last pending id while pending */
@@ -92,6 +102,7 @@ struct follower {
 
 struct tail {
 	const struct tail_opts *o;
+	const struct bs_redis_config *rcfg;
 	int n_shards;
 	size_t printed;
 };
@@ -382,12 +393,12 @@ print_json(const struct tail *t, int shard, const struct bs_admin_entry *e)
 }
 
 /* Prints e and flushes; then, in a group, acknowledges it. An entry
- * deleted while pending (no fields) is only acknowledged. 0, or -1 with a
- * message on stderr. */
+ * deleted while pending (no fields) is only acknowledged. 0; -1 when
+ * stdout failed (said on stderr); -2 when XACK failed (reason in err). */
 static int
-deliver(struct tail *t, struct follower *f, const struct bs_admin_entry *e)
+deliver(struct tail *t, struct follower *f, const struct bs_admin_entry *e,
+    char *err, size_t errlen)
 {
-	char err[256];
 	if (e->n_fields > 0) {
 		int rc = t->o->json ? print_json(t, f->shard, e) :
 		    print_human(t, f->shard, e);
@@ -398,10 +409,61 @@ deliver(struct tail *t, struct follower *f, const struct bs_admin_entry *e)
 		}
 		t->printed++;
 	}
-	if (t->o->group && bs_stream_ack(f->rc, f->key, t->o->group, e->id, err,
-	    sizeof(err)) != 0) {
+	if (t->o->group && bs_stream_ack(f->sh->rc, f->key, t->o->group, e->id,
+	    err, errlen) != 0)
+		return -2;
+	return 0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);       /* a signal cuts it short: checked after */
+}
+
+/* A Redis call of f failed with err. An error reply ends the tail (-1,
+ * said on stderr); a lost connection is opened again, retried with
+ * backoff for up to TAIL_RECONNECT_MS (0 once it is back or a signal
+ * stops the tail, -1 when it gave up). In a group, reading starts again
+ * with the consumer's pending entries: what it had read, and not yet
+ * acknowledged, comes again. */
+static int
+lost(struct tail *t, struct follower *f, const char *err)
+{
+	if (f->sh->rc && f->sh->rc->err == 0) {
 		fprintf(stderr, "bitsleuth tail: shard %d: %s\n", f->shard, err);
 		return -1;
+	}
+	fprintf(stderr, "bitsleuth tail: shard %d: %s; reconnecting\n", f->shard,
+	    err);
+	long long give_up = bs_mono_ms() + TAIL_RECONNECT_MS;
+	long wait = 100;
+	char why[256];
+	snprintf(why, sizeof(why), "%s", err);
+	while (!tail_stop) {
+		if (f->sh->rc)
+			redisFree(f->sh->rc);
+		struct bs_redis_config rc = *t->rcfg;
+		rc.hash_tag = f->sh->keys.prefix;
+		f->sh->rc = bs_redis_connect_sync(&rc, why, sizeof(why));
+		if (f->sh->rc) {
+			fprintf(stderr, "bitsleuth tail: shard %d: reconnected\n",
+			    f->shard);
+			if (t->o->group) {
+				f->pending = 1;
+				snprintf(f->after, sizeof(f->after), "0");
+			}
+			return 0;
+		}
+		if (bs_mono_ms() >= give_up) {
+			fprintf(stderr, "bitsleuth tail: shard %d: %s; giving up after "
+			    "%d s\n", f->shard, why, TAIL_RECONNECT_MS / 1000);
+			return -1;
+		}
+		sleep_ms(wait);
+		wait = wait * 2 > TAIL_RECONNECT_WAIT_MAX ? TAIL_RECONNECT_WAIT_MAX :
+		    wait * 2;
 	}
 	return 0;
 }
@@ -420,27 +482,27 @@ read_once(struct tail *t, struct follower *f, long block_ms)
 	char err[256];
 	int rc;
 	if (!t->o->group)
-		rc = bs_stream_read(f->rc, f->key, f->after, want, block_ms, &es, err,
+		rc = bs_stream_read(f->sh->rc, f->key, f->after, want, block_ms, &es, err,
 		    sizeof(err));
 	else
-		rc = bs_stream_read_group(f->rc, f->key, t->o->group,
+		rc = bs_stream_read_group(f->sh->rc, f->key, t->o->group,
 		    t->o->consumer, f->pending ? f->after : ">", want, block_ms, &es,
 		    err, sizeof(err));
-	if (rc != 0) {
-		fprintf(stderr, "bitsleuth tail: shard %d: %s\n", f->shard, err);
-		return -1;
-	}
+	if (rc != 0)
+		return lost(t, f, err);
 	if (es.n == 0 && f->pending)
 		f->pending = 0;     /* history done: new entries from now on */
 	int n = 0;
 	for (size_t i = 0; i < es.n && rc == 0; i++) {
 		snprintf(f->after, sizeof(f->after), "%s", es.v[i].id);
-		rc = deliver(t, f, &es.v[i]);
+		rc = deliver(t, f, &es.v[i], err, sizeof(err));
 		n++;
 		if (t->o->count && t->printed >= t->o->count)
 			break;      /* the rest stay pending for the next run */
 	}
 	bs_admin_entries_release(&es);
+	if (rc == -2)
+		return lost(t, f, err);
 	return rc == 0 ? n : -1;
 }
 
@@ -462,10 +524,10 @@ start(struct tail *t, struct follower *fs, int n)
 			continue;
 		}
 		if (!t->o->group) {
-			rc = bs_stream_last_id(f->rc, f->key, f->after, sizeof(f->after),
+			rc = bs_stream_last_id(f->sh->rc, f->key, f->after, sizeof(f->after),
 			    err, sizeof(err));
 		} else {
-			rc = bs_stream_group_create(f->rc, f->key, t->o->group,
+			rc = bs_stream_group_create(f->sh->rc, f->key, t->o->group,
 			    t->o->since_ms >= 0 ? since : "$", &created, err, sizeof(err));
 			snprintf(f->after, sizeof(f->after), "0");
 			f->pending = 1;
@@ -647,11 +709,11 @@ bs_cmd_tail(int argc, char **argv)
 	struct bs_cmd_redis a;
 	if (bs_cmd_redis_open(&a, o.path, "tail") != 0)
 		return 1;
-	struct tail t = { .o = &o, .n_shards = a.n_shards };
+	struct tail t = { .o = &o, .rcfg = &a.rcfg, .n_shards = a.n_shards };
 	struct follower *fs = xcalloc((size_t)a.n_shards, sizeof(*fs));
 	for (int i = 0; i < a.n_shards; i++) {
 		fs[i].shard = i;
-		fs[i].rc = a.shards[i].rc;
+		fs[i].sh = &a.shards[i];
 		fs[i].key = o.deploys ? a.shards[i].keys.deploys :
 		    a.shards[i].keys.events;
 	}

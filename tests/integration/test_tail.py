@@ -6,7 +6,8 @@ outcomes from {p}:deploys; a follower started before the deliveries sees
 them come; `--group G` resumes after what an earlier run acknowledged, and
 a run killed between printing and acknowledging loses nothing; every shard
 is read; usage errors exit 2 (`--group workers` among them); Redis
-unreachable and queue.events: false exit 1.
+unreachable and queue.events: false exit 1; a Redis restart while it
+follows is survived.
 
 The group tests write entries of the contract's shape (queue/record.h)
 with XADD themselves, so that what each run must print is known exactly.
@@ -321,6 +322,30 @@ def test_killed_group_tail_loses_nothing():
         assert rc == 0, err
         assert delivered(out.splitlines()) == ["dl-%d" % i for i in range(n, n + 3)], out
         assert redis.cmd("XPENDING", EVENTS, "gk")[0] == 0
+    finally:
+        redis.close()
+
+
+def test_redis_restart_while_following():
+    redis = H.RedisServer(appendonly=True)
+    try:
+        cfg = config_only(redis)
+        xadd_event(redis, 0)
+        plain = Follower(cfg, "--since", "1h", "--count", "3")
+        grp = Follower(cfg, "--group", "gr", "--since", "1h", "--count", "3")
+        H.wait_for(lambda: "dl-0" in delivered(plain.got()) and "dl-0" in delivered(grp.got()), 15,
+                   what="the first entry on both followers")
+        redis.stop()
+        redis.start()
+        H.wait_for(lambda: reading(redis) and reading(redis, group=True), 30,
+                   what="both followers reading again")
+        xadd_event(redis, 1)
+        xadd_event(redis, 2)
+        for f in (plain, grp):
+            rc, err = f.wait(60)
+            assert rc == 0 and delivered(f.got()) == ["dl-0", "dl-1", "dl-2"], (rc, err, f.got())
+            assert "reconnecting" in err and "reconnected" in err, err
+        assert redis.cmd("XPENDING", EVENTS, "gr")[0] == 0
     finally:
         redis.close()
 
