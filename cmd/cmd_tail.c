@@ -418,7 +418,8 @@ deliver(struct tail *t, struct follower *f, const struct bs_admin_entry *e,
 static void
 sleep_ms(long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = { .tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);       /* a signal cuts it short: checked after */
 }
 
@@ -482,8 +483,8 @@ read_once(struct tail *t, struct follower *f, long block_ms)
 	char err[256];
 	int rc;
 	if (!t->o->group)
-		rc = bs_stream_read(f->sh->rc, f->key, f->after, want, block_ms, &es, err,
-		    sizeof(err));
+		rc = bs_stream_read(f->sh->rc, f->key, f->after, want, block_ms, &es,
+		    err, sizeof(err));
 	else
 		rc = bs_stream_read_group(f->sh->rc, f->key, t->o->group,
 		    t->o->consumer, f->pending ? f->after : ">", want, block_ms, &es,
@@ -524,8 +525,8 @@ start(struct tail *t, struct follower *fs, int n)
 			continue;
 		}
 		if (!t->o->group) {
-			rc = bs_stream_last_id(f->sh->rc, f->key, f->after, sizeof(f->after),
-			    err, sizeof(err));
+			rc = bs_stream_last_id(f->sh->rc, f->key, f->after,
+			    sizeof(f->after), err, sizeof(err));
 		} else {
 			rc = bs_stream_group_create(f->sh->rc, f->key, t->o->group,
 			    t->o->since_ms >= 0 ? since : "$", &created, err, sizeof(err));

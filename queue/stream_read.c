@@ -125,7 +125,8 @@ read_opts(const char **argv, int *argc, long block_ms, size_t count,
     size_t errlen)
 {
 	if (count == 0 || block_ms == 0) {
-		snprintf(err, errlen, "a stream read needs COUNT >= 1 and a bounded BLOCK");
+		snprintf(err, errlen,
+		    "a stream read needs COUNT >= 1 and a bounded BLOCK");
 		return -1;
 	}
 	if (block_ms > 0) {
