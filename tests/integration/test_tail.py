@@ -5,7 +5,7 @@ redis-server: deliveries accepted by a real `run` are printed from
 outcomes from {p}:deploys; a follower started before the deliveries sees
 them come; `--group G` resumes after what an earlier run acknowledged, and
 a run killed between printing and acknowledging loses nothing; every shard
-is read; usage errors exit 2 (`--group workers` among them); Redis
+is read, on one Redis and on a Redis Cluster; usage errors exit 2 (`--group workers` among them); Redis
 unreachable and queue.events: false exit 1; a Redis restart while it
 follows is survived.
 
@@ -350,12 +350,28 @@ def test_redis_restart_while_following():
         redis.close()
 
 
+def fnv_shard(repo, n):
+    """queue/shard.h's bs_shard_of (FNV-1a 32-bit of the lower-cased
+    repository, modulo n), independently."""
+    h = 2166136261
+    for c in repo.lower().encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return h % n
+
+
+def push_to(repo, sha):
+    """A Cloud push to branch master of repo with head sha."""
+    p = json.loads(H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
+    p["repository"]["full_name"] = repo
+    p["push"]["changes"][0]["new"]["target"]["hash"] = sha
+    return json.dumps(p).encode()
+
+
 def test_every_shard_is_read():
-    import test_shards_local as S
     repos = ["acme/repo-%02d" % i for i in range(10)]
     by = {}
     for r in repos:
-        by.setdefault(S.fnv_shard(r, 2), r)
+        by.setdefault(fnv_shard(r, 2), r)
     assert set(by) == {0, 1}, by
     deps = [{"org": "acme", "deployment": "d%d" % s, "repository": r, "branch": "master"}
             for s, r in sorted(by.items())]
@@ -364,7 +380,7 @@ def test_every_shard_is_read():
         want = {}
         for s, r in sorted(by.items()):
             sha = ("%d" % s).ljust(40, "b")
-            st, js, raw, _ = bs.post("repo:push", S.push_body(r, sha), headers=HOOK)
+            st, js, raw, _ = bs.post("repo:push", push_to(r, sha), headers=HOOK)
             assert st == 202, raw
             want[js["delivery"]] = (s, js["job"], r)
         for s in (0, 1):
@@ -388,6 +404,34 @@ def test_every_shard_is_read():
         assert rc == 0 and sorted(delivered(f.got())) == ["dl-10", "dl-11"], (err, f.got())
     finally:
         H.shutdown(redis, sleuth, bs)
+
+
+def test_shards_on_a_cluster():
+    """queue.shards 3 on a Redis Cluster of three masters: each shard's
+    stream is read from the master that owns its slot."""
+    import redis_topo as T
+    c = T.Cluster(masters=3, replicas_per_master=0)
+    try:
+        d = tempfile.mkdtemp(prefix="bs-it-tail-")
+        H._dirs.append(d)
+        cfg = os.path.join(d, "bitsleuth.yaml")
+        with open(cfg, "w") as f:
+            f.write(T.topo_config(c.redis_yaml(), "http://127.0.0.1:9", [DEP], shards=3))
+        tags = T.shard_tags("bstest", 3)
+        owners = {c.owner_of_slot(T.keyslot(t)) for t in tags}
+        assert len(owners) > 1, "the three shards' slots on one master: nothing to show"
+        for i, t in enumerate(tags):
+            xadd_event(c.client_for(t), i, key="{%s}:events" % t)
+        rc, out, err = run_cli(cfg, "--json", "--since", "1h", "--count", "3")
+        assert rc == 0, (rc, out, err)
+        got = sorted((json.loads(ln)["shard"], json.loads(ln)["delivery"]) for ln in out.splitlines())
+        assert got == [(0, "dl-0"), (1, "dl-1"), (2, "dl-2")], out
+        rc, out, err = run_cli(cfg, "--group", "gc", "--since", "1h", "--count", "3")
+        assert rc == 0 and sorted(delivered(out.splitlines())) == ["dl-0", "dl-1", "dl-2"], (out, err)
+        for t in tags:
+            assert c.client_for(t).cmd("XPENDING", "{%s}:events" % t, "gc")[0] == 0, t
+    finally:
+        c.stop()
 
 
 def test_usage_and_failures():
