@@ -350,6 +350,38 @@ def test_redis_restart_while_following():
         redis.close()
 
 
+def test_human_lines_cut_and_undecodable_records():
+    redis = H.RedisServer()
+    try:
+        cfg = config_only(redis)
+        rec = {"v": 1, "delivery": "big", "keys": [{"key": "K-%d" % i} for i in range(30)]}
+        redis.cmd("XADD", EVENTS, "*", "v", "1", "delivery", "big", "event", "repo:push",
+                  "repository", "acme/" + "x" * 1000 + "\nnext", "received_ms", "1",
+                  "job", "1-0", "format", "msgpack", "data", msgpack.packb(rec))
+        redis.cmd("XADD", EVENTS, "*", "v", "1", "delivery", "bad", "event", "repo:push",
+                  "repository", "acme/sh\nop", "received_ms", "1", "job", "2-0",
+                  "format", "msgpack", "data", b"\xc1not msgpack")
+        redis.cmd("XADD", EVENTS, "*", "v", "1", "delivery", "badjson", "event", "repo:push",
+                  "repository", "acme/shop", "received_ms", "1", "job", "3-0",
+                  "format", "json", "data", '{"v": 1, "keys": [')
+        rc, out, err = run_cli(cfg, "--events", "--since", "1h", "--count", "3")
+        assert rc == 0, err
+        lines = out.splitlines()
+        assert len(lines) == 3, out
+        big = lines[0]
+        assert "  acme/" + "x" * 155 + "...  " in big and "next" not in big, big
+        assert "keys=" + ",".join("K-%d" % i for i in range(20)) + ",+10 more" in big, big
+        assert "  acme/sh?op  " in lines[1], lines[1]
+        assert lines[1].endswith("job=2-0  data=?") and lines[2].endswith("job=3-0  data=?"), lines
+        rc, out, err = run_cli(cfg, "--json", "--since", "1h", "--count", "3")
+        assert rc == 0, err
+        recs = [json.loads(ln) for ln in out.splitlines()]
+        assert recs[0]["repository"].endswith("x\nnext") and len(recs[0]["data"]["keys"]) == 30, recs[0]
+        assert recs[1]["data"] is None and recs[2]["data"] is None, recs[1:]
+    finally:
+        redis.close()
+
+
 def fnv_shard(repo, n):
     """queue/shard.h's bs_shard_of (FNV-1a 32-bit of the lower-cased
     repository, modulo n), independently."""
