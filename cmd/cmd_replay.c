@@ -115,6 +115,10 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 		    "(no master known to the sentinels)" : "(no owner of the slot known)");
 		goto out;
 	}
+	/* A replayed payload is a delivery: {p}:events gets it too. */
+	struct bs_record_opts pub;
+	bs_record_opts_set(&pub, cfg->queue.events, cfg->queue.events_format,
+	    cfg->queue.events_ttl_ms, cfg->queue.events_maxlen);
 	struct bs_enqueue e = {
 		.delivery = r->delivery,
 		.content_key = content_dedupe && r->content_key[0] ? r->content_key : NULL,
@@ -126,6 +130,8 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 		.maxlen = cfg->queue.max_stream,
 		.received_ms = r->job.received_ms,
 		.window_s = cfg->queue.content_dedupe_window_s,
+		.repository = r->job.ev.repository,
+		.events = &pub,
 	};
 	/* A replay is a new push in its targets' lanes: it joins their tails. */
 	struct bs_lanes_of lanes;

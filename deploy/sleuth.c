@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,7 +32,7 @@
 
 #define SLEUTH_DEFAULT_MAX_COMMITS 250
 #define SLEUTH_MAX_PARENTS 200     /* per commit, as Sleuth's own client */
-#define SLEUTH_MAX_KEYS 100        /* distinct issue keys per deploy */
+#define SLEUTH_MAX_KEYS BS_SLEUTH_MAX_KEYS
 #define SLEUTH_MAX_TAGS 200        /* static tags + key tags */
 
 /* === small growable string === */
@@ -318,11 +319,12 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 	 * --event` with the payload's own date, else --date, else now (which
 	 * it tells the operator); see cmd/cmd_replay.c. */
 	char date[BS_ISOTIME_LEN];
+	const char *sent_date = NULL;
 	if (is_utc_date(ev->date))
-		put_kv(g, "date", ev->date);
+		put_kv(g, "date", sent_date = ev->date);
 	else if (job->received_ms > 0 &&
 	    bs_isotime_utc(job->received_ms, date, sizeof(date)) == 0)
-		put_kv(g, "date", date);
+		put_kv(g, "date", sent_date = date);
 
 	/* The author of the deployed commit when the payload lists it (the
 	 * newest commit is first, but a change may list older ones only), else
@@ -368,6 +370,7 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 		n_list = ch->n_commits;
 	}
 	size_t with_hash = 0;
+	long long n_sent = -1;
 	for (size_t i = 0; i < n_list; i++)
 		if (known(list[i].hash))
 			with_hash++;
@@ -382,10 +385,18 @@ bs_sleuth_body(const struct bs_job *job, const struct bs_target *t,
 			sent++;
 		}
 		yajl_gen_array_close(g);
+		n_sent = (long long)sent;
 	}
 
 	const char *keys[SLEUTH_MAX_KEYS];
 	size_t n_keys = target_keys(job, t, opt, keys, SLEUTH_MAX_KEYS);
+	if (opt && opt->sent) {
+		struct bs_sleuth_sent *out = opt->sent;
+		snprintf(out->date, sizeof(out->date), "%s", sent_date ? sent_date : "");
+		out->commits = n_sent;
+		out->n_keys = n_keys;
+		memcpy(out->keys, keys, n_keys * sizeof(keys[0]));
+	}
 	const char *bb_link = ch ? ch->link : pr ? pr->url : NULL;
 	char *dc_link = NULL;   /* DC changes carry no link: see dc_commit_link */
 	if (ch && !known(bb_link) && ev->product == BS_PRODUCT_DC)

@@ -13,6 +13,8 @@
 #include "common/job.h"
 #include "deploy/match.h"
 
+struct bs_sleuth_sent;
+
 /* Where a deploy's `commits` come from (the worker decides, issue 12). */
 enum bs_body_commits {
 	BS_BODY_PAYLOAD = 0,        /* the change's list, unless truncated */
@@ -35,6 +37,21 @@ struct bs_sleuth_opts {
 	const char *email;          /* the deployed commit's author when known
 	                             * otherwise (a merge resolved through the
 	                             * API), or NULL */
+	struct bs_sleuth_sent *sent; /* when not NULL, filled with what the
+	                             * body carries (the deploy's record) */
+};
+
+#define BS_SLEUTH_MAX_KEYS 100      /* distinct issue keys per deploy */
+
+/* What one register_deploy body carries, for the outcome record of
+ * {p}:deploys: its date ("" when none), how many commits (-1: no
+ * `commits`, Sleuth computes them) and the deploy's issue keys (pointers
+ * into the job and the opts' commit keys). */
+struct bs_sleuth_sent {
+	char date[32];
+	long long commits;
+	const char *keys[BS_SLEUTH_MAX_KEYS];
+	size_t n_keys;
 };
 
 /* "{base}/api/1/deployments/{org}/{deployment}/register_deploy" with the

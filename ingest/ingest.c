@@ -335,6 +335,9 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 		char rawbuf[2048], *rawp, *rawheap;
 		size_t rawlen = raw_headers(hv, rawbuf, sizeof(rawbuf), &rawp,
 		    &rawheap);
+		struct bs_record_opts pub;
+		bs_record_opts_set(&pub, cfg->queue.events, cfg->queue.events_format,
+		    cfg->queue.events_ttl_ms, cfg->queue.events_maxlen);
 		struct bs_enqueue e = {
 			.delivery = r.delivery,
 			.content_key = cfg->queue.content_dedupe && r.content_key[0] ?
@@ -353,6 +356,8 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 			.window_s = cfg->queue.content_dedupe_window_s,
 			.hook = r.hook,
 			.resend = r.resend,
+			.repository = r.job.ev.repository,
+			.events = &pub,
 		};
 		struct bs_lanes_of lanes;
 		bs_lanes_of(cfg, &r.job, &lanes);

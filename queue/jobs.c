@@ -193,15 +193,28 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 		cb(BS_ENQ_FAILED, NULL, "too many lanes", arg);
 		return;
 	}
+	/* {p}:events: the job bytes themselves, or their JSON form. */
+	const struct bs_record_opts *pub = e->events && e->events->on ?
+	    e->events : NULL;
+	char *json = NULL, pubttl[24], pubmax[24];
+	size_t json_len = 0;
+	if (pub && pub->format == BS_RECORD_JSON &&
+	    !(json = bs_record_json(e->job, e->job_len, &json_len))) {
+		cb(BS_ENQ_FAILED, NULL, "the job is not one msgpack value", arg);
+		return;
+	}
+	snprintf(pubttl, sizeof(pubttl), "%lld", pub ? pub->ttl_ms : 0);
+	snprintf(pubmax, sizeof(pubmax), "%lld", pub ? pub->maxlen : 0);
 	struct bs_lane_keys *lk = xcalloc(nl ? nl : 1, sizeof(*lk));
 	for (size_t i = 0; i < nl; i++) {
 		if (bs_lane_keys(k, e->lanes[i], &lk[i]) != 0) {
 			free(lk);
+			free(json);
 			cb(BS_ENQ_FAILED, NULL, "bad lane name", arg);
 			return;
 		}
 	}
-	size_t argc = 17 + 3 * nl, a = 0;
+	size_t argc = 24 + 3 * nl, a = 0;
 	const char **argv = xcalloc(argc, sizeof(*argv));
 	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
 #define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
@@ -213,6 +226,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	ARGS(k->stats);
 	ARGS(k->lanes);
 	ARGS(rawin);
+	ARGS(k->events);
 	for (size_t i = 0; i < nl; i++) {
 		ARGS(lk[i].list);
 		ARGS(lk[i].meta);
@@ -230,6 +244,12 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	ARGS(win);
 	ARGS(hook);
 	ARGS(e->resend ? "1" : "0");
+	ARGS(pub ? bs_record_format_name(pub->format) : "");
+	ARGS(pubttl);
+	ARGS(pubmax);
+	ARG(json ? json : "", json_len);
+	ARGS(e->repository ? e->repository : "");
+	ARGS(recv);
 	/* The lane names come last (scripts.c). */
 	for (size_t i = 0; i < nl; i++)
 		ARGS(e->lanes[i]);
@@ -257,6 +277,7 @@ bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 	op->arg = arg;
 	bs_redis_eval_after(r, pre, e->raw_ttl_s > 0 ? 2 : 0, &bs_script_enqueue,
 	    (int)nkeys, (int)a, argv, argvlen, enqueue_reply, op);
+	free(json);
 	free(argvlen);
 	free(argv);
 	free(lk);
@@ -538,7 +559,14 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 		cb(0, "too many finish records", arg);
 		return;
 	}
-	size_t argc = 16 + 7 * nops;
+	const struct bs_record_opts *pub = f->events && f->events->on ?
+	    f->events : NULL;
+	size_t npub = pub && f->outcomes ? f->n_outcomes : 0;
+	if (npub > JOBS_MAX_RECS) {
+		cb(0, "too many finish outcomes", arg);
+		return;
+	}
+	size_t argc = 21 + 7 * nops + 7 * npub;
 	for (size_t i = 0; i < n; i++) {
 		if (f->recs[i].n_fields == 0 || f->recs[i].n_fields > JOBS_MAX_FIELDS ||
 		    (f->recs[i].kind != BS_FINISH_RETRY &&
@@ -564,7 +592,7 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 	}
 	const char **argv = xcalloc(argc, sizeof(*argv));
 	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
-	char (*nums)[24] = xcalloc(n + 5, sizeof(*nums));
+	char (*nums)[24] = xcalloc(n + npub + 8, sizeof(*nums));
 	msgpack_sbuffer *sbs = xcalloc(n + nops + 1, sizeof(*sbs));
 	size_t a = 0;
 #define ARG(s, l) do { argv[a] = (s); argvlen[a] = (l); a++; } while (0)
@@ -576,6 +604,7 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 	ARGS(k->order);
 	ARGS(k->lanes);
 	ARGS(k->deployed);
+	ARGS(k->deploys);
 	for (size_t i = 0; i < nops; i++) {
 		ARGS(lk[i].list);
 		ARGS(lk[i].meta);
@@ -627,6 +656,25 @@ bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
 		} else {
 			ARGS("");
 		}
+	}
+	snprintf(nums[n + 5], 24, "%lld", pub ? pub->ttl_ms : 0);
+	snprintf(nums[n + 6], 24, "%lld", pub ? pub->maxlen : 0);
+	snprintf(nums[n + 7], 24, "%zu", npub);
+	ARGS(pub ? bs_record_format_name(pub->format) : "");
+	ARGS(nums[n + 5]);
+	ARGS(nums[n + 6]);
+	ARGS(nums[n + 7]);
+	for (size_t i = 0; i < npub; i++) {
+		const struct bs_outcome_rec *o = &f->outcomes[i];
+		char *at = nums[n + 8 + i];
+		snprintf(at, 24, "%lld", o->at_ms);
+		ARGS(o->kind ? o->kind : "");
+		ARGS(o->target ? o->target : "");
+		ARGS(o->delivery ? o->delivery : "");
+		ARGS(o->repository ? o->repository : "");
+		ARGS(o->job ? o->job : "");
+		ARGS(at);
+		ARG(o->data ? o->data : "", o->data ? o->data_len : 0);
 	}
 #undef ARG
 #undef ARGS

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "queue/keys.h"
+#include "queue/record.h"
 #include "queue/redis_client.h"
 
 struct bs_field {
@@ -75,6 +76,8 @@ struct bs_enqueue {
 	                             * (X-Attempt-Number > 1) */
 	const char *const *lanes;   /* targets the push hits: it joins their lanes */
 	size_t n_lanes;             /* (lanes.h); at most BS_JOBS_MAX_LANES */
+	const char *repository;     /* the event's, a plain field of {p}:events */
+	const struct bs_record_opts *events; /* NULL or !on: no {p}:events entry */
 };
 
 #define BS_JOBS_MAX_LANES 64
@@ -97,7 +100,9 @@ typedef void bs_enqueue_cb(enum bs_enqueue_status st, const char *id,
  *     non-empty hook is a new event: queued, and the key now names it).
  * The first job's id comes back with BS_ENQ_DUPLICATE. A queued job's id
  * joins the tail of each of its lanes in the same step; a lane name that
- * is empty or over BS_LANE_NAME_MAX fails the call (nothing written). */
+ * is empty or over BS_LANE_NAME_MAX fails the call (nothing written).
+ * With events on, a queued job is also appended to {p}:events in that
+ * step (record.h: the job bytes, or their JSON form). */
 void bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
     const struct bs_enqueue *e, bs_enqueue_cb *cb, void *arg);
 
@@ -164,13 +169,26 @@ struct bs_finish {
 	const char *owner;          /* lease owner of this process (lanes.h) */
 	long long hold_ms;          /* worker.order_hold: a failing head is
 	                             * released past it (lanes.h) */
+	const struct bs_record_opts *events; /* NULL or !on: outcomes unwritten */
+	const struct bs_outcome_rec *outcomes; /* for {p}:deploys */
+	size_t n_outcomes;
+};
+
+/* One deploy outcome for {p}:deploys (record.h). */
+struct bs_outcome_rec {
+	const char *kind;           /* BS_REC_* */
+	const char *target, *delivery, *repository, *job; /* NULL: "" */
+	long long at_ms;
+	const char *data;           /* bs_record_deploy() in the events' format */
+	size_t data_len;
 };
 
 /* bs_jobs_finish plus, in the same script, each lane op (lanes.h): the
  * lease given back, the position leaving or staying in its lane or parked
  * there, the target's newest registration recorded, the next parked head
- * woken. Nothing of it happens when the finish writes nothing (see
- * bs_jobs_finish). */
+ * woken, and each outcome appended to {p}:deploys. Nothing of it happens
+ * when the finish writes nothing (see bs_jobs_finish), so an outcome is
+ * there exactly once however often the finish is sent. */
 void bs_jobs_finish_lanes(struct bs_redis *r, const struct bs_keys *k,
     const struct bs_finish *f, bs_done_cb *cb, void *arg);
 

@@ -38,6 +38,17 @@ bs_record_format_parse(const char *name, enum bs_record_format *f)
 	return 0;
 }
 
+void
+bs_record_opts_set(struct bs_record_opts *o, bool on, const char *format,
+    long long ttl_ms, long long maxlen)
+{
+	o->on = on;
+	if (bs_record_format_parse(format, &o->format) != 0)
+		o->format = BS_RECORD_MSGPACK;
+	o->ttl_ms = ttl_ms > 0 ? ttl_ms : 7LL * 86400 * 1000;
+	o->maxlen = maxlen > 0 ? maxlen : 1000000;
+}
+
 /* === deploy record (msgpack) === */
 
 static void

@@ -36,6 +36,11 @@ struct bs_record_opts {
 	long long maxlen;           /* > 0 */
 };
 
+/* Fills o from config queue.events, events_format (an unknown name is
+ * msgpack: the config check refuses one), events_ttl and events_maxlen. */
+void bs_record_opts_set(struct bs_record_opts *o, bool on, const char *format,
+    long long ttl_ms, long long maxlen);
+
 /* "msgpack" or "json". */
 const char *bs_record_format_name(enum bs_record_format f);
 /* 0 with *f set, or -1 for a name that is neither. */

@@ -9,16 +9,38 @@
 
 #include "queue/lanes_lua.h"
 
+/* publish(key, ttl, maxlen, now, fields): XADD of one entry to a stream
+ * for other readers ({p}:events, {p}:deploys; record.h), trimmed in the
+ * same step: MINID now - ttl (exact, so an entry lives no longer than
+ * queue.events_ttl) and then MAXLEN ~ maxlen (approximate: never fewer
+ * are kept). bs_publish_args checks the three numbers first. */
+#define PUBLISH_LUA \
+	"local function publish(key, ttl, maxlen, now, fields)\n" \
+	"  local args = {'XADD', key, 'MINID', string.format('%.0f',\n" \
+	"    math.max(now - ttl, 0)), '*'}\n" \
+	"  for _, v in ipairs(fields) do args[#args + 1] = v end\n" \
+	"  redis.call(unpack(args))\n" \
+	"  redis.call('XTRIM', key, 'MAXLEN', '~', maxlen)\n" \
+	"end\n" \
+	"local function bs_publish_args(mode, ttl, maxlen)\n" \
+	"  if mode == '' then return true end\n" \
+	"  return (mode == 'msgpack' or mode == 'json') and\n" \
+	"    (tonumber(ttl) or 0) > 0 and (tonumber(maxlen) or 0) > 0\n" \
+	"end\n"
+
 /* enqueue
  * KEYS: 1 jobs, 2 seen:<delivery>, 3 seenc:<content> (ignored unless
  *       ARGV[7] == "1"), 4 raw:<delivery>, 5 stats, 6 lanes index,
- *       7 rawin:<delivery>, then per lane of the push: 2 keys, its list
- *       and its meta hash
+ *       7 rawin:<delivery>, 8 events, then per lane of the push: 2 keys,
+ *       its list and its meta hash
  * ARGV: 1 job, 2 delivery, 3 event key, 4 seen ttl s, 5 raw ttl s (0: keep
  *       nothing), 6 maxlen (0: none), 7 has content key, 8 dedupe window
  *       s (> 0), 9 hook id ("" : none; no spaces), 10 resend ("1":
- *       X-Attempt-Number > 1), ..., and LAST the lane names, one per lane
- *       key pair
+ *       X-Attempt-Number > 1), 11 events format ("msgpack", "json", or ""
+ *       for no {p}:events entry), 12 events ttl ms, 13 events maxlen, 14
+ *       the event record as JSON (format json; msgpack's is ARGV[1]), 15
+ *       repository, 16 received ms, ..., and LAST the lane names, one per
+ *       lane key pair
  * The raw delivery (headers, body, event, received_ms) does not pass
  * through Lua, which costs Redis a copy and a conversion per byte: the
  * client writes it to rawin:<delivery> (HSET, EXPIRE 60) right before this
@@ -38,10 +60,15 @@
  * it is a job not yet done, and trimming would drop acknowledged
  * deliveries; refusing makes ingest answer 503 so that Bitbucket resends.
  * The new entry's id joins the tail of each lane (lanes.h) in this same
- * step, and the entry's `lanes` field lists them (newline-separated). */
+ * step, and the entry's `lanes` field lists them (newline-separated).
+ * A queued delivery is also appended to {p}:events in this step (record.h),
+ * so the two streams cannot disagree; a duplicate or a refusal adds
+ * nothing to it. */
 struct bs_redis_script bs_script_enqueue = { .acks = 1, .prelude = bs_lanes_lua, .source =
-	"local nl = (#KEYS - 7) / 2\n"
-	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 10 + nl then\n"
+	PUBLISH_LUA
+	"local nl = (#KEYS - 8) / 2\n"
+	"if nl < 0 or nl ~= math.floor(nl) or #ARGV < 16 + nl or\n"
+	"    not bs_publish_args(ARGV[11], ARGV[12], ARGV[13]) then\n"
 	"  return redis.error_reply('bad enqueue arguments')\n"
 	"end\n"
 	"local names = {}\n"
@@ -90,7 +117,7 @@ struct bs_redis_script bs_script_enqueue = { .acks = 1, .prelude = bs_lanes_lua,
 	"  id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'delivery',\n"
 	"    ARGV[2], 'event', ARGV[3], 'lanes', table.concat(names, '\\n'))\n"
 	"  for i = 1, nl do\n"
-	"    local L, X = KEYS[6 + 2 * i], KEYS[7 + 2 * i]\n"
+	"    local L, X = KEYS[7 + 2 * i], KEYS[8 + 2 * i]\n"
 	"    lane_joined(KEYS[6], L, X, names[i], id, redis.call('RPUSH', L, id), now)\n"
 	"  end\n"
 	"else\n"
@@ -104,6 +131,13 @@ struct bs_redis_script bs_script_enqueue = { .acks = 1, .prelude = bs_lanes_lua,
 	"if rawttl > 0 then\n"
 	"  redis.call('HSET', KEYS[4], 'job', id)\n"
 	"  redis.call('EXPIRE', KEYS[4], rawttl)\n"
+	"end\n"
+	"if ARGV[11] ~= '' then\n"
+	"  local data = ARGV[1]\n"
+	"  if ARGV[11] == 'json' then data = ARGV[14] end\n"
+	"  publish(KEYS[8], tonumber(ARGV[12]), ARGV[13], now, {'v', '1',\n"
+	"    'delivery', ARGV[2], 'event', ARGV[3], 'repository', ARGV[15],\n"
+	"    'received_ms', ARGV[16], 'job', id, 'format', ARGV[11], 'data', data})\n"
 	"end\n"
 	"redis.call('HINCRBY', KEYS[5], 'queued', 1)\n"
 	"return {'queued', id}\n"
@@ -143,8 +177,8 @@ struct bs_redis_script bs_script_claim = { .source =
 /* finish: acknowledge an entry, store its successors and move its tasks'
  * lanes, in one step.
  * KEYS: 1 jobs, 2 retry, 3 dead, 4 stats, 5 order, 6 lanes index,
- *       7 deployed, then per lane op 3 keys: the lane's list, meta and
- *       parked hashes
+ *       7 deployed, 8 deploys, then per lane op 3 keys: the lane's list,
+ *       meta and parked hashes
  * ARGV: 1 group, 2 entry id, 3 registered count, 4 dead maxlen (0: none),
  *       5 number of records, 6 consumer ("" : any), then per record either
  *         "retry", due ms, member (msgpack array [f1, v1, f2, v2 ...])
@@ -162,6 +196,10 @@ struct bs_redis_script bs_script_claim = { .source =
  *       Every op gives back the lease if this owner holds it for that
  *       origin, then fixes the lane's head and wakes the parked head when
  *       the lane is free (so a push parked while its turn came is moved on).
+ *       then the outcomes for {p}:deploys (record.h): the format ("msgpack",
+ *       "json", or "" for none), ttl ms, maxlen, their number, and per
+ *       outcome kind, target, delivery, repository, job, at ms, data; each
+ *       is appended only when the finish writes (so exactly once).
  * Returns 1, or 0 when the entry was already acknowledged or, with a
  * consumer given, is no longer pending for that consumer (another worker
  * claimed it after the visibility timeout and now owns its outcome; a late
@@ -169,6 +207,7 @@ struct bs_redis_script bs_script_claim = { .source =
  * in the retry set while it is still being worked on). Nothing is written
  * then. */
 struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, .source =
+	PUBLISH_LUA
 	"local recs = {}\n"
 	"local i = 7\n"
 	"for _ = 1, tonumber(ARGV[5]) do\n"
@@ -193,7 +232,7 @@ struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, 
 	"local owner = ARGV[i]\n"
 	"local hold = tonumber(ARGV[i + 1])\n"
 	"local nops = tonumber(ARGV[i + 2])\n"
-	"if not owner or not hold or not nops or #KEYS ~= 7 + 3 * nops then\n"
+	"if not owner or not hold or not nops or #KEYS ~= 8 + 3 * nops then\n"
 	"  return redis.error_reply('bad finish arguments')\n"
 	"end\n"
 	"i = i + 3\n"
@@ -205,9 +244,17 @@ struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, 
 	"      or (act == 'park' and member == '') then\n"
 	"    return redis.error_reply('bad lane op')\n"
 	"  end\n"
-	"  ops[n] = {t, pos, act, member, 7 + 3 * (n - 1)}\n"
+	"  ops[n] = {t, pos, act, member, 8 + 3 * (n - 1)}\n"
 	"  i = i + 4\n"
 	"end\n"
+	"local pubmode, pubttl, pubmax, npub = ARGV[i], ARGV[i + 1], ARGV[i + 2],\n"
+	"  tonumber(ARGV[i + 3])\n"
+	"if not npub or not bs_publish_args(pubmode, pubttl, pubmax) or\n"
+	"    (pubmode == '' and npub > 0) then\n"
+	"  return redis.error_reply('bad finish outcomes')\n"
+	"end\n"
+	"local pub = i + 4\n"
+	"i = pub + 7 * npub\n"
 	"if i ~= #ARGV + 1 then return redis.error_reply('bad finish arguments') end\n"
 	"if ARGV[6] ~= '' then\n"
 	"  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
@@ -246,6 +293,12 @@ struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, 
 	"if retried > 0 then redis.call('HINCRBY', KEYS[4], 'retried', retried) end\n"
 	"if dead > 0 then redis.call('HINCRBY', KEYS[4], 'dead', dead) end\n"
 	"if sup > 0 then redis.call('HINCRBY', KEYS[4], 'superseded', sup) end\n"
+	"for j = pub, pub + 7 * (npub - 1), 7 do\n"
+	"  publish(KEYS[8], tonumber(pubttl), pubmax, now, {'v', '1', 'kind', ARGV[j],\n"
+	"    'target', ARGV[j + 1], 'delivery', ARGV[j + 2], 'repository',\n"
+	"    ARGV[j + 3], 'job', ARGV[j + 4], 'at_ms', ARGV[j + 5], 'format',\n"
+	"    pubmode, 'data', ARGV[j + 6]})\n"
+	"end\n"
 	"return 1\n"
 };
 

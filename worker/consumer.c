@@ -333,12 +333,26 @@ kick(struct bs_consumer *c)
 static void
 on_trimmed(const redisReply *reply, const char *err, void *arg)
 {
-	(void)arg;
+	const char *what = arg;
 	if (err)
-		log_debug("trimming dead letters: %s", err);
+		log_debug("trimming %s: %s", what, err);
 	else if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
-		log_info("trimmed %lld dead letters older than dead.max_age",
-		    reply->integer);
+		log_info("trimmed %lld %s", reply->integer, what);
+}
+
+/* XTRIM key MINID [~] (now - age): entries older than age go (stream ids
+ * are ms). what names them in the log. */
+static void
+trim_older(struct bs_wctx *ctx, const char *key, long long now,
+    long long age_ms, int approx, const char *what)
+{
+	char minid[32];
+	snprintf(minid, sizeof(minid), "%lld", now - age_ms > 0 ? now - age_ms : 0);
+	const char *argv[] = { "XTRIM", key, "MINID", approx ? "~" : "=", minid };
+	size_t argvlen[5];
+	for (int i = 0; i < 5; i++)
+		argvlen[i] = strlen(argv[i]);
+	bs_redis_command(ctx->redis, 5, argv, argvlen, on_trimmed, (void *)what);
 }
 
 static void
@@ -413,16 +427,19 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		    on_swept, c);
 	}
 	if (now - c->last_trim_ms >= 60000) {
-		/* Dead letters older than dead.max_age go (stream ids are ms). */
+		/* Dead letters older than dead.max_age go; so do the readers'
+		 * streams' entries older than queue.events_ttl (each XADD trims
+		 * them too, but a quiet installation adds nothing). */
+		const struct bs_config *cfg = ctx->live->cfg;
 		c->last_trim_ms = now;
-		char minid[32];
-		snprintf(minid, sizeof(minid), "%lld",
-		    now - (long long)ctx->live->cfg->dead.max_age_ms);
-		const char *argv[] = { "XTRIM", ctx->keys->dead, "MINID", "~", minid };
-		size_t argvlen[5];
-		for (int i = 0; i < 5; i++)
-			argvlen[i] = strlen(argv[i]);
-		bs_redis_command(ctx->redis, 5, argv, argvlen, on_trimmed, c);
+		trim_older(ctx, ctx->keys->dead, now, cfg->dead.max_age_ms, 1,
+		    "dead letters older than dead.max_age");
+		if (cfg->queue.events) {
+			trim_older(ctx, ctx->keys->events, now, cfg->queue.events_ttl_ms,
+			    0, "events older than queue.events_ttl");
+			trim_older(ctx, ctx->keys->deploys, now, cfg->queue.events_ttl_ms,
+			    0, "deploy outcomes older than queue.events_ttl");
+		}
 	}
 	kick(c);
 }

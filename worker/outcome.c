@@ -101,6 +101,9 @@ send_finish(struct run *run)
 		.n_ops = run->n_ops,
 		.owner = bs_consumer_owner(run->c),
 		.hold_ms = ctx->live->cfg->worker.order_hold_ms,
+		.events = &run->pub,
+		.outcomes = run->outs,
+		.n_outcomes = run->n_outs,
 	};
 	bs_jobs_finish_lanes(ctx->redis, ctx->keys, &f, on_finished, run);
 }
@@ -188,6 +191,51 @@ add_op(struct run *run, const char *target, enum bs_lane_action act,
 		.n_fields = n };
 }
 
+/* The outcome of task t (NULL: an entry that could not be decoded) for
+ * {p}:deploys, recorded with the finish when the streams are on. What the
+ * body carried comes from t->sent (a task never sent has none, except one
+ * DONE after a crash, whose registration was never recorded). */
+static void
+add_outcome(struct run *run, struct task *t, const char *kind,
+    const char *reason, long status, long long now)
+{
+	if (!run->pub.on || run->n_outs >= sizeof(run->outs) / sizeof(run->outs[0]))
+		return;
+	const struct bs_sleuth_sent *sent = t ? t->sent : NULL;
+	if (t && !sent && t->end == TASK_DONE)
+		sent = task_sent_summary(t);
+	const struct bs_deployment *dep = t ? t->target.dep : NULL;
+	int called = t && (t->end == TASK_SENT || t->end == TASK_OPEN);
+	struct bs_deploy_record rec = {
+		.kind = kind, .at_ms = now, .delivery = run->delivery,
+		.job = run->origin, .event = run->event,
+		.repository = run->job.ev.repository,
+		.target = t ? t->name : NULL,
+		.org = dep ? dep->org : NULL,
+		.deployment = dep ? dep->deployment : NULL,
+		.environment = dep ? dep->environment : NULL,
+		.sha = t ? t->target.sha : NULL,
+		.branch = t ? t->target.branch : NULL,
+		.date = sent && sent->date[0] ? sent->date : NULL,
+		.commits = sent ? sent->commits : -1,
+		.keys = sent ? sent->keys : NULL,
+		.n_keys = sent ? sent->n_keys : 0,
+		.attempts = run->attempt + (called ? 1 : 0),
+		.status = status, .reason = reason,
+		.superseded_by = t && t->end == TASK_SUPERSEDED ? t->newest : NULL,
+		.url = t ? t->url : NULL,
+	};
+	size_t len;
+	char *data = bs_record_deploy(&rec, run->pub.format, &len);
+	char *copy = bs_arena_alloc(&run->arena, len ? len : 1);
+	memcpy(copy, data, len);
+	free(data);
+	run->outs[run->n_outs++] = (struct bs_outcome_rec){ .kind = kind,
+		.target = rec.target, .delivery = run->delivery,
+		.repository = rec.repository, .job = run->origin, .at_ms = now,
+		.data = copy, .data_len = len };
+}
+
 static void
 add_dead(struct run *run, struct bs_field *f, size_t k, const char *reason,
     long status, long long now)
@@ -206,6 +254,8 @@ sent_outcome(struct run *run, struct task *t, long long now)
 	struct bs_wctx *ctx = run->ctx;
 	const struct bs_config *cfg = ctx->live->cfg;
 	if (t->outcome == BS_OUTCOME_OK) {
+		add_outcome(run, t, t->dry ? BS_REC_DRY_RUN : BS_REC_REGISTERED, NULL,
+		    t->status, now);
 		if (!t->dry)
 			run->registered++;
 		if (!t->stepped) {
@@ -247,6 +297,7 @@ sent_outcome(struct run *run, struct task *t, long long now)
 		task_count(t, BS_MDP_DEAD);
 		log_warn("job %s -> %s: dead letter: %s", run->id, t->name, reason);
 		add_dead(run, f, k, reason, t->status, now);
+		add_outcome(run, t, BS_REC_DEAD, reason, t->status, now);
 		add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
 		return;
 	}
@@ -294,9 +345,16 @@ task_outcome(struct run *run, struct task *t, long long now)
 		add_dead(run, f, k, bs_arena_printf(&run->arena, "superseded: held "
 		    "past worker.order_hold, then the newer push %s was registered",
 		    t->newest), 0, now);
+		add_outcome(run, t, BS_REC_SUPERSEDED, f[k].val, 0, now);
 		add_op(run, t->name, BS_LANE_LEAVE_SUPERSEDED, NULL, 0);
 		break;
 	case TASK_DONE:
+		/* Registered before by a run whose outcome was never recorded
+		 * (it died in between): recorded now. An unchanged sha is not
+		 * a deploy. */
+		if (!t->same)
+			add_outcome(run, t, t->dry ? BS_REC_DRY_RUN : BS_REC_REGISTERED,
+			    NULL, 0, now);
 		add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
 		break;
 	}
@@ -338,7 +396,10 @@ run_finish(struct run *run)
 	long long now = bs_now_ms();
 	run->n_recs = 0;
 	run->n_ops = 0;
+	run->n_outs = 0;
 	run->registered = 0;
+	bs_record_opts_set(&run->pub, cfg->queue.events, cfg->queue.events_format,
+	    cfg->queue.events_ttl_ms, cfg->queue.events_maxlen);
 	if (run->undecodable) {
 		struct bs_field *f = bs_arena_alloc(&run->arena, 8 * sizeof(*f));
 		size_t k = 0;
@@ -348,6 +409,7 @@ run_finish(struct run *run)
 		bs_field_str(&f[k++], "attempt", "0");
 		add_dead(run, f, k, bs_arena_printf(&run->arena,
 		    "undecodable job: %s", run->decode_err), 0, now);
+		add_outcome(run, NULL, BS_REC_DEAD, f[k].val, 0, now);
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_UNDECODABLE);
 	}
 	for (size_t i = 0; i < run->n_tasks; i++) {

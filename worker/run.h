@@ -67,6 +67,11 @@ struct task {
 	enum bs_body_commits bf_mode;
 	struct bs_job *bf_job;      /* GIVEN: change 0 holds the commits */
 	const char *bf_email;       /* a resolved merge's author */
+	/* What its register_deploy body carried (arena; NULL until a body was
+	 * built), for its outcome on {p}:deploys; a dry run's URL. */
+	struct bs_sleuth_sent *sent;
+	const char *url;
+	int same;                   /* DONE: its sha is the target's last registered */
 };
 
 struct bs_consumer;
@@ -98,6 +103,9 @@ struct run {
 	size_t n_recs;
 	struct bs_lane_op ops[RUN_MAX_LANES];
 	size_t n_ops;
+	struct bs_outcome_rec outs[RUN_MAX_TARGETS + 1]; /* for {p}:deploys */
+	size_t n_outs;
+	struct bs_record_opts pub;  /* queue.events* when the outcome was built */
 	long long registered;
 	int finish_tries;
 	long long finish_until;     /* give up re-sending the finish after this */
@@ -122,6 +130,9 @@ void task_start(struct task *t);
  * track as task_track names it ("push", "merge", "tag"). */
 const char *task_deployed_note(struct task *t);
 const char *task_track(const struct task *t);
+/* t->sent, built from the body t would send now when no body was built
+ * yet (a task DONE after a crash: its outcome was never recorded). */
+const struct bs_sleuth_sent *task_sent_summary(struct task *t);
 /* Counts t's outcome in deploys_total and, when it is final (not a
  * retry), its queue wait (the delivery's receipt to now). */
 void task_count(struct task *t, enum bs_m_deploy outcome);

@@ -214,12 +214,18 @@ on_dryrun_recorded(int ok, const char *err, void *arg)
 	bs_log_ctx_pop();
 }
 
-/* The register_deploy URL and body of task t (both malloc'd). */
+/* The register_deploy URL and body of task t (both malloc'd); what the
+ * body carries is kept in t->sent (its strings copied to the arena: the
+ * backfilled commits' keys go with bf_job). */
 static void
-build_request(const struct task *t, char **url, char **body, size_t *blen)
+build_request(struct task *t, char **url, char **body, size_t *blen)
 {
 	const struct bs_config *cfg = t->run->ctx->live->cfg;
+	struct bs_arena *a = &t->run->arena;
+	if (!t->sent)
+		t->sent = bs_arena_alloc(a, sizeof(*t->sent));
 	struct bs_sleuth_opts opt = {
+		.sent = t->sent,
 		.issue_url = cfg->issues.url,
 		.max_commits = cfg->sleuth.max_commits,
 		.commits_from = t->bf_mode,
@@ -234,6 +240,21 @@ build_request(const struct task *t, char **url, char **body, size_t *blen)
 	}
 	*body = bs_sleuth_body(&t->run->job, &t->target, &opt, blen);
 	*url = bs_sleuth_url(cfg->sleuth.base_url, t->target.dep);
+	for (size_t i = 0; i < t->sent->n_keys; i++)
+		t->sent->keys[i] = bs_arena_strdup(a, t->sent->keys[i]);
+}
+
+const struct bs_sleuth_sent *
+task_sent_summary(struct task *t)
+{
+	if (!t->sent) {
+		size_t blen;
+		char *body, *url;
+		build_request(t, &url, &body, &blen);
+		free(body);
+		free(url);
+	}
+	return t->sent;
 }
 
 static void
@@ -248,6 +269,7 @@ record_dry_run(struct task *t)
 	    (int)(blen > 2000 ? 2000 : blen), body);
 	task_count(t, BS_MDP_DRY_RUN);
 	t->outcome = BS_OUTCOME_OK;
+	t->url = bs_arena_strdup(&run->arena, url);
 	struct bs_field f[5];
 	bs_field_str(&f[0], "url", url);
 	bs_field_str(&f[1], "target", t->name);
@@ -302,6 +324,7 @@ start_task(struct task *t)
 		task_count(t, BS_MDP_SAME_SHA);
 		log_info("job %s -> %s: sha %s is the target's last registered one; "
 		    "not sent again", run->id, t->name, t->target.sha);
+		t->same = 1;
 		task_end(t, TASK_DONE);
 		return;
 	}

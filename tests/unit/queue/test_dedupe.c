@@ -168,7 +168,8 @@ main(void)
 	TEST("a raw delivery that did not arrive fails before any write") {
 		/* The script without its HSET (as if that command had failed):
 		 * nothing is queued and the caller gets the error. */
-		const char *kv[] = { K.jobs, "s", "c", "r", K.stats, K.lanes, "w" };
+		const char *kv[] = { K.jobs, "s", "c", "r", K.stats, K.lanes, "w",
+		    K.events };
 		char keys[7][BS_KEY_MAX + 16];
 		snprintf(keys[1], sizeof(keys[1]), "%sd-none", K.seen);
 		snprintf(keys[2], sizeof(keys[2]), "%sc-none", K.seenc);
@@ -178,19 +179,20 @@ main(void)
 		kv[2] = keys[2];
 		kv[3] = keys[3];
 		kv[6] = keys[6];
-		const char *argv[17] = { 0 };
-		size_t argvlen[17];
+		const char *argv[24] = { 0 };
+		size_t argvlen[24];
 		const char *args[] = { "job", "d-none", "repo:push", "3600", "60",
-		    "0", "1", "600", "", "0" };
-		for (int i = 0; i < 7; i++)
+		    "0", "1", "600", "", "0", "msgpack", "60000", "100", "",
+		    "acme/shop", "1" };
+		for (int i = 0; i < 8; i++)
 			argv[i] = kv[i];
-		for (int i = 0; i < 10; i++)
-			argv[7 + i] = args[i];
-		for (int i = 0; i < 17; i++)
+		for (int i = 0; i < 16; i++)
+			argv[8 + i] = args[i];
+		for (int i = 0; i < 24; i++)
 			argvlen[i] = strlen(argv[i]);
 		long long before = xlen();
 		struct eval_res rep = { 0 };
-		bs_redis_eval(R, &bs_script_enqueue, 7, 17, argv, argvlen,
+		bs_redis_eval(R, &bs_script_enqueue, 8, 24, argv, argvlen,
 		    on_eval, &rep);
 		(void)bs_test_run_until(base, &rep.calls, 1, 3000);
 		CHECK_INT(rep.calls, 1);
@@ -198,6 +200,7 @@ main(void)
 		CHECK_INT(xlen(), before);
 		CHECK_STR(get(K.seen, "d-none", v, sizeof(v)), "");
 		CHECK_INT(ttl(K.raw, "d-none"), -2);
+		CHECK_INT(ttl(K.events, ""), -2);   /* nor on {p}:events */
 	}
 
 	TEST("content older than the window does not count") {
