@@ -363,8 +363,8 @@ def test_a_group_created_late_reads_everything():
             jobs[d] = js["job"]
         settle(redis, "late group")
         assert redis.cmd("XLEN", key("jobs")) == 0
-        assert redis.cmd("XGROUP", "CREATE", key("events"), "late", "0") == b"OK"
-        assert redis.cmd("XGROUP", "CREATE", key("deploys"), "late", "0") == b"OK"
+        assert redis.cmd("XGROUP", "CREATE", key("events"), "late", "0") == "OK"
+        assert redis.cmd("XGROUP", "CREATE", key("deploys"), "late", "0") == "OK"
         seen = {}
         for _ in range(n + 1):
             got = redis.cmd("XREADGROUP", "GROUP", "late", "c1", "COUNT", "7", "STREAMS", key("events"), ">")
