@@ -217,7 +217,10 @@ def every_fixture_in(fmt):
         assert reqs and all(r["answered"] == 200 for r in reqs)
         got = sorted((dep["record"]["target"], dep["record"]["sha"]) for dep in deploys)
         want = sorted((request_target(r), r["json"]["sha"]) for r in reqs)
-        assert got == want, (got, want)
+        # One outcome per registration; a call repeated after a lost answer
+        # (a loaded machine) is still one outcome.
+        assert sorted(set(got)) == sorted(set(want)), (got, want)
+        assert len(set(want)) <= len(got) <= len(want), (got, want)
         for dep in deploys:
             assert dep["delivery"] in by_delivery, dep
             assert dep["job"] == by_delivery[dep["delivery"]]["job"], dep
