@@ -19,6 +19,7 @@
 #include "queue/lanes.h"
 #include "cmd/cmd_common.h"
 #include "cmd/cmd_shards.h"
+#include "queue/readers.h"
 
 static void
 human_age(long long ms, char *out, size_t outlen)
@@ -53,6 +54,82 @@ id_ms(const char *id)
 }
 
 /* === stats ============================================================== */
+
+/* {p}:events and {p}:deploys over every shard into st[0], st[1]. */
+static int
+readers_collect(const struct bs_cmd_redis *a, long long now,
+    struct bs_reader_stream st[2], char *err, size_t errlen)
+{
+	memset(st, 0, 2 * sizeof(*st));
+	st[0].oldest_age_ms = st[1].oldest_age_ms = -1;
+	for (int i = 0; i < a->n_shards; i++) {
+		const char *key[2] = { a->shards[i].keys.events,
+		    a->shards[i].keys.deploys };
+		for (int k = 0; k < 2; k++) {
+			struct bs_reader_stream one;
+			if (bs_readers_stats(a->shards[i].rc, key[k], now, &one, err,
+			    errlen) != 0)
+				return -1;
+			bs_readers_add(&st[k], &one);
+			bs_readers_release(&one);
+		}
+	}
+	return 0;
+}
+
+static void
+readers_json(yajl_gen g, const struct bs_reader_stream st[2])
+{
+	static const char *const name[2] = { "events", "deploys" };
+	for (int k = 0; k < 2; k++) {
+		gstr(g, name[k]);
+		yajl_gen_map_open(g);
+		gstr(g, "length"); yajl_gen_integer(g, st[k].length);
+		gstr(g, "oldest_age_ms"); yajl_gen_integer(g, st[k].oldest_age_ms);
+		gstr(g, "groups"); yajl_gen_map_open(g);
+		for (size_t i = 0; i < st[k].n_groups; i++) {
+			const struct bs_reader_group *r = &st[k].groups[i];
+			gstr(g, r->name);
+			yajl_gen_map_open(g);
+			gstr(g, "consumers"); yajl_gen_integer(g, r->consumers);
+			gstr(g, "pending"); yajl_gen_integer(g, r->pending);
+			gstr(g, "lag"); yajl_gen_integer(g, r->lag);
+			gstr(g, "missed"); yajl_gen_integer(g, r->missed);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+	}
+}
+
+static void
+readers_text(const struct bs_cmd_redis *a, const struct bs_reader_stream st[2])
+{
+	static const char *const label[2] = { "events       ", "deploys      " };
+	const char *key[2] = { a->keys.events, a->keys.deploys };
+	for (int k = 0; k < 2; k++) {
+		char age[32];
+		human_age(st[k].oldest_age_ms, age, sizeof(age));
+		if (!a->cfg.queue.events && st[k].length == 0) {
+			printf("%s %s: off (queue.events: false)\n", label[k],
+			    a->n_shards > 1 ? "(all shards)" : key[k]);
+			continue;
+		}
+		printf("%s %s: %lld entries, oldest %s, %zu reader group%s\n",
+		    label[k], a->n_shards > 1 ? "(all shards)" : key[k],
+		    st[k].length, age, st[k].n_groups, st[k].n_groups == 1 ? "" : "s");
+		for (size_t i = 0; i < st[k].n_groups; i++) {
+			const struct bs_reader_group *r = &st[k].groups[i];
+			char lag[32];
+			snprintf(lag, sizeof(lag), r->lag < 0 ? "?" : "%lld", r->lag);
+			printf("  group       %s: %lld consumers, %lld pending, lag %s%s",
+			    r->name, r->consumers, r->pending, lag, r->missed ? "" : "\n");
+			if (r->missed)
+				printf(", %lld unread entries already trimmed "
+				    "(queue.events_ttl / events_maxlen)\n", r->missed);
+		}
+	}
+}
 
 /* Whole requests left in bucket b now: its tokens refilled at the
  * configured rate since it was last written, at most the burst. */
@@ -113,6 +190,12 @@ bs_cmd_stats(int argc, char **argv)
 		}
 		bs_admin_stats_add(&s, &per[i]);
 	}
+	struct bs_reader_stream rd[2];
+	if (readers_collect(&a, now, rd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bitsleuth stats: %s\n", err);
+		bs_readers_release(&rd[0]);
+		bs_readers_release(&rd[1]);
+	}
 	if (json) {
 		yajl_gen g = bs_cmd_json_new();
 		yajl_gen_map_open(g);
@@ -164,6 +247,7 @@ bs_cmd_stats(int argc, char **argv)
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
+		readers_json(g, rd);
 		gstr(g, "api_budget"); yajl_gen_map_open(g);
 		for (size_t i = 0; i < s.n_budgets; i++) {
 			gstr(g, s.budgets[i].bucket);
@@ -219,6 +303,7 @@ bs_cmd_stats(int argc, char **argv)
 		    "their head, %lld held by a failing head, oldest head %s\n",
 		    a.n_shards > 1 ? "(all shards)" : a.keys.lanes, s.lanes,
 		    s.lane_waiting, s.lanes_held, head);
+		readers_text(&a, rd);
 		printf("counters     ");
 		for (size_t i = 0; i < s.n_counters; i++)
 			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);
@@ -234,6 +319,8 @@ bs_cmd_stats(int argc, char **argv)
 		bs_admin_stats_release(&per[i]);
 	free(per);
 	bs_admin_stats_release(&s);
+	bs_readers_release(&rd[0]);
+	bs_readers_release(&rd[1]);
 	bs_cmd_redis_close(&a);
 	return 0;
 }

@@ -50,12 +50,30 @@ print_redis(const struct bs_config *cfg)
 		    cfg->redis.wait_timeout_ms);
 }
 
+/* The streams for other readers (queue.events*). */
+static void
+print_readers(const struct bs_config *cfg)
+{
+	if (!cfg->queue.events) {
+		printf("readers:      off (queue.events: false): no {p}:events, "
+		    "no {p}:deploys\n");
+		return;
+	}
+	long long ttl = (long long)cfg->queue.events_ttl_ms;
+	printf("readers:      {p}:events and {p}:deploys, %s, kept %lld%s "
+	    "(at most ~%lld entries)\n", cfg->queue.events_format,
+	    ttl % 86400000 == 0 ? ttl / 86400000 : ttl % 3600000 == 0 ?
+	    ttl / 3600000 : ttl / 1000, ttl % 86400000 == 0 ? "d" :
+	    ttl % 3600000 == 0 ? "h" : "s", cfg->queue.events_maxlen);
+}
+
 static void
 print_summary(const struct bs_config *cfg)
 {
 	printf("listen:       http://%s:%d/hooks/bitbucket\n", cfg->listen_host,
 	    cfg->listen_port);
 	print_redis(cfg);
+	print_readers(cfg);
 	printf("signatures:   %s\n", cfg->bitbucket.secret ? "required (secret set)" :
 	    cfg->bitbucket.allow_unsigned ? "NOT checked (allow_unsigned: true)" :
 	    "required (secret NOT set here: run and serve refuse to start)");

@@ -20,9 +20,12 @@
 #include "common/timer.h"
 #include "common/xalloc.h"
 
-/* KEYS: 1 jobs, 2 retry, 3 dead, 4 lanes index
+/* KEYS: 1 jobs, 2 retry, 3 dead, 4 lanes index, 5 events, 6 deploys
  * ARGV: 1 group, 2 lane list prefix, 3 lane meta prefix, 4 most lanes
- * Returns {length, pending, retries, dead, oldest age ms, lanes held}.
+ * Returns {length, pending, retries, dead, oldest age ms, lanes held,
+ * events length, deploys length, the largest lag of a reader group on
+ * either (0 when none; a lag Redis cannot tell counts as the stream's
+ * length)}.
  * Read-only. The lane keys are built from the prefixes (ARGV) rather than
  * passed: they share the hash tag of KEYS, so a cluster node holds them
  * (Redis allows undeclared keys of the script's own slot). */
@@ -78,8 +81,21 @@ static struct bs_redis_script depth_script = { .source =
 	"    end\n"
 	"  end\n"
 	"end\n"
+	"local lens, lag = {}, 0\n"
+	"for i = 5, 6 do\n"
+	"  lens[i] = redis.call('XLEN', KEYS[i])\n"
+	"  if lens[i] > 0 then\n"
+	"    for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[i])) do\n"
+	"      local l = lens[i]\n"
+	"      for j = 1, #g - 1, 2 do\n"
+	"        if g[j] == 'lag' and type(g[j + 1]) == 'number' then l = g[j + 1] end\n"
+	"      end\n"
+	"      if l > lag then lag = l end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
 	"return {len, pending, redis.call('ZCARD', KEYS[2]),\n"
-	"  redis.call('XLEN', KEYS[3]), age, held}\n"
+	"  redis.call('XLEN', KEYS[3]), age, held, lens[5], lens[6], lag}\n"
 };
 
 struct waiter {
@@ -131,12 +147,12 @@ bs_depth_parse(const redisReply *rep, struct bs_depth_figures *out,
 		snprintf(err, errlen, "%s", rep->str);
 		return -1;
 	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6) {
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != BS_DEPTH_FIGURES) {
 		snprintf(err, errlen, "unexpected reply to the queue depth script");
 		return -1;
 	}
-	long long v[6];
-	for (size_t i = 0; i < 6; i++) {
+	long long v[BS_DEPTH_FIGURES];
+	for (size_t i = 0; i < BS_DEPTH_FIGURES; i++) {
 		const redisReply *e = rep->element[i];
 		if (e->type != REDIS_REPLY_INTEGER || e->integer < 0) {
 			snprintf(err, errlen, "unexpected reply to the queue depth "
@@ -151,6 +167,9 @@ bs_depth_parse(const redisReply *rep, struct bs_depth_figures *out,
 	out->dead = v[3];
 	out->oldest_age_ms = v[4];
 	out->lanes_held = v[5];
+	out->events = v[6];
+	out->deploys = v[7];
+	out->readers_lag = v[8];
 	return 0;
 }
 
@@ -172,6 +191,12 @@ static const struct {
 	  "Age of the oldest unprocessed job (0 when none).", 1 },
 	{ "bitsleuth_queue_lanes_held",
 	  "Lanes whose failing head holds younger pushes back.", 0 },
+	{ "bitsleuth_queue_events_length",
+	  "Entries in the readers' stream of deliveries ({p}:events).", 0 },
+	{ "bitsleuth_queue_deploys_length",
+	  "Entries in the readers' stream of deploy outcomes ({p}:deploys).", 0 },
+	{ "bitsleuth_queue_readers_lag",
+	  "The largest lag of a reader group on {p}:events or {p}:deploys.", 0 },
 };
 
 static long long
@@ -183,7 +208,10 @@ figure(const struct bs_depth_figures *f, size_t i)
 	case 2: return f->retries;
 	case 3: return f->dead;
 	case 4: return f->oldest_age_ms;
-	default: return f->lanes_held;
+	case 5: return f->lanes_held;
+	case 6: return f->events;
+	case 7: return f->deploys;
+	default: return f->readers_lag;
 	}
 }
 
@@ -353,9 +381,9 @@ refresh(struct bs_queue_depth *d)
 	for (int i = 0; i < d->n_shards; i++) {
 		const struct bs_keys *k = d->shards[i].keys;
 		const char *argv[] = { k->jobs, k->retry, k->dead, k->lanes,
-			k->group, k->lane, k->lanex, most };
-		size_t argvlen[8];
-		for (int a = 0; a < 8; a++)
+			k->events, k->deploys, k->group, k->lane, k->lanex, most };
+		size_t argvlen[10];
+		for (int a = 0; a < 10; a++)
 			argvlen[a] = strlen(argv[a]);
 		struct read *r = xcalloc(1, sizeof(*r));
 		r->d = d;
@@ -364,7 +392,7 @@ refresh(struct bs_queue_depth *d)
 		d->reads++;
 		/* May answer before it returns (pool down): on_read then runs
 		 * now, and `outstanding` keeps the refresh open meanwhile. */
-		bs_redis_eval(d->shards[i].redis, &depth_script, 4, 8, argv, argvlen,
+		bs_redis_eval(d->shards[i].redis, &depth_script, 6, 10, argv, argvlen,
 		    on_read, r);
 	}
 	refresh_done(d);

@@ -51,7 +51,12 @@ struct bs_depth_figures {
 	long long dead;          /* entries in {p}:dead */
 	long long oldest_age_ms; /* the oldest unprocessed job's age, 0: none */
 	long long lanes_held;
+	long long events;        /* entries in {p}:events (record.h) */
+	long long deploys;       /* entries in {p}:deploys */
+	long long readers_lag;   /* the largest lag of a reader group on them */
 };
+
+#define BS_DEPTH_FIGURES 9   /* integers in the script's answer */
 
 /* shards (n_shards of them, 1 .. BS_SHARDS_MAX) and their pools and keys
  * outlive the depth, or the pools are freed first (then every read

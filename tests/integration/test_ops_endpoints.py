@@ -78,7 +78,8 @@ def check_ops_port(bs, mode):
     assert hdrs.get("Content-Type", "").startswith("text/plain; version=0.0.4"), hdrs
     for name in ("bitsleuth_queue_length", "bitsleuth_queue_pending", "bitsleuth_queue_retries",
                  "bitsleuth_queue_dead_letters", "bitsleuth_queue_oldest_age_seconds",
-                 "bitsleuth_queue_lanes_held"):
+                 "bitsleuth_queue_lanes_held", "bitsleuth_queue_events_length",
+                 "bitsleuth_queue_deploys_length", "bitsleuth_queue_readers_lag"):
         if gauge(raw, name) is None:
             H.fail("%s: %s{shard=\"0\"} missing from /metrics:\n%s" % (mode, name, raw.decode()))
     if "bitsleuth_queue_scrape_errors_total" not in raw.decode():

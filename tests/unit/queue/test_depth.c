@@ -96,12 +96,15 @@ static void
 pure_tests(void)
 {
 	char err[128];
-	redisReply e[7], *p[7];
+	redisReply e[10], *p[10];
 	struct bs_depth_figures f;
 
-	TEST("parse: six integers in order") {
-		long long v[] = { 5, 2, 1, 3, 1500, 1 };
-		CHECK(bs_depth_parse(array_of(v, 6, e, p), &f, err, sizeof(err)) == 0);
+	TEST("parse: nine integers in order") {
+		long long v[] = { 5, 2, 1, 3, 1500, 1, 40, 12, 7 };
+		CHECK(bs_depth_parse(array_of(v, 9, e, p), &f, err, sizeof(err)) == 0);
+		CHECK_INT(f.events, 40);
+		CHECK_INT(f.deploys, 12);
+		CHECK_INT(f.readers_lag, 7);
 		CHECK_INT(f.length, 5);
 		CHECK_INT(f.pending, 2);
 		CHECK_INT(f.retries, 1);
@@ -111,12 +114,12 @@ pure_tests(void)
 	}
 
 	TEST("parse: wrong shapes, negatives, errors and no reply are refused") {
-		long long v[] = { 5, 2, 1, 3, 1500, 1, 0 };
-		CHECK(bs_depth_parse(array_of(v, 5, e, p), &f, err, sizeof(err)) == -1);
-		CHECK(bs_depth_parse(array_of(v, 7, e, p), &f, err, sizeof(err)) == -1);
-		long long neg[] = { 5, -2, 1, 3, 1500, 1 };
-		CHECK(bs_depth_parse(array_of(neg, 6, e, p), &f, err, sizeof(err)) == -1);
-		redisReply *top = array_of(v, 6, e, p);
+		long long v[] = { 5, 2, 1, 3, 1500, 1, 0, 0, 0, 0 };
+		CHECK(bs_depth_parse(array_of(v, 8, e, p), &f, err, sizeof(err)) == -1);
+		CHECK(bs_depth_parse(array_of(v, 10, e, p), &f, err, sizeof(err)) == -1);
+		long long neg[] = { 5, -2, 1, 3, 1500, 1, 0, 0, 0 };
+		CHECK(bs_depth_parse(array_of(neg, 9, e, p), &f, err, sizeof(err)) == -1);
+		redisReply *top = array_of(v, 9, e, p);
 		e[3].type = REDIS_REPLY_STRING;
 		CHECK(bs_depth_parse(top, &f, err, sizeof(err)) == -1);
 		CHECK(strstr(err, "figure 4") != NULL);
@@ -228,6 +231,15 @@ main(void)
 	rc("RPUSH %st2 a", K.lane);
 	rc("HSET %st2 failing 1", K.lanex);
 	rc("RPUSH %st3 a b c", K.lane);
+	/* The readers' streams: four events, a group that read one (lag 3)
+	 * and one that read none (lag 4); two deploys, no group. */
+	for (int i = 0; i < 4; i++)
+		rc("XADD %s * v 1", K.events);
+	rc("XGROUP CREATE %s r1 0", K.events);
+	rc("XGROUP CREATE %s r2 0", K.events);
+	rc("XREADGROUP GROUP r1 c COUNT 1 STREAMS %s >", K.events);
+	rc("XADD %s * v 1", K.deploys);
+	rc("XADD %s * v 1", K.deploys);
 
 	struct bs_queue_depth *d = bs_queue_depth_new(base, &shard, 1, 500);
 
@@ -243,6 +255,9 @@ main(void)
 		CHECK(value(&t, "bitsleuth_queue_retries{shard=\"0\"}") == 1);
 		CHECK(value(&t, "bitsleuth_queue_dead_letters{shard=\"0\"}") == 2);
 		CHECK(value(&t, "bitsleuth_queue_lanes_held{shard=\"0\"}") == 1);
+		CHECK(value(&t, "bitsleuth_queue_events_length{shard=\"0\"}") == 4);
+		CHECK(value(&t, "bitsleuth_queue_deploys_length{shard=\"0\"}") == 2);
+		CHECK(value(&t, "bitsleuth_queue_readers_lag{shard=\"0\"}") == 4);
 		double age = value(&t, "bitsleuth_queue_oldest_age_seconds{shard=\"0\"}");
 		CHECK(age >= 5.0 && age < 60);
 	}

@@ -11,6 +11,7 @@
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
 #include "queue/jobs.h"
+#include "queue/readers.h"
 #include "queue/record.h"
 #include "redis_server.h"
 
@@ -327,6 +328,60 @@ main(void)
 		CHECK_INT(xlen(K.events), 1);
 		newest_field(K.events, "delivery", v, sizeof(v));
 		CHECK_STR(v, "d-age");
+	}
+
+	TEST("readers: groups with pending, lag, and what trimming took") {
+		redisReply *r = redisCommand(C, "DEL %s", K.events);
+		freeReplyObject(r);
+		struct bs_reader_stream st;
+		char err[200];
+		CHECK_INT(bs_readers_stats(C, K.events, 0, &st, err, sizeof(err)), 0);
+		CHECK_INT(st.length, 0);                 /* no key: nothing, no error */
+		CHECK_INT(st.n_groups, 0);
+		bs_readers_release(&st);
+		struct bs_record_opts small;
+		bs_record_opts_set(&small, true, "msgpack", 3600000, 10);
+		enqueue("d-r0", jbuf, jlen, &small, 0);
+		r = redisCommand(C, "XGROUP CREATE %s early 0", K.events);
+		freeReplyObject(r);
+		char d[32];
+		for (int i = 1; i <= 30; i++) {
+			snprintf(d, sizeof(d), "d-r%d", i);
+			enqueue(d, jbuf, jlen, &small, 0);
+		}
+		r = redisCommand(C, "XGROUP CREATE %s late 0", K.events);
+		freeReplyObject(r);
+		r = redisCommand(C, "XREADGROUP GROUP late c1 COUNT 2 STREAMS %s >",
+		    K.events);
+		freeReplyObject(r);
+		CHECK_INT(bs_readers_stats(C, K.events, 0, &st, err, sizeof(err)), 0);
+		CHECK(st.length >= 10 && st.length <= 14);
+		CHECK_INT(st.n_groups, 2);
+		for (size_t i = 0; i < st.n_groups; i++) {
+			const struct bs_reader_group *rg = &st.groups[i];
+			if (strcmp(rg->name, "early") == 0) {
+				/* Created before 30 more came; the stream kept ~10. */
+				CHECK_INT(rg->pending, 0);
+				CHECK_INT(rg->lag, st.length);
+				CHECK_INT(rg->missed, 31 - st.length);
+			} else {
+				/* Created after the trimming at 0: it reads the
+				 * whole window and misses nothing it could see. */
+				CHECK_STR(rg->name, "late");
+				CHECK_INT(rg->consumers, 1);
+				CHECK_INT(rg->pending, 2);
+				CHECK_INT(rg->lag, st.length - 2);
+				CHECK_INT(rg->missed, 0);
+			}
+		}
+		struct bs_reader_stream sum = { .oldest_age_ms = -1 };
+		bs_readers_add(&sum, &st);
+		bs_readers_add(&sum, &st);
+		CHECK_INT(sum.length, 2 * st.length);
+		CHECK_INT(sum.n_groups, 2);
+		CHECK_INT(sum.groups[0].pending + sum.groups[1].pending, 4);
+		bs_readers_release(&sum);
+		bs_readers_release(&st);
 	}
 
 	free(jbuf);
