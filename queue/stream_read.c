@@ -67,25 +67,6 @@ bs_stream_last_id(redisContext *c, const char *key, char *out, size_t outlen,
 	return rc;
 }
 
-static void
-copy_entry(const redisReply *e, struct bs_admin_entry *out)
-{
-	const redisReply *f = e->element[1];
-	memset(out, 0, sizeof(*out));
-	out->id = xstrndup(e->element[0]->str, e->element[0]->len);
-	if (f->type != REDIS_REPLY_ARRAY)
-		return;     /* deleted while pending: its id only */
-	out->n_fields = f->elements / 2;
-	out->fields = xcalloc(out->n_fields ? out->n_fields : 1,
-	    sizeof(*out->fields));
-	for (size_t i = 0; i < out->n_fields; i++) {
-		const redisReply *nm = f->element[2 * i], *v = f->element[2 * i + 1];
-		out->fields[i].name = xstrndup(nm->str, nm->len);
-		out->fields[i].val = xstrndup(v->str, v->len);
-		out->fields[i].len = v->len;
-	}
-}
-
 /* The entries of an XREAD / XREADGROUP reply for one key: nil (nothing
  * came) or [[key, [entry, ...]]]. */
 static int
@@ -113,7 +94,7 @@ copy_read(const redisReply *rep, size_t count, struct bs_admin_entries *out,
 			snprintf(err, errlen, "malformed stream entry");
 			return -1;
 		}
-		copy_entry(e, &out->v[out->n++]);
+		bs_admin_entry_copy(e, &out->v[out->n++]);
 	}
 	return 0;
 }
@@ -140,6 +121,19 @@ read_opts(const char **argv, int *argc, long block_ms, size_t count,
 	return 0;
 }
 
+/* Sends the read argv and copies what came into out. */
+static int
+read_into(redisContext *c, int argc, const char **argv, size_t count,
+    struct bs_admin_entries *out, char *err, size_t errlen)
+{
+	redisReply *rep = run(c, argc, argv, err, errlen);
+	if (!rep)
+		return -1;
+	int rc = copy_read(rep, count, out, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
 int
 bs_stream_read(redisContext *c, const char *key, const char *after,
     size_t count, long block_ms, struct bs_admin_entries *out, char *err,
@@ -155,12 +149,7 @@ bs_stream_read(redisContext *c, const char *key, const char *after,
 	argv[argc++] = "STREAMS";
 	argv[argc++] = key;
 	argv[argc++] = after;
-	redisReply *rep = run(c, argc, argv, err, errlen);
-	if (!rep)
-		return -1;
-	int rc = copy_read(rep, count, out, err, errlen);
-	freeReplyObject(rep);
-	return rc;
+	return read_into(c, argc, argv, count, out, err, errlen);
 }
 
 int
@@ -208,12 +197,7 @@ bs_stream_read_group(redisContext *c, const char *key, const char *group,
 	argv[argc++] = "STREAMS";
 	argv[argc++] = key;
 	argv[argc++] = id;
-	redisReply *rep = run(c, argc, argv, err, errlen);
-	if (!rep)
-		return -1;
-	int rc = copy_read(rep, count, out, err, errlen);
-	freeReplyObject(rep);
-	return rc;
+	return read_into(c, argc, argv, count, out, err, errlen);
 }
 
 int
