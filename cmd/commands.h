@@ -12,6 +12,8 @@ int bs_cmd_stats(int argc, char **argv);
 int bs_cmd_dlq(int argc, char **argv);
 /* `dryrun`: the dry-run deploys recorded, newest first (cmd_dryrun.c). */
 int bs_cmd_dryrun(int argc, char **argv);
+/* `tail`: follows {p}:events or {p}:deploys of every shard (cmd_tail.c). */
+int bs_cmd_tail(int argc, char **argv);
 
 /* Prints the help of `cmd` (NULL: the overview) to stdout. Returns 0, or 2
  * for an unknown command. */

@@ -52,6 +52,7 @@ main(int argc, char **argv)
 		{ "replay", bs_cmd_replay }, { "stats", bs_cmd_stats },
 		{ "dlq", bs_cmd_dlq },
 		{ "dryrun", bs_cmd_dryrun },
+		{ "tail", bs_cmd_tail },
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (strcmp(cmd, table[i].name) == 0) {

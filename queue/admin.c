@@ -436,8 +436,8 @@ bs_admin_entries_release(struct bs_admin_entries *e)
 }
 
 /* Copies a checked (entry_shape) reply entry. */
-static void
-copy_entry(const redisReply *e, struct bs_admin_entry *out)
+void
+bs_admin_entry_copy(const redisReply *e, struct bs_admin_entry *out)
 {
 	const redisReply *f = e->element[1];
 	memset(out, 0, sizeof(*out));
@@ -532,7 +532,7 @@ bs_admin_dead_list(redisContext *c, const struct bs_keys *k,
 			if (bs_reply_entry_shape(e, 0) < 0)
 				continue;
 			struct bs_admin_entry tmp;
-			copy_entry(e, &tmp);
+			bs_admin_entry_copy(e, &tmp);
 			if (!dead_matches(&tmp, f)) {
 				bs_admin_entry_release(&tmp);
 				continue;
@@ -573,7 +573,7 @@ bs_admin_dead_get(redisContext *c, const struct bs_keys *k, const char *id,
 	int rc = -1;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
 	    bs_reply_entry_shape(rep->element[0], 0) >= 0) {
-		copy_entry(rep->element[0], out);
+		bs_admin_entry_copy(rep->element[0], out);
 		rc = 0;
 	} else {
 		snprintf(err, errlen, "no dead letter '%s'", id);
@@ -655,7 +655,7 @@ bs_admin_stream_newest(redisContext *c, const char *key, long long since_ms,
 		const redisReply *e = rep->element[i];
 		if (bs_reply_entry_shape(e, 0) < 0)
 			continue;
-		copy_entry(e, &out->v[out->n++]);
+		bs_admin_entry_copy(e, &out->v[out->n++]);
 	}
 	freeReplyObject(rep);
 	return 0;

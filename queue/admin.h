@@ -97,6 +97,10 @@ void bs_admin_entry_release(struct bs_admin_entry *e);
 const char *bs_admin_entry_field(const struct bs_admin_entry *e,
     const char *name, size_t *len);
 void bs_admin_entries_release(struct bs_admin_entries *e);
+/* Copies the stream entry e of a reply (bs_reply_entry_shape checked:
+ * [id, [f, v, ...]], or [id, nil] for one deleted while pending, which
+ * gets its id only) into *out. */
+void bs_admin_entry_copy(const redisReply *e, struct bs_admin_entry *out);
 
 /* Filters of bs_admin_dead_list; zero/NULL members do not filter. */
 struct bs_dead_filter {

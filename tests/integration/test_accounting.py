@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as H  # noqa: E402
+import test_streams as S  # noqa: E402  (reads and validates {p}:deploys, issue 15)
 
 BASE = json.loads(H.read_fixture("drone-go-scm/cloud_repo-push_branch.json"))
 N_TARGETS = 30
@@ -151,6 +152,30 @@ def test_every_push_once_in_order_with_many_processes_faults_and_a_kill():
         # A repeat needs a lost answer: a call slower than the timeout, or
         # one in flight when its worker was killed.
         assert repeats <= faults["slow"] + in_flight_at_kill, (repeats, faults, in_flight_at_kill)
+        # Every outcome counted above is on {p}:deploys (issue 15), schema-
+        # valid: each push exactly one `registered` record for its target
+        # and sha (a repeated call is still one outcome), with the job id its
+        # delivery was queued as on {p}:events; nothing dead or superseded.
+        deploys = S.read_stream(redis, "{bstest}:deploys")
+        kinds = {}
+        for d in deploys:
+            kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
+        assert kinds == {"registered": N_PUSHES}, kinds
+        recorded = {}
+        for d in deploys:
+            r = d["record"]
+            t = int(r["deployment"][3:])
+            assert (t, r["sha"]) not in recorded, ("registered twice", r)
+            recorded[(t, r["sha"])] = d
+            assert d["target"] == r["target"] == "acme/svc%02d/production" % t, r
+            k = pushes[t].index(r["sha"])
+            assert d["delivery"] == "{acct-%d-%d}" % (t, k), (d["delivery"], t, k)
+        assert set(recorded) == want, set(recorded) ^ want
+        ev_list = S.read_stream(redis, "{bstest}:events")
+        events = {e["delivery"]: e for e in ev_list}
+        assert len(ev_list) == len(events) == N_PUSHES, (len(ev_list), len(events))
+        for d in deploys:
+            assert events[d["delivery"]]["job"] == d["job"], (d, events[d["delivery"]])
         print("  accounting: %d pushes over %d targets, 2 serve + 3 work (one SIGKILLed, restarted), "
               "%d registered once each in push order, superseded 0, %d repeated 2xx "
               "(<= %d slow + %d in flight at the kill), faults %s, %d Sleuth requests, %.1fs"
