@@ -191,10 +191,14 @@ bs_cmd_stats(int argc, char **argv)
 		bs_admin_stats_add(&s, &per[i]);
 	}
 	struct bs_reader_stream rd[2];
+	int rcode = 0;
 	if (readers_collect(&a, now, rd, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bitsleuth stats: %s\n", err);
+		/* The rest is shown; the readers' part is left out, not shown
+		 * empty, and the exit says something failed. */
+		fprintf(stderr, "bitsleuth stats: the readers' streams: %s\n", err);
 		bs_readers_release(&rd[0]);
 		bs_readers_release(&rd[1]);
+		rcode = 1;
 	}
 	if (json) {
 		yajl_gen g = bs_cmd_json_new();
@@ -247,7 +251,8 @@ bs_cmd_stats(int argc, char **argv)
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
-		readers_json(g, rd);
+		if (rcode == 0)
+			readers_json(g, rd);
 		gstr(g, "api_budget"); yajl_gen_map_open(g);
 		for (size_t i = 0; i < s.n_budgets; i++) {
 			gstr(g, s.budgets[i].bucket);
@@ -303,7 +308,8 @@ bs_cmd_stats(int argc, char **argv)
 		    "their head, %lld held by a failing head, oldest head %s\n",
 		    a.n_shards > 1 ? "(all shards)" : a.keys.lanes, s.lanes,
 		    s.lane_waiting, s.lanes_held, head);
-		readers_text(&a, rd);
+		if (rcode == 0)
+			readers_text(&a, rd);
 		printf("counters     ");
 		for (size_t i = 0; i < s.n_counters; i++)
 			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);
@@ -322,7 +328,7 @@ bs_cmd_stats(int argc, char **argv)
 	bs_readers_release(&rd[0]);
 	bs_readers_release(&rd[1]);
 	bs_cmd_redis_close(&a);
-	return 0;
+	return rcode;
 }
 
 /* === dlq ================================================================ */

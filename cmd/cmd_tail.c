@@ -8,8 +8,9 @@
  *     synchronous CLI connection (bs_cmd_redis_open: plain Redis,
  *     Sentinel, Cluster, TLS), in turns: a non-blocking read of every
  *     shard, and when none had anything, short blocking reads of each in
- *     turn (BLOCK below redis.command_timeout_ms, at most a second in
- *     all), at most TAIL_BATCH entries a read. Order is by stream id
+ *     turn (BLOCK below half of redis.command_timeout_ms, at most a second
+ *     in all; a slice too short to block in reliably polls every
+ *     TAIL_POLL_MS instead), at most TAIL_BATCH entries a read. Order is by stream id
  *     within a shard; shards interleave as they are read.
  *   - Without --group it starts after the newest entry (only new ones),
  *     or with --since D at now - D, and follows with XREAD. It writes
@@ -17,7 +18,9 @@
  *   - With --group G it reads in consumer group G of each shard's stream
  *     (created with MKSTREAM at the end, or at now - D with --since; a
  *     group that exists resumes where it was, --since then ignored, said
- *     on stderr) as consumer --consumer NAME (default tail-HOSTNAME):
+ *     on stderr) as consumer --consumer NAME (default tail-HOSTNAME: a
+ *     restart under another name leaves the old one's pending entries to
+ *     XAUTOCLAIM by hand, so containers set it):
  *     first its own pending entries, then new ones; each entry is XACKed
  *     after its line is written and flushed, so a tail killed in between
  *     prints it again on restart (at least once). `workers`, bitsleuth's
@@ -62,6 +65,8 @@
 #define TAIL_BATCH 100              /* entries per read */
 #define TAIL_BLOCK_MS 1000          /* blocking reads of one round, in all */
 #define TAIL_SLICE_MIN_MS 50        /* shortest blocking read of a shard */
+#define TAIL_BLOCK_MIN_MS 150       /* shorter slices poll instead of blocking */
+#define TAIL_POLL_MS 100            /* the poll's pause when nothing came */
 #define TAIL_DECODE_MAX (8u << 20)  /* larger records: data=? (human) */
 #define TAIL_LINE_MAX 4096          /* a human line is cut here */
 #define TAIL_VAL_MAX 160            /* one value in a human line */
@@ -565,6 +570,13 @@ follow(struct tail *t, struct follower *fs, int n, long slice_ms)
 					return 1;
 			}
 		}
+		if (!got && slice_ms < TAIL_BLOCK_MIN_MS) {
+			/* Too short to block in: Redis ends a BLOCK on its own
+			 * clock tick, up to 100 ms late, past a short command
+			 * timeout. Poll instead. */
+			sleep_ms(TAIL_POLL_MS);
+			continue;
+		}
 		for (int i = 0; i < n && !got && !tail_stop; i++) {
 			int r = read_once(t, &fs[i], fs[i].pending ? -1 : slice_ms);
 			if (r < 0)
@@ -691,6 +703,9 @@ bs_cmd_tail(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed pipe (`| head`) or a reset Redis socket is a write error
+	 * we report (exit 1, or a reconnect), not a death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	struct tail_opts o = { .path = bs_default_config_path(), .since_ms = -1 };
 	int rc = parse(argc, argv, &o);
 	if (rc != 0)
@@ -726,6 +741,12 @@ bs_cmd_tail(int argc, char **argv)
 	long slice = total / a.n_shards;
 	if (slice < TAIL_SLICE_MIN_MS)
 		slice = TAIL_SLICE_MIN_MS;
+	/* Never at or above the connection's timeout, however short it is
+	 * (or however many shards share the second). */
+	if (a.rcfg.command_timeout_ms > 0 && slice > a.rcfg.command_timeout_ms / 2)
+		slice = a.rcfg.command_timeout_ms / 2;
+	if (slice < 1)
+		slice = 1;
 	rc = start(&t, fs, a.n_shards) != 0 ? 1 : follow(&t, fs, a.n_shards,
 	    slice);
 	free(fs);

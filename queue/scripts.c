@@ -339,7 +339,9 @@ struct bs_redis_script bs_script_promote = { .source =
  *       (decimal, > 0)
  * The fields are copied unchanged except attempt, which restarts at "0",
  * origin, which is dropped (the replay is a new push in its target's lane:
- * it joins the tail with the new entry's id, lanes.h),
+ * it joins the tail with the new entry's id, lanes.h) but kept as
+ * queued_as unless that is there already (the id the delivery was first
+ * queued as, which its outcome on {p}:deploys names, record.h),
  * and first_ms, which restarts at now (so retry.max_age counts from the
  * replay, not from the first failure days ago); the history is kept. The
  * replay is recorded in the same step with XADD replays MAXLEN ~ ARGV[4]
@@ -358,18 +360,24 @@ struct bs_redis_script bs_script_dead_replay = { .source =
 	"local f = r[1][2]\n"
 	"local args = {'XADD', KEYS[2], '*'}\n"
 	"local seen = false\n"
-	"local target = nil\n"
+	"local target, origin, queued = nil, nil, nil\n"
 	"for i = 1, #f, 2 do\n"
 	"  local v = f[i + 1]\n"
 	"  if f[i] == 'attempt' then v = '0'; seen = true end\n"
 	"  if f[i] == 'first_ms' then v = ARGV[3] end\n"
 	"  if f[i] == 'target' and not target then target = v end\n"
-	"  if f[i] ~= 'origin' then\n"
+	"  if f[i] == 'queued_as' then queued = v end\n"
+	"  if f[i] == 'origin' then\n"
+	"    origin = v\n"
+	"  elseif f[i] ~= 'queued_as' then\n"
 	"    args[#args + 1] = f[i]\n"
 	"    args[#args + 1] = v\n"
 	"  end\n"
 	"end\n"
 	"if not seen then args[#args + 1] = 'attempt'; args[#args + 1] = '0' end\n"
+	"if queued or origin then\n"
+	"  args[#args + 1] = 'queued_as'; args[#args + 1] = queued or origin\n"
+	"end\n"
 	"local id = redis.call(unpack(args))\n"
 	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
 	"local rec = {'XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*',\n"

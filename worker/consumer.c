@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "queue/job_codec.h"
+#include "queue/trim.h"
 #include "worker/backfill.h"
 #include "worker/pr_links.h"
 #include "worker/run.h"
@@ -157,6 +158,12 @@ start_run(struct bs_consumer *c, const struct bs_entry *e)
 	run->origin = (char *)field_dup(run, e, "origin", NULL);
 	if (!run->origin)
 		run->origin = run->id;
+	/* The id the delivery was first queued as (its {p}:events entry's
+	 * `job`): a replayed dead letter starts a new lane position but
+	 * keeps it. */
+	run->queued = (char *)field_dup(run, e, "queued_as", NULL);
+	if (!run->queued)
+		run->queued = run->origin;
 	c->busy++;
 
 	run_log_push(run, NULL);
@@ -331,28 +338,13 @@ kick(struct bs_consumer *c)
 }
 
 static void
-on_trimmed(const redisReply *reply, const char *err, void *arg)
+on_trimmed(long long removed, const char *err, void *arg)
 {
 	const char *what = arg;
 	if (err)
 		log_debug("trimming %s: %s", what, err);
-	else if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
-		log_info("trimmed %lld %s", reply->integer, what);
-}
-
-/* XTRIM key MINID [~] (now - age): entries older than age go (stream ids
- * are ms). what names them in the log. */
-static void
-trim_older(struct bs_wctx *ctx, const char *key, long long now,
-    long long age_ms, int approx, const char *what)
-{
-	char minid[32];
-	snprintf(minid, sizeof(minid), "%lld", now - age_ms > 0 ? now - age_ms : 0);
-	const char *argv[] = { "XTRIM", key, "MINID", approx ? "~" : "=", minid };
-	size_t argvlen[5];
-	for (int i = 0; i < 5; i++)
-		argvlen[i] = strlen(argv[i]);
-	bs_redis_command(ctx->redis, 5, argv, argvlen, on_trimmed, (void *)what);
+	else if (removed > 0)
+		log_info("trimmed %lld %s", removed, what);
 }
 
 static void
@@ -429,16 +421,19 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (now - c->last_trim_ms >= 60000) {
 		/* Dead letters older than dead.max_age go; so do the readers'
 		 * streams' entries older than queue.events_ttl (each XADD trims
-		 * them too, but a quiet installation adds nothing). */
+		 * them too, but a quiet installation adds nothing); by Redis'
+		 * clock (queue/trim.h). */
 		const struct bs_config *cfg = ctx->live->cfg;
 		c->last_trim_ms = now;
-		trim_older(ctx, ctx->keys->dead, now, cfg->dead.max_age_ms, 1,
-		    "dead letters older than dead.max_age");
+		bs_trim_older(ctx->redis, ctx->keys->dead, cfg->dead.max_age_ms, 1,
+		    on_trimmed, (void *)"dead letters older than dead.max_age");
 		if (cfg->queue.events) {
-			trim_older(ctx, ctx->keys->events, now, cfg->queue.events_ttl_ms,
-			    0, "events older than queue.events_ttl");
-			trim_older(ctx, ctx->keys->deploys, now, cfg->queue.events_ttl_ms,
-			    0, "deploy outcomes older than queue.events_ttl");
+			bs_trim_older(ctx->redis, ctx->keys->events,
+			    cfg->queue.events_ttl_ms, 0, on_trimmed,
+			    (void *)"events older than queue.events_ttl");
+			bs_trim_older(ctx->redis, ctx->keys->deploys,
+			    cfg->queue.events_ttl_ms, 0, on_trimmed,
+			    (void *)"deploy outcomes older than queue.events_ttl");
 		}
 	}
 	kick(c);

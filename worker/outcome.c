@@ -169,6 +169,8 @@ successor_fields(struct run *run, const struct task *t, struct bs_field *f,
 	bs_field_str(&f[k++], "delivery", run->delivery);
 	bs_field_str(&f[k++], "event", run->event);
 	bs_field_str(&f[k++], "origin", run->origin);
+	if (strcmp(run->queued, run->origin) != 0)
+		bs_field_str(&f[k++], "queued_as", run->queued);
 	bs_field_str(&f[k++], "target", t->name);
 	bs_field_str(&f[k++], "attempt", bs_arena_printf(&run->arena, "%ld", attempt));
 	if (first > 0)
@@ -205,10 +207,13 @@ add_outcome(struct run *run, struct task *t, const char *kind,
 	if (t && !sent && t->end == TASK_DONE)
 		sent = task_sent_summary(t);
 	const struct bs_deployment *dep = t ? t->target.dep : NULL;
-	int called = t && (t->end == TASK_SENT || t->end == TASK_OPEN);
+	/* Sleuth calls made for it: this run's, or for a DONE one the call
+	 * of the run that died before recording it. */
+	int called = t && (t->end == TASK_SENT || t->end == TASK_OPEN ||
+	    t->end == TASK_DONE);
 	struct bs_deploy_record rec = {
 		.kind = kind, .at_ms = now, .delivery = run->delivery,
-		.job = run->origin, .event = run->event,
+		.job = run->queued, .event = run->event,
 		.repository = run->job.ev.repository,
 		.target = t ? t->name : NULL,
 		.org = dep ? dep->org : NULL,
@@ -232,7 +237,7 @@ add_outcome(struct run *run, struct task *t, const char *kind,
 	free(data);
 	run->outs[run->n_outs++] = (struct bs_outcome_rec){ .kind = kind,
 		.target = rec.target, .delivery = run->delivery,
-		.repository = rec.repository, .job = run->origin, .at_ms = now,
+		.repository = rec.repository, .job = run->queued, .at_ms = now,
 		.data = copy, .data_len = len };
 }
 

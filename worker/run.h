@@ -87,6 +87,8 @@ struct run {
 	size_t blob_len;
 	char *delivery, *event, *filter, *history;
 	char *origin;               /* lane position (lanes.h) */
+	char *queued;               /* the id the delivery was queued as (its
+	                             * `queued_as` field, else origin) */
 	char *lanes;                /* the entry's lanes field, or NULL */
 	long attempt;               /* attempts made before this one */
 	long long first_ms;

@@ -9,6 +9,7 @@ neither key; with queue.shards each repository's entries are on its
 shard's streams."""
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -282,6 +283,20 @@ def test_outcomes_registered_and_dead():
         assert dead["job"] == js["job"] and dead["delivery"] == "{out-1}", dead
         ev = read_stream(redis, key("events"))
         assert [e["job"] for e in ev] == [js["job"]], ev
+        # The dead letter replayed once Sleuth knows the deployment: its
+        # outcome still names the job the delivery was queued as, so it
+        # joins its events entry; and a replay adds nothing to events.
+        sleuth.responder = lambda req: (200, "Success", {})
+        out = subprocess.run([H.BIN, "dlq", "replay", "--all", "-c", bs.config], env=bs.env,
+                             capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        H.wait_for(lambda: len(deploys_by_kind(redis).get("registered", [])) == 2, 30,
+                   what="the replayed dead letter registered")
+        again = [d["record"] for d in deploys_by_kind(redis)["registered"]
+                 if d["target"] == "acme/gone/production"]
+        assert len(again) == 1 and again[0]["job"] == js["job"], again
+        assert again[0]["delivery"] == "{out-1}" and again[0]["status"] == 200, again
+        assert [e["job"] for e in read_stream(redis, key("events"))] == [js["job"]]
     finally:
         H.shutdown(redis, sleuth, bs)
 

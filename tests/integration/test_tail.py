@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import msgpack
 
@@ -279,6 +280,46 @@ def test_group_resumes_after_what_it_acknowledged():
         xadd_event(redis, 6)
         rc, err = f.wait(30)
         assert rc == 0 and delivered(f.got()) == ["dl-6"], (rc, err, f.got())
+    finally:
+        redis.close()
+
+
+def test_closed_pipe_and_a_short_command_timeout():
+    """`tail | head -n1`: the closed pipe is a write error (exit 1, what was
+    not written stays pending), not a death by SIGPIPE. A command timeout
+    shorter than the usual blocking slice: the reads stay below it (no
+    endless reconnects)."""
+    redis = H.RedisServer()
+    try:
+        cfg = config_only(redis)
+        for i in range(50):
+            xadd_event(redis, i)
+        env = dict(os.environ, BITBUCKET_WEBHOOK_SECRET=H.SECRET, SLEUTH_API_TOKEN=H.TOKEN)
+        p = subprocess.Popen([H.BIN, "tail", "-c", cfg, "--group", "gp", "--since", "1h"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        p.stdout.readline()
+        p.stdout.close()
+        try:
+            rc = p.wait(30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        assert rc == 1, (rc, err)
+        pending = int(redis.cmd("XPENDING", EVENTS, "gp")[0])
+        assert 1 <= pending < 50, pending   # what it could not write stays
+        short = config_only(redis)
+        with open(short) as f:
+            text = f.read()
+        with open(short, "w") as f:
+            f.write(re.sub(r"command_timeout_ms: \d+", "command_timeout_ms: 40", text))
+        f = Follower(short, "--count", "1")
+        time.sleep(1.5)
+        xadd_event(redis, 99)
+        rc, err = f.wait(30)
+        assert rc == 0 and delivered(f.got()) == ["dl-99"], (rc, err, f.got())
+        assert "reconnect" not in err, err
     finally:
         redis.close()
 

@@ -13,6 +13,7 @@
 #include "queue/jobs.h"
 #include "queue/readers.h"
 #include "queue/record.h"
+#include "queue/trim.h"
 #include "redis_server.h"
 
 static struct event_base *base;
@@ -55,6 +56,20 @@ on_reply(const redisReply *rep, const char *err, void *arg)
 	(void)rep;
 	(void)err;
 	((struct done_res *)arg)->calls++;
+}
+
+struct trim_res {
+	int calls;
+	long long removed;
+};
+
+static void
+on_trim(long long removed, const char *err, void *arg)
+{
+	(void)err;
+	struct trim_res *r = arg;
+	r->calls++;
+	r->removed = removed;
 }
 
 static long long
@@ -382,6 +397,29 @@ main(void)
 		CHECK_INT(sum.groups[0].pending + sum.groups[1].pending, 4);
 		bs_readers_release(&sum);
 		bs_readers_release(&st);
+	}
+
+	TEST("the workers' trim by age: on Redis' clock, exact or by nodes") {
+		redisReply *r = redisCommand(C, "DEL %s", K.deploys);
+		freeReplyObject(r);
+		for (int i = 0; i < 3; i++) {
+			r = redisCommand(C, "XADD %s %d-0 v 1", K.deploys, 1000 + i);
+			freeReplyObject(r);
+		}
+		r = redisCommand(C, "XADD %s * v 1", K.deploys);
+		freeReplyObject(r);
+		struct trim_res t = { 0 };
+		bs_trim_older(R, K.deploys, 3600000, 0, on_trim, &t);
+		(void)bs_test_run_until(base, &t.calls, 1, 3000);
+		CHECK_INT(t.calls, 1);
+		CHECK_INT(t.removed, 3);
+		CHECK_INT(xlen(K.deploys), 1);
+		struct trim_res u = { 0 };
+		bs_trim_older(R, "t-no-such-stream", 1000, 1, on_trim, &u);
+		(void)bs_test_run_until(base, &u.calls, 1, 3000);
+		CHECK_INT(u.calls, 1);
+		CHECK_INT(u.removed, 0);
+		CHECK_INT(exists("t-no-such-stream"), 0);
 	}
 
 	free(jbuf);
