@@ -282,6 +282,8 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 	p->metrics.lanes = -1;      /* no lane gauges until a worker sweeps */
 	p->metrics.api_budget = -1; /* nor an API budget before a request */
 	p->metrics.redis_replica_lag_ms = -1;
+	p->metrics.discovered_targets = -1;
+	p->metrics.discovery_oldest_ms = -1;
 	int own = p->live->cfg->metrics_listen_host != NULL;
 	if (own || p->mode != BS_MODE_WORK) {
 		struct bs_ops_env env = {

@@ -17,6 +17,54 @@ enum bs_track {
 	BS_TRACK_TAG = 2,     /* a pushed tag matching tag_pattern: the tag's commit */
 };
 
+/* Sleuth's source path prefixes of a code deployment (monorepos, issue
+ * 16): a push is a deploy of it only when it changes a file that is under
+ * one of `includes` (any file when there are none) and under none of
+ * `excludes`. A prefix is a path relative to the repository root without
+ * a leading '/' ("services/web/"); one with '*', '?' or '[' is a glob
+ * (deploy/paths.h). Both empty: every push. */
+struct bs_path_prefix {
+	char **includes;
+	size_t n_includes;
+	char **excludes;
+	size_t n_excludes;
+};
+
+/* One environment of a code deployment: the branches whose pushes are its
+ * deploys (exact names or globs). */
+struct bs_env_mapping {
+	char *environment;      /* Sleuth environment slug */
+	char **branches;
+	size_t n_branches;
+	int line, column;       /* in the config file; 0 when discovered */
+};
+
+/* A Sleuth code deployment in Sleuth's own model (issue 16): written by
+ * hand under projects[].code_deployments, or learned from Sleuth's GraphQL
+ * API (parsers/sleuth_graphql.h). config/expand.h turns it, with its
+ * project, into one struct bs_deployment per environment. */
+struct bs_code_deployment {
+	char *deployment;       /* code deployment slug */
+	char *name;             /* Sleuth's display name (discovered), may be NULL */
+	char *repository;       /* "ws/repo" or "PROJECT/slug" */
+	int track;              /* enum bs_track, or -1: the project's track */
+	char *tag_pattern;      /* NULL: "*" */
+	struct bs_env_mapping *envs;
+	size_t n_envs;
+	struct bs_path_prefix paths;
+	/* Sleuth's deployTrackingType, upper case ("MANUAL" is Sleuth's
+	 * "Webhook"), NULL when written by hand. */
+	char *tracking_type;
+	int line;               /* in the config file; 0 when discovered */
+};
+
+/* Where a struct bs_deployment came from. */
+enum bs_dep_origin {
+	BS_ORIGIN_FLAT = 0,     /* the deployments: list */
+	BS_ORIGIN_PROJECT,      /* projects[].code_deployments, by hand */
+	BS_ORIGIN_DISCOVERED,   /* projects[] with discover: true, from Sleuth */
+};
+
 struct bs_deployment {
 	char *org;              /* Sleuth organisation slug */
 	char *deployment;       /* Sleuth code deployment slug */
@@ -33,7 +81,12 @@ struct bs_deployment {
 	char **tags;            /* static "#tag"s sent with every deploy */
 	size_t n_tags;
 	bool issue_tags;        /* also send "#<key>" lowercased per issue key */
-	int line;               /* where it is in the config file, for messages */
+	int line;               /* where it is in the config file, for messages
+	                         * (0 for a discovered one) */
+	/* issue 16 */
+	enum bs_dep_origin origin;
+	char *project;          /* Sleuth project slug; NULL for a flat entry */
+	struct bs_path_prefix paths;  /* empty: every push is a deploy */
 };
 
 #endif

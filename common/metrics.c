@@ -120,6 +120,14 @@ const struct bs_m_family bs_m_families[BS_MF__COUNT] = {
 	[BS_MF_MERGE_HASHES] = { "bitsleuth_merge_hashes_total", "outcome",
 	    "Merge deploys: resolved (the short hash resolved to 40 characters), "
 	    "short (registered with the 12-character hash)" },
+	[BS_MF_DISCOVERY] = { "bitsleuth_discovery_refreshes_total", "outcome",
+	    "Discovery of projects' code deployments from Sleuth: ok (same "
+	    "mapping), changed, failed (the mapping in force stays), cached "
+	    "(taken from the Redis cache)" },
+	[BS_MF_PATHS] = { "bitsleuth_path_filter_total", "outcome",
+	    "Targets with source path prefixes: matched (the push touched them), "
+	    "skipped (not registered), unknown (files unknown: registered as if "
+	    "there were no prefix)" },
 };
 
 const struct bs_m_def bs_m_defs[BS_M__COUNT] = {
@@ -153,6 +161,13 @@ const struct bs_m_def bs_m_defs[BS_M__COUNT] = {
 	[BS_M_BACKFILL_OMITTED] = { BS_MF_BACKFILL, "omitted" },
 	[BS_M_MERGE_RESOLVED] = { BS_MF_MERGE_HASHES, "resolved" },
 	[BS_M_MERGE_SHORT] = { BS_MF_MERGE_HASHES, "short" },
+	[BS_M_DISCOVERY_OK] = { BS_MF_DISCOVERY, "ok" },
+	[BS_M_DISCOVERY_CHANGED] = { BS_MF_DISCOVERY, "changed" },
+	[BS_M_DISCOVERY_FAILED] = { BS_MF_DISCOVERY, "failed" },
+	[BS_M_DISCOVERY_CACHED] = { BS_MF_DISCOVERY, "cached" },
+	[BS_M_PATHS_MATCHED] = { BS_MF_PATHS, "matched" },
+	[BS_M_PATHS_SKIPPED] = { BS_MF_PATHS, "skipped" },
+	[BS_M_PATHS_UNKNOWN] = { BS_MF_PATHS, "unknown" },
 };
 
 void

@@ -51,6 +51,15 @@ enum bs_metric {
 	BS_M_BACKFILL_OMITTED,     /* deploys sent without commits: no credentials */
 	BS_M_MERGE_RESOLVED,       /* short merge hashes resolved to 40 characters */
 	BS_M_MERGE_SHORT,          /* merges registered with the 12-character sha */
+	/* issue 16 */
+	BS_M_DISCOVERY_OK,         /* discovery refreshes Sleuth answered (same mapping) */
+	BS_M_DISCOVERY_CHANGED,    /* ... that changed the mapping */
+	BS_M_DISCOVERY_FAILED,     /* ... that failed: the mapping in force stays */
+	BS_M_DISCOVERY_CACHED,     /* mappings taken from the Redis cache */
+	BS_M_PATHS_MATCHED,        /* path-prefixed targets whose push touched them */
+	BS_M_PATHS_SKIPPED,        /* ... not touched: not registered */
+	BS_M_PATHS_UNKNOWN,        /* ... files unknown (no credentials, API failed,
+	                            * a new branch): registered as if no prefix */
 	BS_M__COUNT
 };
 
@@ -185,6 +194,11 @@ struct bs_metrics {
 	/* The largest replica lag (ms) the last WAIT or INFO replication
 	 * showed; -1 while unknown (no replicas asked for). */
 	long long redis_replica_lag_ms;
+	/* Discovery (issue 16): targets learned from Sleuth in force, and the
+	 * wall-clock ms of the oldest project mapping in force; -1 while
+	 * unknown (no project discovers, or none learned yet). */
+	long long discovered_targets;
+	long long discovery_oldest_ms;
 };
 
 void bs_metrics_inc(struct bs_metrics *m, enum bs_metric which);

@@ -254,6 +254,14 @@ gauges(struct w *w, const struct bs_metrics *m)
 		gauge(w, "bitsleuth_api_budget_remaining", "Requests left in the "
 		    "Bitbucket API token bucket at the last request", 0,
 		    (double)m->api_budget);
+	if (m->discovered_targets >= 0)
+		gauge(w, "bitsleuth_discovered_targets", "Targets learned from "
+		    "Sleuth (projects with discover: true) in force", 0,
+		    (double)m->discovered_targets);
+	if (m->discovery_oldest_ms >= 0)
+		gauge(w, "bitsleuth_discovery_learned_timestamp_seconds", "When the "
+		    "oldest project mapping in force was learned from Sleuth (unix "
+		    "time)", 3, (double)m->discovery_oldest_ms / 1000.0);
 	if (m->redis_replica_lag_ms >= 0)
 		gauge(w, "bitsleuth_redis_replica_lag_seconds", "The largest replica "
 		    "lag the last INFO replication showed", 3,

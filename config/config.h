@@ -108,6 +108,15 @@ struct bs_config {
 		int connect_timeout_ms; /* default 5000 */
 		int timeout_ms;         /* default 30000 */
 		size_t max_commits;     /* default 250 */
+		/* Discovery (issue 16): Sleuth's GraphQL API, asked for the code
+		 * deployments of every project with discover: true. */
+		char *graphql_url;      /* default {base_url}/graphql */
+		char *graphql_token_env; /* default SLEUTH_GRAPHQL_TOKEN: an
+		                         * organisation API key, sent as
+		                         * "Authorization: apikey <key>" */
+		char *graphql_token_file;
+		char *graphql_token;    /* resolved */
+		int64_t discover_every_ms; /* refresh period, default 5 min */
 	} sleuth;
 
 	struct {
@@ -191,10 +200,47 @@ struct bs_config {
 	char *log_level;            /* default info */
 	char *log_format;           /* text (default) | json; issue 14 */
 
+	/* Every target the file names: the flat deployments: list first (in
+	 * file order), then the code deployments written under projects:,
+	 * expanded (config/expand.h; origin BS_ORIGIN_PROJECT). The
+	 * discovered ones are not here: they live in the running process
+	 * (config/live.h: bs_live's deps). */
 	struct bs_deployment *deployments;
 	size_t n_deployments;
 
+	/* projects: (issue 16), in file order. */
+	struct bs_project *projects;
+	size_t n_projects;
+
 	struct bs_arena arena;      /* owns everything above */
+};
+
+/* One item of projects: a Sleuth project, with its code deployments
+ * written by hand or learned from Sleuth (discover: true; then
+ * code_deployments is empty). What is set here applies to every code
+ * deployment of the project. */
+struct bs_project {
+	char *org;              /* Sleuth organisation slug */
+	char *project;          /* Sleuth project slug */
+	bool discover;          /* learn its code deployments from Sleuth */
+	enum bs_track track;    /* default for its code deployments: push */
+	char *token_env;        /* register token, overrides sleuth.token_env */
+	char *token_file;
+	char *token;            /* resolved, NULL when inherited */
+	char *graphql_token_env; /* overrides sleuth.graphql_token_env */
+	char *graphql_token_file;
+	char *graphql_token;    /* resolved, NULL when inherited */
+	int dry_run;            /* -1 inherit sleuth.dry_run, 0, 1 */
+	char **tags;            /* static "#tag"s of its deploys */
+	size_t n_tags;
+	bool issue_tags;
+	/* discover only: also register for discovered code deployments whose
+	 * deploy tracking type is not MANUAL ("Webhook"); default false: they
+	 * are skipped (Sleuth makes their deploys itself). */
+	bool include_non_manual;
+	struct bs_code_deployment *code_deployments;
+	size_t n_code_deployments;
+	int line, column;
 };
 
 enum bs_diag_severity { BS_DIAG_ERROR = 0, BS_DIAG_WARNING = 1 };

@@ -15,11 +15,25 @@
 
 #include "config/config.h"
 #include "parsers/issue_scan.h"
+#include "parsers/sleuth_graphql.h"
 
-/* Users read `cfg` and `scanner` and never write or free them. */
+/* Users read `cfg`, `scanner` and `deps` and never write or free them. */
 struct bs_live {
 	struct bs_config *cfg;            /* never NULL */
 	struct bs_scanner *scanner;       /* cfg's issues.*; never NULL */
+	/* The targets in force (issue 16): cfg->deployments, then the code
+	 * deployments learned for cfg's discover: true projects (in project
+	 * order, expanded with config/expand.h under the project's settings,
+	 * those bs_expand_keeps refuses left out). What matches jobs (ingest's
+	 * lanes, the worker) reads these, not cfg->deployments. A replaced
+	 * array is retired like a config: jobs in flight may point into it. */
+	const struct bs_deployment *deps;
+	size_t n_deps;
+	/* cfg's discover: true projects with no mapping learned yet (neither
+	 * from Sleuth nor from the cache). While it is not 0 the worker does
+	 * not read jobs: a push for such a project would match nothing and be
+	 * acknowledged, i.e. lost. */
+	size_t discovery_missing;
 	/* private */
 	struct bs_config **_retired;
 	size_t _n_retired;
@@ -53,6 +67,27 @@ struct bs_live *bs_live_new(struct bs_config *cfg, const char *path,
  * log_format take effect (bs_log_apply; a -v/-q level still wins), each
  * change logged ("log: level debug -> info"). */
 int bs_live_reload(struct bs_live *l);
+
+/* Puts the code deployments d learned from Sleuth for project
+ * org/project (one of cfg's discover: true projects) in force, learned at
+ * fetched_ms (wall clock). `arena` holds d's strings and passes to l (it
+ * is freed with l, or when a later answer retires it). A project not in
+ * cfg (or not discovering) is refused: returns -1 and the arena is freed.
+ * Otherwise the targets are recomposed; the change is logged as a diff,
+ * one line per target that appeared ("+ org/deployment/env <- repo
+ * branches") or disappeared ("- ..."), and a discovered target that a
+ * static one (or another project) already reaches is warned of. Returns
+ * the number of targets that appeared or disappeared (0: same mapping).
+ * The mapping of a project stays across reloads (bs_live_reload
+ * recomposes with the new cfg's project settings) until replaced. */
+int bs_live_learn(struct bs_live *l, const char *org, const char *project,
+    struct bs_arena *arena, const struct bs_discovered *d,
+    long long fetched_ms);
+
+/* When the mapping of org/project in force was learned (wall-clock ms),
+ * 0 when it has none. */
+long long bs_live_learned_at(const struct bs_live *l, const char *org,
+    const char *project);
 
 /* Frees the scanner, every config this live config loaded, and l. The
  * first config (bs_live_new's) is the caller's. NULL is a no-op. */

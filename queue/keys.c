@@ -63,6 +63,8 @@ bs_keys_init(struct bs_keys *k, const char *prefix)
 	key(k->lanes, prefix, "lanes");
 	key(k->sha, prefix, "sha:");
 	key(k->bf, prefix, "bf:");
+	key(k->files, prefix, "files:");
+	key(k->discover, prefix, "discover:");
 	key(k->apibudget, prefix, "apibudget:");
 	snprintf(k->group, sizeof(k->group), "%s", "workers");
 	return 0;

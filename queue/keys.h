@@ -34,6 +34,10 @@ struct bs_keys {
 	char lanes[BS_KEY_MAX];     /* zset: targets with pushes -> head since ms */
 	char sha[BS_KEY_MAX];       /* prefix of merge-sha notes: sha:<repo>:<12 hex> */
 	char bf[BS_KEY_MAX];        /* prefix of backfill cache entries (issue 12) */
+	char files[BS_KEY_MAX];     /* prefix of changed-files cache entries:
+	                             * files:<product>:<repo>:<old>:<new> (issue 16) */
+	char discover[BS_KEY_MAX];  /* prefix of discovery caches: discover:<org>/<project>
+	                             * hash (issue 16, worker/discovery.h) */
 	char apibudget[BS_KEY_MAX]; /* prefix of API token buckets: apibudget:<bucket> */
 	char group[64];             /* consumer group name */
 };

@@ -38,6 +38,8 @@ fresh(void)
 	m->lanes = -1;
 	m->api_budget = -1;
 	m->redis_replica_lag_ms = -1;
+	m->discovered_targets = -1;
+	m->discovery_oldest_ms = -1;
 	return m;
 }
 
