@@ -89,4 +89,15 @@ struct bs_deployment {
 	struct bs_path_prefix paths;  /* empty: every push is a deploy */
 };
 
+/* One line describing target d, as `check`, `check --discover` and the
+ * discovery log show it:
+ *   "<org>/<project or ->/<deployment>/<environment> <- <repository> <what>"
+ * where <what> is the branches ("main, release/*"; "merge into main" for
+ * track merge; "tag v*" for track tag), then " (branch sent)" when a
+ * branch is a glob (Sleuth gets the full branch name), then
+ * " [paths: <include> ... -<exclude> ...]" when d has path prefixes.
+ * Cut at outlen (always NUL-terminated). */
+void bs_deployment_describe(const struct bs_deployment *d, char *out,
+    size_t outlen);
+
 #endif
