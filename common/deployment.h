@@ -92,7 +92,7 @@ struct bs_deployment {
 /* One line describing target d, as `check`, `check --discover` and the
  * discovery log show it:
  *   "<org>/<project or ->/<deployment>/<environment> <- <repository> <what>"
- * where <what> is the branches ("main, release/*"; "merge into main" for
+ * where <what> is the branches ("main, rel-*"; "merge into main" for
  * track merge; "tag v*" for track tag), then " (branch sent)" when a
  * branch is a glob (Sleuth gets the full branch name), then
  * " [paths: <include> ... -<exclude> ...]" when d has path prefixes.
