@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/cmd_common.h"
+#include "cmd/cmd_discover.h"
 #include "common/xalloc.h"
 #include "config/live.h"
 #include "deploy/match.h"
@@ -223,7 +224,7 @@ bs_cmd_check(int argc, char **argv)
 {
 	const char *path = bs_default_config_path();
 	const char *explain = NULL, *print = NULL;
-	bool strict = false;
+	bool strict = false, discover = false;
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:h", bs_cmd_check_opts, NULL)) != -1) {
@@ -232,6 +233,7 @@ bs_cmd_check(int argc, char **argv)
 		case 'E': explain = optarg; break;
 		case 'S': strict = true; break;
 		case 'P': print = optarg; break;
+		case 'D': discover = true; break;
 		case 'h': return bs_cmd_help("check");
 		default: return 2;
 		}
@@ -270,7 +272,10 @@ bs_cmd_check(int argc, char **argv)
 		rc = explain_event(&cfg, explain, argv[optind]);
 	else {
 		printf("%s: ok\n", path);
-		print_summary(&cfg);
+		if (discover)
+			rc = bs_cmd_check_discover(&cfg, path);
+		else
+			print_summary(&cfg);
 	}
 	bs_config_release(&cfg);
 	return rc;
