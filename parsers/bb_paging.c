@@ -163,23 +163,31 @@ bs_bb_paging_check(enum bs_product p, const struct bs_bb_paging *pg,
 }
 
 int
-bs_bb_api_run(enum bs_product p, const struct bs_json_sax_ops *ops,
-    void *ctx, const char *const *keys, size_t n_keys, int cloud_top,
-    int dc_top, const char *body, size_t len, char *err, size_t errlen)
+bs_json_body_parse(const struct bs_json_sax_ops *ops, void *ctx,
+    const char *const *keys, size_t n_keys, int top, const char *body,
+    size_t len, char *err, size_t errlen)
 {
 	struct bs_parse_limits lim;
 	char why[200];
 
-	if (p != BS_PRODUCT_CLOUD && p != BS_PRODUCT_DC)
-		return bs_bb_fail(err, errlen, "unknown product");
 	if (!body || len == 0)
 		return bs_bb_fail(err, errlen, "empty body");
 	if (bs_utf8_check_json(body, len, why, sizeof(why)) != 0)
 		return bs_bb_fail(err, errlen, why);
 	bs_parse_limits_default(&lim);
-	if (bs_json_sax_parse(ops, ctx, keys, n_keys,
-	    p == BS_PRODUCT_CLOUD ? cloud_top : dc_top, &lim, body, len, why,
-	    sizeof(why)) != BS_PARSE_OK)
+	if (bs_json_sax_parse(ops, ctx, keys, n_keys, top, &lim, body, len,
+	    why, sizeof(why)) != BS_PARSE_OK)
 		return bs_bb_fail(err, errlen, why);
 	return 0;
+}
+
+int
+bs_bb_api_run(enum bs_product p, const struct bs_json_sax_ops *ops,
+    void *ctx, const char *const *keys, size_t n_keys, int cloud_top,
+    int dc_top, const char *body, size_t len, char *err, size_t errlen)
+{
+	if (p != BS_PRODUCT_CLOUD && p != BS_PRODUCT_DC)
+		return bs_bb_fail(err, errlen, "unknown product");
+	return bs_json_body_parse(ops, ctx, keys, n_keys,
+	    p == BS_PRODUCT_CLOUD ? cloud_top : dc_top, body, len, err, errlen);
 }

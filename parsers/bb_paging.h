@@ -61,6 +61,15 @@ const char *bs_bb_paging_check(enum bs_product p,
     const struct bs_bb_paging *pg, bool *last, long long *next_start,
     char **next);
 
+/* What every answer of a remote API (Bitbucket's REST API here, Sleuth's
+ * GraphQL API in sleuth_graphql.c) goes through: a non-empty body,
+ * bs_utf8_check_json(), then json_sax with the default limits from state
+ * top. Returns 0, or -1 with the reason in err (err may be NULL or errlen
+ * 0). */
+int bs_json_body_parse(const struct bs_json_sax_ops *ops, void *ctx,
+    const char *const *keys, size_t n_keys, int top, const char *body,
+    size_t len, char *err, size_t errlen);
+
 /* What every REST body goes through first: a known product, a non-empty
  * body, bs_utf8_check_json(), then json_sax with the default limits from
  * top state cloud_top or dc_top. Returns 0, or -1 with the reason in err
