@@ -37,6 +37,7 @@ import collections
 import http.server
 import json
 import re
+import socket
 import threading
 import time
 
@@ -106,6 +107,7 @@ class SleuthGraphQL:
         self._outage = None
         self._hang = False
         self._release = threading.Event()
+        self._conns = set()        # open connections, cut by outage("refuse")
         self.server = None
         self.port = 0
         self._start()
@@ -120,6 +122,18 @@ class SleuthGraphQL:
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                with outer.lock:
+                    outer._conns.add(self.connection)
+
+            def finish(self):
+                try:
+                    super().finish()
+                finally:
+                    with outer.lock:
+                        outer._conns.discard(self.connection)
 
             def do_POST(self):
                 outer._handle(self)
@@ -153,10 +167,20 @@ class SleuthGraphQL:
         self.thread.start()
 
     def _stop(self):
+        """Closes the port and cuts the open (keep-alive) connections: a
+        client then gets connection refused, not an old connection that
+        still answers."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        with self.lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self):
         self._release.set()
@@ -366,7 +390,7 @@ def _post(url, body, headers):
 
 
 def _self_check():
-    import socket
+    import http.client
     import urllib.error
     gql = SleuthGraphQL(keys={"k-acme": "acme", "k-globex": "globex"}, personal_keys={"k-me"})
     try:
@@ -430,7 +454,18 @@ def _self_check():
         assert _post(url, body, hdr)[0] == 200
         # Refused connections, then the same port again.
         port = gql.port
+        keep = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        keep.request("POST", "/graphql", body=json.dumps(body), headers=hdr)
+        r = keep.getresponse()
+        assert r.status == 200 and r.read()
         gql.outage("refuse")
+        try:                       # a kept-alive connection is cut too
+            keep.request("POST", "/graphql", body=json.dumps(body), headers=hdr)
+            r = keep.getresponse()
+            raise AssertionError("a kept-alive connection answered %d during a refuse outage" % r.status)
+        except (OSError, http.client.HTTPException):
+            pass
+        keep.close()
         try:
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
             raise AssertionError("the port still accepts during a refuse outage")
