@@ -128,17 +128,22 @@ def check_discover(path, env_over=None):
 
 
 def targets_of(out, err=""):
-    """The lines under `targets (N):` (stripped) and N."""
+    """N of `targets (N):` and the target lines under it, stripped, as
+    bs_deployment_describe writes them ("org/project/dep/env <- repo
+    branches (branch sent) [paths: ...]"); a trailing note of where it is
+    written, as plain `check` adds ("(push; deployments[0], line 23)"),
+    is left out."""
     lines = out.splitlines()
     for i, line in enumerate(lines):
-        m = re.match(r"^targets \((\d+)\):\s*$", line)
+        m = re.match(r"^targets(?: \((\d+)\):|:\s+(\d+))\s*$", line)
         if m:
             got = []
             for x in lines[i + 1:]:
                 if not x.startswith("  "):
                     break
-                got.append(x.strip())
-            return int(m.group(1)), got
+                if " <- " in x:
+                    got.append(re.sub(r" \((?:push|merge|tag)[;,][^()]*\)$", "", x.strip()))
+            return int(m.group(1) or m.group(2)), got
     H.fail("no 'targets (N):' line in the output of check --discover:\n%s\n-- stderr --\n%s" % (out, err))
 
 
