@@ -90,10 +90,12 @@ bs_cmd_discovery_collect(const struct bs_cmd_redis *a,
 void
 bs_cmd_discovery_text(const struct bs_disc_stat *st, size_t n, long long now)
 {
+	if (n)
+		printf("discovery:\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct bs_disc_stat *s = &st[i];
 		char age[32];
-		printf("discovery     %s: ", s->project);
+		printf("  %s: ", s->project);
 		if (!s->fetched_ms)
 			printf("nothing learned yet");
 		else {

@@ -27,8 +27,9 @@ struct bs_disc_stat {
 int bs_cmd_discovery_collect(const struct bs_cmd_redis *a,
     struct bs_disc_stat **out, size_t *n, char *err, size_t errlen);
 
-/* "discovery     acme/payments: 3 code deployments, learned 12s ago; 2
- * refreshes failed since (last 5.0s ago: HTTP 503 from Sleuth)" lines. */
+/* "discovery:" then one line per project: "  acme/payments: 3 code
+ * deployments, learned 12s ago; 2 refreshes failed since (last 5.0s ago:
+ * HTTP 503 from Sleuth)"; nothing when no project discovers. */
 void bs_cmd_discovery_text(const struct bs_disc_stat *st, size_t n,
     long long now);
 

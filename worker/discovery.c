@@ -241,8 +241,8 @@ on_failure_counted(const redisReply *reply, const char *err, void *arg)
 	size_t lens[6];
 	for (int i = 0; i < 6; i++)
 		lens[i] = strlen(argv[i]);
-	free(f);
 	bs_redis_command(pj->d->env.redis, 6, argv, lens, on_written, pj);
+	free(f);                     /* after: the command copied argv */
 }
 
 static void
