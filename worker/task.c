@@ -106,6 +106,8 @@ acquire_turn(struct task *t)
 	 * must be gone by the time its job can be claimed by another worker. */
 	long long lease_ms = (long long)cfg->sleuth.timeout_ms +
 	    cfg->backfill.max_wait_ms + 2LL * cfg->redis.command_timeout_ms + 5000;
+	if (path_filter_needed(t))     /* its files: a wait of their own */
+		lease_ms += cfg->backfill.max_wait_ms;
 	if (lease_ms > cfg->worker.visibility_timeout_ms)
 		lease_ms = cfg->worker.visibility_timeout_ms;
 	bs_lane_acquire(ctx->redis, ctx->keys, t->name, run->origin,
