@@ -67,6 +67,72 @@ print_readers(const struct bs_config *cfg)
 	    ttl % 3600000 == 0 ? "h" : "s", cfg->queue.events_maxlen);
 }
 
+/* Moves (*p, *j) to the first code deployment with environments at or
+ * after it among the hand-written projects (cfg->projects[*p]
+ * .code_deployments[*j]); *p == n_projects when there is none. */
+static void
+next_code_deployment(const struct bs_config *cfg, size_t *p, size_t *j)
+{
+	while (*p < cfg->n_projects) {
+		const struct bs_project *pr = &cfg->projects[*p];
+		if (!pr->discover && *j < pr->n_code_deployments &&
+		    pr->code_deployments[*j].n_envs > 0)
+			return;
+		if (pr->discover || *j >= pr->n_code_deployments) {
+			(*p)++;
+			*j = 0;
+		} else {
+			(*j)++;
+		}
+	}
+}
+
+/* One target: bs_deployment_describe's line, then its track, where it is
+ * written (`where`), its line and whether it is dry-run. */
+static void
+print_target(const struct bs_config *cfg, const struct bs_deployment *d,
+    const char *where)
+{
+	char line[1024];
+	bs_deployment_describe(d, line, sizeof(line));
+	int dry = d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
+	printf("  %s (%s; %s, line %d%s)\n", line, d->track == BS_TRACK_PUSH ?
+	    "push" : d->track == BS_TRACK_MERGE ? "merge" : "tag", where, d->line,
+	    dry ? "; dry run" : "");
+}
+
+/* The targets of the file (cfg->deployments: the flat ones, then the
+ * projects' in order, config.h) with where each is written, then the
+ * projects whose targets are learned from Sleuth. */
+static void
+print_targets(const struct bs_config *cfg)
+{
+	printf("targets:      %zu\n", cfg->n_deployments);
+	size_t p = 0, j = 0, e = 0;
+	for (size_t i = 0; i < cfg->n_deployments; i++) {
+		const struct bs_deployment *d = &cfg->deployments[i];
+		char where[128];
+		if (d->origin == BS_ORIGIN_FLAT) {
+			snprintf(where, sizeof(where), "deployments[%zu]", i);
+		} else {
+			next_code_deployment(cfg, &p, &j);
+			snprintf(where, sizeof(where), "projects[%zu].code_deployments"
+			    "[%zu]", p, j);
+			if (p < cfg->n_projects &&
+			    ++e >= cfg->projects[p].code_deployments[j].n_envs) {
+				e = 0;
+				j++;
+			}
+		}
+		print_target(cfg, d, where);
+	}
+	for (size_t i = 0; i < cfg->n_projects; i++)
+		if (cfg->projects[i].discover)
+			printf("  %s/%s: discovered from Sleuth (check --discover shows "
+			    "its targets)\n", cfg->projects[i].org,
+			    cfg->projects[i].project);
+}
+
 static void
 print_summary(const struct bs_config *cfg)
 {
@@ -108,21 +174,7 @@ print_summary(const struct bs_config *cfg)
 	for (size_t i = 0; i < ns; i++)
 		printf("%s%s", i % 12 == 0 ? "\n  " : " ", stops[i]);
 	printf("\n");
-	printf("deployments:  %zu\n", cfg->n_deployments);
-	for (size_t i = 0; i < cfg->n_deployments; i++) {
-		const struct bs_deployment *d = &cfg->deployments[i];
-		printf("  - %s/%s env %s <- %s %s", d->org, d->deployment,
-		    d->environment, d->repository,
-		    d->track == BS_TRACK_PUSH ? "push to" :
-		    d->track == BS_TRACK_MERGE ? "merge into" : "tag");
-		if (d->track == BS_TRACK_TAG)
-			printf(" %s", d->tag_pattern ? d->tag_pattern : "*");
-		else
-			for (size_t b = 0; b < d->n_branches; b++)
-				printf("%s%s", b ? ", " : " ", d->branches[b]);
-		int dry = d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
-		printf("%s\n", dry ? " (dry run)" : "");
-	}
+	print_targets(cfg);
 }
 
 /* Parses PAYLOAD as event KEY and prints what would be registered. */

@@ -231,12 +231,21 @@ main(void)
 		SAME(retry.max_attempts); SAME(retry.max_age_ms); SAME(retry.base_ms);
 		SAME(retry.cap_ms); SAME(retry.slow_attempts); SAME(retry.slow_delay_ms);
 		SAME(dead.max_len); SAME(dead.max_age_ms);
+		SAMES(sleuth.graphql_url); SAMES(sleuth.graphql_token_env);
+		SAME(sleuth.discover_every_ms);
 #undef SAME
 #undef SAMES
 		bs_config_release(&def);
 		bs_diags_release(&dd);
-		CHECK_INT(cfg.n_deployments, 1);
-		if (cfg.n_deployments == 1) {
+		/* The flat deployment, then projects[0]'s one target. */
+		CHECK_INT(cfg.n_deployments, 2);
+		CHECK_INT(cfg.n_projects, 1);
+		if (cfg.n_deployments == 2) {
+			CHECK_INT(cfg.deployments[0].origin, BS_ORIGIN_FLAT);
+			CHECK(cfg.deployments[0].project == NULL);
+			CHECK_INT(cfg.deployments[1].origin, BS_ORIGIN_PROJECT);
+			CHECK_STR(cfg.deployments[1].project, "shop");
+			CHECK_INT(cfg.deployments[1].paths.n_includes, 0);
 			CHECK_INT(cfg.deployments[0].track, BS_TRACK_PUSH);
 			CHECK(!cfg.deployments[0].issue_tags);
 			CHECK_STR(cfg.deployments[0].tag_pattern, "*");
@@ -352,8 +361,13 @@ main(void)
 		CHECK_STR(cfg.log_level, "info");
 		CHECK_STR(cfg.bitbucket.secret, "s3cret");
 		CHECK_STR(cfg.sleuth.token, "tok");
+		CHECK_STR(cfg.sleuth.graphql_url, "https://app.sleuth.io/graphql");
+		CHECK_STR(cfg.sleuth.graphql_token_env, "SLEUTH_GRAPHQL_TOKEN");
+		CHECK_INT(cfg.sleuth.discover_every_ms, 300000);
 		CHECK_INT(cfg.n_deployments, 1);
 		if (cfg.n_deployments == 1) {
+			CHECK_INT(cfg.deployments[0].origin, BS_ORIGIN_FLAT);
+			CHECK(cfg.deployments[0].project == NULL);
 			const struct bs_deployment *d = &cfg.deployments[0];
 			CHECK_STR(d->org, "acme");
 			CHECK_STR(d->deployment, "shop-web");
