@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "worker/backfill.h"
+#include "worker/path_filter.h"
 #include "worker/run.h"
 
 static void
@@ -105,6 +106,8 @@ acquire_turn(struct task *t)
 	 * must be gone by the time its job can be claimed by another worker. */
 	long long lease_ms = (long long)cfg->sleuth.timeout_ms +
 	    cfg->backfill.max_wait_ms + 2LL * cfg->redis.command_timeout_ms + 5000;
+	if (path_filter_needed(t))     /* its files: a wait of their own */
+		lease_ms += cfg->backfill.max_wait_ms;
 	if (lease_ms > cfg->worker.visibility_timeout_ms)
 		lease_ms = cfg->worker.visibility_timeout_ms;
 	bs_lane_acquire(ctx->redis, ctx->keys, t->name, run->origin,
@@ -300,6 +303,8 @@ task_deployed_note(struct task *t)
 	    t->target.sha : "", task_track(t));
 }
 
+static void start_task(struct task *t);
+
 static void
 on_prepared(struct task *t)
 {
@@ -308,11 +313,70 @@ on_prepared(struct task *t)
 }
 
 static void
+on_left(int ok, const char *err, void *arg)
+{
+	struct task *t = arg;
+	run_log_push(t->run, t);
+	if (ok)
+		t->stepped = 1;
+	else
+		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
+		    "does it", t->run->id, t->name, err ? err : "?");
+	task_end(t, TASK_FILTERED);
+	bs_log_ctx_pop();
+}
+
+/* Not a deploy of t's target: as task_sent, it leaves its lane now while
+ * other targets of the push are still out, else in the run's finish. */
+static void
+filtered_out(struct task *t)
+{
+	struct run *run = t->run;
+	struct bs_wctx *ctx = run->ctx;
+	if (run->pending <= 1) {
+		task_end(t, TASK_FILTERED);
+		return;
+	}
+	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin, BS_LANE_LEAVE,
+	    NULL, bs_consumer_owner(run->c), ctx->live->cfg->worker.order_hold_ms,
+	    on_left, t);
+}
+
+static void
+on_filtered(struct task *t)
+{
+	struct bs_wctx *ctx = t->run->ctx;
+	t->filtering = 0;
+	t->filtered = 1;
+	run_log_push(t->run, t);
+	if (!ctx->http || !ctx->redis) {
+		/* Shutting down: nothing was decided; it stays in its lane. */
+		snprintf(t->reason, sizeof(t->reason), "shutting down");
+		task_end(t, TASK_LATER);
+	} else if (t->pf_skip) {
+		filtered_out(t);
+	} else {
+		start_task(t);
+	}
+	bs_log_ctx_pop();
+}
+
+static void
 start_task(struct task *t)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
 	const struct bs_config *cfg = ctx->live->cfg;
+	if (!t->filtered && path_filter_needed(t)) {
+		/* Path prefixes (issue 16): a push that touches none of them is
+		 * not a deploy of this target. Before backfill, which would
+		 * otherwise fetch its commits for nothing. */
+		if (!t->filtering) {
+			t->filtering = 1;
+			path_filter_run(t, on_filtered);
+		}
+		return;
+	}
 	if (!t->prepared) {
 		if (!t->preparing) {
 			t->preparing = 1;
