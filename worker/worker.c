@@ -3,6 +3,7 @@
  * the live config, the metrics and the Sleuth HTTP client. */
 #include "worker/worker.h"
 #include "worker/backfill.h"
+#include "worker/path_filter.h"
 #include "worker/bb_client.h"
 
 #include <stdio.h>
@@ -134,6 +135,7 @@ bs_worker_close(struct bs_worker *w)
 	 * before the runs waiting to send their finish give up. */
 	for (int i = 0; i < w->n; i++) {
 		bs_bb_cancel_waiting(&w->ctx[i]);
+		path_filter_cancel_waiting(&w->ctx[i]);
 		backfill_cancel_waiting(&w->ctx[i]);
 	}
 	for (int i = 0; i < w->n; i++)
