@@ -16,21 +16,7 @@
 #include "parsers/bb_api.h"
 #include "parsers/bb_changes.h"
 #include "parsers/utf8.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define MAX_STRING 65536
-
-static void
-check_fail(const char *err)
-{
-	size_t n = strlen(err);
-	if (n == 0)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)err[i] < 0x20 || (unsigned char)err[i] >= 0x7f)
-			abort();
-}
+#include "tests/fuzz/fuzz_checks.h"
 
 static void
 check_paths(const struct bs_changes_page *pg)
@@ -63,23 +49,11 @@ run_page(enum bs_product p, const uint8_t *data, size_t size, size_t max)
 	char err[200] = "";
 	if (bs_api_parse_changes(p, (const char *)data, size, max, &a, &pg, err,
 	    sizeof(err)) == 0) {
-		if (bs_utf8_check_json((const char *)data, size, NULL, 0) != 0)
-			abort();
+		check_ok(data, size);
 		if (pg.n_paths > max)
 			abort();
 		check_paths(&pg);
-		if (p == BS_PRODUCT_CLOUD) {
-			if (pg.last != (pg.next == NULL) || pg.next_start != -1)
-				abort();
-			if (pg.next && (strlen(pg.next) > BS_API_MAX_URL ||
-			    strncmp(pg.next, "http", 4) != 0))
-				abort();
-			for (const char *q = pg.next; q && *q; q++)
-				if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-					abort();
-		} else if (pg.next || (!pg.last && pg.next_start < 0)) {
-			abort();
-		}
+		check_paging(p, pg.last, pg.next, pg.next_start);
 	} else {
 		check_fail(err);
 		if (pg.paths || pg.n_paths || pg.next || pg.last ||

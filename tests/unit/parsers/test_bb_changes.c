@@ -8,25 +8,11 @@
 #include <string.h>
 
 #include "parsers/bb_changes.h"
+#include "tests/unit/parsers/api_fixture.h"
 #include "tests/unit/test.h"
 
 static char err[256];
 static struct bs_arena arena;
-
-static char *
-load(const char *name, size_t *len)
-{
-	char path[1024];
-	const char *src = getenv("BS_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/tests/fixtures/bitbucket-api/%s",
-	    src ? src : ".", name);
-	char *b = bs_test_read_file(path, len);
-	if (!b) {
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(1);
-	}
-	return b;
-}
 
 static int
 page_s(enum bs_product p, const char *body, size_t max,
@@ -42,7 +28,7 @@ page_file(enum bs_product p, const char *name, size_t max,
     struct bs_changes_page *pg)
 {
 	size_t len;
-	char *b = load(name, &len);
+	char *b = bs_api_fixture("bitbucket-api", name, &len);
 	err[0] = '\0';
 	int rc = bs_api_parse_changes(p, b, len, max, &arena, pg, err,
 	    sizeof(err));

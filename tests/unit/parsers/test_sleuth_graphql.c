@@ -14,25 +14,11 @@
 #include <yajl/yajl_tree.h>
 
 #include "parsers/sleuth_graphql.h"
+#include "tests/unit/parsers/api_fixture.h"
 #include "tests/unit/test.h"
 
 static char err[256];
 static struct bs_arena arena;
-
-static char *
-load(const char *name, size_t *len)
-{
-	char path[1024];
-	const char *src = getenv("BS_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/tests/fixtures/sleuth/%s",
-	    src ? src : ".", name);
-	char *b = bs_test_read_file(path, len);
-	if (!b) {
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(1);
-	}
-	return b;
-}
 
 static int
 parse_s(const char *body, struct bs_discovered *d)
@@ -46,7 +32,7 @@ static int
 parse_file(const char *name, struct bs_discovered *d)
 {
 	size_t len;
-	char *b = load(name, &len);
+	char *b = bs_api_fixture("sleuth", name, &len);
 	err[0] = '\0';
 	int rc = bs_graphql_parse_project(b, len, &arena, d, err, sizeof(err));
 	free(b);
@@ -116,6 +102,7 @@ test_query(void)
 		size_t len = 7;
 		CHECK(bs_graphql_project_query(&arena, "a\xff", &len) == NULL);
 		CHECK_INT(len, 0);
+		CHECK(bs_graphql_project_query(&arena, "\xc0\xaf", &len) == NULL);
 		CHECK(bs_graphql_project_query(&arena, NULL, &len) == NULL);
 	}
 }
