@@ -1,6 +1,8 @@
 /* paths: see paths.h. A glob prefix is tried against the whole path and
- * against every leading run of its '/'-separated parts, in a scratch copy
- * of the path cut at each '/' in turn. */
+ * against every leading run of its '/'-separated parts, with and without
+ * the '/' that ends the run ("services/web/" and "services/web", so that
+ * "services/[a-z]*" + "/" takes the files of services/web/), in a scratch
+ * copy of the path cut at each '/' in turn. */
 #include "deploy/paths.h"
 
 #include <stdlib.h>
@@ -32,8 +34,12 @@ bs_path_under(const char *prefix, const char *path)
 	bool hit = false;
 	for (char *slash = strchr(run, '/'); slash && !hit;
 	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
+		char after = slash[1];
+		slash[1] = '\0';   /* "services/web/" */
 		hit = bs_glob_match(prefix, run);
+		slash[1] = after;
+		*slash = '\0';     /* "services/web" */
+		hit = hit || bs_glob_match(prefix, run);
 		*slash = '/';
 	}
 	free(run);

@@ -51,8 +51,9 @@ bs_graphql_project_query(struct bs_arena *a, const char *project_slug,
 	size_t n;
 
 	*len = 0;
-	if (!project_slug)
-		return NULL;
+	if (!project_slug ||
+	    bs_utf8_valid(project_slug, strlen(project_slug)) != 0)
+		return NULL;   /* yajl's own check lets overlong forms through */
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
 		return NULL;
