@@ -205,6 +205,17 @@ def log_has(bs, pattern):
     return re.search(pattern, bs.log(), re.M)
 
 
+def cache_always_reachable(*procs):
+    """Redis was up for the whole test: a process that could not read or
+    write the discovery cache (worker/discovery.h: the cached answer is
+    taken at start) did it before its Redis connection was up."""
+    for p in procs:
+        bad = [x for x in p.log().splitlines() if re.search(r"discover \S+: cannot (read|write) the cache", x)]
+        if bad:
+            H.fail("bitsleuth %s could not use the discovery cache although Redis was up all along "
+                   "(the cached mapping is then taken only at the next try):\n%s" % (p.mode, "\n".join(bad)))
+
+
 class QuietWorker(H.Bitsleuth):
     """A `work` process whose start waits only for its metrics port (the
     harness waits for "consuming", which a worker without a mapping is not)."""
@@ -329,6 +340,7 @@ def test_two_projects_bitbucket_and_other_code_deployments():
         rc, out, err = cli(bs, "check")
         assert rc == 0, (rc, out, err)
         assert gql.count() == n0, ("plain check asked Sleuth", gql.describe())
+        cache_always_reachable(bs)
     finally:
         H.shutdown(redis, sleuth, bs)
 
@@ -562,8 +574,11 @@ def test_second_worker_started_during_an_outage_uses_the_cache():
         assert body["environment"] == "staging", body
         settle(redis)
         H.wait_for(lambda: refreshes(w2, "failed") >= 1, 60, what="the second worker's refresh to fail")
+        H.wait_for(lambda: int(cache(redis, "acme/payments").get("failures") or 0) >= 1, 30,
+                   what=lambda: "the failure counted in the cache: %s" % cache(redis, "acme/payments"))
         assert len(gql.requests) == n, "the stand-in was down"
         assert metric_total(w2, "bitsleuth_discovered_targets") == 1
+        cache_always_reachable(w1, serve, w2)
     finally:
         H.shutdown(redis, sleuth, *[p for p in (w1, serve, w2) if p is not None])
 
@@ -600,6 +615,7 @@ def test_worker_without_a_mapping_waits_for_sleuth_and_loses_nothing():
         H.wait_for(lambda: w.ops_get("/readyz")[0] == 200, 30, what="the worker ready")
         assert "pay-web" in cache(redis, "acme/payments").get("answer", "")
         assert redis.cmd("XLEN", "{bstest}:dead") == 0
+        cache_always_reachable(serve, w)
     finally:
         H.shutdown(redis, sleuth, serve, w)
 
