@@ -13,7 +13,8 @@ answering with change sources shaped as docs/sleuth-api.md §1.8 documents.
     is sent
   - a non-MANUAL tracking type: warned and left out, unless
     include_non_manual (then registered, still warned)
-  - a failed refresh (timer and SIGHUP) keeps the mapping in force, and
+  - a failed refresh (timer and SIGHUP; 503, a hung Sleuth, a garbled
+    answer) keeps the mapping in force, blocks no push, and
     shows in /metrics, `bitsleuth stats`, the cache and the log
   - a refresh that changes the mapping: logged as a diff, the next push
     goes to the new environment, a removed code deployment is dropped
@@ -498,6 +499,40 @@ def test_failed_refresh_keeps_the_mapping_and_is_shown():
                    what=lambda: "failures reset in the cache: %s" % cache(redis, "acme/payments"))
         rc, out, err = cli(bs, "stats")
         assert rc == 0 and "refreshes failed" not in out, out
+    finally:
+        H.shutdown(redis, sleuth, bs)
+
+
+def test_hung_or_garbled_answer_fails_the_refresh_and_blocks_nothing():
+    """A refresh Sleuth never answers ends at sleuth.timeout_ms as a failed
+    one, and pushes are registered meanwhile; an answer that is not
+    GraphQL JSON fails the refresh too. The mapping stays throughout."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    gql = gql_server()
+    gql.projects["payments"] = [code_source("pay-web", repo="acme/pay")]
+    text = config(redis, sleuth, gql, PAYMENTS).replace("  timeout_ms: 10000\n", "  timeout_ms: 4000\n")
+    bs = start(text)
+    try:
+        wait_targets(bs, 1)
+        gql.outage("hang")
+        n = gql.count()
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: gql.count() > n, 20, what="the refresh to reach the hung Sleuth")
+        sha = push(bs, "acme/pay", "main")
+        assert registered(sleuth, "acme", "pay-web", sha)["environment"] == "production"
+        H.wait_for(lambda: refreshes(bs, "failed") >= 1, 60, what="the hung refresh to time out as failed")
+        assert metric_total(bs, "bitsleuth_discovered_targets") == 1
+        gql.restore()
+        # 200 with a body that is not GraphQL's JSON.
+        gql.fail_next(1, 200, "<html><body>maintenance</body></html>")
+        before = refreshes(bs, "failed")
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: refreshes(bs, "failed") > before, 30, what="the garbled answer to fail the refresh")
+        assert metric_total(bs, "bitsleuth_discovered_targets") == 1
+        sha = push(bs, "acme/pay", "main")
+        assert registered(sleuth, "acme", "pay-web", sha)["environment"] == "production"
+        assert "pay-web" in cache(redis, "acme/payments").get("answer", ""), "the good answer stays cached"
     finally:
         H.shutdown(redis, sleuth, bs)
 
