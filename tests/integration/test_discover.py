@@ -13,7 +13,8 @@ answering with change sources shaped as docs/sleuth-api.md §1.8 documents.
     is sent
   - a non-MANUAL tracking type: warned and left out, unless
     include_non_manual (then registered, still warned)
-  - a failed refresh (timer and SIGHUP) keeps the mapping in force, and
+  - a failed refresh (timer and SIGHUP; 503, a hung Sleuth, a garbled
+    answer) keeps the mapping in force, blocks no push, and
     shows in /metrics, `bitsleuth stats`, the cache and the log
   - a refresh that changes the mapping: logged as a diff, the next push
     goes to the new environment, a removed code deployment is dropped
@@ -205,6 +206,17 @@ def log_has(bs, pattern):
     return re.search(pattern, bs.log(), re.M)
 
 
+def cache_always_reachable(*procs):
+    """Redis was up for the whole test: a process that could not read or
+    write the discovery cache (worker/discovery.h: the cached answer is
+    taken at start) did it before its Redis connection was up."""
+    for p in procs:
+        bad = [x for x in p.log().splitlines() if re.search(r"discover \S+: cannot (read|write) the cache", x)]
+        if bad:
+            H.fail("bitsleuth %s could not use the discovery cache although Redis was up all along "
+                   "(the cached mapping is then taken only at the next try):\n%s" % (p.mode, "\n".join(bad)))
+
+
 class QuietWorker(H.Bitsleuth):
     """A `work` process whose start waits only for its metrics port (the
     harness waits for "consuming", which a worker without a mapping is not)."""
@@ -329,6 +341,7 @@ def test_two_projects_bitbucket_and_other_code_deployments():
         rc, out, err = cli(bs, "check")
         assert rc == 0, (rc, out, err)
         assert gql.count() == n0, ("plain check asked Sleuth", gql.describe())
+        cache_always_reachable(bs)
     finally:
         H.shutdown(redis, sleuth, bs)
 
@@ -490,6 +503,40 @@ def test_failed_refresh_keeps_the_mapping_and_is_shown():
         H.shutdown(redis, sleuth, bs)
 
 
+def test_hung_or_garbled_answer_fails_the_refresh_and_blocks_nothing():
+    """A refresh Sleuth never answers ends at sleuth.timeout_ms as a failed
+    one, and pushes are registered meanwhile; an answer that is not
+    GraphQL JSON fails the refresh too. The mapping stays throughout."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    gql = gql_server()
+    gql.projects["payments"] = [code_source("pay-web", repo="acme/pay")]
+    text = config(redis, sleuth, gql, PAYMENTS).replace("  timeout_ms: 10000\n", "  timeout_ms: 4000\n")
+    bs = start(text)
+    try:
+        wait_targets(bs, 1)
+        gql.outage("hang")
+        n = gql.count()
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: gql.count() > n, 20, what="the refresh to reach the hung Sleuth")
+        sha = push(bs, "acme/pay", "main")
+        assert registered(sleuth, "acme", "pay-web", sha)["environment"] == "production"
+        H.wait_for(lambda: refreshes(bs, "failed") >= 1, 60, what="the hung refresh to time out as failed")
+        assert metric_total(bs, "bitsleuth_discovered_targets") == 1
+        gql.restore()
+        # 200 with a body that is not GraphQL's JSON.
+        gql.fail_next(1, 200, "<html><body>maintenance</body></html>")
+        before = refreshes(bs, "failed")
+        bs.signal(signal.SIGHUP)
+        H.wait_for(lambda: refreshes(bs, "failed") > before, 30, what="the garbled answer to fail the refresh")
+        assert metric_total(bs, "bitsleuth_discovered_targets") == 1
+        sha = push(bs, "acme/pay", "main")
+        assert registered(sleuth, "acme", "pay-web", sha)["environment"] == "production"
+        assert "pay-web" in cache(redis, "acme/payments").get("answer", ""), "the good answer stays cached"
+    finally:
+        H.shutdown(redis, sleuth, bs)
+
+
 def test_refresh_that_changes_the_mapping():
     redis = H.RedisServer()
     sleuth = H.SleuthStandIn()
@@ -562,8 +609,11 @@ def test_second_worker_started_during_an_outage_uses_the_cache():
         assert body["environment"] == "staging", body
         settle(redis)
         H.wait_for(lambda: refreshes(w2, "failed") >= 1, 60, what="the second worker's refresh to fail")
+        H.wait_for(lambda: int(cache(redis, "acme/payments").get("failures") or 0) >= 1, 30,
+                   what=lambda: "the failure counted in the cache: %s" % cache(redis, "acme/payments"))
         assert len(gql.requests) == n, "the stand-in was down"
         assert metric_total(w2, "bitsleuth_discovered_targets") == 1
+        cache_always_reachable(w1, serve, w2)
     finally:
         H.shutdown(redis, sleuth, *[p for p in (w1, serve, w2) if p is not None])
 
@@ -600,6 +650,7 @@ def test_worker_without_a_mapping_waits_for_sleuth_and_loses_nothing():
         H.wait_for(lambda: w.ops_get("/readyz")[0] == 200, 30, what="the worker ready")
         assert "pay-web" in cache(redis, "acme/payments").get("answer", "")
         assert redis.cmd("XLEN", "{bstest}:dead") == 0
+        cache_always_reachable(serve, w)
     finally:
         H.shutdown(redis, sleuth, serve, w)
 
