@@ -25,6 +25,7 @@
 #define TICK_MS 1000
 #define FIRST_RETRY_MS 10000
 #define MAX_ANSWER (4u << 20)
+#define STARTUP_WAIT_MS 5000        /* for Redis, before asking without the cache */
 
 enum step { IDLE = 0, READING, ASKING, WRITING };
 
@@ -46,6 +47,7 @@ struct bs_discovery {
 	struct proj **projs;
 	size_t n_projs;
 	int pending;                /* Redis replies and HTTP answers awaited */
+	long long started_mono;     /* the cache waits for Redis this long at start */
 	bool closed;
 };
 
@@ -439,6 +441,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	sync_projects(d);
 	long long now = bs_mono_ms();
+	if (!bs_redis_is_up(d->env.redis) && now - d->started_mono <
+	    STARTUP_WAIT_MS) {
+		/* Just started: the pool is connecting; the cache comes first. */
+		struct timeval tv = { 0, 50 * 1000 };
+		evtimer_add(d->tick, &tv);
+		return;
+	}
 	for (size_t i = 0; i < d->n_projs; i++) {
 		struct proj *pj = d->projs[i];
 		if (pj->seen && pj->step == IDLE && pj->due_mono <= now)
@@ -456,6 +465,7 @@ bs_discovery_new(const struct bs_discovery_env *env)
 	if (env->ask_sleuth)
 		d->http = bs_http_new(env->base);
 	d->tick = evtimer_new(env->base, on_tick, d);
+	d->started_mono = bs_mono_ms();
 	sync_projects(d);
 	set_gauges(d);
 	if (d->n_projs)
