@@ -464,7 +464,7 @@ bs_live_reload(struct bs_live *l)
 	l->scanner = sc;
 	recompose(l, true);
 	apply_log(next, old);
-	log_info("reloaded %s: %zu targets (%zu discovered)", l->_path, l->n_deps,
+	log_info("reloaded %s: %zu deployments (%zu discovered)", l->_path, l->n_deps,
 	    l->n_deps - next->n_deployments);
 	return 0;
 }
