@@ -68,24 +68,32 @@ print_readers(const struct bs_config *cfg)
 	    ttl % 3600000 == 0 ? "h" : "s", cfg->queue.events_maxlen);
 }
 
-/* Moves (*p, *j) to the first code deployment with environments at or
- * after it among the hand-written projects (cfg->projects[*p]
- * .code_deployments[*j]); *p == n_projects when there is none. */
+/* Where target i of cfg->deployments is written: "deployments[i]", or
+ * "projects[p].code_deployments[j]" (the projects' targets follow the
+ * flat ones, one per environment in file order: config.h). */
 static void
-next_code_deployment(const struct bs_config *cfg, size_t *p, size_t *j)
+target_where(const struct bs_config *cfg, size_t i, char *out, size_t outlen)
 {
-	while (*p < cfg->n_projects) {
-		const struct bs_project *pr = &cfg->projects[*p];
-		if (!pr->discover && *j < pr->n_code_deployments &&
-		    pr->code_deployments[*j].n_envs > 0)
-			return;
-		if (pr->discover || *j >= pr->n_code_deployments) {
-			(*p)++;
-			*j = 0;
-		} else {
-			(*j)++;
+	size_t k = 0;
+	while (k < cfg->n_deployments && cfg->deployments[k].origin ==
+	    BS_ORIGIN_FLAT)
+		k++;
+	if (i < k) {
+		snprintf(out, outlen, "deployments[%zu]", i);
+		return;
+	}
+	for (size_t p = 0; p < cfg->n_projects; p++) {
+		const struct bs_project *pr = &cfg->projects[p];
+		for (size_t j = 0; !pr->discover && j < pr->n_code_deployments; j++) {
+			k += pr->code_deployments[j].n_envs;
+			if (i < k) {
+				snprintf(out, outlen, "projects[%zu].code_deployments[%zu]",
+				    p, j);
+				return;
+			}
 		}
 	}
+	snprintf(out, outlen, "deployments[%zu]", i);
 }
 
 /* One target: bs_deployment_describe's line, then its track, where it is
@@ -109,23 +117,10 @@ static void
 print_targets(const struct bs_config *cfg)
 {
 	printf("targets:      %zu\n", cfg->n_deployments);
-	size_t p = 0, j = 0, e = 0;
 	for (size_t i = 0; i < cfg->n_deployments; i++) {
-		const struct bs_deployment *d = &cfg->deployments[i];
 		char where[128];
-		if (d->origin == BS_ORIGIN_FLAT) {
-			snprintf(where, sizeof(where), "deployments[%zu]", i);
-		} else {
-			next_code_deployment(cfg, &p, &j);
-			snprintf(where, sizeof(where), "projects[%zu].code_deployments"
-			    "[%zu]", p, j);
-			if (p < cfg->n_projects &&
-			    ++e >= cfg->projects[p].code_deployments[j].n_envs) {
-				e = 0;
-				j++;
-			}
-		}
-		print_target(cfg, d, where);
+		target_where(cfg, i, where, sizeof(where));
+		print_target(cfg, &cfg->deployments[i], where);
 	}
 	for (size_t i = 0; i < cfg->n_projects; i++)
 		if (cfg->projects[i].discover)
@@ -225,8 +220,10 @@ explain_event(const struct bs_config *cfg, const char *key, const char *file)
 			bs_target_name(&t[i], name, sizeof(name));
 			int dry = dep->dry_run == 1 ||
 			    (dep->dry_run == -1 && cfg->sleuth.dry_run);
-			printf("# %s (deployments[%zu] at line %d, %s %s%s): %s, "
-			    "Authorization: Bearer $%s\n", name, t[i].dep_index,
+			char where[128];
+			target_where(cfg, t[i].dep_index, where, sizeof(where));
+			printf("# %s (%s at line %d, %s %s%s): %s, "
+			    "Authorization: Bearer $%s\n", name, where,
 			    dep->line, t[i].change == SIZE_MAX ? "merge into" :
 			    dep->track == BS_TRACK_TAG ? "tag" : "push to",
 			    t[i].branch ? t[i].branch : "?",

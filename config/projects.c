@@ -162,20 +162,30 @@ check_env(struct ctx *c, const struct bs_ynode *envn, const char *cpath,
 		    i < vn->n ? vn->items[i] : vn, ep, e->branches[i], track);
 }
 
+/* Key `key` of mapping m (at path) holding the slug v: required, a Sleuth
+ * slug, lower-case (a warning). */
+static void
+required_slug(struct ctx *c, const struct bs_ynode *m, const char *path,
+    const char *key, const char *v)
+{
+	char kp[300];
+	if (!v) {
+		ERR(c, m, "%s: missing required key '%s'", path, key);
+		return;
+	}
+	snprintf(kp, sizeof(kp), "%s.%s", path, key);
+	bs_config_check_slug(c, bs_ynode_get(m, key, NULL), kp, v, true);
+}
+
 static void
 check_code_deployment(struct ctx *c, const struct bs_ynode *pm,
     struct bs_project *p, struct bs_code_deployment *cd,
     const struct bs_ynode *m, const char *cpath)
 {
 	char kp[300];
-	if (!cd->deployment)
-		ERR(c, m, "%s: missing required key 'deployment'", cpath);
+	required_slug(c, m, cpath, "deployment", cd->deployment);
 	if (!cd->repository)
 		ERR(c, m, "%s: missing required key 'repository'", cpath);
-	snprintf(kp, sizeof(kp), "%s.deployment", cpath);
-	if (cd->deployment)
-		bs_config_check_slug(c, bs_ynode_get(m, "deployment", NULL), kp,
-		    cd->deployment, true);
 	snprintf(kp, sizeof(kp), "%s.repository", cpath);
 	if (cd->repository)
 		bs_config_check_repository(c, bs_ynode_get(m, "repository", NULL),
@@ -209,18 +219,8 @@ bs_config_check_project(struct ctx *c, const struct bs_ynode *m, size_t idx,
 {
 	char path[64], kp[300];
 	snprintf(path, sizeof(path), "projects[%zu]", idx);
-	if (!p->org)
-		ERR(c, m, "%s: missing required key 'org'", path);
-	if (!p->project)
-		ERR(c, m, "%s: missing required key 'project'", path);
-	snprintf(kp, sizeof(kp), "%s.org", path);
-	if (p->org)
-		bs_config_check_slug(c, bs_ynode_get(m, "org", NULL), kp, p->org,
-		    true);
-	snprintf(kp, sizeof(kp), "%s.project", path);
-	if (p->project)
-		bs_config_check_slug(c, bs_ynode_get(m, "project", NULL), kp,
-		    p->project, true);
+	required_slug(c, m, path, "org", p->org);
+	required_slug(c, m, path, "project", p->project);
 	snprintf(kp, sizeof(kp), "%s.tags", path);
 	bs_config_check_tags(c, bs_ynode_get(m, "tags", NULL), kp, p->tags,
 	    p->n_tags);

@@ -15,27 +15,6 @@ parse(const char *text)
 	return fixture_parse(text, "", BS_USES_ALL);
 }
 
-static void
-dump(void)
-{
-	bs_diags_print(&diags, "t.yaml", stderr);
-}
-
-/* Expects a diagnostic of severity sev containing sub at line:col (col 0 =
- * any column). */
-#define EXPECT_DIAG(sev, sub, ln, col) do { \
-	const struct bs_diag *dg_ = find(sub); \
-	CHECK(dg_ != NULL); \
-	if (dg_) { \
-		CHECK_INT(dg_->severity, (sev)); \
-		CHECK_INT(dg_->line, (ln)); \
-		if ((col) > 0) \
-			CHECK_INT(dg_->column, (col)); \
-	} else { \
-		dump(); \
-	} \
-} while (0)
-
 static const char base_deps[] =
     "deployments:\n"
     "  - org: acme\n"
