@@ -62,6 +62,7 @@ set_defaults(struct bs_config *cfg)
 	cfg->sleuth.timeout_ms = 30000;
 	cfg->sleuth.max_commits = 250;
 	cfg->sleuth.graphql_token_env = bs_arena_strdup(a, "SLEUTH_GRAPHQL_TOKEN");
+	cfg->sleuth.graphql_auth = bs_arena_strdup(a, "apikey");
 	cfg->sleuth.discover_every_ms = 5 * MS_M;    /* graphql_url: at check */
 	cfg->issues.patterns = bs_arena_alloc(a, sizeof(char *));
 	cfg->issues.patterns[0] = bs_arena_strdup(a, "jira");

@@ -678,6 +678,14 @@ check_misc(struct ctx *c)
 		    "unknown format '%s' (text or json)",
 		    bs_config_show(sh, sizeof(sh), cfg->log_format, strlen(cfg->log_format)));
 	}
+	if (strcmp(cfg->sleuth.graphql_auth, "apikey") != 0 &&
+	    strcmp(cfg->sleuth.graphql_auth, "bearer") != 0) {
+		char sh[64];
+		ERR(c, node_at(c, "sleuth", "graphql_auth"), "sleuth.graphql_auth: "
+		    "expected apikey (an organisation API key) or bearer (an access "
+		    "token), got '%s'", bs_config_show(sh, sizeof(sh),
+		    cfg->sleuth.graphql_auth, strlen(cfg->sleuth.graphql_auth)));
+	}
 	if (strcmp(cfg->queue.events_format, "msgpack") != 0 &&
 	    strcmp(cfg->queue.events_format, "json") != 0) {
 		char sh[64];

@@ -82,6 +82,7 @@ static const struct bs_keydef sleuth_keys[] = {
 	{ "max_commits", K_SZ, CF(sleuth.max_commits), 0, 1, 100000, NULL },
 	{ "graphql_url", K_STR, CF(sleuth.graphql_url), 0, 0, 0, NULL },
 	{ "graphql_token_env", K_STR, CF(sleuth.graphql_token_env), 0, 0, 0, NULL },
+	{ "graphql_auth", K_STR, CF(sleuth.graphql_auth), 0, 0, 0, NULL },
 	{ "graphql_token_file", K_STR, CF(sleuth.graphql_token_file), 0, 0, 0,
 	    NULL },
 	{ "discover_every", K_MS64, CF(sleuth.discover_every_ms), 0, 10 * MS_S,

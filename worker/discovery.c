@@ -53,22 +53,24 @@ struct bs_discovery {
 
 /* === the answer ========================================================= */
 
-/* The Authorization header of project p: "apikey <token>" (Sleuth's
- * GraphQL docs and its Terraform provider). malloc'd, wipe before free. */
+/* The Authorization header of project p: "apikey <key>" (Sleuth's GraphQL
+ * docs and its Terraform provider), or "Bearer <token>" with
+ * sleuth.graphql_auth: bearer. malloc'd, wipe before free. */
 static char *
 auth_header(const struct bs_config *cfg, const struct bs_project *p,
     size_t *len)
 {
 	const char *tok = p->graphql_token ? p->graphql_token :
 	    cfg->sleuth.graphql_token;
-	static const char pre[] = "Authorization: apikey ";
-	size_t tl = tok ? strlen(tok) : 0;
-	char *h = xmalloc(sizeof(pre) + tl);
-	memcpy(h, pre, sizeof(pre) - 1);
+	const char *pre = strcmp(cfg->sleuth.graphql_auth, "bearer") == 0 ?
+	    "Authorization: Bearer " : "Authorization: apikey ";
+	size_t pl = strlen(pre), tl = tok ? strlen(tok) : 0;
+	char *h = xmalloc(pl + tl + 1);
+	memcpy(h, pre, pl);
 	if (tl)
-		memcpy(h + sizeof(pre) - 1, tok, tl);
-	h[sizeof(pre) - 1 + tl] = '\0';
-	*len = sizeof(pre) - 1 + tl;
+		memcpy(h + pl, tok, tl);
+	h[pl + tl] = '\0';
+	*len = pl + tl;
 	return h;
 }
 

@@ -432,6 +432,22 @@ main(void)
 		CHECK(find("expected http(s)://host") != NULL);
 	}
 
+	TEST("sleuth.graphql_auth: apikey (default) or bearer") {
+		static const char disc[] =
+		    "projects: [{org: acme, project: pay, discover: true}]\n";
+		CHECK_INT(parse_uses(disc, 0), 0);
+		CHECK_STR(cfg.sleuth.graphql_auth, "apikey");
+		CHECK_INT(fixture_parse("sleuth: {graphql_auth: bearer}\n", disc, 0), 0);
+		CHECK_STR(cfg.sleuth.graphql_auth, "bearer");
+		CHECK(fixture_parse("sleuth:\n  graphql_auth: basic\n", disc, 0) != 0);
+		const struct bs_diag *dg = find("sleuth.graphql_auth: expected apikey");
+		CHECK(dg != NULL);
+		if (dg) {
+			CHECK_INT(dg->line, 2);
+			CHECK_INT(dg->column, 17);
+		}
+	}
+
 	TEST("sleuth.discover_every: a duration of 10s .. 24h, default 5m") {
 		static const char disc[] =
 		    "projects: [{org: acme, project: pay, discover: true}]\n";
