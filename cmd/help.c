@@ -109,6 +109,7 @@ const struct bs_help_text bs_help_texts[] = {
 "  --metrics-listen ADDR  the metrics address, instead of metrics_listen\n" },
 	{ "check",
 "usage: bitsleuth check -c FILE [--strict] [--explain-event KEY PAYLOAD.json]\n"
+"       bitsleuth check -c FILE --discover\n"
 "       bitsleuth check -c FILE --print KEY\n"
 "\n"
 "Validates the config and prints what bitsleuth would do with it: among\n"
@@ -135,6 +136,13 @@ const struct bs_help_text bs_help_texts[] = {
 "  --strict                      a secret variable or file missing in this\n"
 "                                shell is an error (exit 1), as it is for\n"
 "                                the command that needs it\n"
+"  --discover                    ask Sleuth once for the code deployments of\n"
+"                                every discover: true project and print every\n"
+"                                target a process would use, static and\n"
+"                                discovered, with warnings (tracking types\n"
+"                                other than MANUAL); exit 1 when Sleuth\n"
+"                                refuses the token or a project, or cannot\n"
+"                                be reached\n"
 "  --print KEY                   print the effective value of one scalar key\n"
 "                                (a dotted path: redis.url, listen,\n"
 "                                metrics_listen, redis.prefix, queue.shards,\n"
