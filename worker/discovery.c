@@ -350,7 +350,7 @@ on_cache(const redisReply *reply, const char *err, void *arg)
 	}
 	const redisReply *ans = err ? NULL : field(reply, "answer");
 	const redisReply *at = err ? NULL : field(reply, "fetched_ms");
-	long long fetched = at ? atoll(at->str) : 0;
+	long long fetched = at ? strtoll(at->str, NULL, 10) : 0;
 	if (err)
 		log_warn("discover %s/%s: cannot read the cache: %s", pj->org,
 		    pj->project, err);

@@ -64,6 +64,7 @@ struct task {
 	double sent_at;             /* bs_metrics_now() at the Sleuth call */
 	int lane_go;                /* its turn has come: send once enriched */
 	int stepped;                /* its lane op is applied already (task.c) */
+	enum task_end end_after;    /* how it ends once that lane op is done */
 	/* path_filter.c, right after the turn (issue 16) */
 	int filtering, filtered;    /* asked, and answered */
 	int pf_skip;                /* not touched: ends TASK_FILTERED */

@@ -134,27 +134,40 @@ on_stepped(int ok, const char *err, void *arg)
 	else
 		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
 		    "does it", t->run->id, t->name, err ? err : "?");
-	task_end(t, TASK_SENT);
+	task_end(t, t->end_after);
 	bs_log_ctx_pop();
 }
 
-/* t has its final outcome (registered, or its dry run recorded). While
- * other targets of the same push are still out, its lane moves on now
- * (the next push for this target need not wait for them); alone, the
- * run's finish does it in the same step. */
+/* t is done with its lane (action). While other targets of the same push
+ * are still out, its lane moves on now (the next push for this target
+ * need not wait for them); alone, or without Redis, the run's finish does
+ * it in the same step. Then t ends `end`. */
 static void
-task_sent(struct task *t)
+step_now(struct task *t, enum bs_lane_action action, const char *note,
+    enum task_end end)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
-	if (t->outcome != BS_OUTCOME_OK || run->pending <= 1 || !ctx->redis) {
+	if (run->pending <= 1 || !ctx->redis) {
+		task_end(t, end);
+		return;
+	}
+	t->end_after = end;
+	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin, action, note,
+	    bs_consumer_owner(run->c), ctx->live->cfg->worker.order_hold_ms,
+	    on_stepped, t);
+}
+
+/* t has its final outcome (registered, or its dry run recorded). */
+static void
+task_sent(struct task *t)
+{
+	if (t->outcome != BS_OUTCOME_OK) {
 		task_end(t, TASK_SENT);
 		return;
 	}
-	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin,
-	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, task_deployed_note(t),
-	    bs_consumer_owner(run->c),
-	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
+	step_now(t, t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED,
+	    task_deployed_note(t), TASK_SENT);
 }
 
 void
@@ -312,34 +325,11 @@ on_prepared(struct task *t)
 	task_start(t);
 }
 
-static void
-on_left(int ok, const char *err, void *arg)
-{
-	struct task *t = arg;
-	run_log_push(t->run, t);
-	if (ok)
-		t->stepped = 1;
-	else
-		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
-		    "does it", t->run->id, t->name, err ? err : "?");
-	task_end(t, TASK_FILTERED);
-	bs_log_ctx_pop();
-}
-
-/* Not a deploy of t's target: as task_sent, it leaves its lane now while
- * other targets of the push are still out, else in the run's finish. */
+/* Not a deploy of t's target: it leaves its lane (see step_now). */
 static void
 filtered_out(struct task *t)
 {
-	struct run *run = t->run;
-	struct bs_wctx *ctx = run->ctx;
-	if (run->pending <= 1) {
-		task_end(t, TASK_FILTERED);
-		return;
-	}
-	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin, BS_LANE_LEAVE,
-	    NULL, bs_consumer_owner(run->c), ctx->live->cfg->worker.order_hold_ms,
-	    on_left, t);
+	step_now(t, BS_LANE_LEAVE, NULL, TASK_FILTERED);
 }
 
 static void
