@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "config/expand.h"
@@ -42,7 +43,7 @@ discover_one(struct bs_live *l, const struct bs_config *cfg,
 	printf("\n");
 	for (size_t i = 0; i < d.n; i++) {
 		const struct bs_code_deployment *cd = &d.items[i];
-		if (!cd->tracking_type || strcmp(cd->tracking_type, "MANUAL") == 0)
+		if (!cd->tracking_type || strcasecmp(cd->tracking_type, "MANUAL") == 0)
 			continue;
 		if (bs_expand_keeps(p, cd))
 			printf("warning: %s/%s/%s: deploy tracking type %s, not MANUAL "

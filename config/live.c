@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -124,17 +125,26 @@ recompose(struct bs_live *l, bool warn)
 	keep_arena(l, &a);
 }
 
-/* The descriptions of the targets of project org/project in deps. */
+/* The descriptions of the targets of project org/project in deps; *cut
+ * is set when one did not fit its line or there were more than max (the
+ * lines then cannot prove two mappings equal). */
 static size_t
 describe_project(const struct bs_deployment *deps, size_t n, const char *org,
-    const char *project, char (*lines)[512], size_t max)
+    const char *project, char (*lines)[512], size_t max, bool *cut)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < n && k < max; i++)
+	for (size_t i = 0; i < n; i++)
 		if (deps[i].origin == BS_ORIGIN_DISCOVERED &&
 		    strcmp(deps[i].org, org) == 0 && deps[i].project &&
-		    strcmp(deps[i].project, project) == 0)
-			bs_deployment_describe(&deps[i], lines[k++], sizeof(lines[0]));
+		    strcmp(deps[i].project, project) == 0) {
+			if (k == max) {
+				*cut = true;
+				break;
+			}
+			bs_deployment_describe(&deps[i], lines[k], sizeof(lines[0]));
+			*cut |= strlen(lines[k]) + 1 >= sizeof(lines[0]);
+			k++;
+		}
 	return k;
 }
 
@@ -191,15 +201,18 @@ bs_live_learn(struct bs_live *l, const char *org, const char *project,
 
 	char (*was)[512] = xcalloc(LIVE_DIFF_MAX, sizeof(*was));
 	char (*now)[512] = xcalloc(LIVE_DIFF_MAX, sizeof(*now));
+	bool cut = false;
 	size_t n_was = describe_project(l->deps, l->n_deps, org, project, was,
-	    LIVE_DIFF_MAX);
+	    LIVE_DIFF_MAX, &cut);
 	size_t n_now = describe_project(deps, n_deps, org, project, now,
-	    LIVE_DIFF_MAX);
+	    LIVE_DIFF_MAX, &cut);
 	int changes = 0;
 	for (size_t i = 0; i < n_now; i++)
 		changes += !has_line(was, n_was, now[i]);
 	for (size_t i = 0; i < n_was; i++)
 		changes += !has_line(now, n_now, was[i]);
+	if ((cut || n_was != n_now) && changes == 0)
+		changes = 1;             /* cannot tell: take the new answer */
 	if (!fresh && changes == 0) {
 		/* The same mapping: keep what is in force (jobs point into it). */
 		bs_arena_release(&slot->arena);
@@ -227,7 +240,7 @@ bs_live_learn(struct bs_live *l, const char *org, const char *project,
 			    "it as well, and each push counts twice)", org, project,
 			    d->items[j].deployment, d->items[j].tracking_type);
 		else if (p->include_non_manual && d->items[j].tracking_type &&
-		    strcmp(d->items[j].tracking_type, "MANUAL") != 0)
+		    strcasecmp(d->items[j].tracking_type, "MANUAL") != 0)
 			log_warn("discover %s/%s: code deployment %s has deploy tracking "
 			    "type %s, not MANUAL: Sleuth registers its deploys itself "
 			    "too, so each push counts twice", org, project,

@@ -267,6 +267,16 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 		c->read_backoff_until = bs_now_ms() + 500;
 		return;
 	}
+	if (n && ctx->live->discovery_missing) {
+		/* Read before a reload added a discover project that has no
+		 * mapping yet: matched now, they would be acknowledged as
+		 * matching nothing. They stay pending under this consumer and are
+		 * claimed again after worker.visibility_timeout, once it has one. */
+		log_warn("worker '%s': %zu job(s) read while a discover project has "
+		    "no mapping yet; left pending, claimed again after "
+		    "worker.visibility_timeout", c->name, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_READ);
 		if (claimed) {

@@ -37,6 +37,7 @@ struct proj {
 	enum step step;
 	bool cache_read;            /* the cache was looked at once */
 	bool seen;                  /* in the config in force (this tick) */
+	bool asked;                 /* bs_discovery_refresh came while a step ran */
 	struct bs_discovery *d;
 };
 
@@ -149,13 +150,17 @@ set_gauges(struct bs_discovery *d)
 	long long n = 0, oldest = -1;
 	for (size_t i = 0; i < l->n_deps; i++)
 		n += l->deps[i].origin == BS_ORIGIN_DISCOVERED;
+	size_t n_seen = 0;
 	for (size_t i = 0; i < d->n_projs; i++) {
+		if (!d->projs[i]->seen)
+			continue;        /* left the config: not in force */
+		n_seen++;
 		long long at = bs_live_learned_at(l, d->projs[i]->org,
 		    d->projs[i]->project);
 		if (at > 0 && (oldest < 0 || at < oldest))
 			oldest = at;
 	}
-	d->env.metrics->discovered_targets = d->n_projs ? n : -1;
+	d->env.metrics->discovered_targets = n_seen ? n : -1;
 	d->env.metrics->discovery_oldest_ms = oldest;
 }
 
@@ -176,6 +181,9 @@ schedule(struct bs_discovery *d, struct proj *pj, bool failed)
 	}
 	if (!d->http)
 		wait = none ? FIRST_RETRY_MS : every;   /* cache only */
+	if (pj->asked)
+		wait = 0;                /* a SIGHUP came during this step */
+	pj->asked = false;
 	pj->due_mono = bs_mono_ms() + wait;
 }
 
@@ -442,6 +450,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sync_projects(d);
+	set_gauges(d);
 	long long now = bs_mono_ms();
 	if (!bs_redis_is_up(d->env.redis) && now - d->started_mono <
 	    STARTUP_WAIT_MS) {
@@ -485,8 +494,10 @@ bs_discovery_refresh(struct bs_discovery *d)
 	if (!d || d->closed)
 		return;
 	sync_projects(d);
-	for (size_t i = 0; i < d->n_projs; i++)
+	for (size_t i = 0; i < d->n_projs; i++) {
 		d->projs[i]->due_mono = 0;
+		d->projs[i]->asked = d->projs[i]->step != IDLE;
+	}
 	log_info("discover: refreshing %zu projects now", d->n_projs);
 	event_active(d->tick, EV_TIMEOUT, 0);
 }

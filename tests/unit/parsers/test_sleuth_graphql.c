@@ -564,7 +564,7 @@ test_path_prefix(void)
 		const char *bad[] = {
 			"{\"includes\":\"x\"}", "{\"includes\":[1]}",
 			"{\"excludes\":[[\"x\"]]}", "{\"excludes\":{}}", "{\"includes\":[",
-			"{\"includes\":[\"a\\nb\"]}", "a\x01" "b", "\xff", "{} x",
+			"{\"includes\":[\"a\\nb\"]}", "a\001b", "\xff", "{} x",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 			CHECK_INT(pp(bad[i], &p), -1);
