@@ -177,7 +177,8 @@ bs_live_learn(struct bs_live *l, const char *org, const char *project,
 	/* The candidate: the learned list with this project's entry replaced. */
 	size_t n = l->_n_learned;
 	struct live_learned *next = xcalloc(n + 1, sizeof(*next));
-	memcpy(next, l->_learned, n * sizeof(*next));
+	if (n)
+		memcpy(next, l->_learned, n * sizeof(*next));
 	struct live_learned *slot = (struct live_learned *)find_learned(next, n,
 	    org, project);
 	bool fresh = slot == NULL;
