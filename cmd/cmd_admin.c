@@ -19,22 +19,8 @@
 #include "queue/lanes.h"
 #include "cmd/cmd_common.h"
 #include "cmd/cmd_shards.h"
+#include "cmd/cmd_stats_discovery.h"
 #include "queue/readers.h"
-
-static void
-human_age(long long ms, char *out, size_t outlen)
-{
-	if (ms < 0)
-		snprintf(out, outlen, "-");
-	else if (ms < 10000)
-		snprintf(out, outlen, "%.1fs", ms / 1000.0);
-	else if (ms < 3600000)
-		snprintf(out, outlen, "%lldm%02llds", ms / 60000, ms / 1000 % 60);
-	else if (ms < 172800000)
-		snprintf(out, outlen, "%lldh%02lldm", ms / 3600000, ms / 60000 % 60);
-	else
-		snprintf(out, outlen, "%lldd", ms / 86400000);
-}
 
 static void
 gstr(yajl_gen g, const char *s)
@@ -109,7 +95,7 @@ readers_text(const struct bs_cmd_redis *a, const struct bs_reader_stream st[2])
 	const char *key[2] = { a->keys.events, a->keys.deploys };
 	for (int k = 0; k < 2; k++) {
 		char age[32];
-		human_age(st[k].oldest_age_ms, age, sizeof(age));
+		bs_cmd_human_age(st[k].oldest_age_ms, age, sizeof(age));
 		if (!a->cfg.queue.events && st[k].length == 0) {
 			printf("%s %s: off (queue.events: false)\n", label[k],
 			    a->n_shards > 1 ? "(all shards)" : key[k]);
@@ -200,6 +186,13 @@ bs_cmd_stats(int argc, char **argv)
 		bs_readers_release(&rd[1]);
 		rcode = 1;
 	}
+	int readers_ok = rcode == 0;
+	struct bs_disc_stat *disc = NULL;
+	size_t n_disc = 0;
+	if (bs_cmd_discovery_collect(&a, &disc, &n_disc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bitsleuth stats: discovery: %s\n", err);
+		rcode = 1;
+	}
 	if (json) {
 		yajl_gen g = bs_cmd_json_new();
 		yajl_gen_map_open(g);
@@ -251,8 +244,9 @@ bs_cmd_stats(int argc, char **argv)
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
-		if (rcode == 0)
+		if (readers_ok)
 			readers_json(g, rd);
+		bs_cmd_discovery_json(g, disc, n_disc);
 		gstr(g, "api_budget"); yajl_gen_map_open(g);
 		for (size_t i = 0; i < s.n_budgets; i++) {
 			gstr(g, s.budgets[i].bucket);
@@ -269,8 +263,8 @@ bs_cmd_stats(int argc, char **argv)
 		bs_cmd_json_print(g);
 	} else {
 		char age[32], due[32];
-		human_age(s.oldest_age_ms, age, sizeof(age));
-		human_age(s.next_retry_ms < 0 ? -1 : s.next_retry_ms - now, due,
+		bs_cmd_human_age(s.oldest_age_ms, age, sizeof(age));
+		bs_cmd_human_age(s.next_retry_ms < 0 ? -1 : s.next_retry_ms - now, due,
 		    sizeof(due));
 		char master[300];
 		bs_cmd_master(a.rc, master, sizeof(master));
@@ -290,7 +284,7 @@ bs_cmd_stats(int argc, char **argv)
 		    s.pending, age);
 		for (size_t i = 0; i < s.n_consumers; i++) {
 			char idle[32];
-			human_age(s.consumers[i].idle_ms, idle, sizeof(idle));
+			bs_cmd_human_age(s.consumers[i].idle_ms, idle, sizeof(idle));
 			printf("  consumer    %s: %lld pending, last read %s ago\n",
 			    s.consumers[i].name, s.consumers[i].pending, idle);
 		}
@@ -303,13 +297,14 @@ bs_cmd_stats(int argc, char **argv)
 		printf("dry-run       %s: %lld recorded (bitsleuth dryrun lists them)\n",
 		    a.n_shards > 1 ? "(all shards)" : a.keys.dryrun, s.dryrun_len);
 		char head[32];
-		human_age(s.oldest_head_age_ms, head, sizeof(head));
+		bs_cmd_human_age(s.oldest_head_age_ms, head, sizeof(head));
 		printf("lanes         %s: %lld targets with pushes, %lld waiting behind "
 		    "their head, %lld held by a failing head, oldest head %s\n",
 		    a.n_shards > 1 ? "(all shards)" : a.keys.lanes, s.lanes,
 		    s.lane_waiting, s.lanes_held, head);
-		if (rcode == 0)
+		if (readers_ok)
 			readers_text(&a, rd);
+		bs_cmd_discovery_text(disc, n_disc, now);
 		printf("counters     ");
 		for (size_t i = 0; i < s.n_counters; i++)
 			printf(" %s=%lld", s.counters[i].name, s.counters[i].value);
@@ -327,6 +322,7 @@ bs_cmd_stats(int argc, char **argv)
 	bs_admin_stats_release(&s);
 	bs_readers_release(&rd[0]);
 	bs_readers_release(&rd[1]);
+	free(disc);
 	bs_cmd_redis_close(&a);
 	return rcode;
 }
@@ -345,7 +341,7 @@ print_entry_line(const struct dl *d, long long now)
 {
 	const struct bs_admin_entry *e = d->e;
 	char age[32];
-	human_age(now - id_ms(e->id), age, sizeof(age));
+	bs_cmd_human_age(now - id_ms(e->id), age, sizeof(age));
 	const char *reason = bs_admin_entry_field(e, "reason", NULL);
 	printf("%-17s %-8s %-36s attempts %-3s %s\n", d->id, age,
 	    bs_admin_entry_field(e, "target", NULL) ? bs_admin_entry_field(e, "target", NULL) : "-",
@@ -408,7 +404,7 @@ print_entry_full(const struct dl *d)
 	const struct bs_admin_entry *e = d->e;
 	long long now = bs_now_ms();
 	char age[32];
-	human_age(now - id_ms(e->id), age, sizeof(age));
+	bs_cmd_human_age(now - id_ms(e->id), age, sizeof(age));
 	printf("dead letter %s (%s ago)\n", d->id, age);
 	for (size_t i = 0; i < e->n_fields; i++) {
 		const struct bs_field *f = &e->fields[i];

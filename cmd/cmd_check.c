@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/cmd_common.h"
+#include "cmd/cmd_discover.h"
 #include "common/xalloc.h"
 #include "config/live.h"
 #include "deploy/match.h"
@@ -67,6 +68,67 @@ print_readers(const struct bs_config *cfg)
 	    ttl % 3600000 == 0 ? "h" : "s", cfg->queue.events_maxlen);
 }
 
+/* Where target i of cfg->deployments is written: "deployments[i]", or
+ * "projects[p].code_deployments[j]" (the projects' targets follow the
+ * flat ones, one per environment in file order: config.h). */
+static void
+target_where(const struct bs_config *cfg, size_t i, char *out, size_t outlen)
+{
+	size_t k = 0;
+	while (k < cfg->n_deployments && cfg->deployments[k].origin ==
+	    BS_ORIGIN_FLAT)
+		k++;
+	if (i < k) {
+		snprintf(out, outlen, "deployments[%zu]", i);
+		return;
+	}
+	for (size_t p = 0; p < cfg->n_projects; p++) {
+		const struct bs_project *pr = &cfg->projects[p];
+		for (size_t j = 0; !pr->discover && j < pr->n_code_deployments; j++) {
+			k += pr->code_deployments[j].n_envs;
+			if (i < k) {
+				snprintf(out, outlen, "projects[%zu].code_deployments[%zu]",
+				    p, j);
+				return;
+			}
+		}
+	}
+	snprintf(out, outlen, "deployments[%zu]", i);
+}
+
+/* One target: bs_deployment_describe's line, then its track, where it is
+ * written (`where`), its line and whether it is dry-run. */
+static void
+print_target(const struct bs_config *cfg, const struct bs_deployment *d,
+    const char *where)
+{
+	char line[1024];
+	bs_deployment_describe(d, line, sizeof(line));
+	int dry = d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
+	printf("  %s (%s; %s, line %d%s)\n", line, d->track == BS_TRACK_PUSH ?
+	    "push" : d->track == BS_TRACK_MERGE ? "merge" : "tag", where, d->line,
+	    dry ? "; dry run" : "");
+}
+
+/* The targets of the file (cfg->deployments: the flat ones, then the
+ * projects' in order, config.h) with where each is written, then the
+ * projects whose targets are learned from Sleuth. */
+static void
+print_targets(const struct bs_config *cfg)
+{
+	printf("targets:      %zu\n", cfg->n_deployments);
+	for (size_t i = 0; i < cfg->n_deployments; i++) {
+		char where[128];
+		target_where(cfg, i, where, sizeof(where));
+		print_target(cfg, &cfg->deployments[i], where);
+	}
+	for (size_t i = 0; i < cfg->n_projects; i++)
+		if (cfg->projects[i].discover)
+			printf("  %s/%s: discovered from Sleuth (check --discover shows "
+			    "its targets)\n", cfg->projects[i].org,
+			    cfg->projects[i].project);
+}
+
 static void
 print_summary(const struct bs_config *cfg)
 {
@@ -108,21 +170,7 @@ print_summary(const struct bs_config *cfg)
 	for (size_t i = 0; i < ns; i++)
 		printf("%s%s", i % 12 == 0 ? "\n  " : " ", stops[i]);
 	printf("\n");
-	printf("deployments:  %zu\n", cfg->n_deployments);
-	for (size_t i = 0; i < cfg->n_deployments; i++) {
-		const struct bs_deployment *d = &cfg->deployments[i];
-		printf("  - %s/%s env %s <- %s %s", d->org, d->deployment,
-		    d->environment, d->repository,
-		    d->track == BS_TRACK_PUSH ? "push to" :
-		    d->track == BS_TRACK_MERGE ? "merge into" : "tag");
-		if (d->track == BS_TRACK_TAG)
-			printf(" %s", d->tag_pattern ? d->tag_pattern : "*");
-		else
-			for (size_t b = 0; b < d->n_branches; b++)
-				printf("%s%s", b ? ", " : " ", d->branches[b]);
-		int dry = d->dry_run == 1 || (d->dry_run == -1 && cfg->sleuth.dry_run);
-		printf("%s\n", dry ? " (dry run)" : "");
-	}
+	print_targets(cfg);
 }
 
 /* Parses PAYLOAD as event KEY and prints what would be registered. */
@@ -172,8 +220,10 @@ explain_event(const struct bs_config *cfg, const char *key, const char *file)
 			bs_target_name(&t[i], name, sizeof(name));
 			int dry = dep->dry_run == 1 ||
 			    (dep->dry_run == -1 && cfg->sleuth.dry_run);
-			printf("# %s (deployments[%zu] at line %d, %s %s%s): %s, "
-			    "Authorization: Bearer $%s\n", name, t[i].dep_index,
+			char where[128];
+			target_where(cfg, t[i].dep_index, where, sizeof(where));
+			printf("# %s (%s at line %d, %s %s%s): %s, "
+			    "Authorization: Bearer $%s\n", name, where,
 			    dep->line, t[i].change == SIZE_MAX ? "merge into" :
 			    dep->track == BS_TRACK_TAG ? "tag" : "push to",
 			    t[i].branch ? t[i].branch : "?",
@@ -223,7 +273,7 @@ bs_cmd_check(int argc, char **argv)
 {
 	const char *path = bs_default_config_path();
 	const char *explain = NULL, *print = NULL;
-	bool strict = false;
+	bool strict = false, discover = false;
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:h", bs_cmd_check_opts, NULL)) != -1) {
@@ -232,6 +282,7 @@ bs_cmd_check(int argc, char **argv)
 		case 'E': explain = optarg; break;
 		case 'S': strict = true; break;
 		case 'P': print = optarg; break;
+		case 'D': discover = true; break;
 		case 'h': return bs_cmd_help("check");
 		default: return 2;
 		}
@@ -270,7 +321,10 @@ bs_cmd_check(int argc, char **argv)
 		rc = explain_event(&cfg, explain, argv[optind]);
 	else {
 		printf("%s: ok\n", path);
-		print_summary(&cfg);
+		if (discover)
+			rc = bs_cmd_check_discover(&cfg, path);
+		else
+			print_summary(&cfg);
 	}
 	bs_config_release(&cfg);
 	return rc;

@@ -41,6 +41,7 @@ const struct option bs_cmd_check_opts[] = {
 	{ "explain-event", required_argument, NULL, 'E' },
 	{ "strict", no_argument, NULL, 'S' },
 	{ "print", required_argument, NULL, 'P' },
+	{ "discover", no_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -341,4 +342,19 @@ bs_cmd_json_str(yajl_gen g, const char *s, size_t len)
 		t[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
 	yajl_gen_string(g, (const unsigned char *)t, len);
 	free(t);
+}
+
+void
+bs_cmd_human_age(long long ms, char *out, size_t outlen)
+{
+	if (ms < 0)
+		snprintf(out, outlen, "-");
+	else if (ms < 10000)
+		snprintf(out, outlen, "%.1fs", ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(out, outlen, "%lldm%02llds", ms / 60000, ms / 1000 % 60);
+	else if (ms < 172800000)
+		snprintf(out, outlen, "%lldh%02lldm", ms / 3600000, ms / 60000 % 60);
+	else
+		snprintf(out, outlen, "%lldd", ms / 86400000);
 }

@@ -115,4 +115,8 @@ void bs_cmd_json_print(yajl_gen g);
  * never leave the document broken. */
 void bs_cmd_json_str(yajl_gen g, const char *s, size_t len);
 
+/* An age for people: "-" (negative: unknown), "4.2s", "12m05s", "3h07m",
+ * "9d". */
+void bs_cmd_human_age(long long ms, char *out, size_t outlen);
+
 #endif

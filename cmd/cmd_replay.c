@@ -135,7 +135,7 @@ replay_enqueue(const struct bs_config *cfg, struct bs_intake_result *r,
 	};
 	/* A replay is a new push in its targets' lanes: it joins their tails. */
 	struct bs_lanes_of lanes;
-	bs_lanes_of(cfg, &r->job, &lanes);
+	bs_lanes_of(cfg->deployments, cfg->n_deployments, &r->job, &lanes);
 	e.lanes = lanes.ptrs;
 	e.n_lanes = lanes.n;
 	bs_jobs_enqueue(rs.redis, &keys, &e, on_replay_enqueued, &rs);

@@ -41,6 +41,7 @@
 #include "queue/keys.h"
 #include "queue/redis_client.h"
 #include "queue/shard.h"
+#include "worker/discovery.h"
 #include "worker/worker.h"
 
 #define DRAIN_POLL_MS 50
@@ -69,6 +70,9 @@ struct process {
 	struct bs_shard worker_shards[BS_SHARDS_MAX];
 	struct bs_ingest *ingest;     /* NULL in work mode */
 	struct bs_worker *worker;     /* NULL in serve mode */
+	/* The discover: true projects' mappings (issue 16): asked of Sleuth
+	 * by work and run, read from the Redis cache by serve. */
+	struct bs_discovery *discovery;
 	/* /metrics, /healthz, /readyz: on metrics_listen, or on the ingest
 	 * port; NULL in work mode without metrics_listen. */
 	struct bs_ops *ops;
@@ -115,6 +119,8 @@ not_ready(void *arg)
 	const struct process *p = arg;
 	if (p->pools_up != p->n_pools)
 		return "redis is not reachable";
+	if (p->worker && p->live->discovery_missing)
+		return "a discover project has no mapping from Sleuth yet";
 	if (p->worker && !bs_worker_consuming(p->worker))
 		return "the worker is not consuming yet";
 	return NULL;
@@ -215,6 +221,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (p->ready_sent && !p->stopping)
 		notify("RELOADING=1\nSTATUS=reloading the configuration");
 	bs_live_reload(p->live);
+	bs_discovery_refresh(p->discovery);
 	if (p->ready_sent && !p->stopping) {
 		notify("READY=1");
 		p->status_sent = NULL;      /* say the status again */
@@ -310,6 +317,15 @@ start_halves(struct process *p, const struct bs_redis_config *rc)
 			return -1;
 		}
 	}
+	/* Before the halves that match jobs: its cached mappings are asked
+	 * for first. Shard 0's pool and keys hold the cache. */
+	struct bs_discovery_env denv = {
+		.base = p->base, .live = p->live,
+		.redis = p->redis_worker[0] ? p->redis_worker[0] : p->redis[0],
+		.keys = &p->keys[0], .metrics = &p->metrics,
+		.ask_sleuth = p->mode != BS_MODE_SERVE,
+	};
+	p->discovery = bs_discovery_new(&denv);
 	if (p->mode != BS_MODE_SERVE) {
 		char name[128];
 		consumer_name(name, sizeof(name));
@@ -423,6 +439,9 @@ teardown(struct process *p)
 	p->ops = NULL;
 	if (p->worker)
 		bs_worker_close(p->worker);
+	/* Freed once the pools below deliver the replies it waits for. */
+	bs_discovery_free(p->discovery);
+	p->discovery = NULL;
 	for (int i = 0; i < p->n_pools; i++) {
 		bs_redis_free(p->redis_worker[i]);
 		p->redis_worker[i] = NULL;

@@ -10,6 +10,9 @@ struct line {
 	size_t len, cap;
 };
 
+static void add(struct line *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 add(struct line *l, const char *fmt, ...)
 {

@@ -15,10 +15,12 @@
  *
  * The files and who calls whom (no circles):
  *   config.c -> keys.c, config_check.c, config_diag.c, yaml_doc.c
- *   keys.c -> deployments.c, scalars.c, config_diag.c, yaml_doc.c
- *   config_check.c -> check_api.c, check_redis.c
- *   deployments.c, config_check.c, check_*.c -> scalars.c, config_diag.c,
- *   yaml_doc.c
+ *   keys.c -> key_tables.c, projects.c, deployments.c, scalars.c,
+ *   config_diag.c, yaml_doc.c
+ *   config_check.c -> check_api.c, check_redis.c, projects.c
+ *   projects.c -> expand.c, deployments.c
+ *   deployments.c, config_check.c, check_*.c, projects.c -> scalars.c,
+ *   config_diag.c, yaml_doc.c
  *   scalars.c, config_diag.c, yaml_doc.c: leaves (live.c sits on top,
  *   through config.h)
  * Their private declarations: config_internal.h. */
@@ -59,6 +61,9 @@ set_defaults(struct bs_config *cfg)
 	cfg->sleuth.connect_timeout_ms = 5000;
 	cfg->sleuth.timeout_ms = 30000;
 	cfg->sleuth.max_commits = 250;
+	cfg->sleuth.graphql_token_env = bs_arena_strdup(a, "SLEUTH_GRAPHQL_TOKEN");
+	cfg->sleuth.graphql_auth = bs_arena_strdup(a, "apikey");
+	cfg->sleuth.discover_every_ms = 5 * MS_M;    /* graphql_url: at check */
 	cfg->issues.patterns = bs_arena_alloc(a, sizeof(char *));
 	cfg->issues.patterns[0] = bs_arena_strdup(a, "jira");
 	cfg->issues.n_patterns = 1;
@@ -254,10 +259,19 @@ bs_config_release(struct bs_config *cfg)
 	if (cfg->redis.sentinel.password)
 		memset(cfg->redis.sentinel.password, 0,
 		    strlen(cfg->redis.sentinel.password));
+	if (cfg->sleuth.graphql_token)
+		memset(cfg->sleuth.graphql_token, 0,
+		    strlen(cfg->sleuth.graphql_token));
 	for (size_t i = 0; i < cfg->n_deployments; i++)
 		if (cfg->deployments && cfg->deployments[i].token)
 			memset(cfg->deployments[i].token, 0,
 			    strlen(cfg->deployments[i].token));
+	for (size_t i = 0; cfg->projects && i < cfg->n_projects; i++) {
+		char *s[] = { cfg->projects[i].token, cfg->projects[i].graphql_token };
+		for (size_t j = 0; j < 2; j++)
+			if (s[j])
+				memset(s[j], 0, strlen(s[j]));
+	}
 	bs_arena_release(&cfg->arena);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -116,6 +116,12 @@ struct bs_config {
 		                         * "Authorization: apikey <key>" */
 		char *graphql_token_file;
 		char *graphql_token;    /* resolved */
+		/* How the key is sent: "apikey" (default: "Authorization: apikey
+		 * <key>", Sleuth's GraphQL docs and its Terraform provider, for the
+		 * organisation API key) or "bearer" ("Authorization: Bearer
+		 * <token>", for an access token of scope ALL; Sleuth's Python client
+		 * sends every key so since 2024). */
+		char *graphql_auth;
 		int64_t discover_every_ms; /* refresh period, default 5 min */
 	} sleuth;
 

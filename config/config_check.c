@@ -397,25 +397,6 @@ check_issues(struct ctx *c)
 	}
 }
 
-/* A value of a *_env key that reads like a secret rather than a variable
- * name: long, no '_', and mixed case or letters with digits (variable
- * names are conventionally UPPER_CASE with underscores). Only judged when
- * no such variable is set. */
-static bool
-looks_like_secret(const char *s)
-{
-	size_t n = strlen(s);
-	bool lower = false, upper = false, digit = false;
-	if (n < 20 || strchr(s, '_'))
-		return false;
-	for (; *s; s++) {
-		lower |= *s >= 'a' && *s <= 'z';
-		upper |= *s >= 'A' && *s <= 'Z';
-		digit |= *s >= '0' && *s <= '9';
-	}
-	return (lower && upper) || ((lower || upper) && digit);
-}
-
 static bool
 dep_dry(const struct bs_config *cfg, const struct bs_deployment *d)
 {
@@ -477,7 +458,7 @@ check_secrets(struct ctx *c)
 
 	for (size_t i = 0; i < N_ENVS; i++) {
 		if (!bad[i] && !files[i] && envs[i].name &&
-		    looks_like_secret(envs[i].name) && !getenv(envs[i].name)) {
+		    bs_config_looks_like_secret(envs[i].name) && !getenv(envs[i].name)) {
 			ERR(c, bs_config_node(c, envs[i].path, false), "%s: names "
 			    "no set variable and looks like the secret itself: secrets "
 			    "come from the environment, write the variable's name here",
@@ -563,13 +544,19 @@ check_secrets(struct ctx *c)
 		const struct bs_deployment *d = &cfg->deployments[i];
 		global_live |= !d->token_env && !d->token_file && !dep_dry(cfg, d);
 	}
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		const struct bs_project *p = &cfg->projects[i];
+		global_live |= p->discover && !p->token_env && !p->token_file &&
+		    p->dry_run != 1 && (p->dry_run != -1 || !cfg->sleuth.dry_run);
+	}
 	bool global_failed;
 	cfg->sleuth.token = pair_secret(c, "sleuth.token", cfg->sleuth.token_env,
 	    !bad[1], cfg->sleuth.token_file, worker && global_live,
 	    &global_failed);
 	bool global_reported = bad[1] || !worker || global_failed,
 	    global_needed = false;
-	for (size_t i = 0; i < cfg->n_deployments; i++) {
+	/* The flat ones here; the projects' (and their targets') below. */
+	for (size_t i = 0; i < c->n_flat; i++) {
 		struct bs_deployment *d = &cfg->deployments[i];
 		const struct bs_ynode *tn = bs_ynode_get(c->dep_nodes[i],
 		    "token_env", NULL);
@@ -591,7 +578,7 @@ check_secrets(struct ctx *c)
 		} else if (d->token_env) {
 			if (!bs_config_is_env_name(d->token_env))
 				continue;   /* reported by deployments.c */
-			if (looks_like_secret(d->token_env) && !getenv(d->token_env)) {
+			if (bs_config_looks_like_secret(d->token_env) && !getenv(d->token_env)) {
 				ERR(c, tn, "deployments[%zu].token_env: names no set "
 				    "variable and looks like the token itself: secrets "
 				    "come from the environment, write the variable's name "
@@ -626,6 +613,7 @@ check_secrets(struct ctx *c)
 			    cfg->sleuth.token_env);
 		}
 	}
+	bs_config_project_secrets(c, &global_needed, &global_reported);
 	if (global_needed && global_failed && worker && !global_live)
 		WARN(c, node_at(c, "sleuth", "token_file"), "sleuth.token_file "
 		    "cannot be read: fine while the deployments that use it are "
@@ -690,6 +678,14 @@ check_misc(struct ctx *c)
 		    "unknown format '%s' (text or json)",
 		    bs_config_show(sh, sizeof(sh), cfg->log_format, strlen(cfg->log_format)));
 	}
+	if (strcmp(cfg->sleuth.graphql_auth, "apikey") != 0 &&
+	    strcmp(cfg->sleuth.graphql_auth, "bearer") != 0) {
+		char sh[64];
+		ERR(c, node_at(c, "sleuth", "graphql_auth"), "sleuth.graphql_auth: "
+		    "expected apikey (an organisation API key) or bearer (an access "
+		    "token), got '%s'", bs_config_show(sh, sizeof(sh),
+		    cfg->sleuth.graphql_auth, strlen(cfg->sleuth.graphql_auth)));
+	}
 	if (strcmp(cfg->queue.events_format, "msgpack") != 0 &&
 	    strcmp(cfg->queue.events_format, "json") != 0) {
 		char sh[64];
@@ -716,7 +712,7 @@ check_misc(struct ctx *c)
 		    "retry.cap (%lld ms)", (long long)cfg->retry.base_ms,
 		    (long long)cfg->retry.cap_ms);
 	const struct bs_ynode *dn = bs_ynode_get(c->root, "deployments", NULL);
-	if (cfg->n_deployments == 0 && (!dn || bs_ynode_is_null(dn) ||
+	if (cfg->n_deployments == 0 && cfg->n_projects == 0 && (!dn || bs_ynode_is_null(dn) ||
 	    (dn->type == BS_YNODE_SEQ && dn->n == 0)))
 		WARN(c, NULL, "no deployments: deliveries are queued but nothing "
 		    "is registered with Sleuth");
@@ -732,5 +728,6 @@ bs_config_check(struct ctx *c)
 	check_issues(c);
 	check_secrets(c);
 	bs_config_check_api(c);
+	bs_config_check_projects(c);
 	check_misc(c);
 }

@@ -6,8 +6,12 @@
  *   config_check.c  the cross-field checks, after the tree was mapped
  *   check_api.c     the checks of bitbucket.api and backfill (called by it)
  *   check_redis.c   the checks of redis.* and queue.shards (called by it)
- *   keys.c          the key tables and the walker that maps the tree
- *   deployments.c   the checks of one deployment, called by the walker
+ *   keys.c          the walker that maps the tree through the key tables
+ *   projects.c      projects: environments, the checks of a project, the
+ *                   expansion into targets (expand.c), their tokens
+ *   deployments.c   the checks of one deployment, and the value checks it
+ *                   shares with projects.c, called by the walker
+ *   key_tables.c    the key tables (data)
  *   scalars.c       scalar conversions and string predicates (leaf)
  *   config_diag.c   diagnostics and value quoting (leaf) */
 #ifndef BS_CONFIG_INTERNAL_H
@@ -40,8 +44,13 @@ struct ctx {
 	struct bs_diags *d;
 	struct bs_arena *a;
 	struct bs_ynode *root;
-	const struct bs_ynode **dep_nodes;  /* yaml node of cfg->deployments[i] */
-	size_t *dep_index;                  /* its index in the yaml list */
+	/* yaml node of cfg->deployments[i] (for a project's target: the
+	 * project's) and its index in the yaml list (deployments or projects) */
+	const struct bs_ynode **dep_nodes;
+	size_t *dep_index;
+	size_t n_flat;                      /* of them, from deployments: */
+	const struct bs_ynode **proj_nodes; /* yaml node of cfg->projects[i] */
+	size_t *proj_index;                 /* its index in the yaml list */
 	unsigned uses;                      /* enum bs_config_uses */
 	/* Where listen and metrics_listen came from when not the file:
 	 * "--listen", "BITSLEUTH_LISTEN", ...; NULL: the file. */
@@ -118,6 +127,39 @@ void bs_config_walk(struct ctx *c);
 
 /* bs_config_each_key (config.h) is defined there too. */
 
+/* === projects.c =========================================================== */
+
+/* Maps the environments mapping v (at path) of code deployment cd: each
+ * slug to a branch or a list of branches (null: none), with the value's
+ * line and column. */
+void bs_config_parse_envs(struct ctx *c, const struct bs_ynode *v,
+    const char *path, struct bs_code_deployment *cd);
+
+/* Checks project p, just mapped from the idx-th item m of the projects
+ * list (c->cfg->projects[0 .. n_projects) are the earlier ones): slugs,
+ * discover against code_deployments, and each code deployment (through
+ * the checks deployments.c shares). */
+void bs_config_check_project(struct ctx *c, const struct bs_ynode *m,
+    size_t idx, struct bs_project *p);
+
+/* After the walk: appends the targets of every hand-written code
+ * deployment to c->cfg->deployments (config/expand.h), and warns at a
+ * target that an earlier one already reaches. */
+void bs_config_expand_projects(struct ctx *c);
+
+/* The projects' secrets (check_secrets calls it after the flat
+ * deployments'): each project's register token (copied into its
+ * targets), the GraphQL tokens of discovery. *global_needed is set when a
+ * project uses sleuth.token; *global_reported says whether its absence
+ * was reported, and is set once this reports it. */
+void bs_config_project_secrets(struct ctx *c, bool *global_needed,
+    bool *global_reported);
+
+/* The checks that need the whole file (after bs_config_check_api):
+ * sleuth.graphql_url (resolved from base_url when unset), and path_prefix
+ * written while no Bitbucket API credentials are configured. */
+void bs_config_check_projects(struct ctx *c);
+
 /* === deployments.c ======================================================== */
 
 /* Checks dep, just mapped from the idx-th item m of the deployments list:
@@ -127,6 +169,74 @@ void bs_config_walk(struct ctx *c);
  * same org, deployment and environment. */
 void bs_config_check_deployment(struct ctx *c, const struct bs_ynode *m,
     size_t idx, struct bs_deployment *dep);
+
+/* The value checks a flat deployment and a code deployment share; path
+ * names the key in messages ("deployments[0].org"), at its node. */
+/* A Sleuth slug (error); with lower, a warning for upper-case letters. */
+void bs_config_check_slug(struct ctx *c, const struct bs_ynode *at,
+    const char *path, const char *s, bool lower);
+/* "workspace/repo" or "PROJECT/repo" (error). */
+void bs_config_check_repository(struct ctx *c, const struct bs_ynode *at,
+    const char *path, const char *repo);
+/* One branch name of a target with track `track`: empty (error), or one
+ * git refuses (warning; not judged under track: tag). */
+void bs_config_check_branch(struct ctx *c, const struct bs_ynode *at,
+    const char *path, const char *branch, enum bs_track track);
+/* track against tag_pattern (warnings; *tag_pattern is set to "*" when
+ * NULL). prefix is the item's path, track_at / tp_at the keys' nodes. */
+void bs_config_check_tag_pattern(struct ctx *c, const char *prefix,
+    enum bs_track track, char **tag_pattern, const struct bs_ynode *track_at,
+    const struct bs_ynode *tp_at);
+/* tags[0..n) rewritten to '#tag', errors for invalid ones (list node
+ * tn, path the key's). */
+void bs_config_check_tags(struct ctx *c, const struct bs_ynode *tn,
+    const char *path, char **tags, size_t n);
+/* A path_prefix (node pn, path the key's): no empty entry, no '..' part
+ * (errors); a leading '/' is dropped. */
+void bs_config_check_paths(struct ctx *c, const struct bs_ynode *pn,
+    const char *path, struct bs_path_prefix *pp);
+
+/* === key_tables.c ========================================================= */
+
+/* How a key's value is mapped onto its field. */
+enum bs_key_kind {
+	K_STR,          /* char * */
+	K_BOOL,         /* bool */
+	K_INT,          /* int, integer */
+	K_SZ,           /* size_t, integer */
+	K_LL,           /* long long, integer */
+	K_MS,           /* int ms, duration, bare = ms */
+	K_SEC,          /* int s, duration, bare = s */
+	K_MS64,         /* int64_t ms, duration, bare = s */
+	K_SIZE,         /* size_t bytes, size */
+	K_LIST,         /* char ** at off, size_t count at off2: list or string */
+	K_CIDRS,        /* struct bs_cidr * at off, size_t count at off2: list
+	                 * or string of address ranges */
+	K_TRACK,        /* enum bs_track */
+	K_TRI,          /* int -1/0/1 from a bool */
+	K_TRACKI,       /* int from push/merge/tag (code deployments; -1 unset) */
+	K_MAP,          /* a section: sub table, same base */
+	K_DEPLOYMENTS,  /* the list of deployments (deployment_keys) */
+	K_PROJECTS,     /* the list of projects (sub) */
+	K_CODE_DEPS,    /* a project's code deployments (sub) */
+	K_ENVS,         /* environments: mapped by projects.c */
+	K_PATHS,        /* struct bs_path_prefix at off: a string or list
+	                 * (includes), or a mapping through sub */
+};
+
+/* One key: name, kind, field offset(s) from the base (the struct the
+ * table maps onto), range, sub-table (K_MAP, lists of mappings, K_PATHS);
+ * a table ends with a NULL name. */
+struct bs_keydef {
+	const char *name;
+	enum bs_key_kind kind;
+	size_t off, off2;
+	long long min, max;
+	const struct bs_keydef *sub;
+};
+
+/* Every top-level key; the others hang below through sub. */
+extern const struct bs_keydef bs_config_top_keys[];
 
 /* === scalars.c ============================================================ */
 
@@ -149,6 +259,17 @@ bool bs_config_is_env_name(const char *s);
 
 /* Whether s[0..len) ends with suffix. */
 bool bs_config_ends_with(const char *s, size_t len, const char *suffix);
+
+/* Whether the value of a *_env key reads like a secret rather than a
+ * variable name: long, no '_', and mixed case or letters with digits. */
+bool bs_config_looks_like_secret(const char *s);
+
+/* Levenshtein distance of a and b (99 beyond 40 bytes): "did you mean". */
+size_t bs_config_edit_distance(const char *a, const char *b);
+
+/* The *_env key to suggest when the unknown key k looks like a literal
+ * secret ("token" -> "token_env"), else NULL. */
+const char *bs_config_secret_key_hint(const struct bs_ynode *k);
 
 /* === config_diag.c ======================================================== */
 

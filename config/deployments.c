@@ -2,9 +2,10 @@
  * keys.c right after the item was mapped onto its struct bs_deployment
  * (the item's keys are in deployment_keys in keys.c): required keys,
  * Sleuth slugs, repository, branch names git would refuse, tag_pattern
- * with track, token_env, Sleuth tags (normalised to '#tag') and duplicate
- * (org, deployment, environment) triples. Calls scalars.c and
- * config_diag.c only. */
+ * with track, token_env, Sleuth tags (normalised to '#tag'), path
+ * prefixes and duplicate (org, deployment, environment) triples. The
+ * checks of single values are shared with projects.c (code deployments).
+ * Calls scalars.c and config_diag.c only. */
 #include "config/config_internal.h"
 
 #include <stdio.h>
@@ -107,6 +108,124 @@ bad_ref_reason(const char *name)
 	return NULL;
 }
 
+/* === the value checks shared with projects.c ============================= */
+
+void
+bs_config_check_slug(struct ctx *c, const struct bs_ynode *at,
+    const char *path, const char *s, bool lower)
+{
+	char sh[64];
+	if (!is_slug(s))
+		ERR(c, at, "%s: '%s' is not a Sleuth slug (letters, digits, '-' "
+		    "and '_')", path, bs_config_show(sh, sizeof(sh), s, strlen(s)));
+	else if (lower && has_upper(s))
+		WARN(c, at, "%s: Sleuth slugs are lower-case, '%s' has upper-case "
+		    "letters", path, bs_config_show(sh, sizeof(sh), s, strlen(s)));
+}
+
+void
+bs_config_check_repository(struct ctx *c, const struct bs_ynode *at,
+    const char *path, const char *repo)
+{
+	char sh[64];
+	if (!is_repository(repo))
+		ERR(c, at, "%s: expected 'workspace/repo' (Cloud) or "
+		    "'PROJECT/repo' (Data Center), got '%s'", path,
+		    bs_config_show(sh, sizeof(sh), repo, strlen(repo)));
+}
+
+void
+bs_config_check_branch(struct ctx *c, const struct bs_ynode *at,
+    const char *path, const char *branch, enum bs_track track)
+{
+	const char *why;
+	char sh[64];
+	if (!branch[0])
+		ERR(c, at, "%s: empty branch name: no branch can match", path);
+	else if (track != BS_TRACK_TAG && (why = bad_ref_reason(branch)) != NULL)
+		WARN(c, at, "%s: '%s' can never match: git refuses branch names "
+		    "%s", path, bs_config_show(sh, sizeof(sh), branch,
+		    strlen(branch)), why);
+}
+
+void
+bs_config_check_tag_pattern(struct ctx *c, const char *prefix,
+    enum bs_track track, char **tag_pattern, const struct bs_ynode *track_at,
+    const struct bs_ynode *tp_at)
+{
+	if (track == BS_TRACK_TAG && !*tag_pattern)
+		WARN(c, track_at, "%s: track: tag without tag_pattern: every "
+		    "pushed tag is a deploy", prefix);
+	else if (track != BS_TRACK_TAG && *tag_pattern)
+		WARN(c, tp_at, "%s.tag_pattern: ignored unless track: tag", prefix);
+	if (!*tag_pattern)
+		*tag_pattern = bs_arena_strdup(c->a, "*");
+}
+
+void
+bs_config_check_tags(struct ctx *c, const struct bs_ynode *tn,
+    const char *path, char **tags, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *t = norm_tag(c, tags[i]);
+		if (!t) {
+			char sh[64];
+			ERR(c, tn && tn->type == BS_YNODE_SEQ && i < tn->n ?
+			    tn->items[i] : tn, "%s: '%s' is not a Sleuth tag "
+			    "(lower-case letters, digits, '-' and '_')", path,
+			    bs_config_show(sh, sizeof(sh), tags[i], strlen(tags[i])));
+			continue;
+		}
+		tags[i] = t;
+	}
+}
+
+/* One list of a path_prefix (includes or excludes; node ln, the list or
+ * the one string). */
+static void
+check_prefixes(struct ctx *c, const struct bs_ynode *ln, const char *path,
+    char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct bs_ynode *at = ln && ln->type == BS_YNODE_SEQ &&
+		    i < ln->n ? ln->items[i] : ln;
+		char *p = v[i];
+		while (*p == '/')
+			p++;
+		v[i] = p;
+		bool dots = false;
+		for (const char *s = p; *s; s += strcspn(s, "/"), s += *s == '/')
+			dots |= strncmp(s, "..", 2) == 0 && (s[2] == '/' || !s[2]);
+		char sh[64];
+		if (!*p)
+			ERR(c, at, "%s: empty path prefix (every file is under it: "
+			    "leave the key out instead)", path);
+		else if (dots)
+			ERR(c, at, "%s: '%s': a path prefix is relative to the "
+			    "repository root and cannot hold a '..' part", path,
+			    bs_config_show(sh, sizeof(sh), p, strlen(p)));
+	}
+}
+
+void
+bs_config_check_paths(struct ctx *c, const struct bs_ynode *pn,
+    const char *path, struct bs_path_prefix *pp)
+{
+	if (!pn)
+		return;
+	char sub[300];
+	if (pn->type != BS_YNODE_MAP) {
+		check_prefixes(c, pn, path, pp->includes, pp->n_includes);
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s.includes", path);
+	check_prefixes(c, bs_ynode_get(pn, "includes", NULL), sub, pp->includes,
+	    pp->n_includes);
+	snprintf(sub, sizeof(sub), "%s.excludes", path);
+	check_prefixes(c, bs_ynode_get(pn, "excludes", NULL), sub, pp->excludes,
+	    pp->n_excludes);
+}
+
 /* === one deployment ===================================================== */
 
 /* A warning when an earlier deployment has the same (org, deployment,
@@ -136,7 +255,7 @@ void
 bs_config_check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
     struct bs_deployment *dep)
 {
-	char path[64];
+	char path[64], kp[96];
 	snprintf(path, sizeof(path), "deployments[%zu]", idx);
 	static const char *const required[] = { "org", "deployment",
 		"repository", "environment" };
@@ -152,24 +271,14 @@ bs_config_check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 	for (size_t i = 0; i < 3; i++) {
 		if (!*sv[i])
 			continue;
-		const struct bs_ynode *v = bs_ynode_get(m, slugs[i], &kn);
-		char sh[64];
-		if (!is_slug(*sv[i]))
-			ERR(c, v, "%s.%s: '%s' is not a Sleuth slug (letters, digits, "
-			    "'-' and '_')", path, slugs[i],
-			    bs_config_show(sh, sizeof(sh), *sv[i], strlen(*sv[i])));
-		else if (i < 2 && has_upper(*sv[i]))
-			WARN(c, v, "%s.%s: Sleuth slugs are lower-case, '%s' has "
-			    "upper-case letters", path, slugs[i],
-			    bs_config_show(sh, sizeof(sh), *sv[i], strlen(*sv[i])));
+		snprintf(kp, sizeof(kp), "%s.%s", path, slugs[i]);
+		bs_config_check_slug(c, bs_ynode_get(m, slugs[i], NULL), kp, *sv[i],
+		    i < 2);
 	}
-	if (dep->repository && !is_repository(dep->repository)) {
-		char sh[64];
-		ERR(c, bs_ynode_get(m, "repository", NULL), "%s.repository: "
-		    "expected 'workspace/repo' (Cloud) or 'PROJECT/repo' (Data "
-		    "Center), got '%s'", path, bs_config_show(sh, sizeof(sh),
-		    dep->repository, strlen(dep->repository)));
-	}
+	snprintf(kp, sizeof(kp), "%s.repository", path);
+	if (dep->repository)
+		bs_config_check_repository(c, bs_ynode_get(m, "repository", NULL),
+		    kp, dep->repository);
 
 	const struct bs_ynode *bn = bs_ynode_get(m, "branch", &kn);
 	if (dep->track != BS_TRACK_TAG) {
@@ -181,48 +290,24 @@ bs_config_check_deployment(struct ctx *c, const struct bs_ynode *m, size_t idx,
 		WARN(c, bn, "%s.branch: ignored with track: tag (every pushed tag "
 		    "matching tag_pattern is a deploy, whatever its branch)", path);
 	}
-	for (size_t i = 0; i < dep->n_branches; i++) {
-		const struct bs_ynode *at = bn && bn->type == BS_YNODE_SEQ &&
-		    i < bn->n ? bn->items[i] : bn;
-		const char *why;
-		if (!dep->branches[i][0]) {
-			ERR(c, at, "%s.branch: empty branch name: no branch can "
-			    "match", path);
-		} else if (dep->track != BS_TRACK_TAG &&
-		    (why = bad_ref_reason(dep->branches[i])) != NULL) {
-			char sh[64];
-			WARN(c, at, "%s.branch: '%s' can never match: git refuses "
-			    "branch names %s", path, bs_config_show(sh, sizeof(sh),
-			    dep->branches[i], strlen(dep->branches[i])), why);
-		}
-	}
+	snprintf(kp, sizeof(kp), "%s.branch", path);
+	for (size_t i = 0; i < dep->n_branches; i++)
+		bs_config_check_branch(c, bn && bn->type == BS_YNODE_SEQ &&
+		    i < bn->n ? bn->items[i] : bn, kp, dep->branches[i], dep->track);
 
-	const struct bs_ynode *tp = bs_ynode_get(m, "tag_pattern", &kn);
-	if (dep->track == BS_TRACK_TAG && !dep->tag_pattern)
-		WARN(c, bs_ynode_get(m, "track", NULL), "%s: track: tag without "
-		    "tag_pattern: every pushed tag is a deploy", path);
-	else if (dep->track != BS_TRACK_TAG && dep->tag_pattern)
-		WARN(c, tp, "%s.tag_pattern: ignored unless track: tag", path);
-	if (!dep->tag_pattern)
-		dep->tag_pattern = bs_arena_strdup(c->a, "*");
+	bs_config_check_tag_pattern(c, path, dep->track, &dep->tag_pattern,
+	    bs_ynode_get(m, "track", NULL), bs_ynode_get(m, "tag_pattern", NULL));
 
 	if (dep->token_env && !bs_config_is_env_name(dep->token_env))
 		ERR(c, bs_ynode_get(m, "token_env", NULL), "%s.token_env: must "
 		    "name an environment variable ([A-Za-z_][A-Za-z0-9_]*), not "
 		    "hold the token", path);
 
-	const struct bs_ynode *tn = bs_ynode_get(m, "tags", NULL);
-	for (size_t i = 0; i < dep->n_tags; i++) {
-		char *t = norm_tag(c, dep->tags[i]);
-		if (!t) {
-			char sh[64];
-			ERR(c, tn && tn->type == BS_YNODE_SEQ && i < tn->n ?
-			    tn->items[i] : tn, "%s.tags: '%s' is not a Sleuth tag "
-			    "(lower-case letters, digits, '-' and '_')", path,
-			    bs_config_show(sh, sizeof(sh), dep->tags[i], strlen(dep->tags[i])));
-			continue;
-		}
-		dep->tags[i] = t;
-	}
+	snprintf(kp, sizeof(kp), "%s.tags", path);
+	bs_config_check_tags(c, bs_ynode_get(m, "tags", NULL), kp, dep->tags,
+	    dep->n_tags);
+	snprintf(kp, sizeof(kp), "%s.path_prefix", path);
+	bs_config_check_paths(c, bs_ynode_get(m, "path_prefix", NULL), kp,
+	    &dep->paths);
 	warn_duplicate(c, m, path, dep);
 }

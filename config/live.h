@@ -37,6 +37,9 @@ struct bs_live {
 	/* private */
 	struct bs_config **_retired;
 	size_t _n_retired;
+	struct live_learned *_learned;   /* per project, see live.c */
+	size_t _n_learned;
+	struct live_set *_sets;          /* the deps arrays made, newest first */
 	char *_path;
 	unsigned _uses;
 	int _owns_current;           /* 0 while cfg is still the caller's */

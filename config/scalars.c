@@ -155,3 +155,70 @@ bs_config_ends_with(const char *s, size_t len, const char *suffix)
 	size_t n = strlen(suffix);
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
+
+bool
+bs_config_looks_like_secret(const char *s)
+{
+	size_t n = strlen(s);
+	bool lower = false, upper = false, digit = false;
+	if (n < 20 || strchr(s, '_'))
+		return false;
+	for (; *s; s++) {
+		lower |= *s >= 'a' && *s <= 'z';
+		upper |= *s >= 'A' && *s <= 'Z';
+		digit |= *s >= '0' && *s <= '9';
+	}
+	return (lower && upper) || ((lower || upper) && digit);
+}
+
+/* === did you mean ========================================================= */
+
+size_t
+bs_config_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 40 || lb > 40)
+		return 99;
+	size_t row[41];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (a[i - 1] == b[j - 1] ? 0 : 1);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* === literal secrets ====================================================== */
+
+const char *
+bs_config_secret_key_hint(const struct bs_ynode *k)
+{
+	static const char *const exact[][2] = {
+		{ "secret", "secret_env" }, { "webhook_secret", "secret_env" },
+		{ "password", "password_env" }, { "passwd", "password_env" },
+		{ "token", "token_env" }, { "api_key", "token_env" },
+		{ "apikey", "token_env" }, { "api_token", "token_env" },
+		{ "access_token", "token_env" },
+	};
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcmp(k->str, exact[i][0]) == 0)
+			return exact[i][1];
+	if (bs_config_ends_with(k->str, k->len, "_secret"))
+		return "secret_env";
+	if (bs_config_ends_with(k->str, k->len, "_password"))
+		return "password_env";
+	if (bs_config_ends_with(k->str, k->len, "_token"))
+		return "token_env";
+	return NULL;
+}

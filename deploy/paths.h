@@ -14,8 +14,9 @@
  * path ("services/web" takes "services/web/a.c" and "services/website";
  * write "services/web/" for the folder only); a prefix with '*', '?' or
  * '[' is a glob that must match the whole path or a leading run of its
- * '/'-separated parts ("services/*" takes "services/web/a.c"). A leading
- * '/' of either is ignored. */
+ * '/'-separated parts ("*ices" takes "services/web/a.c"), the run
+ * with or without the '/' after it (a glob ending in '/' is a folder). A
+ * leading '/' of either is ignored. */
 bool bs_path_under(const char *prefix, const char *path);
 
 /* Whether pp is empty: no includes and no excludes. */

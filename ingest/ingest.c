@@ -360,7 +360,7 @@ handle_hook(struct bs_ingest *in, struct bs_http_req *req)
 			.events = &pub,
 		};
 		struct bs_lanes_of lanes;
-		bs_lanes_of(cfg, &r.job, &lanes);
+		bs_lanes_of(env->live->deps, env->live->n_deps, &r.job, &lanes);
 		e.lanes = lanes.ptrs;
 		e.n_lanes = lanes.n;
 		in->pending++;

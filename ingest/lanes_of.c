@@ -7,12 +7,12 @@
 #include "deploy/match.h"
 
 void
-bs_lanes_of(const struct bs_config *cfg, const struct bs_job *job,
-    struct bs_lanes_of *out)
+bs_lanes_of(const struct bs_deployment *deps, size_t n_deps,
+    const struct bs_job *job, struct bs_lanes_of *out)
 {
 	out->n = 0;
 	struct bs_target t[BS_LANES_OF_MAX];
-	size_t n = bs_match_job(cfg->deployments, cfg->n_deployments, job, t,
+	size_t n = bs_match_job(deps, n_deps, job, t,
 	    BS_LANES_OF_MAX);
 	if (n > BS_LANES_OF_MAX)
 		n = BS_LANES_OF_MAX;

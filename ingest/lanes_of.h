@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "common/job.h"
-#include "config/config.h"
+#include "common/deployment.h"
 
 #define BS_LANES_OF_MAX 64
 
@@ -19,9 +19,12 @@ struct bs_lanes_of {
 	size_t n;
 };
 
-/* Fills out for job under cfg (at most BS_LANES_OF_MAX lanes; names that
- * do not fit are left out: those targets are then joined by the worker). */
-void bs_lanes_of(const struct bs_config *cfg, const struct bs_job *job,
-    struct bs_lanes_of *out);
+/* Fills out for job under the targets deps[0..n_deps) (bs_live's deps in
+ * a running process, the config's deployments in a replay command; at
+ * most BS_LANES_OF_MAX lanes; names that do not fit are left out: those
+ * targets are then joined by the worker, as are discovered targets a
+ * replay command does not know). */
+void bs_lanes_of(const struct bs_deployment *deps, size_t n_deps,
+    const struct bs_job *job, struct bs_lanes_of *out);
 
 #endif

@@ -16,18 +16,17 @@
  * dropped, so memory stays bounded by what is kept. */
 #include "parsers/bb_api.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "common/hex.h"
+#include "parsers/bb_paging.h"
 #include "parsers/bb_values.h"
 #include "parsers/bitbucket.h"
 #include "parsers/isodate.h"
 #include "parsers/json_sax.h"
-#include "parsers/utf8.h"
 
 enum {
-	K_values = 2, K_next, K_isLastPage, K_nextPageStart, K_start, K_hash,
+	K_values = BS_BB_K_VALUES, K_hash = BS_BB_K_FIRST_FREE,
 	K_message, K_date, K_author, K_raw, K_user, K_display_name,
 	K_nickname, K_username, K_links, K_html, K_href, K_parents, K_id,
 	K_emailAddress, K_name, K_displayName, K_slug, K_authorTimestamp,
@@ -35,9 +34,7 @@ enum {
 };
 
 static const char *const keys[K_N] = {
-	[K_values] = "values", [K_next] = "next",
-	[K_isLastPage] = "isLastPage", [K_nextPageStart] = "nextPageStart",
-	[K_start] = "start", [K_hash] = "hash", [K_message] = "message",
+	BS_BB_PAGING_KEY_NAMES, [K_hash] = "hash", [K_message] = "message",
 	[K_date] = "date", [K_author] = "author", [K_raw] = "raw",
 	[K_user] = "user", [K_display_name] = "display_name",
 	[K_nickname] = "nickname", [K_username] = "username",
@@ -89,14 +86,10 @@ enum {
 	F_AU_DISPLAY, F_AU_NICK, F_AU_USER,
 	F_P_HASH,
 	F_BRANCH, F_HEAD,
-	F_NEXT, F_NEXT_START, F_START, F_LAST,
 	F_N
 };
 
 static const unsigned char field[S_N][K_N] = {
-	[S_PAGE_C] = { [K_next] = F_NEXT },
-	[S_PAGE_D] = { [K_isLastPage] = F_LAST,
-	    [K_nextPageStart] = F_NEXT_START, [K_start] = F_START },
 	[S_CC] = { [K_hash] = F_HASH, [K_message] = F_MESSAGE,
 	    [K_date] = F_DATE },
 	[S_CC_HTML] = { [K_href] = F_URL },
@@ -117,8 +110,6 @@ static const unsigned char field[S_N][K_N] = {
 
 /* Slots [lo, hi] owned by each object state (0, 0 = none). */
 static const unsigned char span[S_N][2] = {
-	[S_PAGE_C] = { F_NEXT, F_LAST },
-	[S_PAGE_D] = { F_NEXT, F_LAST },
 	[S_CC] = { F_HASH, F_AU_USER },
 	[S_CC_LINKS] = { F_URL, F_URL },
 	[S_CC_HTML] = { F_URL, F_URL },
@@ -138,9 +129,8 @@ struct api {
 	size_t max;                  /* commits kept at most */
 	char *s[F_N];
 	unsigned char seen[F_N];     /* BS_JSON_SEEN_* per slot */
-	bool last;                   /* isLastPage: true */
+	struct bs_bb_paging pg;      /* the page's paging fields */
 	bool root;                   /* the top-level value is an object */
-	unsigned char values;        /* BS_JSON_SEEN_* of values (array) */
 	struct bs_commit *commits;
 	size_t n, cap, dropped, skipped;
 	const char *skip_why;        /* why the first skipped value was */
@@ -160,6 +150,12 @@ static bool
 is_parent(int state)
 {
 	return state == S_CC_PARENT || state == S_DC_PARENT;
+}
+
+static bool
+is_page(int state)
+{
+	return state == S_PAGE_C || state == S_PAGE_D;
 }
 
 static bool
@@ -197,13 +193,15 @@ clear_state(struct api *c, int state)
 		size_t lo = span[state][0], n = span[state][1] - lo + 1u;
 		memset(&c->s[lo], 0, n * sizeof(c->s[0]));
 		memset(&c->seen[lo], 0, n);
-		if (lo <= F_LAST && F_LAST < lo + n)
-			c->last = false;
 	}
 	switch (state) {
+	case S_PAGE_C:
+	case S_PAGE_D:
+		memset(&c->pg, 0, sizeof(c->pg));
+		break;
 	case S_VALUES_C:
 	case S_VALUES_D:
-		c->values = BS_JSON_SEEN_NONE;
+		c->pg.values = BS_JSON_SEEN_NONE;
 		c->commits = NULL;
 		c->n = c->cap = c->dropped = c->skipped = 0;
 		c->skip_why = NULL;
@@ -234,7 +232,7 @@ wrong_container(struct api *c, int child)
 	switch (child) {
 	case S_VALUES_C:
 	case S_VALUES_D:
-		c->values = BS_JSON_SEEN_WRONG;
+		c->pg.values = BS_JSON_SEEN_WRONG;
 		break;
 	case S_CC:
 	case S_DC:
@@ -271,9 +269,9 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	if (f) {
 		c->s[f] = NULL;
 		c->seen[f] = BS_JSON_SEEN_WRONG;
-		if (f == F_LAST)
-			c->last = false;
 	}
+	if (is_page(state) && bs_bb_paging_open(&c->pg, key))
+		return BS_JSON_SKIP;
 	int t = trans[state][key];
 	if (!t)
 		return BS_JSON_SKIP;
@@ -290,7 +288,7 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 	if (is_root(child) || state == S_TOP_COMMIT_C || state == S_TOP_COMMIT_D)
 		c->root = true;
 	if (child == S_VALUES_C || child == S_VALUES_D)
-		c->values = BS_JSON_SEEN_OK;
+		c->pg.values = BS_JSON_SEEN_OK;
 	return child;
 }
 
@@ -315,6 +313,9 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 			wrong_container(c, child);
 		return;
 	}
+	if (is_page(state) &&
+	    bs_bb_paging_value(sax, c->a, &c->pg, key, t, s, len))
+		return;
 	int f = field[state][key];
 	if (!f)
 		return;
@@ -322,40 +323,11 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 	c->seen[f] = BS_JSON_SEEN_WRONG;
 	if (t == BS_JSON_NULL) {
 		c->seen[f] = BS_JSON_SEEN_NONE;
-		if (f == F_LAST)
-			c->last = false;
 		return;
 	}
-	switch (f) {
-	case F_LAST:
-		if (t == BS_JSON_BOOL) {
-			c->seen[f] = BS_JSON_SEEN_OK;
-			c->last = len == 1;
-		}
+	if (t != BS_JSON_STRING &&
+	    !(f == F_DATE && state == S_DC && t == BS_JSON_NUMBER))
 		return;
-	case F_NEXT_START:
-	case F_START:
-		if (t != BS_JSON_NUMBER)
-			return;
-		break;
-	case F_NEXT:
-		if (t != BS_JSON_STRING)
-			return;
-		if (len > BS_API_MAX_URL) {
-			bs_json_sax_fail(sax, BS_PARSE_LIMIT,
-			    "next URL longer than %d bytes", BS_API_MAX_URL);
-			return;
-		}
-		c->s[f] = bs_arena_strndup(c->a, s, len);
-		c->seen[f] = BS_JSON_SEEN_OK;
-		return;
-	default:
-		if (f == F_DATE && state == S_DC && t == BS_JSON_NUMBER)
-			break;
-		if (t != BS_JSON_STRING)
-			return;
-		break;
-	}
 	if (f == F_DATE && state == S_DC) {
 		c->s[f] = bs_bb_date_value(sax, c->a, t, s, len);
 		c->seen[f] = BS_JSON_SEEN_OK;
@@ -451,83 +423,18 @@ static const struct bs_json_sax_ops ops = {
 	.close = cb_close,
 };
 
-static int
-fail(char *err, size_t errlen, const char *why)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", why);
-	return -1;
-}
-
-/* Checks, parses body as top-level state `top` into c. */
+/* Parses body as top-level state cloud_top or dc_top into c. */
 static int
 run(enum bs_product p, int cloud_top, int dc_top, const char *body,
     size_t len, struct api *c, char *err, size_t errlen)
 {
-	struct bs_parse_limits lim;
-	char why[200];
-
-	if (p != BS_PRODUCT_CLOUD && p != BS_PRODUCT_DC)
-		return fail(err, errlen, "unknown product");
-	if (!body || len == 0)
-		return fail(err, errlen, "empty body");
-	if (bs_utf8_check_json(body, len, why, sizeof(why)) != 0)
-		return fail(err, errlen, why);
-	bs_parse_limits_default(&lim);
-	if (bs_json_sax_parse(&ops, c, keys, K_N,
-	    p == BS_PRODUCT_CLOUD ? cloud_top : dc_top, &lim, body, len, why,
-	    sizeof(why)) != BS_PARSE_OK)
-		return fail(err, errlen, why);
+	if (bs_bb_api_run(p, &ops, c, keys, K_N, cloud_top, dc_top, body, len,
+	    err, errlen) != 0)
+		return -1;
 	if (!c->root)
-		return fail(err, errlen, "top-level JSON value is not an object");
+		return bs_bb_fail(err, errlen,
+		    "top-level JSON value is not an object");
 	return 0;
-}
-
-/* A Cloud next link worth following: absolute http(s), printable ASCII,
- * no spaces. */
-static bool
-url_ok(const char *u)
-{
-	size_t skip;
-	if (strncmp(u, "https://", 8) == 0)
-		skip = 8;
-	else if (strncmp(u, "http://", 7) == 0)
-		skip = 7;
-	else
-		return false;
-	if (u[skip] == '\0' || u[skip] == '/')
-		return false;   /* no host */
-	for (const char *q = u; *q; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7F)
-			return false;
-	return true;
-}
-
-/* DC page fields -> out; NULL or the reason they are unusable. */
-static const char *
-dc_paging(const struct api *c, struct bs_api_page *out)
-{
-	int64_t next = -1, start = -1;
-	if (c->seen[F_LAST] == BS_JSON_SEEN_NONE)
-		return "missing isLastPage";
-	if (c->seen[F_LAST] == BS_JSON_SEEN_WRONG)
-		return "isLastPage is not a boolean";
-	out->last = c->last;
-	bool next_ok = c->seen[F_NEXT_START] == BS_JSON_SEEN_OK &&
-	    bs_json_int64(c->s[F_NEXT_START], &next) && next >= 0;
-	if (c->last) {
-		out->next_start = next_ok ? next : -1;
-		return NULL;
-	}
-	if (c->seen[F_NEXT_START] == BS_JSON_SEEN_NONE)
-		return "missing nextPageStart on a page that is not the last";
-	if (!next_ok)
-		return "nextPageStart is not an integer >= 0";
-	if (c->seen[F_START] == BS_JSON_SEEN_OK &&
-	    bs_json_int64(c->s[F_START], &start) && next <= start)
-		return "nextPageStart does not advance past start";
-	out->next_start = next;
-	return NULL;
 }
 
 int
@@ -545,24 +452,12 @@ bs_api_parse_commits(enum bs_product p, const char *body, size_t len,
 	c.max = max_commits;
 	if (run(p, S_TOP_PAGE_C, S_TOP_PAGE_D, body, len, &c, err, errlen) != 0)
 		return -1;
-	if (c.values == BS_JSON_SEEN_NONE)
-		why = "missing values";
-	else if (c.values == BS_JSON_SEEN_WRONG)
-		why = "values is not an array";
-	else if (p == BS_PRODUCT_DC)
-		why = dc_paging(&c, out);
-	else if (c.seen[F_NEXT] == BS_JSON_SEEN_WRONG)
-		why = "next is not a string";
-	else if (c.s[F_NEXT] && !url_ok(c.s[F_NEXT]))
-		why = "next is not an absolute http(s) URL";
+	why = bs_bb_paging_check(p, &c.pg, &out->last, &out->next_start,
+	    &out->next);
 	if (why) {
 		memset(out, 0, sizeof(*out));
 		out->next_start = -1;
-		return fail(err, errlen, why);
-	}
-	if (p == BS_PRODUCT_CLOUD) {
-		out->next = c.s[F_NEXT];
-		out->last = out->next == NULL;
+		return bs_bb_fail(err, errlen, why);
 	}
 	out->commits = c.commits;
 	out->n_commits = c.n;
@@ -585,7 +480,7 @@ bs_api_parse_commit(enum bs_product p, const char *body, size_t len,
 	    errlen) != 0)
 		return -1;
 	if (c.n != 1)
-		return fail(err, errlen, c.skip_why ? c.skip_why : "no commit");
+		return bs_bb_fail(err, errlen, c.skip_why ? c.skip_why : "no commit");
 	*out = c.commits[0];
 	return 0;
 }
@@ -617,7 +512,7 @@ bs_api_parse_main_branch(enum bs_product p, const char *body, size_t len,
 	else if (!cloud && c.s[F_HEAD] && !bs_api_is_hash40(c.s[F_HEAD]))
 		why = "latestCommit is not 40 hex digits";
 	if (why)
-		return fail(err, errlen, why);
+		return bs_bb_fail(err, errlen, why);
 	*name = c.s[F_BRANCH];
 	if (!cloud && c.s[F_HEAD]) {
 		*head = c.s[F_HEAD];

@@ -29,7 +29,8 @@
 #define BS_GQL_MAX_MAPPINGS 100
 
 /* The request body: {"query":"...","variables":{"projectSlug":"<slug>"}},
- * NUL-terminated, in a; *len its length. */
+ * NUL-terminated, in a; *len its length. The slug is JSON-escaped (yajl_gen);
+ * NULL (and *len 0) when it is NULL or not valid UTF-8. */
 char *bs_graphql_project_query(struct bs_arena *a, const char *project_slug,
     size_t *len);
 
@@ -72,6 +73,8 @@ int bs_graphql_parse_project(const char *body, size_t len,
  * "excludes":[...]} (what the Terraform provider writes), or a comma
  * separated list of includes (what the UI takes); "" is none. Each prefix
  * is trimmed of spaces and of one leading '/'; empty ones are dropped.
+ * A prefix holding a control character, a list of more than 100, or
+ * JSON that is not such an object are errors.
  * Returns 0, or -1 with the reason in err. */
 int bs_path_prefix_parse(const char *s, size_t len, struct bs_arena *a,
     struct bs_path_prefix *out, char *err, size_t errlen);

@@ -46,6 +46,7 @@ struct bs_consumer {
 	long long last_claim_ms;
 	long long last_trim_ms;
 	long long read_backoff_until;
+	bool told_waiting;          /* waiting_for_mapping said so */
 	long long sweep_cursor;
 	struct bs_backoff backoff;
 };
@@ -208,7 +209,7 @@ plan_run(struct run *run)
 	struct bs_wctx *ctx = run->ctx;
 	const struct bs_config *cfg = ctx->live->cfg;
 	struct bs_target targets[RUN_MAX_TARGETS];
-	size_t nt = bs_match_job(cfg->deployments, cfg->n_deployments,
+	size_t nt = bs_match_job(ctx->live->deps, ctx->live->n_deps,
 	    &run->job, targets, RUN_MAX_TARGETS);
 	if (nt > RUN_MAX_TARGETS) {
 		log_warn("job %s hits %zu targets; only the first %d are registered",
@@ -244,8 +245,8 @@ plan_run(struct run *run)
 	 * retry or successor, which names its target, left them on its first
 	 * read); without a merge deployment nothing reads them. */
 	bool merges = false;
-	for (size_t i = 0; i < cfg->n_deployments && !merges; i++)
-		merges = cfg->deployments[i].track == BS_TRACK_MERGE;
+	for (size_t i = 0; i < ctx->live->n_deps && !merges; i++)
+		merges = ctx->live->deps[i].track == BS_TRACK_MERGE;
 	if (!run->filter && merges)
 		backfill_note_push(ctx, &run->job);
 	for (size_t i = 0; i < run->n_tasks; i++)
@@ -264,6 +265,16 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 		bs_metrics_inc(ctx->metrics, BS_M_REDIS_ERRORS);
 		log_debug("reading jobs: %s", err);
 		c->read_backoff_until = bs_now_ms() + 500;
+		return;
+	}
+	if (n && ctx->live->discovery_missing) {
+		/* Read before a reload added a discover project that has no
+		 * mapping yet: matched now, they would be acknowledged as
+		 * matching nothing. They stay pending under this consumer and are
+		 * claimed again after worker.visibility_timeout, once it has one. */
+		log_warn("worker '%s': %zu job(s) read while a discover project has "
+		    "no mapping yet; left pending, claimed again after "
+		    "worker.visibility_timeout", c->name, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -307,6 +318,24 @@ on_promoted(long long n, const char *err, void *arg)
 		bs_metrics_inc(c->ctx->metrics, BS_M_RETRIES_PROMOTED);
 }
 
+/* Whether jobs must wait: a discover: true project has no mapping yet
+ * (config/live.h), so a push for it would match nothing and be
+ * acknowledged. Said in the log once per wait. */
+static bool
+waiting_for_mapping(struct bs_consumer *c)
+{
+	size_t missing = c->ctx->live->discovery_missing;
+	if (missing && !c->told_waiting)
+		log_warn("worker '%s': %zu discover project(s) have no mapping yet "
+		    "(Sleuth not answered, nothing cached); jobs wait in the queue "
+		    "until one is learned", c->name, missing);
+	else if (!missing && c->told_waiting)
+		log_info("worker '%s': every discover project has a mapping; "
+		    "consuming", c->name);
+	c->told_waiting = missing > 0;
+	return missing > 0;
+}
+
 static void
 on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -320,6 +349,11 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	if (room <= 0)
 		return;
 	long long now = bs_now_ms();
+	if (waiting_for_mapping(c)) {
+		struct timeval tv = { 0, 500 * 1000 };
+		event_add(c->kick, &tv);
+		return;
+	}
 	if (now < c->read_backoff_until) {
 		struct timeval tv = { 0, (suseconds_t)((c->read_backoff_until - now) * 1000) };
 		event_add(c->kick, &tv);
@@ -405,7 +439,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	long long vis = ctx->live->cfg->worker.visibility_timeout_ms;
 	int room = share(c) - c->busy;
-	if (!c->claiming && room > 0 && now - c->last_claim_ms >= vis / 2) {
+	if (!c->claiming && room > 0 && now - c->last_claim_ms >= vis / 2 &&
+	    !waiting_for_mapping(c)) {
 		c->last_claim_ms = now;
 		c->claiming = 1;
 		bs_jobs_claim(ctx->redis, ctx->keys, c->name, vis, room, on_claimed, c);

@@ -362,6 +362,12 @@ task_outcome(struct run *run, struct task *t, long long now)
 			    NULL, 0, now);
 		add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
 		break;
+	case TASK_FILTERED:
+		/* Not a deploy of this target (its path prefixes): it leaves
+		 * its lane, with no outcome, retry or dead letter. */
+		if (!t->stepped)
+			add_op(run, t->name, BS_LANE_LEAVE, NULL, 0);
+		break;
 	}
 }
 

@@ -4,6 +4,8 @@
  *   consumer.c  reads and claims entries, starts and plans runs, sweeps
  *               the lanes, owns the runs' list;
  *   task.c      a task's turn in its lane and its Sleuth call (or dry run);
+ *   path_filter.c  right after the turn: whether the push touches the
+ *               target's path prefixes (issue 16);
  *   backfill.c  between the two: a merge's full sha, the deploy's commits;
  *   outcome.c   when every task has an outcome, builds the run's records
  *               and lane ops and records them in one step (bs_jobs_finish_lanes).
@@ -41,6 +43,8 @@ enum task_end {
 	                         * or Redis failed): try again in a second */
 	TASK_SUPERSEDED,        /* released head, a newer push registered */
 	TASK_DONE,              /* already registered (a repeated entry) */
+	TASK_FILTERED,          /* the push touches none of its path prefixes:
+	                         * not a deploy of it, leaves its lane */
 };
 
 struct run;
@@ -60,6 +64,10 @@ struct task {
 	double sent_at;             /* bs_metrics_now() at the Sleuth call */
 	int lane_go;                /* its turn has come: send once enriched */
 	int stepped;                /* its lane op is applied already (task.c) */
+	enum task_end end_after;    /* how it ends once that lane op is done */
+	/* path_filter.c, right after the turn (issue 16) */
+	int filtering, filtered;    /* asked, and answered */
+	int pf_skip;                /* not touched: ends TASK_FILTERED */
 	/* backfill.c, between the turn and the send (issue 12) */
 	char *last_sha;             /* the target's last registered sha (GO) */
 	char *last_how;             /* and the track that registered it */
@@ -75,6 +83,7 @@ struct task {
 };
 
 struct bs_consumer;
+struct pf_files;
 
 struct run {
 	struct bs_consumer *c;
@@ -97,6 +106,8 @@ struct run {
 	size_t n_tasks;
 	size_t pending;             /* tasks + enrichment + start guard not yet done */
 	int enriched;               /* pr_links has run */
+	struct pf_files *pf_files;  /* path_filter.c: the file lists looked up
+	                             * for its tasks (in the arena) */
 	int undecodable;
 	char decode_err[200];
 	/* The outcome, built once by run_finish and sent again after a Redis

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "worker/backfill.h"
+#include "worker/path_filter.h"
 #include "worker/run.h"
 
 static void
@@ -105,6 +106,8 @@ acquire_turn(struct task *t)
 	 * must be gone by the time its job can be claimed by another worker. */
 	long long lease_ms = (long long)cfg->sleuth.timeout_ms +
 	    cfg->backfill.max_wait_ms + 2LL * cfg->redis.command_timeout_ms + 5000;
+	if (path_filter_needed(t))     /* its files: a wait of their own */
+		lease_ms += cfg->backfill.max_wait_ms;
 	if (lease_ms > cfg->worker.visibility_timeout_ms)
 		lease_ms = cfg->worker.visibility_timeout_ms;
 	bs_lane_acquire(ctx->redis, ctx->keys, t->name, run->origin,
@@ -131,27 +134,40 @@ on_stepped(int ok, const char *err, void *arg)
 	else
 		log_debug("job %s -> %s: lane step failed (%s); the run's finish "
 		    "does it", t->run->id, t->name, err ? err : "?");
-	task_end(t, TASK_SENT);
+	task_end(t, t->end_after);
 	bs_log_ctx_pop();
 }
 
-/* t has its final outcome (registered, or its dry run recorded). While
- * other targets of the same push are still out, its lane moves on now
- * (the next push for this target need not wait for them); alone, the
- * run's finish does it in the same step. */
+/* t is done with its lane (action). While other targets of the same push
+ * are still out, its lane moves on now (the next push for this target
+ * need not wait for them); alone, or without Redis, the run's finish does
+ * it in the same step. Then t ends `end`. */
 static void
-task_sent(struct task *t)
+step_now(struct task *t, enum bs_lane_action action, const char *note,
+    enum task_end end)
 {
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
-	if (t->outcome != BS_OUTCOME_OK || run->pending <= 1 || !ctx->redis) {
+	if (run->pending <= 1 || !ctx->redis) {
+		task_end(t, end);
+		return;
+	}
+	t->end_after = end;
+	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin, action, note,
+	    bs_consumer_owner(run->c), ctx->live->cfg->worker.order_hold_ms,
+	    on_stepped, t);
+}
+
+/* t has its final outcome (registered, or its dry run recorded). */
+static void
+task_sent(struct task *t)
+{
+	if (t->outcome != BS_OUTCOME_OK) {
 		task_end(t, TASK_SENT);
 		return;
 	}
-	bs_lane_step(ctx->redis, ctx->keys, t->name, run->origin,
-	    t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED, task_deployed_note(t),
-	    bs_consumer_owner(run->c),
-	    ctx->live->cfg->worker.order_hold_ms, on_stepped, t);
+	step_now(t, t->dry ? BS_LANE_LEAVE : BS_LANE_REGISTERED,
+	    task_deployed_note(t), TASK_SENT);
 }
 
 void
@@ -300,11 +316,39 @@ task_deployed_note(struct task *t)
 	    t->target.sha : "", task_track(t));
 }
 
+static void start_task(struct task *t);
+
 static void
 on_prepared(struct task *t)
 {
 	t->preparing = 0;
 	task_start(t);
+}
+
+/* Not a deploy of t's target: it leaves its lane (see step_now). */
+static void
+filtered_out(struct task *t)
+{
+	step_now(t, BS_LANE_LEAVE, NULL, TASK_FILTERED);
+}
+
+static void
+on_filtered(struct task *t)
+{
+	struct bs_wctx *ctx = t->run->ctx;
+	t->filtering = 0;
+	t->filtered = 1;
+	run_log_push(t->run, t);
+	if (!ctx->http || !ctx->redis) {
+		/* Shutting down: nothing was decided; it stays in its lane. */
+		snprintf(t->reason, sizeof(t->reason), "shutting down");
+		task_end(t, TASK_LATER);
+	} else if (t->pf_skip) {
+		filtered_out(t);
+	} else {
+		start_task(t);
+	}
+	bs_log_ctx_pop();
 }
 
 static void
@@ -313,6 +357,16 @@ start_task(struct task *t)
 	struct run *run = t->run;
 	struct bs_wctx *ctx = run->ctx;
 	const struct bs_config *cfg = ctx->live->cfg;
+	if (!t->filtered && path_filter_needed(t)) {
+		/* Path prefixes (issue 16): a push that touches none of them is
+		 * not a deploy of this target. Before backfill, which would
+		 * otherwise fetch its commits for nothing. */
+		if (!t->filtering) {
+			t->filtering = 1;
+			path_filter_run(t, on_filtered);
+		}
+		return;
+	}
 	if (!t->prepared) {
 		if (!t->preparing) {
 			t->preparing = 1;

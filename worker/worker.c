@@ -3,6 +3,7 @@
  * the live config, the metrics and the Sleuth HTTP client. */
 #include "worker/worker.h"
 #include "worker/backfill.h"
+#include "worker/path_filter.h"
 #include "worker/bb_client.h"
 
 #include <stdio.h>
@@ -60,9 +61,8 @@ bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 	}
 	/* Every configured deployment has its deploys_total series from the
 	 * start (one a reload adds gets them at its first deploy). */
-	const struct bs_config *cfg = env->live->cfg;
-	for (size_t i = 0; i < cfg->n_deployments; i++)
-		bs_metrics_deployment(env->metrics, cfg->deployments[i].deployment);
+	for (size_t i = 0; i < env->live->n_deps; i++)
+		bs_metrics_deployment(env->metrics, env->live->deps[i].deployment);
 	w->http = bs_http_new(env->base);
 	if (!w->http) {
 		snprintf(err, errlen, "cannot create the Sleuth HTTP client");
@@ -101,7 +101,7 @@ bs_worker_busy(const struct bs_worker *w)
 int
 bs_worker_consuming(const struct bs_worker *w)
 {
-	if (w->closed || w->stopped)
+	if (w->closed || w->stopped || w->ctx[0].live->discovery_missing)
 		return 0;
 	for (int i = 0; i < w->n; i++)
 		if (!w->ctx[i].redis_block || !bs_redis_is_up(w->ctx[i].redis_block))
@@ -135,6 +135,7 @@ bs_worker_close(struct bs_worker *w)
 	 * before the runs waiting to send their finish give up. */
 	for (int i = 0; i < w->n; i++) {
 		bs_bb_cancel_waiting(&w->ctx[i]);
+		path_filter_cancel_waiting(&w->ctx[i]);
 		backfill_cancel_waiting(&w->ctx[i]);
 	}
 	for (int i = 0; i < w->n; i++)

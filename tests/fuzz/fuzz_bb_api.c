@@ -13,20 +13,7 @@
 
 #include "parsers/bb_api.h"
 #include "parsers/utf8.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define MAX_STRING 65536
-
-static void
-check_str(const char *s)
-{
-	if (!s)
-		return;
-	size_t n = strlen(s);
-	if (n > MAX_STRING || bs_utf8_valid(s, n) != 0)
-		abort();
-}
+#include "tests/fuzz/fuzz_checks.h"
 
 static void
 check_hash(const char *h)
@@ -55,24 +42,6 @@ check_commit(const struct bs_commit *m)
 }
 
 static void
-check_fail(const char *err)
-{
-	size_t n = strlen(err);
-	if (n == 0)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)err[i] < 0x20 || (unsigned char)err[i] >= 0x7f)
-			abort();   /* reasons never echo payload bytes */
-}
-
-static void
-check_ok(const uint8_t *data, size_t size)
-{
-	if (bs_utf8_check_json((const char *)data, size, NULL, 0) != 0)
-		abort();
-}
-
-static void
 run_page(enum bs_product p, const uint8_t *data, size_t size, size_t max)
 {
 	struct bs_arena a = { 0 };
@@ -85,19 +54,7 @@ run_page(enum bs_product p, const uint8_t *data, size_t size, size_t max)
 			abort();
 		for (size_t i = 0; i < pg.n_commits; i++)
 			check_commit(&pg.commits[i]);
-		if (p == BS_PRODUCT_CLOUD) {
-			if (pg.last != (pg.next == NULL) || pg.next_start != -1)
-				abort();
-			if (pg.next && (strlen(pg.next) > BS_API_MAX_URL ||
-			    strncmp(pg.next, "http", 4) != 0))
-				abort();
-			for (const char *q = pg.next; q && *q; q++)
-				if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-					abort();
-		} else {
-			if (pg.next || (!pg.last && pg.next_start < 0))
-				abort();
-		}
+		check_paging(p, pg.last, pg.next, pg.next_start);
 	} else {
 		check_fail(err);
 		if (pg.commits || pg.n_commits || pg.next || pg.last ||

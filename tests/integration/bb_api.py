@@ -13,16 +13,23 @@ case-insensitively, "latest" works for "1.0"):
          GET /2.0/repositories/{ws}/{repo}/commits/{rev}   (include=rev)
          GET /2.0/repositories/{ws}/{repo}/commit/{rev}
          GET /2.0/repositories/{ws}/{repo}
+         GET /2.0/repositories/{ws}/{repo}/diffstat/{spec}  (spec "new..old" or one rev)
   DC     GET /rest/api/1.0/projects/{P}/repos/{r}/commits?since=&until=&start=&limit=
          GET /rest/api/1.0/projects/{P}/repos/{r}/commits/{id}
          GET /rest/api/1.0/projects/{P}/repos/{r}/branches/default
+         GET /rest/api/1.0/projects/{P}/repos/{r}/changes?since=&until=&start=&limit=
 
 A revision is a full hash, a unique prefix of at least 7 hex digits, or a
 branch name. A listing is every commit reachable from the includes (Cloud
 without include: from every branch; DC without until: from the default
 branch) and not from the excludes, newest first in topological order
 (children before parents, the newest date first among the ready ones,
-as git log --topo-order --date-order). Commit JSON is built from a real
+as git log --topo-order --date-order). Each commit carries the list of file
+paths it changes (add_commit/linear `files`, default ["README.md"]); the
+files of "new..old" (Cloud diffstat) or since..until (DC changes) are those
+of the commits reachable from new and not from old, in listing order
+without repeats, and of a single revision (no old / no since) that commit's
+own. Commit JSON is built from a real
 fixture commit of each product with hash, message, parents, date and author
 replaced, so the shapes are the real ones. Errors look like Bitbucket's:
 Cloud {"type":"error","error":{"message":...}}, DC {"errors":[{...}]}.
@@ -86,7 +93,7 @@ def _as_date(d):
 
 
 class _Commit:
-    __slots__ = ("hash", "parents", "message", "author_raw", "date", "user", "seq")
+    __slots__ = ("hash", "parents", "message", "author_raw", "date", "user", "seq", "files")
 
 
 class _Repo:
@@ -155,8 +162,9 @@ class FakeBitbucket:
     max_page, when set, caps what a client asks for (servers cap a page:
     Data Center's page.max.*, Cloud's 100)."""
 
-    def __init__(self, require_auth=None, cloud_pagelen=30, dc_limit=25, max_page=None):
+    def __init__(self, require_auth=None, cloud_pagelen=30, dc_limit=25, max_page=None, diffstat_pagelen=500):
         self.max_page = max_page
+        self.diffstat_pagelen = diffstat_pagelen
         self.require_auth = require_auth
         self.cloud_pagelen = cloud_pagelen
         self.dc_limit = dc_limit
@@ -210,12 +218,13 @@ class FakeBitbucket:
             self._repos[key] = _Repo(name)
         return self._repos[key]
 
-    def add_commit(self, repo, hash, parents, message, author_raw="Name <e@x>", date=None, user=None):
+    def add_commit(self, repo, hash, parents, message, author_raw="Name <e@x>", date=None, user=None, files=None):
         """Adds a commit (hash None: one is made up) with parent hashes
         `parents` (oldest first as git stores them), `date` a datetime, epoch
         seconds or ISO string (default: one minute after the previous
         commit), `user` an optional dict(nickname=, display_name=) for a
-        commit whose email maps to a Bitbucket account. Returns the hash."""
+        commit whose email maps to a Bitbucket account, `files` the paths it
+        changes (default ["README.md"]). Returns the hash."""
         with self.lock:
             r = self._repo(repo)
             self._seq += 1
@@ -229,6 +238,7 @@ class FakeBitbucket:
             c.date = _as_date(date) if date is not None else BASE_DATE + datetime.timedelta(minutes=self._seq)
             c.user = user
             c.seq = self._seq
+            c.files = list(files) if files is not None else ["README.md"]
             r.commits[c.hash] = c
             return c.hash
 
@@ -244,18 +254,21 @@ class FakeBitbucket:
             self._repo(repo).main = name
 
     def linear(self, repo, n, parent=None, key_prefix="SHOP", author="Ann Dev <ann@example.com>", branch=None,
-               user=None):
+               user=None, files=None):
         """n commits in a row on top of `parent` (None: a new root), messages
         "SHOP-<i>: change i" with i counting on per repository; moves
-        `branch` to the newest when given. Returns the hashes oldest..newest."""
+        `branch` to the newest when given; each changes `files` (a list, or
+        a function of the commit's index 0..n-1 returning one; default
+        ["README.md"]). Returns the hashes oldest..newest."""
         out = []
         for _ in range(n):
             with self.lock:
                 r = self._repo(repo)
                 r.counter += 1
                 i = r.counter
+            k = len(out)
             parent = self.add_commit(repo, None, [parent] if parent else [], "%s-%d: change %d" % (key_prefix, i, i),
-                                     author_raw=author, user=user)
+                                     author_raw=author, user=user, files=files(k) if callable(files) else files)
             out.append(parent)
         if branch and out:
             self.set_branch(repo, branch, out[-1])
@@ -471,6 +484,9 @@ class FakeBitbucket:
                 if h is None:
                     return err(404, "Commit not found")
                 return 200, self._cloud_commit(repo, repo.commits[h])
+        m = re.fullmatch(r"/diffstat/([^/]+)/?", rest)
+        if m:
+            return self._cloud_diffstat(repo, m.group(1), q, delay)
         m = re.fullmatch(r"/commits(?:/([^/]+))?/?", rest)
         if not m:
             return err(404, "Resource not found")
@@ -520,6 +536,8 @@ class FakeBitbucket:
                 if h is None:
                     return err(404, "Commit '%s' does not exist in repository '%s'" % (m.group(1), repo.name))
                 return 200, self._dc_commit(repo.commits[h])
+        if rest.rstrip("/") == "/changes":
+            return self._dc_changes(repo, q, delay)
         if rest.rstrip("/") != "/commits":
             return err(404, "Resource not found")
         try:
@@ -548,4 +566,86 @@ class FakeBitbucket:
         body = {"values": values, "size": len(values), "isLastPage": last, "start": start, "limit": limit}
         if not last:
             body["nextPageStart"] = start + len(values)
+        return 200, body
+
+    # ------------------------------------------------------------ changed files
+    def _files(self, repo, new, old):
+        """Paths changed by the commits reachable from new and not from old
+        (old None: new's own), in listing order without repeats; None when a
+        revision is unknown. Called with the lock held."""
+        h = repo.resolve(new)
+        b = repo.resolve(old) if old is not None else None
+        if h is None or (old is not None and b is None):
+            return None
+        hashes = repo.listing([h], [b]) if old is not None else [h]
+        out, seen = [], set()
+        for x in hashes:
+            for path in repo.commits[x].files:
+                if path not in seen:
+                    seen.add(path)
+                    out.append(path)
+        return out
+
+    def _cloud_diffstat(self, repo, spec, q, delay):
+        err = lambda s, msg: (s, self._error("cloud", s, msg))  # noqa: E731
+        new, _, old = spec.partition("..")
+        try:
+            page = int(q.get("page", ["1"])[0])
+            pagelen = int(q.get("pagelen", [str(self.diffstat_pagelen)])[0])
+            if self.max_page and pagelen > self.max_page:
+                pagelen = self.max_page
+        except ValueError:
+            return err(400, "Invalid page or pagelen")
+        if page < 1 or pagelen < 1 or pagelen > 500:
+            return err(400, "Invalid page or pagelen")
+        with self.lock:
+            files = self._files(repo, new, old or None)
+        if files is None:
+            return err(404, "Commit not found: %s" % spec)
+        if delay:
+            self._stop.wait(delay)
+        chunk = files[(page - 1) * pagelen:page * pagelen]
+        values = [{"type": "diffstat", "status": "modified", "lines_added": 1, "lines_removed": 0,
+                   "old": {"path": f, "type": "commit_file", "escaped_path": f},
+                   "new": {"path": f, "type": "commit_file", "escaped_path": f}} for f in chunk]
+        body = {"values": values, "pagelen": pagelen, "page": page, "size": len(files)}
+        if page * pagelen < len(files):
+            nq = [(k, v) for k, vs in q.items() if k != "page" for v in vs] + [("page", str(page + 1))]
+            body["next"] = "%s/2.0/repositories/%s/diffstat/%s?%s" % (
+                self.url, repo.name, urllib.parse.quote(spec, safe="."), urllib.parse.urlencode(nq))
+        return 200, body
+
+    def _dc_changes(self, repo, q, delay):
+        err = lambda s, msg: (s, self._error("dc", s, msg))  # noqa: E731
+        try:
+            start = int(q.get("start", ["0"])[0])
+            limit = int(q.get("limit", [str(self.dc_limit)])[0])
+            if self.max_page and limit > self.max_page:
+                limit = self.max_page
+        except ValueError:
+            return err(400, "Invalid start or limit")
+        until = q.get("until", [None])[0]
+        since = q.get("since", [None])[0] or None
+        if start < 0 or limit < 1 or not until:
+            return err(400, "Invalid start, limit or until")
+        with self.lock:
+            files = self._files(repo, until, since)
+        if files is None:
+            return err(404, "Commit '%s' does not exist in repository '%s'" % (until, repo.name))
+        if delay:
+            self._stop.wait(delay)
+        chunk = files[start:start + limit]
+        values = []
+        for f in chunk:
+            parts = f.split("/")
+            path = {"components": parts, "parent": "/".join(parts[:-1]), "name": parts[-1], "toString": f}
+            if "." in parts[-1]:
+                path["extension"] = parts[-1].rsplit(".", 1)[1]
+            values.append({"contentId": hashlib.sha1(f.encode()).hexdigest(), "fromContentId": None,
+                           "path": path, "srcPath": None, "executable": False, "percentUnchanged": -1,
+                           "type": "MODIFY", "nodeType": "FILE", "srcExecutable": False,
+                           "properties": {"gitChangeType": "MODIFY"}})
+        last = start + limit >= len(files)
+        body = {"fromHash": since, "toHash": until, "values": values, "size": len(values), "isLastPage": last,
+                "start": start, "limit": limit, "nextPageStart": None if last else start + len(values)}
         return 200, body

@@ -83,7 +83,8 @@ def test_check_reports_errors_with_lines():
 def test_check_ok_and_explain_event():
     cfg = write(H.make_config(NO_REDIS_PORT, "http://127.0.0.1:9", DEPLOY))
     rc, out, err = run("check", "-c", cfg)
-    assert rc == 0 and "ok" in out and "acme/foo-web" in out, (out, err)
+    assert rc == 0 and "ok" in out and "  acme/-/foo-web/production <- " in out, (out, err)
+    assert "(push; deployments[0], line " in out, out
     fx = os.path.join(H.FIXTURES, "drone-go-scm/cloud_repo-push_branch.json")
     rc, out, err = run("check", "-c", cfg, "--explain-event", "repo:push", fx)
     assert rc == 0, err

@@ -185,7 +185,8 @@ def test_deltas_after_known_traffic():
 # Families of the README table a process shows only in some states.
 CONDITIONAL = {"bitsleuth_api_budget_remaining", "bitsleuth_redis_replica_lag_seconds",
                "bitsleuth_lanes", "bitsleuth_lane_waiting", "bitsleuth_lanes_held",
-               "bitsleuth_lane_oldest_head_age_seconds"}
+               "bitsleuth_lane_oldest_head_age_seconds", "bitsleuth_discovered_targets",
+               "bitsleuth_discovery_learned_timestamp_seconds"}
 
 
 def readme_families():

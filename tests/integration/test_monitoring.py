@@ -20,6 +20,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H
 from bb_api import FakeBitbucket  # noqa: E402
+from sleuth_graphql import SleuthGraphQL, code_source  # noqa: E402
 
 MON = os.path.join(H.SOURCE_DIR, "monitoring")
 RULES = os.path.join(MON, "prometheus", "bitsleuth-rules.yml")
@@ -279,7 +280,14 @@ def scrape_all(bb):
     # With a replica to wait for, the process polls its lag (redis_client.c).
     cfg = cfg.replace("  prefix: bstest\n", "  prefix: bstest\n  wait_replicas: 1\n  wait_timeout_ms: 2000\n", 1)
     cfg += "metrics_listen: 127.0.0.1:0\n"
-    env = {"BS_IT_BB_TOKEN": "bb-token-for-the-stand-in"}
+    # A project learned from Sleuth (the GraphQL stand-in) for the
+    # discovery metrics.
+    gql = SleuthGraphQL(keys={"gql-key-for-the-stand-in": "acme"})
+    gql.projects["payments"] = [code_source("pay-web", repo="acme/pay")]
+    cfg = cfg.replace("  token_env: BS_IT_TOKEN\n", "  token_env: BS_IT_TOKEN\n  graphql_url: %s/graphql\n"
+                      "  graphql_token_env: BS_IT_GQL_TOKEN\n" % gql.url, 1)
+    cfg += "projects:\n  - {org: acme, project: payments, discover: true}\n"
+    env = {"BS_IT_BB_TOKEN": "bb-token-for-the-stand-in", "BS_IT_GQL_TOKEN": "gql-key-for-the-stand-in"}
     H.wait_for(lambda: b"state=online" in (redis.cmd("INFO", "replication") or b"")
                and redis.cmd("SET", "bstest-probe", "1") == "OK" and redis.cmd("WAIT", 1, 1000) == 1,
                30, what="the replica online and acknowledging")
@@ -337,6 +345,7 @@ def scrape_all(bb):
     finally:
         H.shutdown(redis, sleuth, worker, ingest)
         replica.close()
+        gql.close()
 
 
 def test_name_extraction():

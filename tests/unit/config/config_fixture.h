@@ -38,4 +38,20 @@ find(const char *sub)
 	return NULL;
 }
 
+/* Expects a diagnostic of severity sev containing sub at line:col (col 0 =
+ * any column); prints every diagnostic when there is none. Needs
+ * tests/unit/test.h. */
+#define EXPECT_DIAG(sev, sub, ln, col) do { \
+	const struct bs_diag *dg_ = find(sub); \
+	CHECK(dg_ != NULL); \
+	if (dg_) { \
+		CHECK_INT(dg_->severity, (sev)); \
+		CHECK_INT(dg_->line, (ln)); \
+		if ((col) > 0) \
+			CHECK_INT(dg_->column, (col)); \
+	} else { \
+		bs_diags_print(&diags, "t.yaml", stderr); \
+	} \
+} while (0)
+
 #endif

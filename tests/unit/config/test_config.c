@@ -15,27 +15,6 @@ parse(const char *text)
 	return fixture_parse(text, "", BS_USES_ALL);
 }
 
-static void
-dump(void)
-{
-	bs_diags_print(&diags, "t.yaml", stderr);
-}
-
-/* Expects a diagnostic of severity sev containing sub at line:col (col 0 =
- * any column). */
-#define EXPECT_DIAG(sev, sub, ln, col) do { \
-	const struct bs_diag *dg_ = find(sub); \
-	CHECK(dg_ != NULL); \
-	if (dg_) { \
-		CHECK_INT(dg_->severity, (sev)); \
-		CHECK_INT(dg_->line, (ln)); \
-		if ((col) > 0) \
-			CHECK_INT(dg_->column, (col)); \
-	} else { \
-		dump(); \
-	} \
-} while (0)
-
 static const char base_deps[] =
     "deployments:\n"
     "  - org: acme\n"
@@ -231,12 +210,21 @@ main(void)
 		SAME(retry.max_attempts); SAME(retry.max_age_ms); SAME(retry.base_ms);
 		SAME(retry.cap_ms); SAME(retry.slow_attempts); SAME(retry.slow_delay_ms);
 		SAME(dead.max_len); SAME(dead.max_age_ms);
+		SAMES(sleuth.graphql_url); SAMES(sleuth.graphql_token_env);
+		SAME(sleuth.discover_every_ms);
 #undef SAME
 #undef SAMES
 		bs_config_release(&def);
 		bs_diags_release(&dd);
-		CHECK_INT(cfg.n_deployments, 1);
-		if (cfg.n_deployments == 1) {
+		/* The flat deployment, then projects[0]'s one target. */
+		CHECK_INT(cfg.n_deployments, 2);
+		CHECK_INT(cfg.n_projects, 1);
+		if (cfg.n_deployments == 2) {
+			CHECK_INT(cfg.deployments[0].origin, BS_ORIGIN_FLAT);
+			CHECK(cfg.deployments[0].project == NULL);
+			CHECK_INT(cfg.deployments[1].origin, BS_ORIGIN_PROJECT);
+			CHECK_STR(cfg.deployments[1].project, "shop");
+			CHECK_INT(cfg.deployments[1].paths.n_includes, 0);
 			CHECK_INT(cfg.deployments[0].track, BS_TRACK_PUSH);
 			CHECK(!cfg.deployments[0].issue_tags);
 			CHECK_STR(cfg.deployments[0].tag_pattern, "*");
@@ -352,8 +340,13 @@ main(void)
 		CHECK_STR(cfg.log_level, "info");
 		CHECK_STR(cfg.bitbucket.secret, "s3cret");
 		CHECK_STR(cfg.sleuth.token, "tok");
+		CHECK_STR(cfg.sleuth.graphql_url, "https://app.sleuth.io/graphql");
+		CHECK_STR(cfg.sleuth.graphql_token_env, "SLEUTH_GRAPHQL_TOKEN");
+		CHECK_INT(cfg.sleuth.discover_every_ms, 300000);
 		CHECK_INT(cfg.n_deployments, 1);
 		if (cfg.n_deployments == 1) {
+			CHECK_INT(cfg.deployments[0].origin, BS_ORIGIN_FLAT);
+			CHECK(cfg.deployments[0].project == NULL);
 			const struct bs_deployment *d = &cfg.deployments[0];
 			CHECK_STR(d->org, "acme");
 			CHECK_STR(d->deployment, "shop-web");

@@ -25,19 +25,6 @@ parse(const char *head)
 	return parse_for(head, BS_USES_ALL);
 }
 
-/* A diagnostic of severity sev containing sub at ln:col. */
-#define EXPECT_DIAG(sev, sub, ln, col) do { \
-	const struct bs_diag *dg_ = find(sub); \
-	CHECK(dg_ != NULL); \
-	if (dg_) { \
-		CHECK_INT(dg_->severity, (sev)); \
-		CHECK_INT(dg_->line, (ln)); \
-		CHECK_INT(dg_->column, (col)); \
-	} else { \
-		bs_diags_print(&diags, "t.yaml", stderr); \
-	} \
-} while (0)
-
 /* Exactly one diagnostic, sev at ln:col with the message sub. */
 #define EXPECT_ONLY(sev, sub, ln, col) do { \
 	CHECK_INT(diags.n, 1); \
