@@ -368,8 +368,8 @@ read_reply(const redisReply *rep, const char *err, void *arg)
 
 void
 bs_jobs_read(struct bs_redis *r, const struct bs_keys *k,
-    const char *consumer, int count, int block_ms, bs_entries_cb *cb,
-    void *arg)
+    const char *consumer, const char *from, int count, int block_ms,
+    bs_entries_cb *cb, void *arg)
 {
 	char cnt[24], blk[24];
 	if (count < 1)
@@ -391,13 +391,13 @@ bs_jobs_read(struct bs_redis *r, const struct bs_keys *k,
 	argv[argc++] = consumer;
 	argv[argc++] = "COUNT";
 	argv[argc++] = cnt;
-	if (block_ms > 0) {
+	if (block_ms > 0 && !from) {
 		argv[argc++] = "BLOCK";
 		argv[argc++] = blk;
 	}
 	argv[argc++] = "STREAMS";
 	argv[argc++] = k->jobs;
-	argv[argc++] = ">";
+	argv[argc++] = from ? from : ">";
 	size_t argvlen[11];
 	for (int i = 0; i < argc; i++)
 		argvlen[i] = strlen(argv[i]);

@@ -112,13 +112,17 @@ void bs_jobs_enqueue(struct bs_redis *r, const struct bs_keys *k,
 typedef void bs_entries_cb(struct bs_entry *entries, size_t n,
     const char *err, void *arg);
 
-/* XREADGROUP GROUP workers <consumer> COUNT n BLOCK ms STREAMS jobs >.
- * A missing group (NOGROUP after Redis lost its data) is re-created with
- * MKSTREAM and reported as an empty read. block_ms must be below the
- * client's command timeout. */
+/* XREADGROUP GROUP workers <consumer> COUNT n BLOCK ms STREAMS jobs >:
+ * new entries. With `from` an id instead (no BLOCK): the entries already
+ * pending for this consumer after that id ("0": from the start), oldest
+ * first, in order to take up again those whose XREADGROUP reply, or whose
+ * recorded outcome, a Redis failover took away; a pending entry deleted
+ * from the stream is not among them. A missing group (NOGROUP after Redis
+ * lost its data) is re-created with MKSTREAM and reported as an empty
+ * read. block_ms must be below the client's command timeout. */
 void bs_jobs_read(struct bs_redis *r, const struct bs_keys *k,
-    const char *consumer, int count, int block_ms, bs_entries_cb *cb,
-    void *arg);
+    const char *consumer, const char *from, int count, int block_ms,
+    bs_entries_cb *cb, void *arg);
 
 /* XAUTOCLAIM of entries idle longer than min_idle_ms (a dead consumer's),
  * up to count; they arrive with delivered > 1. */

@@ -8,6 +8,12 @@
  * is finished in one atomic Redis step (outcome.c). The tick promotes due
  * retries, claims entries of dead consumers, trims old dead letters and
  * sweeps the lanes (lost wake-ups, heads held past worker.order_hold).
+ * After a failed read (recover) the entries pending under its
+ * own name are read again, page by page, before new ones, and those it
+ * has no run for are taken up: a failover can leave such entries behind
+ * (a read whose reply was lost, an outcome the new master never got), and
+ * they would otherwise wait for a claim, holding their lanes, for
+ * worker.visibility_timeout.
  *
  * Library re-entry: new reads are started from a zero-timeout `kick` event,
  * never from inside a hiredis reply callback. */
@@ -42,6 +48,11 @@ struct bs_consumer {
 	int promoting;
 	int sweeping;
 	int stopping;
+	int recovering;             /* a read of its own pending is out */
+	bool recover;               /* read its own pending before new ones */
+	char recover_from[BS_STREAM_ID_MAX + 1]; /* the next page starts after */
+	unsigned long freed;        /* runs freed so far */
+	unsigned long freed_at_own; /* ... when the read of its own was sent */
 	int busy;                   /* runs not yet over */
 	long long last_claim_ms;
 	long long last_trim_ms;
@@ -111,6 +122,7 @@ bs_consumer_run_free(struct run *run)
 	bs_arena_release(&run->arena);
 	free(run);
 	c->busy--;
+	c->freed++;
 	kick(c);
 }
 
@@ -255,9 +267,31 @@ plan_run(struct run *run)
 	run_unref(run);
 }
 
+enum took { TOOK_NEW, TOOK_CLAIMED, TOOK_OWN };
+
+/* Redis may hold entries pending under this name that no run holds (a
+ * read's reply, or a recorded outcome, lost to a drop or a failover): read
+ * them again from the start before the next new ones. */
+static void
+recover(struct bs_consumer *c)
+{
+	if (!c->recover)
+		snprintf(c->recover_from, sizeof(c->recover_from), "0");
+	c->recover = true;
+}
+
+static bool
+has_run(const struct bs_consumer *c, const char *id)
+{
+	for (const struct run *run = c->runs; run; run = run->next)
+		if (strcmp(run->id, id) == 0)
+			return true;
+	return false;
+}
+
 static void
 on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
-    int claimed)
+    enum took took)
 {
 	struct bs_consumer *c = arg;
 	struct bs_wctx *ctx = c->ctx;
@@ -265,7 +299,22 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 		bs_metrics_inc(ctx->metrics, BS_M_REDIS_ERRORS);
 		log_debug("reading jobs: %s", err);
 		c->read_backoff_until = bs_now_ms() + 500;
+		/* The read may have run with its reply lost on the way. */
+		recover(c);
 		return;
+	}
+	if (took == TOOK_OWN) {
+		/* A run freed meanwhile may have finished an entry of this page
+		 * after the read saw it pending (another connection): read the
+		 * page again rather than run it twice. */
+		if (c->freed != c->freed_at_own)
+			return;
+		/* The next page starts after this one; an empty page ends it. */
+		if (n == 0)
+			c->recover = false;
+		else
+			snprintf(c->recover_from, sizeof(c->recover_from), "%s",
+			    entries[n - 1].id);
 	}
 	if (n && ctx->live->discovery_missing) {
 		/* Read before a reload added a discover project that has no
@@ -278,10 +327,16 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (took == TOOK_OWN && has_run(c, entries[i].id))
+			continue;       /* being worked on, or its outcome re-sent */
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_READ);
-		if (claimed) {
+		if (took == TOOK_CLAIMED) {
 			bs_metrics_inc(ctx->metrics, BS_M_JOBS_REDELIVERED);
 			log_info("job %s: claimed from a stopped consumer", entries[i].id);
+		} else if (took == TOOK_OWN) {
+			bs_metrics_inc(ctx->metrics, BS_M_JOBS_REDELIVERED);
+			log_info("job %s: pending here with no run (a reply lost to a "
+			    "redis drop or failover); taken up again", entries[i].id);
 		}
 		start_run(c, &entries[i]);
 	}
@@ -292,7 +347,16 @@ on_read(struct bs_entry *entries, size_t n, const char *err, void *arg)
 {
 	struct bs_consumer *c = arg;
 	c->reading = 0;
-	on_entries(entries, n, err, arg, 0);
+	on_entries(entries, n, err, arg, TOOK_NEW);
+	kick(c);
+}
+
+static void
+on_own(struct bs_entry *entries, size_t n, const char *err, void *arg)
+{
+	struct bs_consumer *c = arg;
+	c->recovering = 0;
+	on_entries(entries, n, err, arg, TOOK_OWN);
 	kick(c);
 }
 
@@ -301,7 +365,7 @@ on_claimed(struct bs_entry *entries, size_t n, const char *err, void *arg)
 {
 	struct bs_consumer *c = arg;
 	c->claiming = 0;
-	on_entries(entries, n, err, arg, 1);
+	on_entries(entries, n, err, arg, TOOK_CLAIMED);
 	kick(c);
 }
 
@@ -343,7 +407,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct bs_consumer *c = arg;
 	struct bs_wctx *ctx = c->ctx;
-	if (c->stopping || c->reading)
+	if (c->stopping || c->reading || c->recovering)
 		return;
 	int room = share(c) - c->busy;
 	if (room <= 0)
@@ -359,8 +423,17 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 		event_add(c->kick, &tv);
 		return;
 	}
+	if (c->recover) {
+		/* Its own pending entries first, a page of `room` at a time,
+		 * on the connection the other Redis work uses (no BLOCK). */
+		c->recovering = 1;
+		c->freed_at_own = c->freed;
+		bs_jobs_read(ctx->redis, ctx->keys, c->name, c->recover_from, room,
+		    0, on_own, c);
+		return;
+	}
 	c->reading = 1;
-	bs_jobs_read(ctx->redis_block, ctx->keys, c->name, room,
+	bs_jobs_read(ctx->redis_block, ctx->keys, c->name, NULL, room,
 	    ctx->live->cfg->worker.block_ms, on_read, c);
 }
 
@@ -524,7 +597,8 @@ bs_consumer_stop(struct bs_consumer *c)
 int
 bs_consumer_busy(const struct bs_consumer *c)
 {
-	return c->busy + c->reading + c->claiming + c->promoting + c->sweeping;
+	return c->busy + c->reading + c->recovering + c->claiming + c->promoting +
+	    c->sweeping;
 }
 
 void

@@ -24,6 +24,7 @@
 
 #define MAX_HISTORY 8192     /* bytes of attempt history carried along */
 #define LATER_MS 1000        /* a task without its turn asks again after this */
+#define REPLICA_TRIES 4      /* finishes sent while no replica confirms */
 
 static void send_finish(struct run *run);
 
@@ -51,10 +52,17 @@ finished(int ok, const char *err, void *arg)
 	/* A Redis drop or timeout (not a refusal by the script): the outcome
 	 * is still in memory, so record it once Redis is back instead of
 	 * leaving the entry to a claim after the whole visibility timeout and
-	 * a second Sleuth call. Not while draining: the entry stays pending
-	 * for the next worker. */
+	 * a second Sleuth call. So too, a few times, when no replica
+	 * confirmed it within redis.wait_timeout_ms (a lagging replica): a
+	 * failover now would promote a replica without it; the finish sent
+	 * again writes nothing and waits for the replicas once more. Past
+	 * those tries it is on the master only, and a failover that loses it
+	 * leaves the entry pending here: the read that fails on that failover
+	 * makes the consumer take it up again (consumer.c, recover). Not while
+	 * draining: the entry stays pending for the next worker. */
 	long long now = bs_now_ms();
-	if ((err == bs_redis_err_down || err == bs_redis_err_timeout) &&
+	if ((err == bs_redis_err_down || err == bs_redis_err_timeout ||
+	    (err == bs_redis_err_replicas && run->finish_tries < REPLICA_TRIES)) &&
 	    !bs_consumer_stopping(run->c) && ctx->redis && now < run->finish_until) {
 		if (!run->finish_ev)
 			run->finish_ev = evtimer_new(ctx->base, on_finish_retry, run);
@@ -62,7 +70,7 @@ finished(int ok, const char *err, void *arg)
 			int ms = 250 << (run->finish_tries < 3 ? run->finish_tries : 3);
 			if (run->finish_tries == 1)
 				log_warn("job %s: could not record its outcome (%s); "
-				    "trying again while redis is back", run->id, err);
+				    "trying again", run->id, err);
 			bs_timer_arm_ms(run->finish_ev, ms);
 			return;
 		}

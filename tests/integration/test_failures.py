@@ -367,6 +367,41 @@ def test_outcome_recorded_after_redis_restart_without_a_second_send():
         H.shutdown(redis, sleuth, bs)
 
 
+def test_entry_pending_here_after_a_lost_read_reply_is_taken_up_at_once():
+    """What a failover can leave behind: Redis holds an entry pending for
+    the worker's consumer name while the worker never got the read's reply
+    (here forged: the worker's connections are killed while it is stopped,
+    and the entry is read in its name). Once its connections are back it
+    reads its own pending entries and registers the push in seconds, not
+    after worker.visibility_timeout (5 min) by a claim."""
+    redis = H.RedisServer()
+    sleuth = H.SleuthStandIn()
+    cfg = H.make_config(redis.port, sleuth.url, DEPLOY, extra=FAST_RETRY)
+    ingest = H.Bitsleuth(cfg, mode="serve")
+    worker = H.Bitsleuth(cfg, mode="work", workdir=ingest.dir, consumer="w-lost")
+    try:
+        assert ingest.post("repo:push", push_body(sha(700)))[0] == 202
+        H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="the first registration")
+        worker.proc.send_signal(signal.SIGSTOP)
+        try:
+            redis.cmd("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            H.wait_for(lambda: ingest.post("repo:push", push_body(sha(701)))[0] == 202, 15,
+                       what="ingest to queue the second push")
+            got = redis.cmd("XREADGROUP", "GROUP", "workers", "w-lost", "COUNT", "10",
+                            "STREAMS", key("jobs"), ">")
+            assert got and len(got[0][1]) == 1, got
+        finally:
+            worker.proc.send_signal(signal.SIGCONT)
+        H.wait_for(lambda: len(sleuth.answered(200)) == 2, 20, what="the pending push registered")
+        assert sleuth.requests[-1]["json"]["sha"] == sha(701)
+        H.wait_for(lambda: H.settled(redis), 10, what="nothing pending")
+        assert "taken up again" in worker.log(), worker.log()[-2000:]
+        c = stats(worker)["counters"]
+        assert c.get("registered") == 2, c
+    finally:
+        H.shutdown(redis, sleuth, ingest, worker)
+
+
 def test_accounting_with_random_faults():
     extra = FAST_RETRY + "worker:\n  visibility_timeout: 3s\n  concurrency: 8\n"
     redis = H.RedisServer()

@@ -6,7 +6,9 @@ README quotes it). With no master known at start ingest answers 503,
 /readyz is not 200, the process stays up, and 202s come once a master is
 there. Each test prints one LOAD line (redis_topo.Load.line)."""
 import os
+import signal
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -176,6 +178,42 @@ def test_no_master_known_at_start_until_the_sentinels_monitor_it():
             assert s.cmd("SENTINEL", "SET", "latecomer", "down-after-milliseconds", 1000) == "OK"
     try:
         no_master_then(bs, sleuth, appear, "unknown master name")
+    finally:
+        H.shutdown(sset, sleuth, bs)
+
+
+def test_outcome_sent_again_until_a_lagging_replica_confirms_it():
+    """With wait_replicas 1 a finish whose WAIT times out (the replica is
+    stopped) is not forgotten at once: it is sent again, and recorded
+    once the replica confirms it, with one Sleuth call. (Forgotten, it
+    would be on the master only, and a failover then would lose it.)"""
+    sset = T.SentinelSet(replicas=1, sentinels=3)
+    sleuth = H.SleuthStandIn()
+    arrived, answer = threading.Event(), threading.Event()
+
+    def responder(req):
+        arrived.set()
+        answer.wait(20)
+        return (200, "Success", {})
+    sleuth.responder = responder
+    bs = start(sset, sleuth, 1)
+    replica = sset.replicas[0]
+    try:
+        assert bs.post("repo:push", T.push_body("%040x" % 0xfeed01))[0] == 202
+        assert arrived.wait(15), "the Sleuth call never started"
+        replica.proc.send_signal(signal.SIGSTOP)
+        try:
+            answer.set()
+            H.wait_for(lambda: "could not record its outcome (redis replicas" in bs.log(), 15,
+                       what="a finish the replica did not confirm")
+            time.sleep(0.3)
+        finally:
+            replica.proc.send_signal(signal.SIGCONT)
+        H.wait_for(lambda: "outcome recorded (try" in bs.log(), 15, what="the finish confirmed")
+        assert "it stays pending" not in bs.log(), bs.log()[-3000:]
+        H.wait_for(lambda: T.settled_all(lambda t: T.SentinelClient(sset), ["bstest"]), 10,
+                   what="nothing pending")
+        assert len(sleuth.requests) == 1, "sent again: %d requests" % len(sleuth.requests)
     finally:
         H.shutdown(sset, sleuth, bs)
 

@@ -149,7 +149,7 @@ read_jobs(const char *consumer, int block)
 {
 	static struct ent_res r;
 	memset(&r, 0, sizeof(r));
-	bs_jobs_read(R, &K, consumer, 8, block, on_entries, &r);
+	bs_jobs_read(R, &K, consumer, NULL, 8, block, on_entries, &r);
 	wait_calls(&r.calls, 1);
 	return &r;
 }
@@ -455,7 +455,7 @@ main(void)
 		bs_test_run_for(base, 20);
 		struct ent_res one;
 		memset(&one, 0, sizeof(one));
-		bs_jobs_read(R, &K, "w3", 1, 100, on_entries, &one);
+		bs_jobs_read(R, &K, "w3", NULL, 1, 100, on_entries, &one);
 		wait_calls(&one.calls, 1);
 		CHECK_INT(one.n, 1);
 		struct bs_admin_stats st;
@@ -680,6 +680,55 @@ main(void)
 			CHECK_STR(c1.ids[0], ids[12]);
 	}
 
+	TEST("read again what this consumer has pending, page by page") {
+		/* A read whose reply was lost: Redis holds three entries pending
+		 * for w-own, which never saw them; it had finished the first. */
+		flushall();
+		char ids[3][64];
+		freeReplyObject(redisCommand(C, "XGROUP CREATE %s %s $ MKSTREAM", K.jobs,
+		    K.group));
+		for (int i = 0; i < 3; i++) {
+			redisReply *x = redisCommand(C, "XADD %s * job x delivery d-own-%d",
+			    K.jobs, i);
+			snprintf(ids[i], sizeof(ids[i]), "%s", x && x->str ? x->str : "");
+			freeReplyObject(x);
+		}
+		freeReplyObject(redisCommand(C, "XREADGROUP GROUP %s w-own COUNT 10 "
+		    "STREAMS %s >", K.group, K.jobs));
+		freeReplyObject(redisCommand(C, "XACK %s %s %s", K.jobs, K.group, ids[0]));
+		const char *from[] = { "0", ids[1], ids[2] };
+		const char *want[] = { ids[1], ids[2], NULL };
+		for (int i = 0; i < 3; i++) {
+			struct ent_res o;
+			memset(&o, 0, sizeof(o));
+			bs_jobs_read(R, &K, "w-own", from[i], 1, 1000, on_entries, &o);
+			wait_calls(&o.calls, 1);
+			CHECK_INT(o.calls, 1);
+			CHECK_STR(o.err, "");
+			CHECK_INT(o.n, want[i] ? 1 : 0);
+			if (want[i] && o.n == 1) {
+				CHECK_STR(o.ids[0], want[i]);
+				CHECK_STR(o.target[0], "");
+				CHECK_INT(o.n_fields[0], 2);
+			}
+		}
+		/* Another consumer has none of them; nothing new is there. */
+		struct ent_res other;
+		memset(&other, 0, sizeof(other));
+		bs_jobs_read(R, &K, "w-other", "0", 10, 0, on_entries, &other);
+		wait_calls(&other.calls, 1);
+		CHECK_INT(other.n, 0);
+		CHECK_INT(read_jobs("w-own", 0)->n, 0);
+		/* A pending entry deleted from the stream is not handed out. */
+		freeReplyObject(redisCommand(C, "XDEL %s %s", K.jobs, ids[2]));
+		struct ent_res gone;
+		memset(&gone, 0, sizeof(gone));
+		bs_jobs_read(R, &K, "w-own", ids[1], 10, 0, on_entries, &gone);
+		wait_calls(&gone.calls, 1);
+		CHECK_STR(gone.err, "");
+		CHECK_INT(gone.n, 0);
+	}
+
 	TEST("operations while redis is down fail at once, exactly once") {
 		bs_test_redis_kill(&srv);
 		int downs = 0;
@@ -694,7 +743,7 @@ main(void)
 		CHECK_STR(a.err, bs_redis_err_down);
 		struct ent_res r;
 		memset(&r, 0, sizeof(r));
-		bs_jobs_read(R, &K, "w1", 1, 100, on_entries, &r);
+		bs_jobs_read(R, &K, "w1", NULL, 1, 100, on_entries, &r);
 		CHECK_INT(r.calls, 1);
 		CHECK_STR(r.err, bs_redis_err_down);
 		struct done_res p = { 0 };
