@@ -492,14 +492,8 @@ class FakeBitbucket:
             return err(404, "Resource not found")
         inc = q.get("include", []) + ([m.group(1)] if m.group(1) else [])
         exc = q.get("exclude", [])
-        try:
-            page = int(q.get("page", ["1"])[0])
-            pagelen = int(q.get("pagelen", [str(self.cloud_pagelen)])[0])
-            if self.max_page and pagelen > self.max_page:
-                pagelen = self.max_page
-        except ValueError:
-            return err(400, "Invalid page or pagelen")
-        if page < 1 or pagelen < 1 or pagelen > 100:
+        page, pagelen = self._cloud_page(q, self.cloud_pagelen, 100)
+        if page is None:
             return err(400, "Invalid page or pagelen")
         with self.lock:
             heads = [repo.resolve(r) for r in inc] if inc else list(repo.branches.values())
@@ -586,17 +580,26 @@ class FakeBitbucket:
                     out.append(path)
         return out
 
+    def _cloud_page(self, q, default_len, cap):
+        """Cloud's page and pagelen query parameters (pagelen cut to
+        max_page when set), or (None, None) when either is not a number,
+        page < 1, or pagelen is outside 1..cap: Cloud answers those 400."""
+        try:
+            page = int(q.get("page", ["1"])[0])
+            pagelen = int(q.get("pagelen", [str(default_len)])[0])
+        except ValueError:
+            return None, None
+        if self.max_page and pagelen > self.max_page:
+            pagelen = self.max_page
+        if page < 1 or pagelen < 1 or pagelen > cap:
+            return None, None
+        return page, pagelen
+
     def _cloud_diffstat(self, repo, spec, q, delay):
         err = lambda s, msg: (s, self._error("cloud", s, msg))  # noqa: E731
         new, _, old = spec.partition("..")
-        try:
-            page = int(q.get("page", ["1"])[0])
-            pagelen = int(q.get("pagelen", [str(self.diffstat_pagelen)])[0])
-            if self.max_page and pagelen > self.max_page:
-                pagelen = self.max_page
-        except ValueError:
-            return err(400, "Invalid page or pagelen")
-        if page < 1 or pagelen < 1 or pagelen > 500:
+        page, pagelen = self._cloud_page(q, self.diffstat_pagelen, 500)
+        if page is None:
             return err(400, "Invalid page or pagelen")
         with self.lock:
             files = self._files(repo, new, old or None)
