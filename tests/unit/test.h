@@ -102,6 +102,18 @@ bs_test_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Writes text to path (replacing it); a test cannot go on without it, so
+ * a failure exits the test. */
+static inline void
+bs_test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
 /* Path of a fixture below $BS_FIXTURES (default tests/fixtures/bitbucket, from the repository's root). */
 static inline const char *
 bs_test_fixture(char *out, size_t outlen, const char *rel)

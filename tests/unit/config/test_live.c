@@ -14,12 +14,8 @@ static char path[64];
 static void
 write_config(const char *issues, const char *branch)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fprintf(f,
+	char text[4096];
+	snprintf(text, sizeof(text),
 	    "listen: 127.0.0.1:0\n"
 	    "issues:\n  %s\n"
 	    "deployments:\n"
@@ -28,7 +24,7 @@ write_config(const char *issues, const char *branch)
 	    "    repository: acme/shop\n"
 	    "    branch: %s\n"
 	    "    environment: production\n", issues, branch);
-	fclose(f);
+	bs_test_write_file(path, text);
 }
 
 static void

@@ -18,12 +18,8 @@ static char path[64];
 static void
 write_config(const char *extra)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fprintf(f,
+	char text[4096];
+	snprintf(text, sizeof(text),
 	    "listen: 127.0.0.1:0\n"
 	    "deployments:\n"
 	    "  - {org: acme, deployment: shop-web, repository: acme/shop, "
@@ -33,7 +29,7 @@ write_config(const char *extra)
 	    "    project: payments\n"
 	    "    discover: true\n"
 	    "%s", extra);
-	fclose(f);
+	bs_test_write_file(path, text);
 }
 
 /* One learned code deployment with one environment. */
