@@ -32,12 +32,6 @@ gstr(yajl_gen g, const char *s)
 
 
 
-/* "1732520000000-0" -> 1732520000000 */
-static long long
-id_ms(const char *id)
-{
-	return strtoll(id, NULL, 10);
-}
 
 /* === stats ============================================================== */
 
@@ -341,7 +335,7 @@ print_entry_line(const struct dl *d, long long now)
 {
 	const struct bs_admin_entry *e = d->e;
 	char age[32];
-	bs_cmd_human_age(now - id_ms(e->id), age, sizeof(age));
+	bs_cmd_human_age(now - bs_stream_id_ms(e->id), age, sizeof(age));
 	const char *reason = bs_admin_entry_field(e, "reason", NULL);
 	printf("%-17s %-8s %-36s attempts %-3s %s\n", d->id, age,
 	    bs_admin_entry_field(e, "target", NULL) ? bs_admin_entry_field(e, "target", NULL) : "-",
@@ -404,7 +398,7 @@ print_entry_full(const struct dl *d)
 	const struct bs_admin_entry *e = d->e;
 	long long now = bs_now_ms();
 	char age[32];
-	bs_cmd_human_age(now - id_ms(e->id), age, sizeof(age));
+	bs_cmd_human_age(now - bs_stream_id_ms(e->id), age, sizeof(age));
 	printf("dead letter %s (%s ago)\n", d->id, age);
 	for (size_t i = 0; i < e->n_fields; i++) {
 		const struct bs_field *f = &e->fields[i];

@@ -68,12 +68,6 @@ sync_int(redisContext *c, int argc, const char **argv, long long *out,
 	return ok ? 0 : -1;
 }
 
-static long long
-id_ms(const char *id)
-{
-	return strtoll(id, NULL, 10);
-}
-
 void
 bs_admin_stats_release(struct bs_admin_stats *s)
 {
@@ -383,7 +377,7 @@ bs_admin_stats(redisContext *c, const struct bs_keys *k, long long now,
 	    rep->element[0]->type == REDIS_REPLY_ARRAY &&
 	    rep->element[0]->elements >= 1 &&
 	    rep->element[0]->element[0]->type == REDIS_REPLY_STRING) {
-		long long age = now - id_ms(rep->element[0]->element[0]->str);
+		long long age = now - bs_stream_id_ms(rep->element[0]->element[0]->str);
 		out->oldest_age_ms = age > 0 ? age : 0;
 	}
 	freeReplyObject(rep);

@@ -5,6 +5,7 @@
 #include "queue/lanes.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,15 @@ bs_stream_id_parse(const char *s, unsigned long long *ms,
 	if (seq)
 		*seq = b;
 	return 0;
+}
+
+long long
+bs_stream_id_ms(const char *s)
+{
+	unsigned long long ms;
+	if (!s || bs_stream_id_parse(s, &ms, NULL) != 0 || ms > (unsigned long long)LLONG_MAX)
+		return 0;
+	return (long long)ms;
 }
 
 int

@@ -59,6 +59,9 @@
 int bs_stream_id_parse(const char *s, unsigned long long *ms,
     unsigned long long *seq);
 
+/* The ms part of a stream id (when Redis added it), 0 when s is not one. */
+long long bs_stream_id_ms(const char *s);
+
 /* Numeric order of two stream ids: < 0 when a is older than b, 0 when
  * equal, > 0 when newer. An invalid id is older than every valid one; two
  * invalid ids are equal. */

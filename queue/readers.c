@@ -30,12 +30,6 @@ int_of(const redisReply *a, const char *name, long long unknown)
 	return v && v->type == REDIS_REPLY_INTEGER ? v->integer : unknown;
 }
 
-static long long
-id_ms(const char *id)
-{
-	return strtoll(id, NULL, 10);
-}
-
 int
 bs_readers_stats(redisContext *c, const char *key, long long now,
     struct bs_reader_stream *out, char *err, size_t errlen)
@@ -62,7 +56,7 @@ bs_readers_stats(redisContext *c, const char *key, long long now,
 	const redisReply *first = field_of(r, "first-entry");
 	if (first && first->type == REDIS_REPLY_ARRAY && first->elements >= 1 &&
 	    first->element[0]->type == REDIS_REPLY_STRING) {
-		long long age = now - id_ms(first->element[0]->str);
+		long long age = now - bs_stream_id_ms(first->element[0]->str);
 		out->oldest_age_ms = age > 0 ? age : 0;
 		snprintf(first_id, sizeof(first_id), "%s", first->element[0]->str);
 	}

@@ -185,6 +185,15 @@ main(void)
 		CHECK(bs_stream_id_parse("1732520000000-0", &ms, &seq) == 0 &&
 		    ms == 1732520000000ULL && seq == 0);
 	}
+	TEST("stream id ms") {
+		CHECK_INT(bs_stream_id_ms("1732520000000-3"), 1732520000000LL);
+		CHECK_INT(bs_stream_id_ms("0-0"), 0);
+		CHECK_INT(bs_stream_id_ms("9223372036854775807-0"), 9223372036854775807LL);
+		CHECK_INT(bs_stream_id_ms("9223372036854775808-0"), 0);
+		CHECK_INT(bs_stream_id_ms("1732520000000"), 0);
+		CHECK_INT(bs_stream_id_ms(""), 0);
+		CHECK_INT(bs_stream_id_ms(NULL), 0);
+	}
 	TEST("stream id compare is numeric, not by string") {
 		CHECK(bs_stream_id_cmp("9-0", "10-0") < 0);
 		CHECK(bs_stream_id_cmp("10-0", "9-0") > 0);
