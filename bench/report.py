@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Turns bench/run.sh's raw numbers into bench/results/latest.md and .png.
+"""Turns bench/run.sh's raw numbers into bench/results/latest.md and .png
+(quick.md and .png for --quick).
 
     bench/report.py --tsv bench/results/latest.tsv [--e2e FILE] [--callgrind FILE]
                     [--callgrind-redis FILE] [--cmd "bench/run.sh ..."]
@@ -343,11 +344,13 @@ def main():
 
     rows = load_tsv(a.tsv)
     g = groups(rows)
-    md = ["# bitsleuth ingest benchmark: latest run\n"]
-    md.append("Produced by `%s`%s. Raw per-round numbers: [latest.tsv](latest.tsv)"
+    name = os.path.basename(a.out)
+    md = ["# bitsleuth ingest benchmark: %s run\n" % ("quick" if a.quick == "1" else "latest full")]
+    md.append("Produced by `%s`%s. Raw per-round numbers: [%s](%s)"
               "%s; how to read it: [bench/README.md](../README.md).\n" % (
                   a.cmd, " (the quick subset)" if a.quick == "1" else "",
-                  ", [latest-e2e.tsv](latest-e2e.tsv)" if os.path.exists(a.e2e) else ""))
+                  os.path.basename(a.tsv), os.path.basename(a.tsv),
+                  ", [{0}]({0})".format(os.path.basename(a.e2e)) if os.path.exists(a.e2e) else ""))
     md.append("| | |\n|---|---|")
     md.extend("| %s | %s |" % kv for kv in machine(a.bs))
     md.append("")
@@ -361,7 +364,7 @@ def main():
               "after clearing it (`clear_refs`) before the round; non-2xx also counts socket "
               "errors and timeouts.\n" % a.secs)
     if os.path.exists(a.out + ".png") or g:
-        md.append("![throughput and p99 per connection count](latest.png)\n")
+        md.append("![throughput and p99 per connection count](%s.png)\n" % name)
     targets_e2e = {}
     body = []
     for mode, _ in MODES:

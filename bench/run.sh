@@ -6,7 +6,9 @@
 # modes (durable = appendfsync always, everysec, no AOF) and payloads (5 KB,
 # 200 KB); then the end-to-end runs against a fast loopback Sleuth and the
 # callgrind instruction counts (serve's, and Redis' with the events streams
-# on and off). Writes bench/results/latest.{md,png,tsv}. See bench/README.md.
+# on and off). Writes bench/results/latest.{md,png,tsv} (--quick:
+# bench/results/quick.*, so that a quick run leaves the full one in place).
+# See bench/README.md.
 #
 #   bench/run.sh [--quick] [--rounds N] [--secs S] [--e2e] [--no-e2e]
 #                [--no-callgrind] [--conns "1 32 256"] [--modes "durable everysec noaof"]
@@ -165,7 +167,8 @@ wrk_run() {
 }
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
-tsv=$res/latest.tsv
+if [ "$quick" = 1 ]; then name=quick; else name=latest; fi
+tsv=$res/$name.tsv
 if [ "$e2e_only" = 0 ]; then
   printf 'mode\tpayload\tconns\tround\tserver\trequests\tsecs\trps\tp50_ms\tp90_ms\tp99_ms\tp999_ms\tmax_ms\terrors\tnon2xx\ts202\tserver_cpu_us\tredis_cpu_us\tgen_cpu_us\trss_kb\n' >"$tsv"
 fi
@@ -223,7 +226,7 @@ if [ "$e2e_only" = 0 ]; then
 fi
 
 # --- end to end: bitsleuth run / serve + work against a fast Sleuth ----------
-e2e_tsv=$res/latest-e2e.tsv
+e2e_tsv=$res/$name-e2e.tsv
 if [ "$e2e" = 1 ] || [ "$e2e_only" = 1 ]; then
   log "end to end: durable Redis, 64 targets, $e2e_secs s under wrk, backlog $backlog"
   printf 'phase\tsecs\tingest_requests\tingest_rps\tnon2xx\tdeploys\tdeploys_per_s\tjobs_before\tjobs_after\tbacklog_growth\tbacklog_share\tp99_ms\tbitsleuth_cpu_core\tredis_cpu_core\tsleuth_bad\n' >"$e2e_tsv"
@@ -311,7 +314,7 @@ PY
 fi
 
 # --- callgrind -----------------------------------------------------------------
-cg_out=$res/latest-callgrind.txt
+cg_out=$res/$name-callgrind.txt
 if [ "$cg" = 1 ] && [ "$e2e_only" = 0 ]; then
   log "callgrind: instructions per request (bench/callgrind.sh)"
   bench/callgrind.sh --no-build >"$cg_out" 2>"$work/callgrind.log" || { cat "$work/callgrind.log" >&2; rm -f "$cg_out"; }
@@ -326,5 +329,5 @@ fi
 # --- report -------------------------------------------------------------------
 python3 bench/report.py --cmd "$cmdline" --quick "$quick" --secs "$secs" --rounds "$rounds" \
   --bs "$bs" --tsv "$tsv" --e2e "$e2e_tsv" --callgrind "$cg_out" --callgrind-redis "$cg_out.redis" \
-  --out "$res/latest"
-log "wrote $res/latest.md, $res/latest.png, $res/latest.tsv"
+  --out "$res/$name"
+log "wrote $res/$name.md, $res/$name.png, $res/$name.tsv"
