@@ -151,7 +151,8 @@ typedef void bs_done_cb(int ok, const char *err, void *arg);
  * entry `id`, and count registered/retried/dead in {p}:stats. With n == 0
  * it is a plain acknowledgement. If the entry was already acknowledged, or
  * `consumer` is given and the entry is no longer pending for it (another
- * worker claimed it and owns its outcome now), nothing is written and ok=1.
+ * worker claimed it and owns its outcome now), nothing is written but the
+ * count finish_repeats in {p}:stats, and ok=1.
  * Safe to repeat after a timeout: a finish that did run is not redone. */
 void bs_jobs_finish(struct bs_redis *r, const struct bs_keys *k,
     const char *id, const char *consumer, const struct bs_finish_rec *recs,

@@ -205,7 +205,10 @@ struct bs_redis_script bs_script_claim = { .source =
  * claimed it after the visibility timeout and now owns its outcome; a late
  * finish must not acknowledge it under that worker, nor put a retry of it
  * in the retry set while it is still being worked on). Nothing is written
- * then. */
+ * then but the count finish_repeats in {p}:stats: that one write makes
+ * the WAIT after a finish sent again cover the first send's writes, on
+ * whichever connection it goes (a connection's WAIT waits for its own
+ * last write). */
 struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, .source =
 	PUBLISH_LUA
 	"local recs = {}\n"
@@ -258,9 +261,15 @@ struct bs_redis_script bs_script_finish = { .acks = 1, .prelude = bs_lanes_lua, 
 	"if i ~= #ARGV + 1 then return redis.error_reply('bad finish arguments') end\n"
 	"if ARGV[6] ~= '' then\n"
 	"  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
-	"  if not p[1] or p[1][2] ~= ARGV[6] then return 0 end\n"
+	"  if not p[1] or p[1][2] ~= ARGV[6] then\n"
+	"    redis.call('HINCRBY', KEYS[4], 'finish_repeats', 1)\n"
+	"    return 0\n"
+	"  end\n"
 	"end\n"
-	"if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
+	"if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then\n"
+	"  redis.call('HINCRBY', KEYS[4], 'finish_repeats', 1)\n"
+	"  return 0\n"
+	"end\n"
 	"redis.call('XDEL', KEYS[1], ARGV[2])\n"
 	"local retried, dead = 0, 0\n"
 	"local maxlen = tonumber(ARGV[4]) or 0\n"

@@ -275,8 +275,7 @@ enum took { TOOK_NEW, TOOK_CLAIMED, TOOK_OWN };
 static void
 recover(struct bs_consumer *c)
 {
-	if (!c->recover)
-		snprintf(c->recover_from, sizeof(c->recover_from), "0");
+	snprintf(c->recover_from, sizeof(c->recover_from), "0");
 	c->recover = true;
 }
 
@@ -306,8 +305,11 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 	if (took == TOOK_OWN) {
 		/* A run freed meanwhile may have finished an entry of this page
 		 * after the read saw it pending (another connection): read the
-		 * page again rather than run it twice. */
-		if (c->freed != c->freed_at_own)
+		 * page again rather than run it twice. So too while a discover
+		 * project waits for its mapping (the wait ends in on_kick), and
+		 * after a stop: they stay pending for the next worker. */
+		if (c->freed != c->freed_at_own || c->stopping ||
+		    ctx->live->discovery_missing)
 			return;
 		/* The next page starts after this one; an empty page ends it. */
 		if (n == 0)
@@ -327,8 +329,12 @@ on_entries(struct bs_entry *entries, size_t n, const char *err, void *arg,
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (took == TOOK_OWN && has_run(c, entries[i].id))
-			continue;       /* being worked on, or its outcome re-sent */
+		/* Being worked on, or its outcome being sent again: a claim
+		 * can hand out an entry of this consumer's too (one of its
+		 * own past the visibility timeout, or one the read of its own
+		 * took up while the claim was out). */
+		if (took != TOOK_NEW && has_run(c, entries[i].id))
+			continue;
 		bs_metrics_inc(ctx->metrics, BS_M_JOBS_READ);
 		if (took == TOOK_CLAIMED) {
 			bs_metrics_inc(ctx->metrics, BS_M_JOBS_REDELIVERED);
@@ -407,6 +413,10 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct bs_consumer *c = arg;
 	struct bs_wctx *ctx = c->ctx;
+	if (ctx->block_back) {
+		ctx->block_back = 0;
+		recover(c);
+	}
 	if (c->stopping || c->reading || c->recovering)
 		return;
 	int room = share(c) - c->busy;

@@ -23,6 +23,9 @@ struct bs_wctx {
 	const struct bs_live *live;   /* live->cfg: the config in force */
 	struct bs_redis *redis;       /* shared, short commands; NULL once closed */
 	struct bs_redis *redis_block; /* ours, the blocking XREADGROUP; NULL once closed */
+	int block_back;             /* redis_block is up again (after a drop or a
+	                             * failover): the consumer reads what is
+	                             * pending under its name again */
 	struct bs_http *http;         /* ours, the Sleuth client; NULL once closed */
 	const struct bs_keys *keys;
 	struct bs_metrics *metrics;

@@ -24,7 +24,7 @@
 
 #define MAX_HISTORY 8192     /* bytes of attempt history carried along */
 #define LATER_MS 1000        /* a task without its turn asks again after this */
-#define REPLICA_TRIES 4      /* finishes sent while no replica confirms */
+#define REPLICA_TRIES 3      /* finishes sent while no replica confirms */
 
 static void send_finish(struct run *run);
 
@@ -75,8 +75,12 @@ finished(int ok, const char *err, void *arg)
 			return;
 		}
 	}
-	log_warn("job %s: could not record its outcome (%s); it stays pending "
-	    "and will be claimed again", run->id, err ? err : "?");
+	if (err == bs_redis_err_replicas)
+		log_warn("job %s: no replica confirmed its outcome after %d tries; "
+		    "it is recorded on the master only", run->id, run->finish_tries);
+	else
+		log_warn("job %s: could not record its outcome (%s); it stays "
+		    "pending and will be claimed again", run->id, err ? err : "?");
 	bs_consumer_run_free(run);
 }
 

@@ -32,6 +32,17 @@ free_blocks(struct bs_worker *w)
 	}
 }
 
+/* The blocking pool's connections are up again: a failover (or a drop)
+ * may have taken back this worker's newest steps, whether or not a read
+ * was out to notice (consumer.c, recover). */
+static void
+on_block_state(int up, void *arg)
+{
+	struct bs_wctx *ctx = arg;
+	if (up)
+		ctx->block_back = 1;
+}
+
 struct bs_worker *
 bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 {
@@ -52,8 +63,8 @@ bs_worker_new(const struct bs_worker_env *env, char *err, size_t errlen)
 		/* The blocking read talks to the shard's own master. */
 		struct bs_redis_config rc = *env->redis_config;
 		rc.hash_tag = ctx->keys->prefix;
-		ctx->redis_block = bs_redis_new(env->base, &rc, NULL, NULL, err,
-		    errlen);
+		ctx->redis_block = bs_redis_new(env->base, &rc, on_block_state, ctx,
+		    err, errlen);
 		if (!ctx->redis_block) {
 			free_blocks(w);
 			goto fail;

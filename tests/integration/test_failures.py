@@ -367,6 +367,12 @@ def test_outcome_recorded_after_redis_restart_without_a_second_send():
         H.shutdown(redis, sleuth, bs)
 
 
+def stopped(pid):
+    """Whether the process is stopped (state T in /proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def test_entry_pending_here_after_a_lost_read_reply_is_taken_up_at_once():
     """What a failover can leave behind: Redis holds an entry pending for
     the worker's consumer name while the worker never got the read's reply
@@ -384,6 +390,7 @@ def test_entry_pending_here_after_a_lost_read_reply_is_taken_up_at_once():
         H.wait_for(lambda: len(sleuth.answered(200)) == 1, 15, what="the first registration")
         worker.proc.send_signal(signal.SIGSTOP)
         try:
+            H.wait_for(lambda: stopped(worker.proc.pid), 10, what="the worker stopped")
             redis.cmd("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
             H.wait_for(lambda: ingest.post("repo:push", push_body(sha(701)))[0] == 202, 15,
                        what="ingest to queue the second push")
@@ -394,6 +401,8 @@ def test_entry_pending_here_after_a_lost_read_reply_is_taken_up_at_once():
             worker.proc.send_signal(signal.SIGCONT)
         H.wait_for(lambda: len(sleuth.answered(200)) == 2, 20, what="the pending push registered")
         assert sleuth.requests[-1]["json"]["sha"] == sha(701)
+        time.sleep(1)
+        assert len(sleuth.requests) == 2, "sent %d times" % len(sleuth.requests)
         H.wait_for(lambda: H.settled(redis), 10, what="nothing pending")
         assert "taken up again" in worker.log(), worker.log()[-2000:]
         c = stats(worker)["counters"]

@@ -206,11 +206,15 @@ def test_outcome_sent_again_until_a_lagging_replica_confirms_it():
             answer.set()
             H.wait_for(lambda: "could not record its outcome (redis replicas" in bs.log(), 15,
                        what="a finish the replica did not confirm")
-            time.sleep(0.3)
+            # Past the second send (0.5 s later): its WAIT must not pass
+            # while the replica still lacks the first send's writes.
+            time.sleep(0.8)
+            assert "outcome recorded" not in bs.log(), "confirmed with the replica stopped"
         finally:
             replica.proc.send_signal(signal.SIGCONT)
         H.wait_for(lambda: "outcome recorded (try" in bs.log(), 15, what="the finish confirmed")
-        assert "it stays pending" not in bs.log(), bs.log()[-3000:]
+        assert "it stays pending" not in bs.log() and "no replica confirmed" not in bs.log(), \
+            bs.log()[-3000:]
         H.wait_for(lambda: T.settled_all(lambda t: T.SentinelClient(sset), ["bstest"]), 10,
                    what="nothing pending")
         assert len(sleuth.requests) == 1, "sent again: %d requests" % len(sleuth.requests)

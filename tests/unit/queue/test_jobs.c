@@ -339,6 +339,8 @@ main(void)
 		CHECK_INT(q_int("XLEN %s", K.dead), 1);
 		CHECK_INT(stat_of("registered"), 3);
 		CHECK_INT(stat_of("dead"), 1);
+		/* Its one write: what a WAIT after it waits for. */
+		CHECK_INT(stat_of("finish_repeats"), 1);
 		/* Malformed records are refused before anything is sent. */
 		struct bs_finish_rec bad[] = { { BS_FINISH_DEAD, 0, dead_f, 0 } };
 		struct done_res e = { 0 };
@@ -425,6 +427,7 @@ main(void)
 		CHECK_INT(q_int("XLEN %s", K.jobs), 1);
 		CHECK_INT(q_int("ZCARD %s", K.retry), retry_before);
 		CHECK_INT(stat_of("registered"), 3);
+		CHECK_INT(stat_of("finish_repeats"), 2);
 		/* w2 now owns it and acknowledges it. */
 		struct done_res d = { 0 };
 		bs_jobs_finish(R, &K, id, "w2", NULL, 0, 1, 0, on_done, &d);
