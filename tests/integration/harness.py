@@ -365,6 +365,19 @@ class SleuthStandIn:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def hold(self):
+        """Holds every call until released: returns (arrived, answer),
+        two threading.Events; a call sets arrived and waits for answer
+        (at most 20 s), then gets 200."""
+        arrived, answer = threading.Event(), threading.Event()
+
+        def responder(req):
+            arrived.set()
+            answer.wait(20)
+            return (200, "Success", {})
+        self.responder = responder
+        return arrived, answer
+
     def answered(self, status=200):
         with self.lock:
             return [r for r in self.requests if r.get("answered") == status]

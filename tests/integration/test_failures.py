@@ -343,13 +343,7 @@ def test_outcome_recorded_after_redis_restart_without_a_second_send():
     visibility timeout (default 5 min) would let the entry be claimed and
     sent again."""
     redis, sleuth, bs = start(appendonly=True)
-    arrived, answer = threading.Event(), threading.Event()
-
-    def responder(req):
-        arrived.set()
-        answer.wait(20)
-        return (200, "Success", {})
-    sleuth.responder = responder
+    arrived, answer = sleuth.hold()
     try:
         assert bs.post("repo:push", push_body(sha(600)))[0] == 202
         assert arrived.wait(15), "the Sleuth call never started"

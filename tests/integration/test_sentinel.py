@@ -8,7 +8,6 @@ there. Each test prints one LOAD line (redis_topo.Load.line)."""
 import os
 import signal
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -189,13 +188,7 @@ def test_outcome_sent_again_until_a_lagging_replica_confirms_it():
     would be on the master only, and a failover then would lose it.)"""
     sset = T.SentinelSet(replicas=1, sentinels=3)
     sleuth = H.SleuthStandIn()
-    arrived, answer = threading.Event(), threading.Event()
-
-    def responder(req):
-        arrived.set()
-        answer.wait(20)
-        return (200, "Success", {})
-    sleuth.responder = responder
+    arrived, answer = sleuth.hold()
     bs = start(sset, sleuth, 1)
     replica = sset.replicas[0]
     try:

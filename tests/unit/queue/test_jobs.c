@@ -154,6 +154,21 @@ read_jobs(const char *consumer, int block)
 	return &r;
 }
 
+/* The group (if missing), then n entries "job x delivery <tag>-<i>" added
+ * by hand; their ids into ids. */
+static void
+add_plain_entries(char ids[][64], int n, const char *tag)
+{
+	freeReplyObject(redisCommand(C, "XGROUP CREATE %s %s $ MKSTREAM", K.jobs,
+	    K.group));
+	for (int i = 0; i < n; i++) {
+		redisReply *x = redisCommand(C, "XADD %s * job x delivery %s-%d",
+		    K.jobs, tag, i);
+		snprintf(ids[i], 64, "%s", x && x->str ? x->str : "");
+		freeReplyObject(x);
+	}
+}
+
 static void
 flushall(void)
 {
@@ -655,14 +670,7 @@ main(void)
 		/* One XAUTOCLAIM with COUNT 1 looks at 10 PEL entries only: the
 		 * stale one sits behind 12 that live workers hold. */
 		char ids[13][64];
-		freeReplyObject(redisCommand(C, "XGROUP CREATE %s %s $ MKSTREAM", K.jobs,
-		    K.group));
-		for (int i = 0; i < 13; i++) {
-			redisReply *x = redisCommand(C, "XADD %s * job x delivery d-live-%d",
-			    K.jobs, i);
-			snprintf(ids[i], sizeof(ids[i]), "%s", x && x->str ? x->str : "");
-			freeReplyObject(x);
-		}
+		add_plain_entries(ids, 13, "d-live");
 		redisReply *x = redisCommand(C, "XREADGROUP GROUP %s w-stale COUNT 100 "
 		    "STREAMS %s >", K.group, K.jobs);
 		freeReplyObject(x);
@@ -688,14 +696,7 @@ main(void)
 		 * for w-own, which never saw them; it had finished the first. */
 		flushall();
 		char ids[3][64];
-		freeReplyObject(redisCommand(C, "XGROUP CREATE %s %s $ MKSTREAM", K.jobs,
-		    K.group));
-		for (int i = 0; i < 3; i++) {
-			redisReply *x = redisCommand(C, "XADD %s * job x delivery d-own-%d",
-			    K.jobs, i);
-			snprintf(ids[i], sizeof(ids[i]), "%s", x && x->str ? x->str : "");
-			freeReplyObject(x);
-		}
+		add_plain_entries(ids, 3, "d-own");
 		freeReplyObject(redisCommand(C, "XREADGROUP GROUP %s w-own COUNT 10 "
 		    "STREAMS %s >", K.group, K.jobs));
 		freeReplyObject(redisCommand(C, "XACK %s %s %s", K.jobs, K.group, ids[0]));
