@@ -10,19 +10,40 @@
 #include "config/live.h"
 #include "worker/discovery.h"
 
+/* Whether project p has a GraphQL key: its own when it names one
+ * (graphql_token_env or _file: then never sleuth's, which may be of
+ * another organisation), else sleuth's. If not, writes to stderr what
+ * to set, naming what is configured. */
+static bool
+token_ok(const struct bs_config *cfg, const struct bs_project *p)
+{
+	bool own = p->graphql_token_env || p->graphql_token_file;
+	if (own ? p->graphql_token != NULL : cfg->sleuth.graphql_token != NULL)
+		return true;
+	const char *file = own ? p->graphql_token_file :
+	    cfg->sleuth.graphql_token_file;
+	const char *env = own ? p->graphql_token_env :
+	    cfg->sleuth.graphql_token_env;
+	const char *whose = own ? "the project's " : "sleuth.";
+	fprintf(stderr, "error: discover %s/%s: no GraphQL token: ", p->org,
+	    p->project);
+	if (file)
+		fprintf(stderr, "%sgraphql_token_file %s gives no key", whose,
+		    file);
+	else
+		fprintf(stderr, "set $%s (%sgraphql_token_env)",
+		    env ? env : "SLEUTH_GRAPHQL_TOKEN", whose);
+	fprintf(stderr, " (an organisation API key of Sleuth)\n");
+	return false;
+}
+
 /* Asks for project p and puts the answer in force in l; 0, or -1. */
 static int
 discover_one(struct bs_live *l, const struct bs_config *cfg,
     const struct bs_project *p)
 {
-	if (!p->graphql_token && !cfg->sleuth.graphql_token) {
-		fprintf(stderr, "error: discover %s/%s: no GraphQL token: set $%s "
-		    "(an organisation API key of Sleuth)\n", p->org, p->project,
-		    p->graphql_token_env ? p->graphql_token_env :
-		    cfg->sleuth.graphql_token_env ? cfg->sleuth.graphql_token_env :
-		    "SLEUTH_GRAPHQL_TOKEN");
+	if (!token_ok(cfg, p))
 		return -1;
-	}
 	struct bs_arena a;
 	bs_arena_init(&a);
 	struct bs_discovered d;

@@ -8,8 +8,13 @@
 #include "config/config.h"
 
 /* Prints to stdout, errors to stderr ("error: discover org/project:
- * reason"). Returns 0, or 1 when Sleuth refused or could not be asked
- * for some project (the others are still asked and printed). */
+ * reason"). A project that names its own graphql_token_env or
+ * graphql_token_file is asked with that key only: unset, empty or
+ * unreadable, it is an error ("no GraphQL token: set $X (the project's
+ * graphql_token_env)"), not sleuth's key; the message names the file
+ * when a *_file is configured. Returns 0, or 1 when Sleuth refused or
+ * could not be asked for some project (the others are still asked and
+ * printed). */
 int bs_cmd_check_discover(struct bs_config *cfg, const char *path);
 
 #endif

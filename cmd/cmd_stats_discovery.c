@@ -63,9 +63,20 @@ bs_cmd_discovery_collect(const struct bs_cmd_redis *a,
 		if (!p->discover)
 			continue;
 		char key[600];
-		snprintf(key, sizeof(key), "%s%s/%s", a->shards[0].keys.discover,
-		    p->org, p->project);
-		redisReply *r = redisCommand(a->shards[0].rc, "HGETALL %s", key);
+		int kl = snprintf(key, sizeof(key), "%s%s/%s",
+		    a->shards[0].keys.discover, p->org, p->project);
+		if (kl < 0 || (size_t)kl >= sizeof(key)) {
+			/* cut, it would name another project's cache */
+			snprintf(err, errlen, "the discovery key of %.100s/%.100s is "
+			    "longer than %zu bytes", p->org, p->project,
+			    sizeof(key) - 1);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return -1;
+		}
+		redisReply *r = redisCommand(a->shards[0].rc, "HGETALL %b", key,
+		    (size_t)kl);
 		if (!r || r->type != REDIS_REPLY_ARRAY) {
 			snprintf(err, errlen, "HGETALL %s: %s", key, r && r->type ==
 			    REDIS_REPLY_ERROR ? r->str : a->shards[0].rc->errstr);
@@ -107,10 +118,13 @@ bs_cmd_discovery_text(const struct bs_disc_stat *st, size_t n, long long now)
 				    s->code_deployments, age);
 		}
 		if (s->failures > 0) {
-			bs_cmd_human_age(s->last_error_ms ? now - s->last_error_ms : -1,
-			    age, sizeof(age));
-			printf("; %lld refreshes failed since (last %s ago: %s)",
-			    s->failures, age, s->last_error);
+			printf("; %lld refreshes failed since", s->failures);
+			if (s->last_error_ms) {
+				bs_cmd_human_age(now - s->last_error_ms, age, sizeof(age));
+				printf(" (last %s ago: %s)", age, s->last_error[0] ?
+				    s->last_error : "no reason recorded");
+			} else if (s->last_error[0])
+				printf(" (last: %s)", s->last_error);
 		}
 		printf("\n");
 	}
@@ -136,7 +150,11 @@ bs_cmd_discovery_json(yajl_gen g, const struct bs_disc_stat *st, size_t n)
 			yajl_gen_integer(g, s->fetched_ms);
 		else
 			yajl_gen_null(g);
-		gstr(g, "code_deployments"); yajl_gen_integer(g, s->code_deployments);
+		gstr(g, "code_deployments");
+		if (s->fetched_ms)
+			yajl_gen_integer(g, s->code_deployments);
+		else
+			yajl_gen_null(g);
 		gstr(g, "failures"); yajl_gen_integer(g, s->failures);
 		gstr(g, "last_error"); gstr(g, s->last_error);
 		gstr(g, "last_error_ms"); yajl_gen_integer(g, s->last_error_ms);

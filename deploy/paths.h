@@ -10,13 +10,15 @@
 
 #include "common/deployment.h"
 
-/* Whether path is under prefix: a plain prefix is a string prefix of the
+/* Whether path is under prefix: when prefix is a string prefix of the
  * path ("services/web" takes "services/web/a.c" and "services/website";
- * write "services/web/" for the folder only); a prefix with '*', '?' or
- * '[' is a glob that must match the whole path or a leading run of its
- * '/'-separated parts ("*ices" takes "services/web/a.c"), the run
- * with or without the '/' after it (a glob ending in '/' is a folder). A
- * leading '/' of either is ignored. */
+ * write "services/web/" for the folder only), and, for a prefix with '*',
+ * '?' or '[', also when it is a glob (deploy/match.h: bs_glob_match) that
+ * matches the whole path or a leading run of its '/'-separated parts
+ * ("*ices" takes "services/web/a.c"), the run with or without the '/'
+ * after it (a glob ending in '/' is a folder). Both readings count, so a
+ * folder named "app/[locale]/" is a prefix of its files. A leading '/' of
+ * either is ignored. O(len(path) * (len(prefix) / 64 + 1)). */
 bool bs_path_under(const char *prefix, const char *path);
 
 /* Whether pp is empty: no includes and no excludes. */

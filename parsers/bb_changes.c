@@ -4,7 +4,9 @@
  * A value object is collected while it is open (its two paths: Cloud
  * old.path / new.path, DC srcPath.toString / path.toString, a repeated key
  * replacing the earlier one) and judged when it closes: each path that is
- * a non-empty string is kept, once when both are the same. Past max_paths
+ * a non-empty string is kept, once when both are the same (a path that is
+ * null, another scalar or a container is no path; one over the layer's
+ * string cap fails the page rather than being cut). Past max_paths
  * paths are only counted, not copied, so memory stays bounded by what is
  * kept. */
 #include "parsers/bb_changes.h"
@@ -83,6 +85,21 @@ child_of(int state, int key, int *slot)
 	}
 }
 
+/* Whether key in state is a path (Cloud old/new "path", DC srcPath/path
+ * "toString"); *slot then the value's path slot it fills. */
+static bool
+path_slot(int state, int key, int *slot)
+{
+	if ((state == S_FILE_OLD || state == S_FILE_NEW) && key == K_path)
+		*slot = state == S_FILE_NEW;
+	else if ((state == S_PATH_SRC || state == S_PATH_DST) &&
+	    key == K_toString)
+		*slot = state == S_PATH_DST;
+	else
+		return false;
+	return true;
+}
+
 static void
 forget(struct changes *c, int slot)
 {
@@ -108,6 +125,10 @@ cb_open(struct bs_json_sax *sax, int state, int key, size_t idx,
 
 	if (is_page(state) && bs_bb_paging_open(&c->pg, key))
 		return BS_JSON_SKIP;
+	if (path_slot(state, key, &slot)) {
+		forget(c, slot);   /* a container: no such path (last wins) */
+		return BS_JSON_SKIP;
+	}
 	int child = child_of(state, key, &slot);
 	if (slot >= 0)
 		forget(c, slot);   /* a repeated key replaces the earlier one */
@@ -155,13 +176,15 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 	}
 	if (t != BS_JSON_STRING)
 		t = BS_JSON_NULL;
-	if ((state == S_FILE_OLD || state == S_FILE_NEW) && key == K_path)
-		slot = state == S_FILE_NEW;
-	else if ((state == S_PATH_SRC || state == S_PATH_DST) &&
-	    key == K_toString)
-		slot = state == S_PATH_DST;
-	else
+	if (!path_slot(state, key, &slot))
 		return;
+	if (t == BS_JSON_STRING && len > sax->max_string) {
+		/* cut, it could newly fall under an exclude: the page fails,
+		 * so the push's files are unknown */
+		bs_json_sax_fail(sax, BS_PARSE_LIMIT, "a path longer than %zu "
+		    "bytes", sax->max_string);
+		return;
+	}
 	if (t == BS_JSON_NULL || len == 0)
 		c->cur_kept[slot] = NULL;
 	else if (c->n >= c->max)

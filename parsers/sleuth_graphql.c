@@ -122,7 +122,10 @@ struct gql {
 	char *s[F_N];
 	bool wrong[F_N];           /* present with a JSON type other than
 	                            * string or null */
-	bool cur_bad;              /* over a cap, or a part not an object */
+	/* The open change source's repository is not an object, its
+	 * environmentMappings not an array or over the cap (each cleared
+	 * when its key comes again: last wins). */
+	bool repo_bad, maps_bad;
 	struct bs_env_mapping *envs;
 	size_t n_envs, envs_cap, maps_seen;
 };
@@ -150,14 +153,16 @@ clear(struct gql *c, int state)
 	switch (state) {
 	case S_SOURCE:
 		lo = F_TYPE, hi = F_PROVIDER;
-		c->cur_bad = false;
+		c->repo_bad = c->maps_bad = false;
 		c->envs = NULL;
 		c->n_envs = c->envs_cap = c->maps_seen = 0;
 		break;
 	case S_REPO:
 		lo = F_OWNER, hi = F_PROVIDER;
+		c->repo_bad = false;
 		break;
 	case S_MAPS:
+		c->maps_bad = false;
 		c->envs = NULL;
 		c->n_envs = c->envs_cap = c->maps_seen = 0;
 		break;
@@ -287,7 +292,7 @@ count_map(struct gql *c)
 {
 	if (++c->maps_seen <= BS_GQL_MAX_MAPPINGS)
 		return true;
-	c->cur_bad = true;
+	c->maps_bad = true;
 	return false;
 }
 
@@ -301,9 +306,10 @@ not_container(struct gql *c, int child, unsigned char *seen, bool is_null)
 		*seen = is_null ? BS_JSON_SEEN_NONE : BS_JSON_SEEN_WRONG;
 	if (child == S_SOURCE)
 		c->bad++;          /* a change source that is not an object */
-	else if ((child == S_REPO && !is_null) ||
-	    (child == S_MAPS && !is_null))
-		c->cur_bad = true;
+	else if (child == S_REPO && !is_null)
+		c->repo_bad = true;
+	else if (child == S_MAPS && !is_null)
+		c->maps_bad = true;
 	else if (child == S_ERROR && c->errors == BS_JSON_SEEN_NONE)
 		c->errors = BS_JSON_SEEN_OK;   /* an error without a message */
 }
@@ -366,8 +372,13 @@ cb_value(struct bs_json_sax *sax, int state, int key, size_t idx,
 	int f = field_of(state, key);
 	if (f >= 0) {
 		c->s[f] = NULL;
-		c->wrong[f] = t != BS_JSON_NULL && t != BS_JSON_STRING;
-		if (t == BS_JSON_STRING)
+		/* over the string cap: wrong, not cut (a cut pathPrefix
+		 * could take other files, a cut branch another branch); only
+		 * a name, shown and never matched, is kept cut */
+		c->wrong[f] = (t != BS_JSON_NULL && t != BS_JSON_STRING) ||
+		    (t == BS_JSON_STRING && len > sax->max_string &&
+		    f != F_NAME);
+		if (t == BS_JSON_STRING && !c->wrong[f])
 			c->s[f] = bs_json_sax_keep(sax, c->a, s, len);
 		return;
 	}
@@ -398,11 +409,35 @@ has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/* Whether s holds a control byte (< 0x20, 0x7F): not to be printed. */
+static bool
+has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7F)
+			return true;
+	return false;
+}
+
+/* s without its leading and trailing spaces, in place. */
+static char *
+trim_spaces(char *s)
+{
+	if (!s)
+		return NULL;
+	while (*s == ' ')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+	return s;
+}
+
 static void
 close_map(struct bs_json_sax *sax, struct gql *c)
 {
-	char *env = c->s[F_ENV], *br = c->s[F_BRANCH];
-	if (c->cur_bad || !slug_ok(env) || !br || !br[0])
+	char *env = c->s[F_ENV], *br = trim_spaces(c->s[F_BRANCH]);
+	if (c->maps_bad || !slug_ok(env) || !br || !br[0] || has_control(br))
 		return;   /* dropped */
 	struct bs_env_mapping *m = bs_json_sax_push(sax, c->a,
 	    (void **)&c->envs, &c->n_envs, &c->envs_cap, sizeof(*m),
@@ -450,7 +485,7 @@ close_source(struct bs_json_sax *sax, struct gql *c)
 		c->other++;
 		return;
 	}
-	bool bad = c->cur_bad || !slug_ok(s[F_SLUG]) || c->wrong[F_SLUG] ||
+	bool bad = c->repo_bad || c->maps_bad || !slug_ok(s[F_SLUG]) || c->wrong[F_SLUG] ||
 	    !repo_part_ok(s[F_OWNER]) || !repo_part_ok(s[F_REPO_NAME]) ||
 	    c->wrong[F_PROVIDER] || c->wrong[F_PREFIX] || c->n_envs == 0;
 	memset(&pp, 0, sizeof(pp));
@@ -467,14 +502,15 @@ close_source(struct bs_json_sax *sax, struct gql *c)
 	if (!d)
 		return;
 	d->deployment = s[F_SLUG];
-	d->name = c->wrong[F_NAME] ? NULL : s[F_NAME];
+	d->name = c->wrong[F_NAME] || has_control(s[F_NAME]) ? NULL : s[F_NAME];
 	d->repository = bs_arena_printf(c->a, "%s/%s", s[F_OWNER],
 	    s[F_REPO_NAME]);
 	d->track = -1;
 	d->envs = c->envs;
 	d->n_envs = c->n_envs;
 	d->paths = pp;
-	d->tracking_type = c->wrong[F_TRACKING] ? NULL : s[F_TRACKING];
+	d->tracking_type = c->wrong[F_TRACKING] ||
+	    has_control(s[F_TRACKING]) ? NULL : s[F_TRACKING];
 	if (d->tracking_type)
 		upper(d->tracking_type);
 }

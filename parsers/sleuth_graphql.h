@@ -54,17 +54,28 @@ struct bs_discovered {
  * repository.provider starting with "BITBUCKET" (case-insensitive; Cloud
  * and Data Center). Each kept one becomes a bs_code_deployment:
  *   deployment   slug
- *   name         name (may be NULL)
+ *   name         name (NULL when absent or holding a control byte,
+ *                < 0x20 or 0x7F)
  *   repository   "<owner>/<name>" (Cloud workspace/repo, DC PROJECT/slug)
  *   track        -1 (the project's)
- *   tracking_type deployTrackingType upper-cased (NULL when absent)
+ *   tracking_type deployTrackingType upper-cased (NULL when absent or
+ *                holding a control byte)
  *   paths        pathPrefix through bs_path_prefix_parse
  *   envs         one per environmentMappings item {environmentSlug,
- *                branch}: branch as a one-item list. A branch with '*',
- *                '?' or '[' is kept as a glob; one ending in '/' is a
- *                prefix and becomes "<branch>*"; else exact. Items with
- *                an empty branch or slug are skipped (skipped_bad counts
+ *                branch}: branch, trimmed of leading and trailing
+ *                spaces (a Git branch has none), as a one-item list. A
+ *                branch with '*', '?' or '[' is kept as a glob; one
+ *                ending in '/' is a prefix and becomes "<branch>*"; else
+ *                exact. Items with an empty branch or slug, or a branch
+ *                holding a control byte, are skipped (skipped_bad counts
  *                the source only when none is left).
+ * A string over the layer's cap (65536 bytes) is not cut but counts as a
+ * value of the wrong type (a source whose slug, repository part, type,
+ * provider or pathPrefix it is goes to skipped_bad; a deployTrackingType
+ * is NULL; a mapping is skipped), except a name, which is cut (at a
+ * character boundary). A repeated key
+ * replaces what the earlier one said, repository and
+ * environmentMappings included.
  * Returns 0, or -1 with the reason in err. */
 int bs_graphql_parse_project(const char *body, size_t len,
     struct bs_arena *a, struct bs_discovered *out, char *err, size_t errlen);

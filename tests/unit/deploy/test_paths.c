@@ -2,6 +2,7 @@
  * whole path or a leading run of its parts, leading '/', includes and
  * excludes over a push's files, with the prefixes Sleuth's answers carry
  * (parsers/sleuth_graphql.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "deploy/paths.h"
@@ -44,6 +45,29 @@ test_under(void)
 		CHECK(bs_path_under("[st]ervices", "services/x"));
 		CHECK(!bs_path_under("[xy]ervices", "services/x"));
 		CHECK(bs_path_under("/services/[a-z]*/", "/services/web/a.c"));
+	}
+	TEST("under: a glob's tokens: escapes, unclosed '[', classes with '-'") {
+		CHECK(bs_path_under("a\\*b", "a*b/c"));
+		CHECK(!bs_path_under("a\\*b", "axb/c"));
+		CHECK(bs_path_under("x[", "x[/a"));            /* unclosed: literal */
+		CHECK(bs_path_under("x[!a-c]y*", "xdy/z"));
+		CHECK(!bs_path_under("x[!a-c]y*", "xby/z"));
+		CHECK(bs_path_under("**/[]]", "a/]"));
+		CHECK(bs_path_under("s*/*/", "services/web/a.c"));
+		CHECK(!bs_path_under("s*/*/x", "services/web/a.c"));
+		CHECK(bs_path_under("*", "a"));
+		CHECK(bs_path_under("?", "a/b"));
+		CHECK(bs_path_under("??", "a/b"));          /* "a/" */
+		CHECK(!bs_path_under("???", "a/bc"));
+	}
+	TEST("under: a prefix with '[' or '*' is also a plain prefix") {
+		CHECK(bs_path_under("app/[locale]/", "app/[locale]/page.tsx"));
+		CHECK(bs_path_under("/app/[locale]", "app/[locale]/page.tsx"));
+		CHECK(bs_path_under("app/[locale]/", "app/e/page.tsx"));  /* glob */
+		CHECK(!bs_path_under("app/[locale]/", "app/x/page.tsx"));
+		CHECK(bs_path_under("docs/*draft*/", "docs/*draft*/a.md"));
+		CHECK(bs_path_under("lib/a?b/", "lib/a?b/c"));
+		CHECK(!bs_path_under("app/[locale]/", "app/[locale"));
 	}
 	TEST("under: NULL is under nothing") {
 		CHECK(!bs_path_under(NULL, "a"));
@@ -100,10 +124,42 @@ test_touched(void)
 	}
 }
 
+/* 5000 paths of 4 KiB ("a/a/a/...") against "*.md" took 55 s when each
+ * leading run of parts was matched again: now one pass a path. */
+static void
+test_long_paths(void)
+{
+	enum { N = 5000, LEN = 4096 };
+	char *star_md[] = { (char[]){"*.md"} };
+	char *class_inc[] = { (char[]){"[a-z]*/*/*.c"} };
+	struct bs_path_prefix md = { star_md, 1, NULL, 0 };
+	struct bs_path_prefix cls = { class_inc, 1, NULL, 0 };
+	char *one = malloc(LEN + 1);
+	for (size_t i = 0; i < LEN; i++)
+		one[i] = (i % 2) ? '/' : 'a';
+	one[LEN] = '\0';
+	char **files = malloc(N * sizeof(*files));
+	for (size_t i = 0; i < N; i++)
+		files[i] = one;
+	/* No time is asserted (a shared machine is no clock): the pass over
+	 * these must end, and answer right; bench is where speed is shown. */
+	TEST("long paths: 5000 paths of 4 KiB against globs") {
+		CHECK(!bs_paths_touched(&md, files, N));
+		CHECK(!bs_paths_touched(&cls, files, N));
+		memcpy(one + LEN - 4, ".md", 4);
+		CHECK(bs_paths_touched(&md, files, 1));
+		memcpy(one + LEN - 4, "x.c", 4);
+		CHECK(bs_paths_touched(&cls, files, 1));
+	}
+	free(files);
+	free(one);
+}
+
 int
 main(void)
 {
 	test_under();
+	test_long_paths();
 	test_touched();
 	return TEST_REPORT();
 }

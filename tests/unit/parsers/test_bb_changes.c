@@ -57,8 +57,9 @@ test_fixtures(void)
 		CHECK_STR(pg.paths[2], "libs/common/old_name.py");
 		CHECK_STR(pg.paths[3], "libs/common/new_name.py");
 		CHECK(!pg.last);
-		CHECK(pg.next && strncmp(pg.next, "https://api.bitbucket.org/2.0/"
-		    "repositories/acme/shop/diffstat/", 55) == 0);
+		CHECK_STR(pg.next, "https://api.bitbucket.org/2.0/repositories/"
+		    "acme/shop/diffstat/9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b.."
+		    "1f2c0a6b5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a?pagelen=3&page=2");
 		CHECK_INT(pg.next_start, -1);
 		CHECK_INT(pg.dropped, 0);
 	}
@@ -266,7 +267,7 @@ test_hostile(void)
 		CHECK(strstr(err, "next URL longer") != NULL);
 		free(u);
 	}
-	TEST("hostile: a huge path is cut at a character boundary") {
+	TEST("hostile: a path over 65536 bytes fails the page, not cut") {
 		size_t n = 100000, o = 0;
 		char *b = malloc(n + 64);
 		o += (size_t)snprintf(b, 64, "{\"values\":[{\"new\":{\"path\":\"");
@@ -276,10 +277,40 @@ test_hostile(void)
 		}
 		o += (size_t)snprintf(b + o, 8, "\"}}]}");
 		CHECK_INT(bs_api_parse_changes(BS_PRODUCT_CLOUD, b, o, 10, &arena,
-		    &pg, err, sizeof(err)), 0);
+		    &pg, err, sizeof(err)), -1);
+		CHECK_STR(err, "a path longer than 65536 bytes at byte 100028");
+		check_reset(&pg);
+		/* the same for DC, one byte over; 65536 itself is kept whole */
+		o = (size_t)snprintf(b, 64, "{\"values\":[{\"path\":{\"toString\":\"");
+		memset(b + o, 'a', 65537);
+		o += 65537;
+		o += (size_t)snprintf(b + o, 64, "\"}}],\"isLastPage\":true}");
+		CHECK_INT(bs_api_parse_changes(BS_PRODUCT_DC, b, o, 10,
+		    &arena, &pg, err, sizeof(err)), -1);
+		CHECK_STR(err, "a path longer than 65536 bytes at byte 65570");
+		o = (size_t)snprintf(b, 64, "{\"values\":[{\"path\":{\"toString\":\"");
+		memset(b + o, 'a', 65536);
+		o += 65536;
+		o += (size_t)snprintf(b + o, 64, "\"}}],\"isLastPage\":true}");
+		CHECK_INT(bs_api_parse_changes(BS_PRODUCT_DC, b, o, 10,
+		    &arena, &pg, err, sizeof(err)), 0);
 		CHECK_INT(pg.n_paths, 1);
 		CHECK_INT(strlen(pg.paths[0]), 65536);
 		free(b);
+	}
+	TEST("hostile: a repeated path key whose value is a container is no path") {
+		CHECK_INT(page_s(BS_PRODUCT_CLOUD, "{\"values\":[{\"new\":{\"path\":"
+		    "\"a\",\"path\":{}},\"old\":{\"path\":\"b\",\"path\":[1]}}]}", 10,
+		    &pg), 0);
+		CHECK_INT(pg.n_paths, 0);
+		CHECK_INT(page_s(BS_PRODUCT_DC, "{\"values\":[{\"path\":"
+		    "{\"toString\":\"a\",\"toString\":{\"x\":\"y\"}}}],"
+		    "\"isLastPage\":true}", 10, &pg), 0);
+		CHECK_INT(pg.n_paths, 0);
+		CHECK_INT(page_s(BS_PRODUCT_CLOUD, "{\"values\":[{\"new\":{\"path\":"
+		    "{},\"path\":\"c\"}}]}", 10, &pg), 0);
+		CHECK_INT(pg.n_paths, 1);
+		CHECK_STR(pg.paths[0], "c");
 	}
 }
 

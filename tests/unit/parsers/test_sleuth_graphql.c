@@ -197,7 +197,7 @@ test_answers(void)
 		CHECK(strlen(err) < 160);
 		CHECK_INT(parse_s("{\"errors\":[{\"locations\":[]},{\"message\":"
 		    "\"second\"}]}", &d), -1);
-		CHECK(strncmp(err, "Sleuth refused: ", 16) == 0);
+		CHECK_STR(err, "Sleuth refused: second");
 		CHECK_INT(parse_s("{\"errors\":[\"x\"]}", &d), -1);
 		CHECK_STR(err, "Sleuth refused: (no message)");
 		CHECK_INT(parse_s("{\"errors\":{\"message\":\"m\"}}", &d), -1);
@@ -228,11 +228,15 @@ test_answers(void)
 		CHECK_STR(err, "data.project.changeSources is not an array");
 		CHECK_INT(parse_s("{\"data\":{\"project\":{\"changeSources\":null}}}",
 		    &d), -1);
+		CHECK_STR(err, "data.project.changeSources is not an array");
 		CHECK_INT(parse_s("[]", &d), -1);
 		CHECK_STR(err, "top-level JSON value is not an object");
 		CHECK_INT(parse_s("\"x\"", &d), -1);
+		CHECK_STR(err, "top-level JSON value is not an object");
+		err[0] = '\0';
 		CHECK_INT(bs_graphql_parse_project("", 0, &arena, &d, err,
 		    sizeof(err)), -1);
+		CHECK_STR(err, "empty body");
 	}
 	TEST("answer: a repeated key: the last wins") {
 		CHECK_INT(parse_s("{\"data\":{\"project\":{\"changeSources\":[{"
@@ -249,6 +253,32 @@ test_answers(void)
 		    "[{\"environmentSlug\":\"a\",\"branch\":\"x\"}]," MAPS, &d), 0);
 		CHECK_INT(d.items[0].n_envs, 1);
 		CHECK_STR(d.items[0].envs[0].environment, "production");
+	}
+	TEST("answer: a repeated repository or environmentMappings: the last wins") {
+		CHECK_INT(one("\"slug\":\"s\",\"repository\":\"acme/shop\"," REPO
+		    "," MAPS, &d), 0);
+		CHECK_INT(d.n, 1);
+		CHECK_STR(d.items[0].repository, "acme/shop");
+		CHECK_INT(one("\"slug\":\"s\",\"repository\":[]," REPO "," MAPS, &d),
+		    0);
+		CHECK_INT(d.n, 1);
+		CHECK_INT(one("\"slug\":\"s\"," REPO ",\"environmentMappings\":{},"
+		    MAPS, &d), 0);
+		CHECK_INT(d.n, 1);
+		CHECK_STR(d.items[0].envs[0].branches[0], "main");
+		CHECK_INT(one("\"slug\":\"s\"," REPO ",\"environmentMappings\":7,"
+		    MAPS, &d), 0);
+		CHECK_INT(d.n, 1);
+		/* and the other way: a good one replaced by a bad one */
+		CHECK_INT(one("\"slug\":\"s\"," REPO ",\"repository\":\"x\"," MAPS,
+		    &d), 0);
+		CHECK_INT(d.n + d.skipped_bad * 10, 10);
+		CHECK_INT(one("\"slug\":\"s\"," REPO ",\"repository\":null," MAPS,
+		    &d), 0);
+		CHECK_INT(d.n + d.skipped_bad * 10, 10);
+		CHECK_INT(one("\"slug\":\"s\"," REPO "," MAPS
+		    ",\"environmentMappings\":{}", &d), 0);
+		CHECK_INT(d.n + d.skipped_bad * 10, 10);
 	}
 	TEST("answer: type absent, lower case, or another") {
 		CHECK_INT(one("\"slug\":\"s\"," REPO "," MAPS, &d), 0);
@@ -367,6 +397,41 @@ test_answers(void)
 		CHECK_STR(c->envs[3].environment, "h");
 		CHECK_STR(c->envs[3].branches[0], "dev");
 	}
+	TEST("answer: a branch with a control byte is dropped, spaces trimmed") {
+		CHECK_INT(one("\"slug\":\"s\"," REPO ",\"environmentMappings\":["
+		    "{\"environmentSlug\":\"a\",\"branch\":\"main\\n+ acme/x/y/"
+		    "production <- evil main\"},"
+		    "{\"environmentSlug\":\"b\",\"branch\":\"ma\\u007fin\"},"
+		    "{\"environmentSlug\":\"c\",\"branch\":\"\\tmain\"},"
+		    "{\"environmentSlug\":\"d\",\"branch\":\"  \"},"
+		    "{\"environmentSlug\":\"e\",\"branch\":\" main \"},"
+		    "{\"environmentSlug\":\"f\",\"branch\":\" feature/ \"}]", &d),
+		    0);
+		CHECK_INT(d.n, 1);
+		struct bs_code_deployment *c = &d.items[0];
+		CHECK_INT(c->n_envs, 2);
+		CHECK_STR(c->envs[0].environment, "e");
+		CHECK_STR(c->envs[0].branches[0], "main");
+		CHECK_STR(c->envs[1].environment, "f");
+		CHECK_STR(c->envs[1].branches[0], "feature/*");
+		/* none left: the source is bad */
+		CHECK_INT(one("\"slug\":\"s\"," REPO ",\"environmentMappings\":["
+		    "{\"environmentSlug\":\"p\",\"branch\":\"main\\r\"}]", &d), 0);
+		CHECK_INT(d.n, 0);
+		CHECK_INT(d.skipped_bad, 1);
+	}
+	TEST("answer: a name or tracking type with a control byte: absent") {
+		CHECK_INT(one("\"slug\":\"s\",\"name\":\"Web\\n+ fake line\","
+		    "\"deployTrackingType\":\"BUILD\\u001b[2J\"," REPO "," MAPS, &d),
+		    0);
+		CHECK_INT(d.n, 1);
+		CHECK(d.items[0].name == NULL);
+		CHECK(d.items[0].tracking_type == NULL);
+		CHECK_INT(one("\"slug\":\"s\",\"name\":\"Web \\u00e9 shop\","
+		    "\"deployTrackingType\":\"manual\"," REPO "," MAPS, &d), 0);
+		CHECK_STR(d.items[0].name, "Web \xc3\xa9 shop");
+		CHECK_STR(d.items[0].tracking_type, "MANUAL");
+	}
 	TEST("answer: tracking type and name of other types: absent") {
 		CHECK_INT(one("\"slug\":\"s\",\"name\":7,\"deployTrackingType\":[],"
 		    REPO "," MAPS, &d), 0);
@@ -474,6 +539,35 @@ test_hostile(void)
 		CHECK_INT(one(bs_arena_printf(&arena, "\"slug\":\"%s\"," REPO "," MAPS,
 		    big), &d), 0);
 		CHECK_INT(d.skipped_bad, 1);
+		free(big);
+	}
+	TEST("hostile: a pathPrefix, branch or tracking type over 65536 bytes is "
+	    "refused, not cut") {
+		size_t n = 65537;
+		char *big = malloc(n + 1);
+		memset(big, 'a', n);
+		big[n] = '\0';
+		/* cut to 65536 bytes the prefix would be "aaa…a": refused */
+		CHECK_INT(one(bs_arena_printf(&arena, "\"slug\":\"s\"," REPO "," MAPS
+		    ",\"pathPrefix\":\"%s\"", big), &d), 0);
+		CHECK_INT(d.n, 0);
+		CHECK_INT(d.skipped_bad, 1);
+		CHECK_INT(one(bs_arena_printf(&arena, "\"slug\":\"s\"," REPO
+		    ",\"environmentMappings\":[{\"environmentSlug\":\"a\",\"branch\":"
+		    "\"%s\"},{\"environmentSlug\":\"b\",\"branch\":\"main\"}]", big), &d),
+		    0);
+		CHECK_INT(d.n, 1);
+		CHECK_INT(d.items[0].n_envs, 1);
+		CHECK_STR(d.items[0].envs[0].environment, "b");
+		CHECK_INT(one(bs_arena_printf(&arena, "\"slug\":\"s\","
+		    "\"deployTrackingType\":\"%s\"," REPO "," MAPS, big), &d), 0);
+		CHECK_INT(d.n, 1);
+		CHECK(d.items[0].tracking_type == NULL);
+		big[n - 1] = '\0';     /* 65536 bytes: kept whole */
+		CHECK_INT(one(bs_arena_printf(&arena, "\"slug\":\"s\"," REPO "," MAPS
+		    ",\"pathPrefix\":\"%s\"", big), &d), 0);
+		CHECK_INT(d.n, 1);
+		CHECK_INT(strlen(d.items[0].paths.includes[0]), 65536);
 		free(big);
 	}
 	TEST("hostile: bad UTF-8, control characters, \\u0000, bad JSON") {
