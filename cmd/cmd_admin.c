@@ -28,11 +28,6 @@ gstr(yajl_gen g, const char *s)
 	bs_cmd_json_str(g, s, s ? strlen(s) : 0);
 }
 
-
-
-
-
-
 /* === stats ============================================================== */
 
 /* {p}:events and {p}:deploys over every shard into st[0], st[1]. */

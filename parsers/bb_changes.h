@@ -33,11 +33,11 @@ struct bs_changes_page {
 /* Parses one page into *out (zeroed first), keeping at most max_paths
  * paths (the rest counted in dropped). Values that are not objects, or
  * name no path, are skipped; a path longer than the string cap (65536
- * bytes) is an error (a cut path could fall under an exclude), not cut. Required as in bs_api_parse_commits: a
- * top-level object with a "values" array; DC isLastPage and, when false,
- * a nextPageStart beyond start; a Cloud `next` an absolute http(s) URL of
- * at most BS_API_MAX_URL printable characters. Returns 0, or -1 with a
- * reason in err. */
+ * bytes) is an error (a cut path could fall under an exclude), not cut.
+ * Required as in bs_api_parse_commits: a top-level object with a
+ * "values" array; DC isLastPage and, when false, a nextPageStart beyond
+ * start; a Cloud `next` an absolute http(s) URL of at most BS_API_MAX_URL
+ * printable characters. Returns 0, or -1 with a reason in err. */
 int bs_api_parse_changes(enum bs_product p, const char *body, size_t len,
     size_t max_paths, struct bs_arena *a, struct bs_changes_page *out,
     char *err, size_t errlen);

@@ -409,14 +409,21 @@ has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-/* Whether s holds a control byte (< 0x20, 0x7F): not to be printed. */
+/* Whether the len bytes at s hold a control byte (< 0x20, 0x7F): not to
+ * be printed. */
+static bool
+has_control_n(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+			return true;
+	return false;
+}
+
 static bool
 has_control(const char *s)
 {
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7F)
-			return true;
-	return false;
+	return s && has_control_n(s, strlen(s));
 }
 
 /* s without its leading and trailing spaces, in place. */
@@ -485,8 +492,8 @@ close_source(struct bs_json_sax *sax, struct gql *c)
 		c->other++;
 		return;
 	}
-	bool bad = c->repo_bad || c->maps_bad || !slug_ok(s[F_SLUG]) || c->wrong[F_SLUG] ||
-	    !repo_part_ok(s[F_OWNER]) || !repo_part_ok(s[F_REPO_NAME]) ||
+	bool bad = c->repo_bad || c->maps_bad || !slug_ok(s[F_SLUG]) ||
+	    c->wrong[F_SLUG] || !repo_part_ok(s[F_OWNER]) || !repo_part_ok(s[F_REPO_NAME]) ||
 	    c->wrong[F_PROVIDER] || c->wrong[F_PREFIX] || c->n_envs == 0;
 	memset(&pp, 0, sizeof(pp));
 	if (!bad && s[F_PREFIX] && bs_path_prefix_parse(s[F_PREFIX],
@@ -612,9 +619,8 @@ pp_add(struct bs_arena *a, char ***v, size_t *n, const char *s, size_t len)
 		s++, len--;
 	if (len == 0)
 		return NULL;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
-			return "a path prefix holds a control character";
+	if (has_control_n(s, len))
+		return "a path prefix holds a control character";
 	if (*n >= PREFIX_MAX)
 		return "more than 100 path prefixes in one list";
 	char **nv = bs_arena_alloc(a, (*n + 1) * sizeof(char *));

@@ -73,9 +73,8 @@ struct bs_discovered {
  * value of the wrong type (a source whose slug, repository part, type,
  * provider or pathPrefix it is goes to skipped_bad; a deployTrackingType
  * is NULL; a mapping is skipped), except a name, which is cut (at a
- * character boundary). A repeated key
- * replaces what the earlier one said, repository and
- * environmentMappings included.
+ * character boundary). A repeated key replaces what the earlier one said,
+ * repository and environmentMappings included.
  * Returns 0, or -1 with the reason in err. */
 int bs_graphql_parse_project(const char *body, size_t len,
     struct bs_arena *a, struct bs_discovered *out, char *err, size_t errlen);
